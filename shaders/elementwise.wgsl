@@ -1,0 +1,120 @@
+// Element-wise kernels. One invocation per output element.
+//   UNARY:      out = OP(x, alpha, beta)
+//   UNARY_GRAD: dx  = OP(x, y, g, alpha, beta)       (y = forward output, g = output gradient)
+//   BINARY:     out = OP(a, b) with NumPy broadcasting when BROADCAST (strides 0 on broadcast axes)
+// OP names a function below; the TS side picks it, the maths lives here.
+
+struct Params {
+  n: u32,
+  rank: u32,
+  alpha: f32,
+  beta: f32,
+  shape: array<vec4<u32>, 2>,
+  astr: array<vec4<u32>, 2>,
+  bstr: array<vec4<u32>, 2>,
+}
+
+fn at(v: array<vec4<u32>, 2>, i: u32) -> u32 { return v[i / 4u][i % 4u]; }
+
+// ---- unary forward
+fn u_neg(x: f32, a: f32, b: f32) -> f32 { return -x; }
+fn u_relu(x: f32, a: f32, b: f32) -> f32 { return max(x, 0.0); }
+fn u_exp(x: f32, a: f32, b: f32) -> f32 { return exp(x); }
+fn u_log(x: f32, a: f32, b: f32) -> f32 { return log(x); }
+fn u_sqrt(x: f32, a: f32, b: f32) -> f32 { return sqrt(x); }
+fn u_abs(x: f32, a: f32, b: f32) -> f32 { return abs(x); }
+fn u_sigmoid(x: f32, a: f32, b: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }
+fn u_tanh(x: f32, a: f32, b: f32) -> f32 { return tanh(x); }
+fn u_square(x: f32, a: f32, b: f32) -> f32 { return x * x; }
+fn u_add_s(x: f32, a: f32, b: f32) -> f32 { return x + a; }
+fn u_mul_s(x: f32, a: f32, b: f32) -> f32 { return x * a; }
+fn u_rsub_s(x: f32, a: f32, b: f32) -> f32 { return a - x; }
+fn u_rdiv_s(x: f32, a: f32, b: f32) -> f32 { return a / x; }
+fn u_pow_s(x: f32, a: f32, b: f32) -> f32 { return powf(x, a); }
+fn u_clamp(x: f32, a: f32, b: f32) -> f32 { return clamp(x, a, b); }
+fn u_leaky_relu(x: f32, a: f32, b: f32) -> f32 { return select(a * x, x, x > 0.0); }
+fn u_step(x: f32, a: f32, b: f32) -> f32 { return select(0.0, 1.0, x > a); }
+fn u_fill(x: f32, a: f32, b: f32) -> f32 { return a; }
+
+// pow that follows C's powf for negative bases with integral exponents and for zero exponents.
+fn powf(x: f32, e: f32) -> f32 {
+  if (e == 0.0) { return 1.0; }
+  // 1/x and sqrt(x) below produce inf and NaN at run time (constant ones are rejected by WGSL).
+  if (x == 0.0) { return select(0.0, 1.0 / x, e < 0.0); }
+  let m = pow(abs(x), e);
+  if (x > 0.0) { return m; }
+  if (fract(e) != 0.0) { return sqrt(x); }
+  return select(m, -m, fract(e * 0.5) != 0.0);
+}
+
+// ---- unary backward: d out / d x times g
+fn g_neg(x: f32, y: f32, g: f32, a: f32, b: f32) -> f32 { return -g; }
+fn g_relu(x: f32, y: f32, g: f32, a: f32, b: f32) -> f32 { return select(0.0, g, x > 0.0); }
+fn g_exp(x: f32, y: f32, g: f32, a: f32, b: f32) -> f32 { return g * y; }
+fn g_log(x: f32, y: f32, g: f32, a: f32, b: f32) -> f32 { return g / x; }
+fn g_sqrt(x: f32, y: f32, g: f32, a: f32, b: f32) -> f32 { return g * 0.5 / y; }
+fn g_abs(x: f32, y: f32, g: f32, a: f32, b: f32) -> f32 { return g * sign(x); }
+fn g_sigmoid(x: f32, y: f32, g: f32, a: f32, b: f32) -> f32 { return g * y * (1.0 - y); }
+fn g_tanh(x: f32, y: f32, g: f32, a: f32, b: f32) -> f32 { return g * (1.0 - y * y); }
+fn g_square(x: f32, y: f32, g: f32, a: f32, b: f32) -> f32 { return 2.0 * x * g; }
+fn g_add_s(x: f32, y: f32, g: f32, a: f32, b: f32) -> f32 { return g; }
+fn g_mul_s(x: f32, y: f32, g: f32, a: f32, b: f32) -> f32 { return g * a; }
+fn g_rsub_s(x: f32, y: f32, g: f32, a: f32, b: f32) -> f32 { return -g; }
+fn g_rdiv_s(x: f32, y: f32, g: f32, a: f32, b: f32) -> f32 { return -g * a / (x * x); }
+fn g_pow_s(x: f32, y: f32, g: f32, a: f32, b: f32) -> f32 { return g * a * powf(x, a - 1.0); }
+fn g_clamp(x: f32, y: f32, g: f32, a: f32, b: f32) -> f32 { return select(0.0, g, x >= a && x <= b); }
+fn g_leaky_relu(x: f32, y: f32, g: f32, a: f32, b: f32) -> f32 { return select(a * g, g, x > 0.0); }
+
+// ---- binary forward
+fn b_add(x: f32, y: f32) -> f32 { return x + y; }
+fn b_sub(x: f32, y: f32) -> f32 { return x - y; }
+fn b_mul(x: f32, y: f32) -> f32 { return x * y; }
+fn b_div(x: f32, y: f32) -> f32 { return x / y; }
+fn b_pow(x: f32, y: f32) -> f32 { return powf(x, y); }
+fn b_max(x: f32, y: f32) -> f32 { return max(x, y); }
+fn b_min(x: f32, y: f32) -> f32 { return min(x, y); }
+fn b_eq(x: f32, y: f32) -> f32 { return select(0.0, 1.0, x == y); }
+fn b_gt(x: f32, y: f32) -> f32 { return select(0.0, 1.0, x > y); }
+fn b_ge(x: f32, y: f32) -> f32 { return select(0.0, 1.0, x >= y); }
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+#if ${UNARY}
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<uniform> p: Params;
+#elif ${UNARY_GRAD}
+@group(0) @binding(1) var<storage, read> y: array<f32>;
+@group(0) @binding(2) var<storage, read> g: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
+#else
+@group(0) @binding(1) var<storage, read> y: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+#endif
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 256u;
+  if (i >= p.n) { return; }
+#if ${UNARY}
+  out[i] = ${OP}(x[i], p.alpha, p.beta);
+#elif ${UNARY_GRAD}
+  out[i] = ${OP}(x[i], y[i], g[i], p.alpha, p.beta);
+#else
+#if ${BROADCAST}
+  var rem = i;
+  var ia = 0u;
+  var ib = 0u;
+  for (var d = i32(p.rank) - 1; d >= 0; d--) {
+    let dim = at(p.shape, u32(d));
+    let c = rem % dim;
+    rem = rem / dim;
+    ia += c * at(p.astr, u32(d));
+    ib += c * at(p.bstr, u32(d));
+  }
+  out[i] = ${OP}(x[ia], y[ib]);
+#else
+  out[i] = ${OP}(x[i], y[i]);
+#endif
+#endif
+}

@@ -1,0 +1,393 @@
+// Differentiable ops: forward through src/kernels, backward rules beside each forward.
+import { Tensor } from '../tensor/tensor.ts';
+import { engine } from '../tensor/engine.ts';
+import {
+  broadcastAxes, broadcastShapes, broadcastStrides, fmt, normalizeAxes, sameShape, sizeOf, stridesOf, type Shape,
+} from '../tensor/shape.ts';
+import { unaryKernel, unaryGradKernel, binaryKernel, type UnaryGradOp, type BinaryOp } from '../kernels/elementwise.ts';
+import { reduceKernel } from '../kernels/reduce.ts';
+import { gather, scatterInto, filled } from '../kernels/copy.ts';
+import { matmulKernel } from '../kernels/matmul.ts';
+import { record, recordNonDifferentiable, registerTapeOps } from './tape.ts';
+
+export type TensorLike = Tensor | number;
+
+function live(op: string, ...xs: Tensor[]): void {
+  for (const x of xs) {
+    if (!(x instanceof Tensor)) throw new TypeError(`${op}: expected a Tensor, got ${typeof x}`);
+    x.assertLive(op);
+  }
+}
+
+// ------------------------------------------------------------------ creation
+
+export function tensor(data: ArrayLike<number>, shape?: Shape): Tensor {
+  return Tensor.fromData(data, shape ?? [data.length]);
+}
+
+export function scalar(v: number): Tensor {
+  return Tensor.fromData([v], []);
+}
+
+export function full(shape: Shape, value: number): Tensor {
+  return filled(shape, value);
+}
+
+export function zeros(shape: Shape): Tensor {
+  return filled(shape, 0);
+}
+
+export function ones(shape: Shape): Tensor {
+  return filled(shape, 1);
+}
+
+export function zerosLike(x: Tensor): Tensor {
+  return filled(x.shape, 0);
+}
+
+/** A differentiable copy (identity). */
+export function clone(x: Tensor): Tensor {
+  live('clone', x);
+  const out = Tensor.empty(x.shape);
+  engine().copyBuffer(x.buffer, 0, out.buffer, 0, x.size * 4);
+  return record('clone', [x], out, (g) => [g]);
+}
+
+// ------------------------------------------------------------------ element-wise unary
+
+const unaryOps = ['neg', 'relu', 'exp', 'log', 'sqrt', 'abs', 'sigmoid', 'tanh', 'square'] as const;
+
+function unary(op: UnaryGradOp, x: Tensor, alpha = 0, beta = 0): Tensor {
+  live(op, x);
+  const y = unaryKernel(op, x, alpha, beta);
+  return record(op, [x], y, (g) => [unaryGradKernel(op, x, y, g, alpha, beta)]);
+}
+
+export const neg = (x: Tensor) => unary('neg', x);
+export const relu = (x: Tensor) => unary('relu', x);
+export const exp = (x: Tensor) => unary('exp', x);
+export const log = (x: Tensor) => unary('log', x);
+export const sqrt = (x: Tensor) => unary('sqrt', x);
+export const abs = (x: Tensor) => unary('abs', x);
+export const sigmoid = (x: Tensor) => unary('sigmoid', x);
+export const tanh = (x: Tensor) => unary('tanh', x);
+export const square = (x: Tensor) => unary('square', x);
+export const leakyRelu = (x: Tensor, slope = 0.01) => unary('leaky_relu', x, slope);
+
+export function clamp(x: Tensor, min: number, max: number): Tensor {
+  if (!(min <= max)) throw new RangeError(`clamp: min ${min} > max ${max}`);
+  return unary('clamp', x, min, max);
+}
+
+export { unaryOps };
+
+// ------------------------------------------------------------------ element-wise binary (broadcasting)
+
+/** Sums a broadcast gradient back to `shape`. */
+export function sumTo(g: Tensor, shape: Shape): Tensor {
+  if (sameShape(g.shape, shape)) return g;
+  const axes = broadcastAxes(shape, g.shape);
+  const out = reduceKernel('sum', g, axes, shape);
+  return record('sumTo', [g], out, (gg) => [expand(gg, g.shape)]);
+}
+
+function binary(op: BinaryOp, a: Tensor, b: Tensor, back: ((g: Tensor, out: Tensor) => [Tensor | null, Tensor | null]) | null): Tensor {
+  live(op, a, b);
+  const out = binaryKernel(op, a, b);
+  if (!back) return recordNonDifferentiable(op, [a, b], out);
+  return record(op, [a, b], out, (g) => {
+    const [ga, gb] = back(g, out);
+    return [ga && a.requiresGrad ? sumTo(ga, a.shape) : null, gb && b.requiresGrad ? sumTo(gb, b.shape) : null];
+  });
+}
+
+export function add(a: TensorLike, b: TensorLike): Tensor {
+  if (typeof b === 'number') return unary('add_s', a as Tensor, b);
+  if (typeof a === 'number') return unary('add_s', b, a);
+  return binary('add', a, b, (g) => [g, g]);
+}
+
+export function sub(a: TensorLike, b: TensorLike): Tensor {
+  if (typeof b === 'number') return unary('add_s', a as Tensor, -b);
+  if (typeof a === 'number') return unary('rsub_s', b, a);
+  return binary('sub', a, b, (g) => [g, neg(g)]);
+}
+
+export function mul(a: TensorLike, b: TensorLike): Tensor {
+  if (typeof b === 'number') return unary('mul_s', a as Tensor, b);
+  if (typeof a === 'number') return unary('mul_s', b, a);
+  return binary('mul', a, b, (g) => [mul(g, b), mul(g, a)]);
+}
+
+export function div(a: TensorLike, b: TensorLike): Tensor {
+  if (typeof b === 'number') return unary('mul_s', a as Tensor, 1 / b);
+  if (typeof a === 'number') return unary('rdiv_s', b, a);
+  return binary('div', a, b, (g, out) => [div(g, b), neg(div(mul(g, out), b))]);
+}
+
+export function pow(a: TensorLike, b: TensorLike): Tensor {
+  if (typeof b === 'number') return unary('pow_s', a as Tensor, b);
+  const at = typeof a === 'number' ? full([], a) : a;
+  // d/da a^b = b·a^(b−1); d/db a^b = a^b·ln a (defined for a > 0).
+  return binary('pow', at, b, (g, out) => [mul(g, mul(b, pow(at, sub(b, 1)))), mul(g, mul(out, log(at)))]);
+}
+
+export function maximum(a: Tensor, b: Tensor): Tensor {
+  return binary('max', a, b, (g) => {
+    const mask = binaryKernel('ge', a, b);
+    return [mul(g, mask), mul(g, sub(1, mask))];
+  });
+}
+
+export function minimum(a: Tensor, b: Tensor): Tensor {
+  return binary('min', a, b, (g) => {
+    const mask = binaryKernel('ge', b, a);
+    return [mul(g, mask), mul(g, sub(1, mask))];
+  });
+}
+
+/** 1 where a == b, else 0 (not differentiable). */
+export const equal = (a: Tensor, b: Tensor) => binary('eq', a, b, null);
+/** 1 where a > b, else 0 (not differentiable). */
+export const greater = (a: Tensor, b: Tensor) => binary('gt', a, b, null);
+/** 1 where a >= b, else 0 (not differentiable). */
+export const greaterEqual = (a: Tensor, b: Tensor) => binary('ge', a, b, null);
+
+// ------------------------------------------------------------------ reductions
+
+function reducedShape(shape: Shape, axes: number[], keepdims: boolean): number[] {
+  return keepdims ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
+}
+
+export function sum(x: Tensor, axes?: number | number[], keepdims = false): Tensor {
+  live('sum', x);
+  const ax = normalizeAxes('sum', axes, x.rank);
+  const outShape = reducedShape(x.shape, ax, keepdims);
+  const out = reduceKernel('sum', x, ax, outShape);
+  const kd = reducedShape(x.shape, ax, true);
+  return record('sum', [x], out, (g) => [expand(reshape(g, kd), x.shape)]);
+}
+
+export function mean(x: Tensor, axes?: number | number[], keepdims = false): Tensor {
+  live('mean', x);
+  const ax = normalizeAxes('mean', axes, x.rank);
+  const count = ax.reduce((n, a) => n * x.shape[a], 1);
+  const outShape = reducedShape(x.shape, ax, keepdims);
+  const out = reduceKernel('sum', x, ax, outShape, 1 / count);
+  const kd = reducedShape(x.shape, ax, true);
+  return record('mean', [x], out, (g) => [mul(expand(reshape(g, kd), x.shape), 1 / count)]);
+}
+
+/** Maximum over axes; the gradient is shared equally between tied maxima. */
+export function max(x: Tensor, axes?: number | number[], keepdims = false): Tensor {
+  live('max', x);
+  const ax = normalizeAxes('max', axes, x.rank);
+  const outShape = reducedShape(x.shape, ax, keepdims);
+  const out = reduceKernel('max', x, ax, outShape);
+  const kd = reducedShape(x.shape, ax, true);
+  return record('max', [x], out, (g) => {
+    const mask = binaryKernel('eq', x, reshape(out, kd));
+    const count = reduceKernel('sum', mask, ax, kd);
+    return [mul(mask, div(reshape(g, kd), count))];
+  });
+}
+
+// ------------------------------------------------------------------ shape ops
+
+/** Reshape without copying; one dimension may be -1. */
+export function reshape(x: Tensor, shape: Shape): Tensor {
+  live('reshape', x);
+  const s = [...shape];
+  const inferred = s.indexOf(-1);
+  if (inferred >= 0) {
+    const rest = s.reduce((n, d, i) => (i === inferred ? n : n * d), 1);
+    if (rest === 0 || x.size % rest !== 0) throw new RangeError(`reshape: cannot reshape ${fmt(x.shape)} into ${fmt(shape)}`);
+    s[inferred] = x.size / rest;
+  }
+  if (sizeOf(s) !== x.size || s.some((d) => d < 0 || !Number.isInteger(d))) {
+    throw new RangeError(`reshape: cannot reshape ${fmt(x.shape)} (${x.size} values) into ${fmt(shape)}`);
+  }
+  const out = x.view(s);
+  return record('reshape', [x], out, (g) => [reshape(g, x.shape)]);
+}
+
+/** Broadcasts `x` to `shape` (a copy). */
+export function expand(x: Tensor, shape: Shape): Tensor {
+  live('expand', x);
+  const full = broadcastShapes('expand', x.shape, shape);
+  if (!sameShape(full, shape)) throw new RangeError(`expand: cannot expand ${fmt(x.shape)} to ${fmt(shape)}`);
+  if (sameShape(x.shape, shape)) return clone(x);
+  const out = gather(x, shape, broadcastStrides(x.shape, shape), 0, 'expand');
+  return record('expand', [x], out, (g) => [sumTo(g, x.shape)]);
+}
+
+/** Permutes axes (default: reverse them). */
+export function transpose(x: Tensor, perm?: number[]): Tensor {
+  live('transpose', x);
+  const p = perm ?? [...Array(x.rank).keys()].reverse();
+  if (p.length !== x.rank || new Set(p).size !== p.length || p.some((a) => a < 0 || a >= x.rank || !Number.isInteger(a))) {
+    throw new RangeError(`transpose: [${p.join(',')}] is not a permutation of the axes of ${fmt(x.shape)}`);
+  }
+  const st = stridesOf(x.shape);
+  const out = gather(x, p.map((a) => x.shape[a]), p.map((a) => st[a]), 0, 'transpose');
+  const inv = new Array<number>(p.length);
+  p.forEach((a, i) => (inv[a] = i));
+  return record('transpose', [x], out, (g) => [transpose(g, inv)]);
+}
+
+export const permute = transpose;
+
+export interface SliceSpec {
+  /** Start index per axis (negative counts from the end; clamped like ONNX Slice). */
+  starts: number[];
+  ends: number[];
+  axes?: number[];
+  steps?: number[];
+}
+
+/** ONNX-style slice: out[c] = x[start + c·step] along each listed axis. */
+export function slice(x: Tensor, spec: SliceSpec | number[], ends?: number[]): Tensor {
+  live('slice', x);
+  const s: SliceSpec = Array.isArray(spec) ? { starts: spec, ends: ends ?? x.shape.slice() } : spec;
+  const axes = s.axes ?? s.starts.map((_, i) => i);
+  if (s.ends.length !== s.starts.length || axes.length !== s.starts.length || (s.steps && s.steps.length !== s.starts.length)) {
+    throw new RangeError(`slice: starts, ends, axes and steps must have the same length`);
+  }
+  const start = x.shape.map(() => 0);
+  const step = x.shape.map(() => 1);
+  const shape = x.shape.slice();
+  axes.forEach((a0, i) => {
+    const a = a0 < 0 ? a0 + x.rank : a0;
+    if (a < 0 || a >= x.rank) throw new RangeError(`slice: axis ${a0} out of range for ${fmt(x.shape)}`);
+    const d = x.shape[a];
+    const st = s.steps?.[i] ?? 1;
+    if (st === 0 || !Number.isInteger(st)) throw new RangeError(`slice: step must be a non-zero integer`);
+    const norm = (v: number) => (v < 0 ? v + d : v);
+    let b = norm(s.starts[i]);
+    let e = norm(s.ends[i]);
+    if (st > 0) {
+      b = Math.min(Math.max(b, 0), d);
+      e = Math.min(Math.max(e, 0), d);
+      shape[a] = Math.max(0, Math.ceil((e - b) / st));
+    } else {
+      b = Math.min(Math.max(b, -1), d - 1);
+      e = Math.min(Math.max(e, -1), d - 1);
+      shape[a] = Math.max(0, Math.ceil((e - b) / st));
+    }
+    start[a] = b;
+    step[a] = st;
+  });
+  const st = stridesOf(x.shape);
+  const offset = start.reduce((o, b, i) => o + (shape[i] > 0 ? b * st[i] : 0), 0);
+  const strides = st.map((v, i) => v * step[i]);
+  const out = gather(x, shape, strides, offset, 'slice');
+  return record('slice', [x], out, (g) => {
+    const dx = filled(x.shape, 0);
+    scatterInto(dx, g, strides, offset, 'slice.backward');
+    return [dx];
+  });
+}
+
+/** Concatenates along `axis`. */
+export function concat(xs: Tensor[], axis = 0): Tensor {
+  if (xs.length === 0) throw new RangeError('concat: no tensors');
+  live('concat', ...xs);
+  const rank = xs[0].rank;
+  const ax = axis < 0 ? axis + rank : axis;
+  if (ax < 0 || ax >= rank) throw new RangeError(`concat: axis ${axis} out of range for rank ${rank}`);
+  for (const x of xs) {
+    if (x.rank !== rank || x.shape.some((d, i) => i !== ax && d !== xs[0].shape[i])) {
+      throw new RangeError(`concat: shapes ${xs.map((t) => fmt(t.shape)).join(', ')} differ outside axis ${ax}`);
+    }
+  }
+  const shape = xs[0].shape.slice();
+  shape[ax] = xs.reduce((n, x) => n + x.shape[ax], 0);
+  const out = Tensor.empty(shape);
+  const ost = stridesOf(shape);
+  const offsets: number[] = [];
+  let at = 0;
+  for (const x of xs) {
+    offsets.push(at);
+    scatterInto(out, x, ost, at * ost[ax], 'concat');
+    at += x.shape[ax];
+  }
+  return record('concat', xs, out, (g) =>
+    xs.map((x, i) => {
+      if (!x.requiresGrad) return null;
+      const starts = shape.map(() => 0);
+      const ends = shape.slice();
+      starts[ax] = offsets[i];
+      ends[ax] = offsets[i] + x.shape[ax];
+      return slice(g, starts, ends);
+    }),
+  );
+}
+
+/** Constant padding: pads[d] = [before, after] for each axis d (negative values crop). */
+export function pad(x: Tensor, pads: [number, number][], value = 0): Tensor {
+  live('pad', x);
+  if (pads.length !== x.rank) throw new RangeError(`pad: ${pads.length} pad pairs for a tensor of rank ${x.rank} ${fmt(x.shape)}`);
+  if (pads.some(([b, a]) => b < 0 || a < 0)) {
+    const cropped = slice(x, pads.map(([b]) => Math.max(0, -b)), pads.map(([, a], i) => x.shape[i] - Math.max(0, -a)));
+    return pad(cropped, pads.map(([b, a]) => [Math.max(0, b), Math.max(0, a)]), value);
+  }
+  const shape = x.shape.map((d, i) => d + pads[i][0] + pads[i][1]);
+  const out = filled(shape, value);
+  const ost = stridesOf(shape);
+  const offset = pads.reduce((o, [b], i) => o + b * ost[i], 0);
+  scatterInto(out, x, ost, offset, 'pad');
+  return record('pad', [x], out, (g) => [gather(g, x.shape, ost, offset, 'pad.backward')]);
+}
+
+// ------------------------------------------------------------------ matmul
+
+/**
+ * Matrix product with NumPy semantics: 1-D operands are promoted, leading (batch) axes broadcast.
+ */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  live('matmul', a, b);
+  if (a.rank === 0 || b.rank === 0) throw new RangeError(`matmul: operands must have rank >= 1, got ${fmt(a.shape)}, ${fmt(b.shape)}`);
+  const a2 = a.rank === 1 ? reshape(a, [1, a.shape[0]]) : a;
+  const b2 = b.rank === 1 ? reshape(b, [b.shape[0], 1]) : b;
+  const out = matmulCore(a2, b2, false, false);
+  let shape = out.shape.slice();
+  if (a.rank === 1) shape.splice(shape.length - 2, 1);
+  if (b.rank === 1) shape = shape.slice(0, -1);
+  return a.rank === 1 || b.rank === 1 ? reshape(out, shape) : out;
+}
+
+/** op(a)·op(b) for rank ≥ 2 operands, where op transposes the last two axes when asked. */
+export function matmulCore(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
+  const [ar, ac] = a.shape.slice(-2);
+  const [br, bc] = b.shape.slice(-2);
+  const M = transA ? ac : ar;
+  const K = transA ? ar : ac;
+  const Kb = transB ? bc : br;
+  const N = transB ? br : bc;
+  if (K !== Kb) {
+    throw new RangeError(`matmul: inner dimensions differ: ${fmt(a.shape)}${transA ? 'ᵀ' : ''} · ${fmt(b.shape)}${transB ? 'ᵀ' : ''}`);
+  }
+  const aBatch = a.shape.slice(0, -2);
+  const bBatch = b.shape.slice(0, -2);
+  const batchShape = broadcastShapes('matmul', aBatch, bBatch);
+  const batch = sizeOf(batchShape);
+  const aFull = sizeOf(aBatch) === batch ? a : sizeOf(aBatch) === 1 ? a : expand(a, [...batchShape, ar, ac]);
+  const bFull = sizeOf(bBatch) === batch ? b : sizeOf(bBatch) === 1 ? b : expand(b, [...batchShape, br, bc]);
+  const out = matmulKernel({
+    a: aFull, b: bFull, batch, M, N, K, transA, transB,
+    aBatchStride: sizeOf(aFull.shape.slice(0, -2)) === 1 ? 0 : M * K,
+    bBatchStride: sizeOf(bFull.shape.slice(0, -2)) === 1 ? 0 : K * N,
+    outShape: [...batchShape, M, N],
+  });
+  return record('matmul', [a, b], out, (g) => {
+    // C = op(A)·op(B): dop(A) = G·op(B)ᵀ, dop(B) = op(A)ᵀ·G; transpose back where op transposed.
+    const ga = a.requiresGrad ? (transA ? matmulCore(b, g, transB, true) : matmulCore(g, b, false, !transB)) : null;
+    const gb = b.requiresGrad ? (transB ? matmulCore(g, a, true, transA) : matmulCore(a, g, !transA, false)) : null;
+    return [ga && sumTo(ga, a.shape), gb && sumTo(gb, b.shape)];
+  });
+}
+
+registerTapeOps(
+  (a, b) => add(a, b),
+  (a) => clone(a),
+);

@@ -1,0 +1,55 @@
+// Strided gather/scatter copies: permute, expand, slice, pad, concat are all one of these.
+import { engine } from '../tensor/engine.ts';
+import { Tensor } from '../tensor/tensor.ts';
+import { fmt } from '../tensor/shape.ts';
+import { Params, grid } from './params.ts';
+import { MAX_RANK } from './elementwise.ts';
+
+/** out[c] = src[offset + Σ c_d·strides_d] for every coordinate c of `shape`. */
+export function gather(src: Tensor, shape: readonly number[], strides: readonly number[], offset: number, label: string): Tensor {
+  if (shape.length > MAX_RANK) throw new RangeError(`${label}: rank ${shape.length} exceeds the supported ${MAX_RANK}`);
+  const out = Tensor.empty(shape);
+  if (out.size === 0) return out;
+  const e = engine();
+  e.dispatch({
+    pipeline: e.pipeline('copy', { SCATTER: false }, ['read', 'write', 'uniform']),
+    buffers: [src.buffer, out.buffer],
+    uniforms: new Params().u(out.size, shape.length, offset, 0).vec(shape, MAX_RANK).vec(strides, MAX_RANK).build(),
+    workgroups: grid(out.size, 256),
+    label: `${label}(${fmt(src.shape)} -> ${fmt(shape)})`,
+  });
+  return out;
+}
+
+/** dst[offset + Σ c_d·strides_d] = src[c] for every coordinate c of src (dst is written in place). */
+export function scatterInto(dst: Tensor, src: Tensor, strides: readonly number[], offset: number, label: string): void {
+  if (src.size === 0) return;
+  if (src.rank > MAX_RANK) throw new RangeError(`${label}: rank ${src.rank} exceeds the supported ${MAX_RANK}`);
+  const e = engine();
+  e.dispatch({
+    pipeline: e.pipeline('copy', { SCATTER: true }, ['read', 'write', 'uniform']),
+    buffers: [src.buffer, dst.buffer],
+    uniforms: new Params().u(src.size, src.rank, offset, 0).vec(src.shape, MAX_RANK).vec(strides, MAX_RANK).build(),
+    workgroups: grid(src.size, 256),
+    label: `${label}(${fmt(src.shape)} -> ${fmt(dst.shape)})`,
+  });
+}
+
+/** A new tensor of `shape` filled with `value`. */
+export function filled(shape: readonly number[], value: number): Tensor {
+  const out = Tensor.empty(shape);
+  if (out.size === 0) return out;
+  const e = engine();
+  if (value === 0) {
+    e.clearBuffer(out.buffer, out.size * 4);
+    return out;
+  }
+  e.dispatch({
+    pipeline: e.pipeline('elementwise', { UNARY: true, UNARY_GRAD: false, BROADCAST: false, OP: 'u_fill' }, ['read', 'write', 'uniform']),
+    buffers: [e.scratch, out.buffer],
+    uniforms: new Params().u(out.size, 0).f(value, 0).build(),
+    workgroups: grid(out.size, 256),
+    label: `fill(${fmt(shape)}, ${value})`,
+  });
+  return out;
+}
