@@ -1,0 +1,49 @@
+// The test command (`npm test`): type-check, the vitest suite (Node + Dawn), the Deno suite, then one plain
+// summary line with the real counts of both.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+
+const run = (cmd, args, opts = {}) => spawnSync(cmd, args, { stdio: 'inherit', ...opts });
+const npx = (args, opts) => run(process.execPath, [new URL('../node_modules/.bin/' + args[0], import.meta.url).pathname, ...args.slice(1)], opts);
+
+let failedSteps = 0;
+const step = (name, r) => {
+  if (r.status !== 0) {
+    failedSteps++;
+    console.error(`\n${name} failed (exit ${r.status ?? r.signal})`);
+  }
+  return r;
+};
+
+step('gen-shaders', run(process.execPath, ['scripts/gen-shaders.mjs']));
+step('tsc', npx(['tsc', '--noEmit']));
+
+mkdirSync('out', { recursive: true });
+rmSync('out/vitest.json', { force: true });
+const vitestArgs = process.argv.slice(2);
+step('vitest', npx(['vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile.json=out/vitest.json', ...vitestArgs]));
+let passed = 0;
+let failed = 0;
+try {
+  const j = JSON.parse(readFileSync('out/vitest.json', 'utf8'));
+  passed += j.numPassedTests;
+  failed += j.numFailedTests;
+  // A file that fails to load has no tests but must count as a failure.
+  failed += (j.testResults ?? []).filter((f) => f.status === 'failed' && (f.assertionResults ?? []).length === 0).length;
+} catch {
+  failed++;
+  console.error('vitest produced no JSON report');
+}
+
+const deno = spawnSync(process.execPath, ['scripts/deno-test.mjs'], { encoding: 'utf8' });
+process.stdout.write(deno.stdout ?? '');
+process.stderr.write((deno.stderr ?? '').split('\n').filter((l) => !l.startsWith('Warning: maxDynamic')).join('\n'));
+const m = /(\d+) passed \| (\d+) failed/.exec(deno.stdout ?? '');
+if (m) {
+  passed += +m[1];
+  failed += +m[2];
+} else failed++;
+if (deno.status !== 0 && !(m && +m[2] > 0)) failed++;
+
+console.log(`\n${passed} passed, ${failed + (failedSteps && !failed ? failedSteps : 0)} failed`);
+process.exit(failed || failedSteps ? 1 : 0);

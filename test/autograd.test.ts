@@ -1,0 +1,158 @@
+import { describe, it, expect } from 'vitest';
+import * as F from '../src/index.ts';
+import { engine } from '../src/index.ts';
+import { Params, grid } from '../src/kernels/params.ts';
+
+const vals = async (t: F.Tensor | null) => Array.from(await t!.data());
+
+describe('the tape: backward, accumulation, noGrad, grad / valueAndGrad', () => {
+  it('a shared input receives the sum of its paths (x·x + 3x)', async () => {
+    const x = F.tensor([1, -2, 0.5], [3]);
+    x.requiresGrad = true;
+    F.tidy(() => F.backward(F.sum(F.add(F.mul(x, x), F.mul(x, 3)))));
+    expect(await vals(x.grad)).toEqual([5, -1, 4]);
+    x.dispose();
+  });
+
+  it('gradients accumulate across backward calls until cleared', async () => {
+    const x = F.tensor([2], [1]);
+    x.requiresGrad = true;
+    F.tidy(() => F.backward(F.sum(F.square(x))));
+    F.tidy(() => F.backward(F.sum(F.square(x))));
+    expect(await vals(x.grad)).toEqual([8]);
+    x.dispose();
+  });
+
+  it('backward with a seed gradient on a non-scalar output', async () => {
+    const x = F.tensor([1, 2, 3], [3]);
+    x.requiresGrad = true;
+    F.tidy(() => F.backward(F.mul(x, 2), F.tensor([1, 10, 100], [3])));
+    expect(await vals(x.grad)).toEqual([2, 20, 200]);
+    expect(() => F.tidy(() => F.backward(F.mul(x, 2)))).toThrow(/backward: output \[3\] is not a scalar/);
+    expect(() => F.tidy(() => F.backward(F.mul(x, 2), F.zeros([2])))).toThrow(/seed gradient \[2\] does not match the output \[3\]/);
+    x.dispose();
+  });
+
+  it('noGrad records nothing, so backward reports a non-differentiable path', () => {
+    const x = F.tensor([1, 2], [2]);
+    x.requiresGrad = true;
+    F.tidy(() => {
+      const y = F.noGrad(() => F.sum(F.mul(x, x)));
+      expect(y.requiresGrad).toBe(false);
+      expect(() => F.backward(y)).toThrow(/does not require grad.*non-differentiable path/);
+    });
+    x.dispose();
+  });
+
+  it('a freed graph refuses a second backward unless retained', async () => {
+    const x = F.tensor([3], [1]);
+    x.requiresGrad = true;
+    F.tidy(() => {
+      const y = F.sum(F.exp(F.mul(x, 0.5)));
+      F.backward(y, undefined, { retainGraph: true });
+      F.backward(y);
+      expect(() => F.backward(y)).toThrow(/freed by an earlier backward/);
+    });
+    expect((await vals(x.grad))[0]).toBeCloseTo(Math.exp(1.5), 5);
+    x.dispose();
+  });
+
+  it('grad and valueAndGrad of a function of several tensors', async () => {
+    const f = (a: F.Tensor, b: F.Tensor) => F.sum(F.mul(F.matmul(a, b), F.matmul(a, b)));
+    const a = F.tensor([1, 2, 3, 4], [2, 2]);
+    const b = F.tensor([0.5, -1, 2, 0], [2, 2]);
+    const [v, [ga, gb]] = F.valueAndGrad(f)(a, b);
+    // C = A·B = [[4.5, -1], [9.5, -3]]; L = ΣC²; dL/dA = 2C·Bᵀ; dL/dB = 2Aᵀ·C.
+    expect(await v.item()).toBeCloseTo(4.5 ** 2 + 1 + 9.5 ** 2 + 9, 4);
+    expect(await vals(ga)).toEqual([2 * (4.5 * 0.5 + -1 * -1), 2 * (4.5 * 2), 2 * (9.5 * 0.5 + -3 * -1), 2 * (9.5 * 2)]);
+    expect(await vals(gb)).toEqual([2 * (1 * 4.5 + 3 * 9.5), 2 * (1 * -1 + 3 * -3), 2 * (2 * 4.5 + 4 * 9.5), 2 * (2 * -1 + 4 * -3)]);
+    const [g2] = F.grad((t: F.Tensor) => F.sum(F.mul(t, 0)))(a);
+    expect(await vals(g2)).toEqual([0, 0, 0, 0]);
+    // The arguments are left as they were.
+    expect(a.requiresGrad).toBe(false);
+    expect(a.grad).toBeNull();
+    [v, ga, gb, g2, a, b].forEach((t) => t.dispose());
+  });
+});
+
+describe('scopes and release', () => {
+  it('tidy disposes intermediates, keeps what it returns, and restores the pool', async () => {
+    const before = engine().stats().bytesInUse;
+    const x = F.tensor([1, 2, 3], [3]);
+    let inner: F.Tensor | null = null;
+    const y = F.tidy(() => {
+      inner = F.exp(x);
+      return F.add(inner, 1);
+    });
+    expect(inner!.isDisposed).toBe(true);
+    expect(y.isDisposed).toBe(false);
+    y.dispose();
+    x.dispose();
+    expect(engine().stats().bytesInUse).toBe(before);
+  });
+
+  it('use after dispose names the op and the shape', () => {
+    const x = F.tensor([1, 2, 3, 4], [2, 2]);
+    x.dispose();
+    expect(() => F.relu(x)).toThrow(/relu: tensor #\d+ of shape \[2,2\] was used after dispose\(\)/);
+    expect(() => F.matmul(x, x)).toThrow(/matmul: .*\[2,2\] was used after dispose/);
+  });
+
+  it('backward through a disposed intermediate is refused clearly', () => {
+    const x = F.tensor([1, 2], [2]);
+    x.requiresGrad = true;
+    const y = F.mul(x, x);
+    const z = F.sum(y);
+    y.dispose();
+    expect(() => F.backward(z)).toThrow(/was used after dispose/);
+    z.dispose();
+    x.dispose();
+  });
+
+  it('an async function inside tidy is refused', () => {
+    expect(() => F.tidy((async () => 1) as unknown as () => number)).toThrow(/must be synchronous/);
+  });
+});
+
+describe('bad input', () => {
+  it('shape errors name the op and the shapes', () => {
+    F.tidy(() => {
+      expect(() => F.matmul(F.zeros([2, 3]), F.zeros([4, 5]))).toThrow(/matmul: inner dimensions differ: \[2,3\] · \[4,5\]/);
+      expect(() => F.transpose(F.zeros([2, 3]), [0, 0])).toThrow(/transpose: \[0,0\] is not a permutation of the axes of \[2,3\]/);
+      expect(() => F.tensor([1, 2, 3], [2, 2])).toThrow(/tensor: 3 values do not fill shape \[2,2\]/);
+      expect(() => F.pad(F.zeros([2, 3]), [[1, 1]])).toThrow(/pad: 1 pad pairs for a tensor of rank 2/);
+      expect(() => F.clamp(F.zeros([2]), 1, 0)).toThrow(/clamp: min 1 > max 0/);
+      expect(() => F.add(F.zeros([2]), 'x' as unknown as F.Tensor)).toThrow(/add: expected a Tensor/);
+    });
+  });
+
+  it('a WebGPU validation error is caught by the error scopes and names the op', async () => {
+    const e = engine();
+    const t = F.tensor([1, 2, 3], [3]);
+    // Binding one buffer as both the read-only input and the writable output is invalid WebGPU.
+    const pipe = e.pipeline('elementwise', { UNARY: true, UNARY_GRAD: false, BROADCAST: false, OP: 'u_neg' }, ['read', 'write', 'uniform']);
+    e.dispatch({ pipeline: pipe, buffers: [t.buffer, t.buffer], uniforms: new Params().u(3, 0).f(0, 0).build(), workgroups: grid(3, 256), label: 'aliased-neg([3])' });
+    await expect(t.data()).rejects.toThrow(/WebGPU error in aliased-neg\(\[3\]\)/);
+    t.dispose();
+  });
+
+  it('too many workgroups are refused before reaching the GPU', () => {
+    const e = engine();
+    const pipe = e.pipeline('elementwise', { UNARY: true, UNARY_GRAD: false, BROADCAST: false, OP: 'u_neg' }, ['read', 'write', 'uniform']);
+    const t = F.zeros([1]);
+    expect(() => e.dispatch({ pipeline: pipe, buffers: [t.buffer, t.buffer], uniforms: new Params().u(1).build(), workgroups: [70000, 1, 1], label: 'huge' })).toThrow(
+      /huge: 70000×1×1 workgroups exceed the device limit/,
+    );
+    t.dispose();
+  });
+
+  it('large element-wise ops fold the grid into two dimensions', async () => {
+    const n = 65535 * 256 + 1000;
+    const y = F.tidy(() => F.add(F.full([n], 1), 2));
+    const v = await y.data();
+    expect(v[0]).toBe(3);
+    expect(v[n - 1]).toBe(3);
+    expect(v.every((x) => x === 3)).toBe(true);
+    y.dispose();
+  });
+});
