@@ -123,6 +123,8 @@ describe('bad input', () => {
       expect(() => F.pad(F.zeros([2, 3]), [[1, 1]])).toThrow(/pad: 1 pad pairs for a tensor of rank 2/);
       expect(() => F.clamp(F.zeros([2]), 1, 0)).toThrow(/clamp: min 1 > max 0/);
       expect(() => F.add(F.zeros([2]), 'x' as unknown as F.Tensor)).toThrow(/add: expected a Tensor/);
+      expect(() => F.tensor([1, 2], [2], 'int32')).toThrow(/dtype 'int32' is not supported/);
+      expect(() => F.tensor([1, '2' as unknown as number], [2])).toThrow(/value at index 1 is a string/);
     });
   });
 

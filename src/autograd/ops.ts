@@ -21,7 +21,17 @@ function live(op: string, ...xs: Tensor[]): void {
 
 // ------------------------------------------------------------------ creation
 
-export function tensor(data: ArrayLike<number>, shape?: Shape): Tensor {
+/** A tensor from host values. Only f32 exists on the GPU side; other dtypes are refused, not converted silently. */
+export function tensor(data: ArrayLike<number>, shape?: Shape, dtype: string = 'f32'): Tensor {
+  if (dtype !== 'f32') throw new TypeError(`tensor: dtype '${dtype}' is not supported (faceinv tensors are f32)`);
+  if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
+    throw new TypeError('tensor: 64-bit integer data is not supported; convert to Float32Array');
+  }
+  if (!ArrayBuffer.isView(data)) {
+    for (let i = 0; i < data.length; i++) {
+      if (typeof data[i] !== 'number') throw new TypeError(`tensor: value at index ${i} is a ${typeof data[i]}, not a number`);
+    }
+  }
   return Tensor.fromData(data, shape ?? [data.length]);
 }
 
