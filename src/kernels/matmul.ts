@@ -18,8 +18,8 @@ export function matmulVariant(): MatmulVariant {
   return override ?? (engine().adapter.isCpu ? 'register' : 'shared');
 }
 
-const TM = 4;
-const TN = 4;
+const TM = 8;
+const TN = 8;
 
 export interface MatmulArgs {
   a: Tensor;

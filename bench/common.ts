@@ -1,0 +1,70 @@
+// Shared by the benches: tfjs-webgpu built on the engine's own device (same adapter, same process),
+// timing with a full GPU sync, and the result line every bench prints last.
+import * as tf from '@tensorflow/tfjs-core';
+import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import { engine } from '../src/index.ts';
+
+export { tf };
+
+/** Registers tfjs-webgpu on the engine's GPUDevice and makes it the active tfjs backend. */
+export async function useTfjsOnEngineDevice(): Promise<WebGPUBackend> {
+  const e = engine();
+  const g = globalThis as { navigator?: { gpu?: unknown } };
+  // tfjs-webgpu only checks that navigator.gpu exists; the device it uses is the one passed in.
+  if (!g.navigator?.gpu) Object.defineProperty(globalThis, 'navigator', { value: { ...(g.navigator ?? {}), gpu: {} }, configurable: true });
+  const backend = new WebGPUBackend(e.device, { vendor: e.adapter.vendor, architecture: e.adapter.architecture } as GPUAdapterInfo);
+  // Kernels are registered under the name 'webgpu'; the package's own registration is skipped in Node (no navigator.gpu at import).
+  tf.registerBackend('webgpu', () => backend);
+  await tf.setBackend('webgpu');
+  await tf.ready();
+  return backend;
+}
+
+/** Waits until all GPU work of both the engine and tfjs (same device) has finished. */
+export async function gpuIdle(backend?: WebGPUBackend): Promise<void> {
+  if (backend) {
+    // tfjs keeps its pass open between ops; end it and submit (as its own readback path does).
+    const b = backend as unknown as { commandEncoder: GPUCommandEncoder | null; endComputePassEncoder(): void };
+    if (b.commandEncoder) {
+      b.endComputePassEncoder();
+      backend.submitQueue();
+    }
+  }
+  await engine().sync();
+}
+
+/**
+ * Median seconds per call of `fn` (which only queues GPU work), over `reps` timed batches of `inner` calls,
+ * each batch ending with a full GPU sync; `warmup` untimed calls first.
+ */
+export async function timeGpu(fn: () => void, opts: { reps?: number; inner?: number; warmup?: number; backend?: WebGPUBackend } = {}): Promise<number> {
+  const { reps = 5, inner = 3, warmup = 2 } = opts;
+  for (let i = 0; i < warmup; i++) fn();
+  await gpuIdle(opts.backend);
+  const times: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < inner; i++) fn();
+    await gpuIdle(opts.backend);
+    times.push((performance.now() - t0) / 1000 / inner);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+export const geomean = (xs: number[]) => Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length);
+
+export interface BenchResult {
+  name: string;
+  unit: string;
+  ours: number;
+  peer: number;
+  peer_name: string;
+  speedup: number;
+  [k: string]: unknown;
+}
+
+/** The last line of every bench: one JSON object. */
+export function printResult(r: BenchResult): void {
+  console.log(JSON.stringify(r));
+}
