@@ -1,0 +1,150 @@
+import { describe, it, expect } from 'vitest';
+import * as F from '../src/index.ts';
+import { conv2d, convTranspose2d, type ConvOptions, type ConvTransposeOptions } from '../src/autograd/conv.ts';
+import { Rand, size, gradCheck, relErr } from './helpers/ref.ts';
+
+interface Geo { N: number; C: number; H: number; W: number; K: number; KH: number; KW: number; s: [number, number]; d: [number, number]; p: [number, number, number, number]; g: number }
+
+/** Float64 conv2d by its definition. */
+function refConv(x: Float64Array, w: Float64Array, b: Float64Array | null, q: Geo) {
+  const { N, C, H, W, K, KH, KW, s, d, p, g } = q;
+  const OH = Math.floor((H + p[0] + p[2] - (d[0] * (KH - 1) + 1)) / s[0]) + 1;
+  const OW = Math.floor((W + p[1] + p[3] - (d[1] * (KW - 1) + 1)) / s[1]) + 1;
+  const Cg = C / g;
+  const Kg = K / g;
+  const out = new Float64Array(N * K * OH * OW);
+  for (let n = 0; n < N; n++)
+    for (let k = 0; k < K; k++) {
+      const gi = Math.floor(k / Kg);
+      for (let oy = 0; oy < OH; oy++)
+        for (let ox = 0; ox < OW; ox++) {
+          let acc = b ? b[k] : 0;
+          for (let c = 0; c < Cg; c++)
+            for (let ky = 0; ky < KH; ky++)
+              for (let kx = 0; kx < KW; kx++) {
+                const iy = oy * s[0] - p[0] + ky * d[0];
+                const ix = ox * s[1] - p[1] + kx * d[1];
+                if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+                acc += w[((k * Cg + c) * KH + ky) * KW + kx] * x[((n * C + gi * Cg + c) * H + iy) * W + ix];
+              }
+          out[((n * K + k) * OH + oy) * OW + ox] = acc;
+        }
+    }
+  return { out, shape: [N, K, OH, OW] };
+}
+
+/** Float64 transposed convolution by its own definition (scatter form), w [Cin, Cout/g, KH, KW]. */
+function refConvT(x: Float64Array, w: Float64Array, b: Float64Array | null, q: Geo & { op: [number, number] }) {
+  const { N, C: Cin, H, W, K: Cout, KH, KW, s, d, p, g, op } = q;
+  const OH = (H - 1) * s[0] - p[0] - p[2] + d[0] * (KH - 1) + op[0] + 1;
+  const OW = (W - 1) * s[1] - p[1] - p[3] + d[1] * (KW - 1) + op[1] + 1;
+  const Cg = Cin / g;
+  const Kg = Cout / g;
+  const out = new Float64Array(N * Cout * OH * OW);
+  for (let n = 0; n < N; n++)
+    for (let co = 0; co < Cout; co++) for (let i = 0; i < OH * OW; i++) out[(n * Cout + co) * OH * OW + i] = b ? b[co] : 0;
+  for (let n = 0; n < N; n++)
+    for (let ci = 0; ci < Cin; ci++) {
+      const gi = Math.floor(ci / Cg);
+      for (let iy = 0; iy < H; iy++)
+        for (let ix = 0; ix < W; ix++) {
+          const xv = x[((n * Cin + ci) * H + iy) * W + ix];
+          for (let cl = 0; cl < Kg; cl++)
+            for (let ky = 0; ky < KH; ky++)
+              for (let kx = 0; kx < KW; kx++) {
+                const oy = iy * s[0] - p[0] + ky * d[0];
+                const ox = ix * s[1] - p[1] + kx * d[1];
+                if (oy < 0 || oy >= OH || ox < 0 || ox >= OW) continue;
+                out[((n * Cout + gi * Kg + cl) * OH + oy) * OW + ox] += xv * w[((ci * Kg + cl) * KH + ky) * KW + kx];
+              }
+        }
+    }
+  return { out, shape: [N, Cout, OH, OW] };
+}
+
+const f32 = (a: Float64Array) => Float32Array.from(a);
+
+const convCases: [string, Geo][] = [
+  ['3×3, pad 1, batch 2, 5→7 channels, 9×11', { N: 2, C: 5, H: 9, W: 11, K: 7, KH: 3, KW: 3, s: [1, 1], d: [1, 1], p: [1, 1, 1, 1], g: 1 }],
+  ['7×7 stride 2 valid, 3→10 channels, 21×19', { N: 1, C: 3, H: 21, W: 19, K: 10, KH: 7, KW: 7, s: [2, 2], d: [1, 1], p: [0, 0, 0, 0], g: 1 }],
+  ['3×3 stride 2, asymmetric pad, 13×9', { N: 2, C: 6, H: 13, W: 9, K: 9, KH: 3, KW: 3, s: [2, 2], d: [1, 1], p: [0, 1, 1, 0], g: 1 }],
+  ['dilation 2, 1×5 kernel, stride 1×2', { N: 1, C: 4, H: 11, W: 17, K: 5, KH: 1, KW: 5, s: [1, 2], d: [2, 2], p: [0, 2, 0, 3], g: 1 }],
+  ['depthwise 3×3 (groups = channels = 6)', { N: 2, C: 6, H: 10, W: 7, K: 6, KH: 3, KW: 3, s: [1, 1], d: [1, 1], p: [1, 1, 1, 1], g: 6 }],
+  ['general groups: 6 → 9 channels in 3 groups', { N: 2, C: 6, H: 8, W: 9, K: 9, KH: 3, KW: 2, s: [1, 1], d: [1, 1], p: [1, 0, 1, 1], g: 3 }],
+  ['1×1 conv, 17 → 3 channels', { N: 3, C: 17, H: 5, W: 6, K: 3, KH: 1, KW: 1, s: [1, 1], d: [1, 1], p: [0, 0, 0, 0], g: 1 }],
+];
+
+describe('conv2d: forward against float64, gradients (input, filter, bias) against finite differences', () => {
+  for (const [name, q] of convCases) {
+    it(name, async () => {
+      const r = new Rand(q.C * 31 + q.K);
+      const xs = [q.N, q.C, q.H, q.W];
+      const ws = [q.K, q.C / q.g, q.KH, q.KW];
+      const x = r.uniform(size(xs));
+      const w = r.uniform(size(ws));
+      const b = r.uniform(q.K);
+      const opts: ConvOptions = { stride: q.s, dilation: q.d, padding: q.p, groups: q.g };
+      const { out, shape } = refConv(Float64Array.from(f32(x)), Float64Array.from(f32(w)), Float64Array.from(f32(b)), q);
+      const y = F.tidy(() => conv2d(F.tensor(f32(x), xs), F.tensor(f32(w), ws), F.tensor(f32(b), [q.K]), opts));
+      expect(y.shape).toEqual(shape);
+      expect(relErr(await y.data(), out)).toBeLessThan(1e-5);
+      y.dispose();
+      await gradCheck({
+        inputs: [{ data: x, shape: xs }, { data: w, shape: ws }, { data: b, shape: [q.K] }],
+        gpuFn: (xt, wt, bt) => conv2d(xt, wt, bt, opts),
+        refFn: (xa, wa, ba) => refConv(xa, wa, ba, q).out,
+        samples: 60,
+      });
+    });
+  }
+
+  it("TensorFlow 'same' and 'valid' padding", async () => {
+    const x = F.zeros([1, 2, 7, 8]);
+    const w = F.zeros([3, 2, 3, 3]);
+    expect(F.tidy(() => conv2d(x, w, undefined, { padding: 'same', stride: 2 })).shape).toEqual([1, 3, 4, 4]);
+    expect(F.tidy(() => conv2d(x, w, undefined, { padding: 'same' })).shape).toEqual([1, 3, 7, 8]);
+    expect(F.tidy(() => conv2d(x, w, undefined, { padding: 'valid' })).shape).toEqual([1, 3, 5, 6]);
+    x.dispose();
+    w.dispose();
+  });
+
+  it('bad shapes give errors that name the op and the shapes', () => {
+    F.tidy(() => {
+      expect(() => conv2d(F.zeros([1, 3, 5, 5]), F.zeros([8, 4, 3, 3]))).toThrow(/conv2d: input \[1,3,5,5\] has 3 channels, weight \[8,4,3,3\] expects 4/);
+      expect(() => conv2d(F.zeros([1, 3, 2, 2]), F.zeros([8, 3, 3, 3]))).toThrow(/conv2d: kernel 3×3 .* larger than the padded input 2×2/);
+      expect(() => conv2d(F.zeros([3, 5, 5]), F.zeros([8, 3, 3, 3]))).toThrow(/conv2d: input must be NCHW/);
+      expect(() => conv2d(F.zeros([1, 3, 5, 5]), F.zeros([8, 3, 3, 3]), F.zeros([7]))).toThrow(/conv2d: bias \[7\] must be \[8\]/);
+    });
+  });
+});
+
+const convTCases: [string, Geo & { op: [number, number] }][] = [
+  ['the paper’s deconvolution: 5×5 stride 2, pad 2, output padding 1, 8×8 → 16×16', { N: 2, C: 6, H: 8, W: 8, K: 5, KH: 5, KW: 5, s: [2, 2], d: [1, 1], p: [2, 2, 2, 2], g: 1, op: [1, 1] }],
+  ['3×3 stride 1, pad 1, odd sizes', { N: 1, C: 5, H: 7, W: 9, K: 3, KH: 3, KW: 3, s: [1, 1], d: [1, 1], p: [1, 1, 1, 1], g: 1 }],
+  ['stride 3, dilation 2, asymmetric pad, groups 2', { N: 2, C: 4, H: 5, W: 4, K: 6, KH: 3, KW: 2, s: [3, 2], d: [2, 1], p: [1, 0, 2, 1], g: 2, op: [2, 0] }],
+].map(([n, q]) => [n, { op: [0, 0], ...(q as object) }] as [string, Geo & { op: [number, number] }]);
+
+describe('convTranspose2d: forward against float64, gradients against finite differences', () => {
+  for (const [name, q] of convTCases) {
+    it(name, async () => {
+      const r = new Rand(q.C * 17 + q.K);
+      const xs = [q.N, q.C, q.H, q.W];
+      const ws = [q.C, q.K / q.g, q.KH, q.KW];
+      const x = r.uniform(size(xs));
+      const w = r.uniform(size(ws));
+      const b = r.uniform(q.K);
+      const opts: ConvTransposeOptions = { stride: q.s, dilation: q.d, padding: q.p, groups: q.g, outputPadding: q.op };
+      const { out, shape } = refConvT(Float64Array.from(f32(x)), Float64Array.from(f32(w)), Float64Array.from(f32(b)), q);
+      const y = F.tidy(() => convTranspose2d(F.tensor(f32(x), xs), F.tensor(f32(w), ws), F.tensor(f32(b), [q.K]), opts));
+      expect(y.shape).toEqual(shape);
+      expect(relErr(await y.data(), out)).toBeLessThan(1e-5);
+      y.dispose();
+      await gradCheck({
+        inputs: [{ data: x, shape: xs }, { data: w, shape: ws }, { data: b, shape: [q.K] }],
+        gpuFn: (xt, wt, bt) => convTranspose2d(xt, wt, bt, opts),
+        refFn: (xa, wa, ba) => refConvT(xa, wa, ba, q).out,
+        samples: 60,
+      });
+    });
+  }
+});
