@@ -3,7 +3,7 @@
 //   dx[n,c,iy,ix] = Σ_{k in c's group, ky, kx} dy[n,k,oy,ox] · w[k, c_local, ky, kx]
 // where oy = (iy + PT − ky·DH) / SH must be a whole number in [0, OH) (likewise ox). convTranspose2d's
 // forward is this kernel with dy := its input and dx := its output (plus bias).
-// Each invocation accumulates TCI input channels × TP input pixels; no workgroup memory.
+// Each invocation accumulates TCI input channels × TP pixels; no workgroup memory.
 
 struct Params {
   N: u32, C: u32, H: u32, W: u32,      // dx (this kernel's output) shape
@@ -22,54 +22,55 @@ struct Params {
 const TCI = ${TCI}u;
 const TP = ${TP}u;
 
+// Work split by phase: an invocation owns TP pixels of one row whose columns share a residue modulo the
+// stride (ix = px + SW·j). Which taps (ky, kx) reach them is then the same for all of them, so invalid taps
+// are skipped per invocation instead of being tested per pixel, and their dy reads are contiguous.
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let idx = gid.x + gid.y * nwg.x * 64u;
-  let P = p.H * p.W;
-  let pixBlocks = (P + TP - 1u) / TP;
+  let perPhase = (p.W + p.SW - 1u) / p.SW;
+  let xBlocks = (perPhase + TP - 1u) / TP;
   let ciBlocks = (p.CG + TCI - 1u) / TCI;
-  if (idx >= pixBlocks * ciBlocks * p.G * p.N) { return; }
-  let pb = idx % pixBlocks;
-  let rest = idx / pixBlocks;
+  if (idx >= xBlocks * p.SW * p.H * ciBlocks * p.G * p.N) { return; }
+  let xb = idx % xBlocks;
+  var rest = idx / xBlocks;
+  let px = rest % p.SW;
+  rest = rest / p.SW;
+  let iy = rest % p.H;
+  rest = rest / p.H;
   let cb = rest % (ciBlocks * p.G);
   let n = rest / (ciBlocks * p.G);
   let g = cb / ciBlocks;
   let ciLocal0 = (cb % ciBlocks) * TCI;
+  let ix0 = px + p.SW * xb * TP;           // first pixel's column
+  if (ix0 >= p.W) { return; }
 
-  var ny0: array<i32, ${TP}>;
-  var nx0: array<i32, ${TP}>;
-  for (var j = 0u; j < TP; j++) {
-    let pix = min(pb * TP + j, P - 1u);
-    ny0[j] = i32(pix / p.W) + i32(p.PT);
-    nx0[j] = i32(pix % p.W) + i32(p.PL);
-  }
   var acc: array<f32, ${TCITP}>;
   let SH = i32(p.SH);
   let SW = i32(p.SW);
-  let OH = i32(p.OH);
   let OW = i32(p.OW);
   let khw = p.KH * p.KW;
-  for (var kl = 0u; kl < p.KG; kl++) {
-    let k = g * p.KG + kl;
-    let dybase = (n * p.K + k) * p.OH * p.OW;
-    let wbase = k * p.CG * khw;
-    for (var ky = 0u; ky < p.KH; ky++) {
-      let offy = i32(ky * p.DH);
-      for (var kx = 0u; kx < p.KW; kx++) {
-        let offx = i32(kx * p.DW);
+  for (var ky = 0u; ky < p.KH; ky++) {
+    let ny = i32(iy + p.PT) - i32(ky * p.DH);
+    let oy = ny / SH;
+    if (ny < 0 || oy * SH != ny || oy >= i32(p.OH)) { continue; }
+    for (var kx = 0u; kx < p.KW; kx++) {
+      let nx = i32(ix0 + p.PL) - i32(kx * p.DW);
+      // ox of pixel j is ox0 + j (columns step by SW, so nx steps by SW); floor division for nx < 0.
+      let ox0 = select(-((-nx + SW - 1) / SW), nx / SW, nx >= 0);
+      if (ox0 * SW != nx || ox0 >= OW) { continue; }
+      let wk = ky * p.KW + kx;
+      for (var kl = 0u; kl < p.KG; kl++) {
+        let k = g * p.KG + kl;
+        let row = ((n * p.K + k) * p.OH + u32(oy)) * p.OW;
         var dv: array<f32, ${TP}>;
         for (var j = 0u; j < TP; j++) {
-          let ny = ny0[j] - offy;
-          let nx = nx0[j] - offx;
-          let oy = ny / SH;
-          let ox = nx / SW;
-          let ok = ny >= 0 && nx >= 0 && oy * SH == ny && ox * SW == nx && oy < OH && ox < OW;
-          let at = dybase + u32(clamp(oy, 0, OH - 1)) * p.OW + u32(clamp(ox, 0, OW - 1));
-          dv[j] = select(0.0, dy[at], ok);
+          let ox = ox0 + i32(j);
+          dv[j] = select(0.0, dy[row + u32(clamp(ox, 0, OW - 1))], ox >= 0 && ox < OW);
         }
-        let wk = ky * p.KW + kx;
+        let wbase = k * p.CG * khw + wk;
         for (var i = 0u; i < TCI; i++) {
-          let wv = w[wbase + min(ciLocal0 + i, p.CG - 1u) * khw + wk];
+          let wv = w[wbase + min(ciLocal0 + i, p.CG - 1u) * khw];
           for (var j = 0u; j < TP; j++) {
             acc[i * TP + j] = fma(wv, dv[j], acc[i * TP + j]);
           }
@@ -82,10 +83,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (cl >= p.CG) { break; }
     let c = g * p.CG + cl;
     let b = select(0.0, bias[c], p.hasBias != 0u);
-    let base = (n * p.C + c) * P;
+    let base = ((n * p.C + c) * p.H + iy) * p.W;
     for (var j = 0u; j < TP; j++) {
-      let pix = pb * TP + j;
-      if (pix < P) { dx[base + pix] = acc[i * TP + j] + b; }
+      let ix = ix0 + p.SW * j;
+      if (ix < p.W) { dx[base + ix] = acc[i * TP + j] + b; }
     }
   }
 }

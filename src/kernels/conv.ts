@@ -22,8 +22,8 @@ function params(g: ConvGeometry, hasBias: boolean): Uint32Array {
     .build();
 }
 
-/** Register-block height: as many channels as the group has, up to 8. */
-const block = (n: number) => (n >= 8 ? 8 : n >= 4 ? 4 : n >= 2 ? 2 : 1);
+/** Register-block height: as many channels as the group has, up to 8 (3 RGB channels → a block of 3). */
+const block = (n: number) => Math.min(n, 8);
 
 const describe = (g: ConvGeometry) =>
   `x [${g.N},${g.C},${g.H},${g.W}] w [${g.K},${g.C / g.G},${g.KH},${g.KW}] stride ${g.SH}×${g.SW} dil ${g.DH}×${g.DW} pad ${g.PT},${g.PL},${g.PB},${g.PR} groups ${g.G}`;
@@ -56,7 +56,7 @@ export function conv2dGradInputKernel(dy: Tensor, w: Tensor, bias: Tensor | null
   const TCI = block(g.C / g.G);
   const TP = 8;
   const pipe = e.pipeline('conv_transpose2d', { TCI, TP, TCITP: TCI * TP }, ['read', 'read', 'read', 'write', 'uniform']);
-  const invocations = Math.ceil((g.H * g.W) / TP) * Math.ceil(g.C / g.G / TCI) * g.G * g.N;
+  const invocations = Math.ceil(Math.ceil(g.W / g.SW) / TP) * g.SW * g.H * Math.ceil(g.C / g.G / TCI) * g.G * g.N;
   e.dispatch({
     pipeline: pipe,
     buffers: [dy.buffer, w.buffer, bias ? bias.buffer : e.scratch, out.buffer],
