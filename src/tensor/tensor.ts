@@ -39,6 +39,7 @@ export class Tensor {
   node: GradNode | null = null;
   name?: string;
   private storage: Storage | null;
+  private owned: Tensor[] | null = null;
 
   /** Use the factories (`tensor`, `zeros`, …) or ops; this constructor takes ownership of `storage`. */
   private constructor(shape: Shape, storage: Storage) {
@@ -114,8 +115,19 @@ export class Tensor {
     engine().write(s.buffer, data instanceof Float32Array ? data : Float32Array.from(data));
   }
 
+  /**
+   * Makes `aux` live exactly as long as this tensor (e.g. the argmax a pooling op saves for its backward):
+   * it leaves every scope and is disposed with this one.
+   */
+  own(aux: Tensor): void {
+    for (const s of scopes) s.delete(aux);
+    (this.owned ??= []).push(aux);
+  }
+
   dispose(): void {
     if (!this.storage) return;
+    for (const t of this.owned ?? []) t.dispose();
+    this.owned = null;
     this.storage.release();
     this.storage = null;
     this.node = null;

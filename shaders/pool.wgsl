@@ -1,0 +1,108 @@
+// 2-D pooling, NCHW, one invocation per output (forward) or per input pixel (backward, gather form: each
+// input pixel sums the gradients of the windows that used it, so no atomics and no races).
+//   MAX forward writes the max and its in-plane index (iy·W + ix, as f32; −1 when the window is all padding).
+//   AVG divides by the window's size, counting padding or not (COUNT_PAD), never counting the ceil-mode
+//   overhang beyond the padding.
+
+struct Params {
+  NC: u32, H: u32, W: u32, OH: u32,
+  OW: u32, KH: u32, KW: u32, SH: u32,
+  SW: u32, DH: u32, DW: u32, PT: u32,
+  PL: u32, PB: u32, PR: u32, _pad: u32,
+}
+
+@group(0) @binding(0) var<storage, read> src: array<f32>;
+#if ${BACKWARD}
+@group(0) @binding(1) var<storage, read> arg: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+#else
+@group(0) @binding(1) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(2) var<storage, read_write> arg: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+#endif
+
+// Number of window positions counted by an average: padded extent (COUNT_PAD) or real pixels only.
+fn avgCount(oy: u32, ox: u32) -> f32 {
+  let y0 = i32(oy * p.SH) - i32(p.PT);
+  let x0 = i32(ox * p.SW) - i32(p.PL);
+#if ${COUNT_PAD}
+  let lo = vec2<i32>(-i32(p.PT), -i32(p.PL));
+  let hi = vec2<i32>(i32(p.H + p.PB), i32(p.W + p.PR));
+#else
+  let lo = vec2<i32>(0, 0);
+  let hi = vec2<i32>(i32(p.H), i32(p.W));
+#endif
+  let ys = max(y0, lo.x);
+  let ye = min(y0 + i32((p.KH - 1u) * p.DH + 1u), hi.x);
+  let xs = max(x0, lo.y);
+  let xe = min(x0 + i32((p.KW - 1u) * p.DW + 1u), hi.y);
+  // With dilation 1 (the only case average pooling uses) the count is the clipped extent.
+  return f32(max(ye - ys, 0) * max(xe - xs, 0));
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 256u;
+#if ${BACKWARD}
+  // i indexes an input pixel; src = dy [NC, OH, OW]; dst = dx [NC, H, W].
+  if (i >= p.NC * p.H * p.W) { return; }
+  let plane = i / (p.H * p.W);
+  let q = i % (p.H * p.W);
+  let iy = q / p.W;
+  let ix = q % p.W;
+  var acc = 0.0;
+  for (var ky = 0u; ky < p.KH; ky++) {
+    let ny = i32(iy + p.PT) - i32(ky * p.DH);
+    let oy = ny / i32(p.SH);
+    if (ny < 0 || oy * i32(p.SH) != ny || oy >= i32(p.OH)) { continue; }
+    for (var kx = 0u; kx < p.KW; kx++) {
+      let nx = i32(ix + p.PL) - i32(kx * p.DW);
+      let ox = nx / i32(p.SW);
+      if (nx < 0 || ox * i32(p.SW) != nx || ox >= i32(p.OW)) { continue; }
+      let o = (plane * p.OH + u32(oy)) * p.OW + u32(ox);
+#if ${MAX}
+      if (arg[o] == f32(q)) { acc += src[o]; }
+#else
+      acc += src[o] / avgCount(u32(oy), u32(ox));
+#endif
+    }
+  }
+  dst[i] = acc;
+#else
+  if (i >= p.NC * p.OH * p.OW) { return; }
+  let plane = i / (p.OH * p.OW);
+  let q = i % (p.OH * p.OW);
+  let oy = q / p.OW;
+  let ox = q % p.OW;
+  let y0 = i32(oy * p.SH) - i32(p.PT);
+  let x0 = i32(ox * p.SW) - i32(p.PL);
+  let base = plane * p.H * p.W;
+#if ${MAX}
+  var best = -3.4028234e38;
+  var at = -1.0;
+#else
+  var acc = 0.0;
+#endif
+  for (var ky = 0u; ky < p.KH; ky++) {
+    let iy = y0 + i32(ky * p.DH);
+    if (iy < 0 || iy >= i32(p.H)) { continue; }
+    for (var kx = 0u; kx < p.KW; kx++) {
+      let ix = x0 + i32(kx * p.DW);
+      if (ix < 0 || ix >= i32(p.W)) { continue; }
+      let v = src[base + u32(iy) * p.W + u32(ix)];
+#if ${MAX}
+      if (v > best || at < 0.0) { best = v; at = f32(u32(iy) * p.W + u32(ix)); }
+#else
+      acc += v;
+#endif
+    }
+  }
+#if ${MAX}
+  dst[i] = best;
+  arg[i] = at;
+#else
+  dst[i] = acc / avgCount(oy, ox);
+#endif
+#endif
+}

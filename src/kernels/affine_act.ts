@@ -1,0 +1,24 @@
+// The fused per-channel affine + ReLU kernel (forward); its backward is composed in src/autograd/affine_act.ts.
+import { engine } from '../tensor/engine.ts';
+import { Tensor } from '../tensor/tensor.ts';
+import { fmt } from '../tensor/shape.ts';
+import { Params, grid } from './params.ts';
+
+export function affineActKernel(x: Tensor, bias: Tensor | null, scale: Tensor | null, shift: Tensor | null, relu: boolean): Tensor {
+  const e = engine();
+  const y = Tensor.empty(x.shape);
+  const C = x.shape[1];
+  const HW = x.shape.slice(2).reduce((a, b) => a * b, 1);
+  e.dispatch({
+    pipeline: e.pipeline(
+      'affine_act',
+      { HAS_BIAS: !!bias, HAS_SCALE: !!scale, HAS_SHIFT: !!shift, RELU: relu },
+      ['read', 'read', 'read', 'read', 'write', 'uniform'],
+    ),
+    buffers: [x.buffer, bias?.buffer ?? e.scratch, scale?.buffer ?? e.scratch, shift?.buffer ?? e.scratch, y.buffer],
+    uniforms: new Params().u(x.size, C, HW, 0).build(),
+    workgroups: grid(x.size, 256),
+    label: `affineAct(${fmt(x.shape)}${bias ? ' +bias' : ''}${scale ? ' ×scale' : ''}${shift ? ' +shift' : ''}${relu ? ' relu' : ''})`,
+  });
+  return y;
+}

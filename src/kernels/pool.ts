@@ -1,0 +1,47 @@
+// Max / average pooling kernels (forward and gather-form backward), NCHW.
+import { engine } from '../tensor/engine.ts';
+import { Tensor } from '../tensor/tensor.ts';
+import { Params, grid } from './params.ts';
+
+export interface PoolGeometry {
+  N: number; C: number; H: number; W: number; OH: number; OW: number;
+  KH: number; KW: number; SH: number; SW: number; DH: number; DW: number;
+  PT: number; PL: number; PB: number; PR: number;
+}
+
+export type PoolKind = 'max' | 'avg';
+
+const uniforms = (g: PoolGeometry) =>
+  new Params().u(g.N * g.C, g.H, g.W, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.PT, g.PL, g.PB, g.PR, 0).build();
+
+const label = (op: string, g: PoolGeometry) =>
+  `${op}([${g.N},${g.C},${g.H},${g.W}] k${g.KH}×${g.KW} s${g.SH}×${g.SW} pad ${g.PT},${g.PL},${g.PB},${g.PR})`;
+
+/** Returns [y, argmax] for max pooling (argmax = in-plane index as f32), [y, null] for average pooling. */
+export function poolKernel(kind: PoolKind, x: Tensor, g: PoolGeometry, countPad = false): [Tensor, Tensor | null] {
+  const e = engine();
+  const y = Tensor.empty([g.N, g.C, g.OH, g.OW]);
+  const arg = kind === 'max' ? Tensor.empty(y.shape) : null;
+  e.dispatch({
+    pipeline: e.pipeline('pool', { BACKWARD: false, MAX: kind === 'max', COUNT_PAD: countPad }, ['read', 'write', 'write', 'uniform']),
+    buffers: [x.buffer, y.buffer, arg ? arg.buffer : e.scratch],
+    uniforms: uniforms(g),
+    workgroups: grid(y.size, 256),
+    label: label(`${kind}Pool2d`, g),
+  });
+  return [y, arg];
+}
+
+/** dx from dy: each input pixel gathers the gradients of the windows that used it. */
+export function poolGradKernel(kind: PoolKind, dy: Tensor, arg: Tensor | null, g: PoolGeometry, countPad = false): Tensor {
+  const e = engine();
+  const dx = Tensor.empty([g.N, g.C, g.H, g.W]);
+  e.dispatch({
+    pipeline: e.pipeline('pool', { BACKWARD: true, MAX: kind === 'max', COUNT_PAD: countPad }, ['read', 'read', 'write', 'uniform']),
+    buffers: [dy.buffer, arg ? arg.buffer : e.scratch, dx.buffer],
+    uniforms: uniforms(g),
+    workgroups: grid(dx.size, 256),
+    label: label(`${kind}Pool2d.backward`, g),
+  });
+  return dx;
+}
