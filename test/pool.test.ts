@@ -115,13 +115,13 @@ describe('fused bias + per-channel scale/shift + ReLU', () => {
       const x = r.uniform(size(xs), -2, 2);
       const ps = [useB, useS, useT].map((u) => (u ? r.uniform(C, -1, 1) : null));
       const on = ps.map((p, i) => (p ? i : -1)).filter((i) => i >= 0);
-      const gpu = (xt: F.Tensor, ...rest: F.Tensor[]) => {
-        const get = (i: number) => (ps[i] ? rest[on.indexOf(i)] : undefined);
-        return affineAct(xt, { bias: get(0), scale: get(1), shift: get(2), relu });
+      const gpu = (...ts: F.Tensor[]) => {
+        const get = (i: number) => (ps[i] ? ts[1 + on.indexOf(i)] : undefined);
+        return affineAct(ts[0], { bias: get(0), scale: get(1), shift: get(2), relu });
       };
-      const cpu = (xa: Float64Array, ...rest: Float64Array[]) => {
-        const get = (i: number) => (ps[i] ? rest[on.indexOf(i)] : null);
-        return ref(xa, get(0), get(1), get(2), relu);
+      const cpu = (...as: Float64Array[]) => {
+        const get = (i: number) => (ps[i] ? as[1 + on.indexOf(i)] : null);
+        return ref(as[0], get(0), get(1), get(2), relu);
       };
       const inputs = [{ data: x, shape: xs }, ...on.map((i) => ({ data: ps[i]!, shape: [C] }))];
       const want = cpu(...inputs.map((t) => Float64Array.from(Float32Array.from(t.data))));

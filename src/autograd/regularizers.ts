@@ -1,0 +1,121 @@
+// Image regularisers of the paper: total variation (eq. 2, both forms), the Laplacian pyramid and its
+// gradient normalisation (§3, §5.1), R_LP (appendix C, eq. 12) and the mirror regulariser.
+import { Tensor } from '../tensor/tensor.ts';
+import { fmt } from '../tensor/shape.ts';
+import { tvKernel } from '../kernels/tv.ts';
+import { resampleKernel } from '../kernels/pyramid.ts';
+import { record, noGrad } from './tape.ts';
+import { add, sub, mul, div, pow, sum, mean, sqrt, square, maximum, full, slice } from './ops.ts';
+
+export interface TvOptions {
+  /** 'global': [Σ Δx² + Δy²]^(α/2) (the paper's eq. 2); 'pixel': Σ (Δx² + Δy² + ε)^(β/2) (Mahendran & Vedaldi). */
+  form?: 'global' | 'pixel';
+  /** Exponent α of the global form (default 2). */
+  alpha?: number;
+  /** Exponent β of the per-pixel form (default 2). */
+  beta?: number;
+  /** Added inside the per-pixel power so that β < 2 stays differentiable where the image is flat. */
+  eps?: number;
+}
+
+/** Total variation of an image batch [..., H, W] summed over everything, as a scalar; its gradient comes from the same pass. */
+export function totalVariation(p: Tensor, opts: TvOptions = {}): Tensor {
+  const op = 'totalVariation';
+  p.assertLive(op);
+  if (p.rank < 2) throw new RangeError(`${op}: needs an image [..., H, W], got ${fmt(p.shape)}`);
+  const form = opts.form ?? 'global';
+  const beta = opts.beta ?? 2;
+  const alpha = opts.alpha ?? 2;
+  const [terms, grad] = tvKernel(p, form, beta, form === 'pixel' ? opts.eps ?? 1e-8 : 0);
+  const total = noGrad(() => sum(terms));
+  terms.dispose();
+  if (form === 'pixel') {
+    total.own(grad);
+    return record(op, [p], total, (g) => [mul(grad, g)]);
+  }
+  // R = S^(α/2), dR/dp = α/2 · S^(α/2 − 1) · dS/dp.
+  const value = alpha === 2 ? total : noGrad(() => pow(total, alpha / 2));
+  value.own(grad);
+  if (value !== total) value.own(total);
+  return record(op, [p], value, (g) => [mul(grad, alpha === 2 ? g : mul(pow(total, alpha / 2 - 1), mul(g, alpha / 2)))]);
+}
+
+function checkImage(op: string, x: Tensor): [number, number] {
+  x.assertLive(op);
+  if (x.rank < 2) throw new RangeError(`${op}: needs an image [..., H, W], got ${fmt(x.shape)}`);
+  return [x.shape[x.rank - 2], x.shape[x.rank - 1]];
+}
+
+/** Blur and halve: [...,H,W] → [...,ceil(H/2),ceil(W/2)] (differentiable). */
+export function pyrDown(x: Tensor): Tensor {
+  const [H, W] = checkImage('pyrDown', x);
+  const y = resampleKernel('down', x, Math.ceil(H / 2), Math.ceil(W / 2), 1);
+  return record('pyrDown', [x], y, (g) => [resampleKernel('up', g, H, W, 1)]);
+}
+
+/** Upsample to [outH, outW] with 4× the binomial kernel (differentiable; the transpose of pyrDown, ×4). */
+export function pyrUp(x: Tensor, outH: number, outW: number): Tensor {
+  const [h, w] = checkImage('pyrUp', x);
+  if (Math.ceil(outH / 2) !== h || Math.ceil(outW / 2) !== w) {
+    throw new RangeError(`pyrUp: ${fmt(x.shape)} is not the half-size level of ${outH}×${outW}`);
+  }
+  const y = resampleKernel('up', x, outH, outW, 4);
+  return record('pyrUp', [x], y, (g) => [resampleKernel('down', g, h, w, 4)]);
+}
+
+/** [hi_0, …, hi_{n−1}, lo_n]: hi_i = level_i − up(down(level_i)); merge(split(x)) = x exactly in exact arithmetic. */
+export function lapSplit(x: Tensor, levels = 4): Tensor[] {
+  checkImage('lapSplit', x);
+  const out: Tensor[] = [];
+  let cur = x;
+  for (let i = 0; i < levels; i++) {
+    const [H, W] = cur.shape.slice(-2);
+    if (H < 2 && W < 2) break;
+    const lo = pyrDown(cur);
+    out.push(sub(cur, pyrUp(lo, H, W)));
+    cur = lo;
+  }
+  out.push(cur);
+  return out;
+}
+
+/** Inverse of lapSplit. */
+export function lapMerge(levels: Tensor[]): Tensor {
+  if (levels.length === 0) throw new RangeError('lapMerge: no levels');
+  let cur = levels[levels.length - 1];
+  for (let i = levels.length - 2; i >= 0; i--) {
+    const [H, W] = levels[i].shape.slice(-2);
+    cur = add(levels[i], pyrUp(cur, H, W));
+  }
+  return cur;
+}
+
+/**
+ * Deepdream's Laplacian-pyramid gradient normalisation: split, divide each level by max(RMS, eps), merge.
+ * Not recorded on the tape (it transforms a gradient).
+ */
+export function lapNormalize(g: Tensor, levels = 4, eps = 1e-10): Tensor {
+  return noGrad(() => {
+    const parts = lapSplit(g, levels).map((L) => div(L, maximum(sqrt(mean(square(L))), full([], eps))));
+    return lapMerge(parts);
+  });
+}
+
+/** R_LP (appendix C, eq. 12): Σ_n (‖L_n(p)‖ − N_L · 2^(β n))² over the band-pass levels L_0 … L_{levels−1}. */
+export function lapRegularizer(p: Tensor, opts: { levels?: number; NL: number; beta: number }): Tensor {
+  const bands = lapSplit(p, opts.levels ?? 4).slice(0, -1);
+  let total: Tensor | null = null;
+  bands.forEach((L, n) => {
+    const term = square(sub(sqrt(sum(square(L))), opts.NL * 2 ** (opts.beta * n)));
+    total = total ? add(total, term) : term;
+  });
+  return total!;
+}
+
+/** R_Mirror = ‖p − F_x p‖₂ with F_x the horizontal flip; eps keeps the gradient finite for a symmetric image. */
+export function mirrorRegularizer(p: Tensor, eps = 1e-12): Tensor {
+  const [, W] = checkImage('mirrorRegularizer', p);
+  const axis = p.rank - 1;
+  const flipped = slice(p, { starts: [W - 1], ends: [-W - 1], axes: [axis], steps: [-1] });
+  return sqrt(add(sum(square(sub(p, flipped))), eps));
+}

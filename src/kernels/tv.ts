@@ -1,0 +1,21 @@
+// Total-variation kernel: per-pixel terms and the gradient in one dispatch.
+import { engine } from '../tensor/engine.ts';
+import { Tensor } from '../tensor/tensor.ts';
+import { fmt } from '../tensor/shape.ts';
+import { Params, grid } from './params.ts';
+
+/** Returns [per-pixel terms, gradient]; see shaders/tv.wgsl for what each form writes. */
+export function tvKernel(img: Tensor, form: 'global' | 'pixel', beta: number, eps: number): [Tensor, Tensor] {
+  const e = engine();
+  const [H, W] = img.shape.slice(-2);
+  const contrib = Tensor.empty(img.shape);
+  const grad = Tensor.empty(img.shape);
+  e.dispatch({
+    pipeline: e.pipeline('tv', { GLOBAL: form === 'global' }, ['read', 'write', 'write', 'uniform']),
+    buffers: [img.buffer, contrib.buffer, grad.buffer],
+    uniforms: new Params().u(img.size, H, W, 0).f(beta, eps, 0, 0).build(),
+    workgroups: grid(img.size, 256),
+    label: `totalVariation(${fmt(img.shape)}, ${form})`,
+  });
+  return [contrib, grad];
+}

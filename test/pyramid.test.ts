@@ -1,0 +1,148 @@
+import { describe, it, expect } from 'vitest';
+import * as F from '../src/index.ts';
+import { lapSplit, lapMerge, lapNormalize, lapRegularizer, mirrorRegularizer, pyrDown, pyrUp } from '../src/autograd/regularizers.ts';
+import { Rand, size, gradCheck, relErr } from './helpers/ref.ts';
+
+const K = [1, 4, 6, 4, 1].map((v) => v / 16);
+
+function refDown(x: Float64Array, planes: number, H: number, W: number) {
+  const h = Math.ceil(H / 2);
+  const w = Math.ceil(W / 2);
+  const out = new Float64Array(planes * h * w);
+  for (let p = 0; p < planes; p++)
+    for (let y = 0; y < h; y++)
+      for (let xx = 0; xx < w; xx++) {
+        let acc = 0;
+        for (let i = 0; i < 5; i++)
+          for (let j = 0; j < 5; j++) {
+            const sy = 2 * y + i - 2;
+            const sx = 2 * xx + j - 2;
+            if (sy >= 0 && sy < H && sx >= 0 && sx < W) acc += K[i] * K[j] * x[(p * H + sy) * W + sx];
+          }
+        out[(p * h + y) * w + xx] = acc;
+      }
+  return out;
+}
+
+/** Transposed (scatter) form of the upsampling: every low-res pixel spreads 4·k⊗k over the fine grid. */
+function refUp(lo: Float64Array, planes: number, h: number, w: number, H: number, W: number) {
+  const out = new Float64Array(planes * H * W);
+  for (let p = 0; p < planes; p++)
+    for (let y = 0; y < h; y++)
+      for (let xx = 0; xx < w; xx++)
+        for (let i = 0; i < 5; i++)
+          for (let j = 0; j < 5; j++) {
+            const ty = 2 * y + i - 2;
+            const tx = 2 * xx + j - 2;
+            if (ty >= 0 && ty < H && tx >= 0 && tx < W) out[(p * H + ty) * W + tx] += 4 * K[i] * K[j] * lo[(p * h + y) * w + xx];
+          }
+  return out;
+}
+
+function refSplit(x: Float64Array, planes: number, H: number, W: number, levels: number) {
+  const out: Float64Array[] = [];
+  let cur = x;
+  let [h, w] = [H, W];
+  for (let l = 0; l < levels; l++) {
+    const lo = refDown(cur, planes, h, w);
+    const up = refUp(lo, planes, Math.ceil(h / 2), Math.ceil(w / 2), h, w);
+    out.push(cur.map((v, i) => v - up[i]));
+    cur = lo;
+    [h, w] = [Math.ceil(h / 2), Math.ceil(w / 2)];
+  }
+  out.push(cur);
+  return out;
+}
+
+describe('Laplacian pyramid (deepdream’s 5-tap binomial kernel)', () => {
+  const shape = [2, 3, 37, 29];
+  const x = new Rand(1).uniform(size(shape));
+
+  it('down / up against float64 (up checked in its scatter form, so it is truly the transpose ×4)', async () => {
+    const xf = Float64Array.from(Float32Array.from(x));
+    const d = F.tidy(() => pyrDown(F.tensor(Float32Array.from(x), shape)));
+    expect(d.shape).toEqual([2, 3, 19, 15]);
+    const dd = await d.data();
+    expect(relErr(dd, refDown(xf, 6, 37, 29))).toBeLessThan(1e-6);
+    const u = F.tidy(() => pyrUp(d, 37, 29));
+    expect(relErr(await u.data(), refUp(Float64Array.from(dd), 6, 19, 15, 37, 29))).toBeLessThan(1e-6);
+    d.dispose();
+    u.dispose();
+  });
+
+  it('merge(split(x)) = x to 1e-5 on odd sizes', async () => {
+    const y = F.tidy(() => lapMerge(lapSplit(F.tensor(Float32Array.from(x), shape), 4)));
+    expect(relErr(await y.data(), x)).toBeLessThan(1e-5);
+    y.dispose();
+  });
+
+  it('split levels against float64, and gradients of down/up/split through a weighted sum', async () => {
+    const levels = F.tidy(() => lapSplit(F.tensor(Float32Array.from(x), shape), 3));
+    const ref = refSplit(Float64Array.from(Float32Array.from(x)), 6, 37, 29, 3);
+    expect(levels.map((l) => l.shape.slice(2))).toEqual([[37, 29], [19, 15], [10, 8], [5, 4]]);
+    for (let i = 0; i < 4; i++) expect(relErr(await levels[i].data(), ref[i])).toBeLessThan(1e-5);
+    levels.forEach((l) => l.dispose());
+    const small = [1, 2, 9, 7];
+    const xs = new Rand(2).uniform(size(small));
+    await gradCheck({ inputs: [{ data: xs, shape: small }], gpuFn: pyrDown, refFn: (a) => refDown(a, 2, 9, 7) });
+    const ls = [1, 2, 5, 4];
+    await gradCheck({ inputs: [{ data: new Rand(3).uniform(40), shape: ls }], gpuFn: (t) => pyrUp(t, 9, 7), refFn: (a) => refUp(a, 2, 5, 4, 9, 7) });
+    await gradCheck({
+      inputs: [{ data: xs, shape: small }],
+      gpuFn: (t) => F.concat(lapSplit(t, 2).map((l) => F.reshape(l, [-1])), 0),
+      refFn: (a) => {
+        const parts = refSplit(a, 2, 9, 7, 2);
+        const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
+        let at = 0;
+        for (const p of parts) {
+          out.set(p, at);
+          at += p.length;
+        }
+        return out;
+      },
+    });
+  });
+
+  it('lapNormalize: each level divided by its RMS, then merged (against float64)', async () => {
+    const g = F.tidy(() => lapNormalize(F.tensor(Float32Array.from(x), shape), 4));
+    const parts = refSplit(Float64Array.from(Float32Array.from(x)), 6, 37, 29, 4).map((L) => {
+      const rms = Math.max(Math.sqrt(L.reduce((s, v) => s + v * v, 0) / L.length), 1e-10);
+      return L.map((v) => v / rms);
+    });
+    const dims: [number, number][] = [[37, 29], [19, 15], [10, 8], [5, 4], [3, 2]];
+    let cur = parts[4];
+    for (let i = 3; i >= 0; i--) {
+      const up = refUp(cur, 6, dims[i + 1][0], dims[i + 1][1], dims[i][0], dims[i][1]);
+      cur = parts[i].map((v, k) => v + up[k]);
+    }
+    expect(relErr(await g.data(), cur)).toBeLessThan(1e-5);
+    g.dispose();
+  });
+
+  it('R_LP (eq. 12) and R_Mirror: values and gradients', async () => {
+    const small = [1, 3, 11, 9];
+    const xs = new Rand(5).uniform(size(small));
+    const NL = 0.5;
+    const beta = 1;
+    const refLP = (a: Float64Array) => {
+      const bands = refSplit(a, 3, 11, 9, 3).slice(0, -1);
+      return Float64Array.of(bands.reduce((s, L, n) => s + (Math.sqrt(L.reduce((t, v) => t + v * v, 0)) - NL * 2 ** (beta * n)) ** 2, 0));
+    };
+    const v = F.tidy(() => lapRegularizer(F.tensor(Float32Array.from(xs), small), { levels: 3, NL, beta }));
+    expect(Math.abs((await v.item()) - refLP(Float64Array.from(Float32Array.from(xs)))[0])).toBeLessThan(1e-4);
+    v.dispose();
+    await gradCheck({ inputs: [{ data: xs, shape: small }], gpuFn: (t) => lapRegularizer(t, { levels: 3, NL, beta }), refFn: refLP });
+    const refMirror = (a: Float64Array) => {
+      let s = 0;
+      for (let i = 0; i < a.length; i++) {
+        const x0 = i % 9;
+        s += (a[i] - a[i - x0 + (8 - x0)]) ** 2;
+      }
+      return Float64Array.of(Math.sqrt(s + 1e-12));
+    };
+    const m = F.tidy(() => mirrorRegularizer(F.tensor(Float32Array.from(xs), small)));
+    expect(Math.abs((await m.item()) - refMirror(Float64Array.from(Float32Array.from(xs)))[0])).toBeLessThan(1e-5);
+    m.dispose();
+    await gradCheck({ inputs: [{ data: xs, shape: small }], gpuFn: (t) => mirrorRegularizer(t), refFn: refMirror });
+  });
+});
