@@ -6,4 +6,12 @@ export { Rng, rand, randn } from './tensor/random.ts';
 export * from './tensor/shape.ts';
 export { backward, noGrad, grad, valueAndGrad, isGradEnabled, type BackwardOptions } from './autograd/tape.ts';
 export * from './autograd/ops.ts';
+export { conv2d, convTranspose2d, type ConvOptions, type ConvTransposeOptions, type Padding } from './autograd/conv.ts';
+export { maxPool2d, avgPool2d, globalAvgPool, type PoolOptions, type AvgPoolOptions } from './autograd/pool.ts';
+export { affineAct, type AffineActParams } from './autograd/affine_act.ts';
+export {
+  totalVariation, pyrDown, pyrUp, lapSplit, lapMerge, lapNormalize, lapRegularizer, mirrorRegularizer, type TvOptions,
+} from './autograd/regularizers.ts';
+export * as schedules from './optim/schedule.ts';
+export { Optimizer, SGD, Adam, type SgdOptions, type AdamOptions, type Schedule } from './optim/index.ts';
 export { setMatmulVariant, matmulVariant, type MatmulVariant } from './kernels/matmul.ts';

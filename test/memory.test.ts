@@ -1,9 +1,10 @@
 import { describe, it, expect } from 'vitest';
 import * as F from '../src/index.ts';
 import { engine } from '../src/index.ts';
+import { Adam } from '../src/optim/index.ts';
 
 describe('GPU memory is stable over a long training loop', () => {
-  it('10 000 steps of forward + backward + update: pool bytes after step 10 equal those after step 10 000', async () => {
+  it('10 000 steps of forward + backward + Adam update: pool bytes after step 10 equal those after step 10 000', async () => {
     const e = engine();
     // The test's own timing would be dominated by per-dispatch error scopes; measure the real engine.
     const debug = e.debug;
@@ -18,7 +19,7 @@ describe('GPU memory is stable over a long training loop', () => {
     const W2 = F.randn([8, 1], 2, 0.5);
     const params = [W1, b1, W2];
     for (const p of params) p.requiresGrad = true;
-    const lr = 0.05;
+    const opt = new Adam(params, { lr: 0.01 });
     let at10: ReturnType<typeof e.stats> | null = null;
     let firstLoss = 0;
     let lastLoss = 0;
@@ -29,14 +30,8 @@ describe('GPU memory is stable over a long training loop', () => {
         const h = F.relu(F.add(F.matmul(X, W1), b1));
         const l = F.mean(F.square(F.sub(F.matmul(h, W2), Y)));
         F.backward(l);
-        F.noGrad(() => {
-          for (const p of params) {
-            const next = F.sub(p, F.mul(p.grad!, lr));
-            e.copyBuffer(next.buffer, 0, p.buffer, 0, p.size * 4);
-            p.grad!.dispose();
-            p.grad = null;
-          }
-        });
+        opt.step();
+        opt.zeroGrad();
         return l;
       });
       if (step === 1) firstLoss = await loss.item();
@@ -53,6 +48,7 @@ describe('GPU memory is stable over a long training loop', () => {
     expect(atEnd.buffersAllocated).toBe(at10!.buffersAllocated);
     expect(lastLoss).toBeLessThan(firstLoss * 0.2);
     console.log(`memory loop: ${steps} steps in ${seconds.toFixed(1)} s, loss ${firstLoss.toFixed(4)} -> ${lastLoss.toFixed(5)}, ${atEnd.bytesInUse} B in use`);
+    opt.dispose();
     [X, Y, ...params].forEach((t) => t.dispose());
   });
 });
