@@ -20,9 +20,9 @@ struct Params {
 const TCO = ${TCO}u;
 const TP = ${TP}u;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let idx = gid.x + gid.y * nwg.x * 64u;
+  let idx = gid.x + gid.y * nwg.x * ${WG}u;
   let P = p.OH * p.OW;
   let pixBlocks = (P + TP - 1u) / TP;
   let coBlocks = (p.KG + TCO - 1u) / TCO;

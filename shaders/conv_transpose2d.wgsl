@@ -25,9 +25,9 @@ const TP = ${TP}u;
 // Work split by phase: an invocation owns TP pixels of one row whose columns share a residue modulo the
 // stride (ix = px + SW·j). Which taps (ky, kx) reach them is then the same for all of them, so invalid taps
 // are skipped per invocation instead of being tested per pixel, and their dy reads are contiguous.
-@compute @workgroup_size(64)
+@compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let idx = gid.x + gid.y * nwg.x * 64u;
+  let idx = gid.x + gid.y * nwg.x * ${WG}u;
   let perPhase = (p.W + p.SW - 1u) / p.SW;
   let xBlocks = (perPhase + TP - 1u) / TP;
   let ciBlocks = (p.CG + TCI - 1u) / TCI;

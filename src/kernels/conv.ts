@@ -22,6 +22,12 @@ function params(g: ConvGeometry, hasBias: boolean): Uint32Array {
     .build();
 }
 
+/**
+ * Workgroup size: small layers (the 256×4×4 stage has 64 invocations) would otherwise fit in one workgroup,
+ * which a CPU driver runs on one thread.
+ */
+const wgFor = (invocations: number) => (invocations < 4096 ? 16 : 64);
+
 /** Register-block height: as many channels as the group has, up to 8 (3 RGB channels → a block of 3). */
 const block = (n: number) => Math.min(n, 8);
 
@@ -34,13 +40,14 @@ export function conv2dKernel(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvG
   const out = Tensor.empty([g.N, g.K, g.OH, g.OW]);
   const TCO = block(g.K / g.G);
   const TP = 8;
-  const pipe = e.pipeline('conv2d', { TCO, TP, TCOTP: TCO * TP }, ['read', 'read', 'read', 'write', 'uniform']);
   const invocations = Math.ceil((g.OH * g.OW) / TP) * Math.ceil(g.K / g.G / TCO) * g.G * g.N;
+  const WG = wgFor(invocations);
+  const pipe = e.pipeline('conv2d', { TCO, TP, TCOTP: TCO * TP, WG }, ['read', 'read', 'read', 'write', 'uniform']);
   e.dispatch({
     pipeline: pipe,
     buffers: [x.buffer, w.buffer, bias ? bias.buffer : e.scratch, out.buffer],
     uniforms: params(g, !!bias),
-    workgroups: grid(invocations, 64),
+    workgroups: grid(invocations, WG),
     label: `conv2d(${describe(g)})`,
   });
   return out;
@@ -55,13 +62,14 @@ export function conv2dGradInputKernel(dy: Tensor, w: Tensor, bias: Tensor | null
   const out = Tensor.empty([g.N, g.C, g.H, g.W]);
   const TCI = block(g.C / g.G);
   const TP = 8;
-  const pipe = e.pipeline('conv_transpose2d', { TCI, TP, TCITP: TCI * TP }, ['read', 'read', 'read', 'write', 'uniform']);
   const invocations = Math.ceil(Math.ceil(g.W / g.SW) / TP) * g.SW * g.H * Math.ceil(g.C / g.G / TCI) * g.G * g.N;
+  const WG = wgFor(invocations);
+  const pipe = e.pipeline('conv_transpose2d', { TCI, TP, TCITP: TCI * TP, WG }, ['read', 'read', 'read', 'write', 'uniform']);
   e.dispatch({
     pipeline: pipe,
     buffers: [dy.buffer, w.buffer, bias ? bias.buffer : e.scratch, out.buffer],
     uniforms: params(g, !!bias),
-    workgroups: grid(invocations, 64),
+    workgroups: grid(invocations, WG),
     label: `conv2d.gradInput(${describe(g)})`,
   });
   return out;
