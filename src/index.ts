@@ -15,3 +15,4 @@ export {
 export * as schedules from './optim/schedule.ts';
 export { Optimizer, SGD, Adam, type SgdOptions, type AdamOptions, type Schedule } from './optim/index.ts';
 export { setMatmulVariant, matmulVariant, type MatmulVariant } from './kernels/matmul.ts';
+export { setConvVariant, convVariant, type ConvVariant } from './kernels/conv.ts';

@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import * as F from '../src/index.ts';
 import { conv2d, convTranspose2d, type ConvOptions, type ConvTransposeOptions } from '../src/autograd/conv.ts';
 import { Rand, size, gradCheck, relErr } from './helpers/ref.ts';
+import { setConvVariant } from '../src/kernels/conv.ts';
 
 interface Geo { N: number; C: number; H: number; W: number; K: number; KH: number; KW: number; s: [number, number]; d: [number, number]; p: [number, number, number, number]; g: number }
 
@@ -97,6 +98,31 @@ describe('conv2d: forward against float64, gradients (input, filter, bias) again
       });
     });
   }
+
+  it('the shared-memory (GPU) forward variant matches float64 too, including ragged tiles and groups', async () => {
+    const geos: Geo[] = [
+      { N: 2, C: 5, H: 9, W: 11, K: 70, KH: 3, KW: 3, s: [1, 1], d: [1, 1], p: [1, 1, 1, 1], g: 1 },
+      { N: 1, C: 3, H: 21, W: 19, K: 32, KH: 7, KW: 7, s: [2, 2], d: [1, 1], p: [0, 0, 0, 0], g: 1 },
+      { N: 3, C: 6, H: 8, W: 7, K: 34, KH: 3, KW: 2, s: [1, 2], d: [2, 1], p: [1, 0, 2, 1], g: 2 },
+    ];
+    setConvVariant('shared');
+    try {
+      for (const q of geos) {
+        const r = new Rand(q.K);
+        const x = Float32Array.from(r.uniform(q.N * q.C * q.H * q.W));
+        const w = Float32Array.from(r.uniform(q.K * (q.C / q.g) * q.KH * q.KW));
+        const b = Float32Array.from(r.uniform(q.K));
+        const { out } = refConv(Float64Array.from(x), Float64Array.from(w), Float64Array.from(b), q);
+        const y = F.tidy(() =>
+          conv2d(F.tensor(x, [q.N, q.C, q.H, q.W]), F.tensor(w, [q.K, q.C / q.g, q.KH, q.KW]), F.tensor(b, [q.K]), { stride: q.s, dilation: q.d, padding: q.p, groups: q.g }),
+        );
+        expect(relErr(await y.data(), out)).toBeLessThan(1e-5);
+        y.dispose();
+      }
+    } finally {
+      setConvVariant(null);
+    }
+  });
 
   it("TensorFlow 'same' and 'valid' padding", async () => {
     const x = F.zeros([1, 2, 7, 8]);

@@ -5,6 +5,20 @@ import { Tensor } from '../tensor/tensor.ts';
 import { fmt } from '../tensor/shape.ts';
 import { Params, grid } from './params.ts';
 
+export type ConvVariant = 'shared' | 'register';
+
+let override: ConvVariant | null = null;
+
+/** Forces the forward kernel variant (tests, benchmarks); null restores the per-adapter choice. */
+export function setConvVariant(v: ConvVariant | null): void {
+  override = v;
+}
+
+/** Workgroup-shared tiles on GPUs; register blocks without barriers on CPU drivers (barriers are costly there). */
+export function convVariant(): ConvVariant {
+  return override ?? (engine().adapter.isCpu ? 'register' : 'shared');
+}
+
 /** Everything a conv kernel needs to know about one convolution y = conv(x, w). */
 export interface ConvGeometry {
   N: number; C: number; H: number; W: number;
@@ -38,6 +52,17 @@ const describe = (g: ConvGeometry) =>
 export function conv2dKernel(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
   const e = engine();
   const out = Tensor.empty([g.N, g.K, g.OH, g.OW]);
+  // A group too thin for a 64-row tile (depthwise) is better served by the register kernel everywhere.
+  if (convVariant() === 'shared' && g.K / g.G >= 16) {
+    e.dispatch({
+      pipeline: e.pipeline('conv2d_shared', {}, ['read', 'read', 'read', 'write', 'uniform']),
+      buffers: [x.buffer, w.buffer, bias ? bias.buffer : e.scratch, out.buffer],
+      uniforms: params(g, !!bias),
+      workgroups: [Math.ceil((g.N * g.OH * g.OW) / 64), Math.ceil(g.K / g.G / 64), g.G],
+      label: `conv2d[shared](${describe(g)})`,
+    });
+    return out;
+  }
   const TCO = block(g.K / g.G);
   const TP = 8;
   const invocations = Math.ceil((g.OH * g.OW) / TP) * Math.ceil(g.K / g.G / TCO) * g.G * g.N;
