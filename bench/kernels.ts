@@ -1,10 +1,10 @@
 // Forward + backward (dX and dW) of the conv and deconv shapes faceinv runs, ours against tfjs-webgpu on the
-// same adapter and device in one process. Also times the vision kernels without a peer (TV, pyramid) when
-// present. Run: node --import tsx bench/kernels.ts [--quick]      (last line: JSON result)
+// same adapter and device in one process; then TV and the Laplacian pyramid at 3×256×256 (no peer). Run: node --import tsx bench/kernels.ts [--quick]      (last line: JSON result)
 import * as F from '../src/index.ts';
 import { init, shutdown } from '../src/index.ts';
 import { conv2dKernel, conv2dGradInputKernel, conv2dGradFilterKernel, type ConvGeometry } from '../src/kernels/conv.ts';
 import { tf, useTfjsOnEngineDevice, timeGpu, geomean, printResult } from './common.ts';
+import { totalVariation, lapSplit, lapMerge, lapNormalize } from '../src/autograd/regularizers.ts';
 
 interface Shape {
   name: string;
@@ -108,6 +108,27 @@ for (const s of selected) {
   [X, Wt, DY].forEach((t) => t.dispose());
   [tX, tW, tDY].forEach((t) => t.dispose());
 }
+// Image kernels at the decoder's output size, no peer: TV value + gradient, pyramid split + merge, lapNormalize.
+const img = F.randn([1, 3, 256, 256], 5);
+img.requiresGrad = true;
+const imageRows: Record<string, unknown>[] = [];
+const imageCases: [string, () => void][] = [
+  ['TV global α=2, value+gradient 3x256x256', () => F.tidy(() => F.backward(totalVariation(img, { form: 'global', alpha: 2 })))],
+  ['TV per-pixel β=1, value+gradient 3x256x256', () => F.tidy(() => F.backward(totalVariation(img, { form: 'pixel', beta: 1 })))],
+  ['Laplacian split+merge, 4 levels 3x256x256', () => F.tidy(() => void lapMerge(lapSplit(img, 4)))],
+  ['lapNormalize, 4 levels 3x256x256', () => F.tidy(() => void lapNormalize(img, 4))],
+];
+for (const [name, fn] of imageCases) {
+  const t = await timeGpu(() => {
+    fn();
+    img.grad?.dispose();
+    img.grad = null;
+  }, { reps: 5, inner: 3 });
+  imageRows.push({ name, ours_ms: +(t * 1e3).toFixed(3) });
+  console.log(`${name.padEnd(44)} ours ${(t * 1e3).toFixed(2).padStart(8)} ms`);
+}
+img.dispose();
+
 printResult({
   name: 'kernels',
   unit: 'x',
@@ -116,6 +137,7 @@ printResult({
   peer_name: 'tfjs-webgpu',
   speedup: +geomean(speedups).toFixed(3),
   rows,
+  image_rows: imageRows,
 });
 shutdown();
 process.exit(0);
