@@ -3,13 +3,7 @@
 // TCO output channels × TP output pixels in registers, so every loaded weight is reused TP times and every
 // loaded input value TCO times. No workgroup memory: the CPU-driver variant (see conv2d_shared.wgsl).
 
-struct Params {
-  N: u32, C: u32, H: u32, W: u32,
-  K: u32, OH: u32, OW: u32, G: u32,
-  KH: u32, KW: u32, SH: u32, SW: u32,
-  DH: u32, DW: u32, PT: u32, PL: u32,
-  CG: u32, KG: u32, hasBias: u32, _pad: u32,
-}
+#include "conv_params.wgsl"
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<f32>;

@@ -4,13 +4,7 @@
 // TR filter taps (c, ky, kx), decoded once; no workgroup memory. Small workgroups keep both CPU cores busy
 // when the filter is small (the 7×7 first layer has only 32 × 147 taps).
 
-struct Params {
-  N: u32, C: u32, H: u32, W: u32,
-  K: u32, OH: u32, OW: u32, G: u32,
-  KH: u32, KW: u32, SH: u32, SW: u32,
-  DH: u32, DW: u32, PT: u32, PL: u32,
-  CG: u32, KG: u32, _p0: u32, _p1: u32,
-}
+#include "conv_params.wgsl"
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;

@@ -4,13 +4,7 @@
 // 16×16 invocations share 64×64 tiles of A and B, 16 rows of r at a time, each invocation accumulating a
 // 4×4 block of outputs. Out-of-range rows, columns and padding read as zero.
 
-struct Params {
-  N: u32, C: u32, H: u32, W: u32,
-  K: u32, OH: u32, OW: u32, G: u32,
-  KH: u32, KW: u32, SH: u32, SW: u32,
-  DH: u32, DW: u32, PT: u32, PL: u32,
-  CG: u32, KG: u32, hasBias: u32, _pad: u32,
-}
+#include "conv_params.wgsl"
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<f32>;

@@ -5,13 +5,8 @@
 // forward is this kernel with dy := its input and dx := its output (plus bias).
 // Each invocation accumulates TCI input channels × TP pixels; no workgroup memory.
 
-struct Params {
-  N: u32, C: u32, H: u32, W: u32,      // dx (this kernel's output) shape
-  K: u32, OH: u32, OW: u32, G: u32,    // dy (this kernel's input) channels and size
-  KH: u32, KW: u32, SH: u32, SW: u32,
-  DH: u32, DW: u32, PT: u32, PL: u32,
-  CG: u32, KG: u32, hasBias: u32, _pad: u32,
-}
+// Params describe the conv being differentiated: N,C,H,W is dx (this kernel's output), K,OH,OW is dy.
+#include "conv_params.wgsl"
 
 @group(0) @binding(0) var<storage, read> dy: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<f32>;
