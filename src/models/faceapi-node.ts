@@ -1,0 +1,33 @@
+// Node side of the converter: finds face-api's files in node_modules and writes the ONNX file.
+import { readFileSync, writeFileSync, renameSync, mkdirSync, existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { readWeights, convertFaceRecognitionNet, type WeightSpec } from './faceapi.ts';
+
+export function faceApiModelDir(): string {
+  const require = createRequire(import.meta.url);
+  let pkg: string;
+  try {
+    pkg = require.resolve('@vladmandic/face-api/package.json');
+  } catch {
+    throw new Error("the npm package '@vladmandic/face-api' is not installed (run npm install)");
+  }
+  return join(dirname(pkg), 'model');
+}
+
+/** Converts face-api's recognition net to ONNX at `out` (written to a temp file, then renamed). */
+export function convertDefaultModel(out: string, modelDir = faceApiModelDir()): { bytes: number; tensors: number } {
+  const manifestPath = join(modelDir, 'face_recognition_model-weights_manifest.json');
+  if (!existsSync(manifestPath)) throw new Error(`face-api weights manifest not found at ${manifestPath}`);
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { paths: string[]; weights: WeightSpec[] }[];
+  const specs = manifest.flatMap((g) => g.weights);
+  const shards = manifest.flatMap((g) => g.paths).map((p) => readFileSync(join(modelDir, p)));
+  const bin = new Uint8Array(Buffer.concat(shards));
+  const weights = readWeights(specs, bin);
+  const bytes = convertFaceRecognitionNet(weights);
+  mkdirSync(dirname(out), { recursive: true });
+  const tmp = `${out}.tmp-${process.pid}`;
+  writeFileSync(tmp, bytes);
+  renameSync(tmp, out);
+  return { bytes: bytes.length, tensors: weights.size };
+}
