@@ -16,3 +16,6 @@ export * as schedules from './optim/schedule.ts';
 export { Optimizer, SGD, Adam, type SgdOptions, type AdamOptions, type Schedule } from './optim/index.ts';
 export { setMatmulVariant, matmulVariant, type MatmulVariant } from './kernels/matmul.ts';
 export { setConvVariant, convVariant, type ConvVariant } from './kernels/conv.ts';
+export { OnnxModule, type IoInfo, type RunOptions } from './models/onnx/module.ts';
+export { OnnxError } from './models/onnx/load.ts';
+export { convertFaceRecognitionNet, readWeights, FACE_MODEL_META } from './models/faceapi.ts';

@@ -2,9 +2,9 @@
 import onnxProto from 'onnx-proto';
 
 export const onnx = onnxProto.onnx;
-export type ModelProto = InstanceType<typeof onnx.ModelProto>;
-export type GraphProto = InstanceType<typeof onnx.GraphProto>;
-export type NodeProto = InstanceType<typeof onnx.NodeProto>;
-export type TensorProto = InstanceType<typeof onnx.TensorProto>;
-export type AttributeProto = InstanceType<typeof onnx.AttributeProto>;
+export type ModelProto = onnxProto.onnx.IModelProto;
+export type GraphProto = onnxProto.onnx.IGraphProto;
+export type NodeProto = onnxProto.onnx.INodeProto;
+export type TensorProto = onnxProto.onnx.ITensorProto;
+export type AttributeProto = onnxProto.onnx.IAttributeProto;
 export const DataType = onnx.TensorProto.DataType;

@@ -1,0 +1,257 @@
+import { describe, it, expect, afterAll } from 'vitest';
+import { readFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import * as F from '../src/index.ts';
+import { OnnxModule } from '../src/models/onnx/module.ts';
+import { OnnxError } from '../src/models/onnx/load.ts';
+import { floatTensor, int64Tensor, node, valueInfo, model, encodeModel } from '../src/models/onnx/builder.ts';
+import { defaultModelPath, sampleFaceRgb, normalizedNchw } from './helpers/faces.ts';
+import { Rand, relErr } from './helpers/ref.ts';
+
+async function ortRun(bytes: Uint8Array, feeds: Record<string, { data: Float32Array; shape: number[] }>, output: string): Promise<Float32Array> {
+  const s = await ort.InferenceSession.create(bytes);
+  const r = await s.run(Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, new ort.Tensor('float32', v.data, v.shape)])));
+  const out = r[output].data as Float32Array;
+  await s.release();
+  return out;
+}
+
+describe('the default model in our engine', () => {
+  const bytes = new Uint8Array(readFileSync(defaultModelPath()));
+  const m = OnnxModule.fromBytes(bytes, 'dlib');
+  afterAll(() => m.dispose());
+
+  it('carries its preprocessing and threshold in metadata_props', () => {
+    expect(m.metadata['faceinv.input_size']).toBe('150');
+    expect(m.metadata['faceinv.same_person_threshold']).toBe('0.6');
+    expect(JSON.parse(m.metadata['faceinv.mean'])).toEqual([122.782, 117.001, 104.298]);
+    expect(m.inputs).toEqual([{ name: 'input', dims: ['N', 3, 150, 150] }]);
+    expect(m.layers().map((l) => l.name)).toContain('conv64_3');
+  });
+
+  for (const batch of [1, 8]) {
+    it(`embedding within 1e-4 of onnxruntime-node at batch ${batch}`, async () => {
+      const face = normalizedNchw(sampleFaceRgb().data, 150, 150);
+      const r = new Rand(batch);
+      // The sample face, then noisy and shifted variants of it.
+      const x = new Float32Array(batch * face.length);
+      for (let b = 0; b < batch; b++) for (let i = 0; i < face.length; i++) x[b * face.length + i] = face[i] + (b ? 0.05 * (r.next() - 0.5) + 0.01 * b : 0);
+      const want = await ortRun(bytes, { input: { data: x, shape: [batch, 3, 150, 150] } }, 'embedding');
+      const out = F.tidy(() => m.run({ input: F.tensor(x, [batch, 3, 150, 150]) }).embedding);
+      const got = await out.data();
+      out.dispose();
+      expect(got.length).toBe(128 * batch);
+      let maxDiff = 0;
+      for (let i = 0; i < got.length; i++) maxDiff = Math.max(maxDiff, Math.abs(got[i] - want[i]));
+      expect(maxDiff).toBeLessThan(1e-4);
+    });
+  }
+
+  it('the gradient of e·r w.r.t. the image matches a directional finite difference (onnxruntime)', async () => {
+    const face = normalizedNchw(sampleFaceRgb().data, 150, 150);
+    const rv = new Rand(4).uniform(128);
+    const x = F.tensor(face, [1, 3, 150, 150]);
+    x.requiresGrad = true;
+    F.tidy(() => {
+      const e = m.run({ input: x }).embedding;
+      F.backward(F.sum(F.mul(e, F.tensor(Float32Array.from(rv), [1, 128]))));
+    });
+    const g = await x.grad!.data();
+    x.dispose();
+    // A directional derivative along a random direction v: ReLU kinks that trip a single-pixel difference
+    // average out, and the step stays far above float32 rounding of the embedding.
+    const v = new Rand(5).uniform(face.length);
+    const gv = g.reduce((acc, gi, i) => acc + gi * v[i], 0);
+    const dot = (e: Float32Array) => e.reduce((acc, val, k) => acc + val * rv[k], 0);
+    const at = async (t: number) => dot(await ortRun(bytes, { input: { data: face.map((f, i) => f + t * v[i]), shape: [1, 3, 150, 150] } }, 'embedding'));
+    // Through ~30 ReLUs the difference quotient has an O(h) error from units that cross zero within ±h
+    // (measured: 2.5% at h = 1e-3 falling with h), so the check asks for agreement at the smallest steps that
+    // float32 rounding still allows.
+    const errs: number[] = [];
+    for (const h of [3e-4, 1e-4]) {
+      const fd = ((await at(h)) - (await at(-h))) / (2 * h);
+      errs.push(Math.abs(fd - gv) / Math.abs(gv));
+    }
+    expect(Math.min(...errs), `relative errors ${errs}`).toBeLessThan(1e-2);
+  });
+});
+
+/** A one-node (or small) graph: our forward against onnxruntime within 1e-4, and our input gradient exists. */
+async function checkGraph(spec: {
+  nodes: ReturnType<typeof node>[];
+  inits?: ReturnType<typeof floatTensor>[];
+  input: number[];
+  output: number[];
+  opset?: number;
+  seed?: number;
+}): Promise<void> {
+  const bytes = encodeModel(
+    model({ nodes: spec.nodes, initializers: spec.inits ?? [], inputs: [valueInfo('x', spec.input)], outputs: [valueInfo('y', spec.output)], opset: spec.opset }),
+  );
+  const x = Float32Array.from(new Rand(spec.seed ?? 1).uniform(spec.input.reduce((a, b) => a * b, 1)));
+  const want = await ortRun(bytes, { x: { data: x, shape: spec.input } }, 'y');
+  const m = OnnxModule.fromBytes(bytes, 'test');
+  const xt = F.tensor(x, spec.input);
+  xt.requiresGrad = true;
+  const y = F.tidy(() => {
+    const out = m.run({ x: xt }).y;
+    F.backward(F.sum(F.square(out)));
+    return out;
+  });
+  expect(y.shape).toEqual(spec.output);
+  expect(relErr(await y.data(), want)).toBeLessThan(1e-4);
+  expect(xt.grad).not.toBeNull();
+  y.dispose();
+  xt.dispose();
+  m.dispose();
+}
+
+const r = new Rand(77);
+const W = (name: string, dims: number[], scale = 0.5) => floatTensor(name, dims, Float32Array.from(r.uniform(dims.reduce((a, b) => a * b, 1), -scale, scale)));
+
+describe('ONNX ops against onnxruntime-node', () => {
+  it('Conv + BatchNormalization + Relu + MaxPool (asymmetric pads)', () =>
+    checkGraph({
+      nodes: [
+        node('Conv', ['x', 'w', 'b'], ['c'], { kernel_shape: [3, 3], pads: [1, 0, 2, 1], strides: [2, 1] }),
+        node('BatchNormalization', ['c', 'g', 'beta', 'mu', 'var'], ['bn'], { epsilon: 1e-3 }),
+        node('Relu', ['bn'], ['r']),
+        node('MaxPool', ['r'], ['y'], { kernel_shape: [2, 2], strides: [2, 2], ceil_mode: 1 }),
+      ],
+      inits: [W('w', [5, 3, 3, 3]), W('b', [5]), W('g', [5]), W('beta', [5]), W('mu', [5]), floatTensor('var', [5], [0.5, 1, 1.5, 2, 0.3])],
+      input: [2, 3, 9, 8],
+      // conv: 9+1+2 → 5 rows (stride 2), 8+0+1 → 7 columns; pool 2×2/2 with ceil: 3 × 4.
+      output: [2, 5, 3, 4],
+    }));
+
+  it('ConvTranspose 5×5/2 with output_padding, AveragePool with count_include_pad, GlobalAveragePool', () =>
+    checkGraph({
+      nodes: [
+        node('ConvTranspose', ['x', 'w'], ['d'], { kernel_shape: [5, 5], strides: [2, 2], pads: [2, 2, 2, 2], output_padding: [1, 1] }),
+        node('AveragePool', ['d'], ['a'], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], count_include_pad: 1 }),
+        node('GlobalAveragePool', ['a'], ['y']),
+      ],
+      inits: [W('w', [3, 4, 5, 5])],
+      input: [1, 3, 6, 6],
+      output: [1, 4, 1, 1],
+    }));
+
+  it('an exporter-style shape subgraph: Shape → Gather → Unsqueeze → Concat → Reshape, then Gemm and Softmax', () =>
+    checkGraph({
+      nodes: [
+        node('Shape', ['x'], ['s']),
+        node('Gather', ['s', 'zero'], ['n'], { axis: 0 }),
+        node('Unsqueeze', ['n', 'ax0'], ['n1']),
+        node('Concat', ['n1', 'minus1'], ['shape'], { axis: 0 }),
+        node('Reshape', ['x', 'shape'], ['flat']),
+        node('Gemm', ['flat', 'w', 'b'], ['g'], { transB: 1, alpha: 0.5, beta: { float: 2 } }),
+        node('Softmax', ['g'], ['y'], { axis: -1 }),
+      ],
+      inits: [int64Tensor('zero', [], [0]), int64Tensor('ax0', [1], [0]), int64Tensor('minus1', [1], [-1]), W('w', [7, 24]), W('b', [7])],
+      input: [3, 2, 3, 4],
+      output: [3, 7],
+      opset: 13,
+    }));
+
+  it('Pad with pads as an input tensor, Slice with steps, Transpose, Concat, PRelu, LeakyRelu', () =>
+    checkGraph({
+      nodes: [
+        node('Pad', ['x', 'pads', 'pv'], ['p']),
+        node('Slice', ['p', 'st', 'en', 'axs', 'stp'], ['s']),
+        node('Transpose', ['s'], ['t'], { perm: [0, 2, 3, 1] }),
+        node('PRelu', ['t', 'slope'], ['pr']),
+        node('LeakyRelu', ['pr'], ['lr'], { alpha: 0.2 }),
+        node('Concat', ['lr', 'lr'], ['y'], { axis: 1 }),
+      ],
+      inits: [
+        int64Tensor('pads', [8], [0, 0, 1, 2, 0, 0, 2, 1]),
+        floatTensor('pv', [], [0.25]),
+        int64Tensor('st', [2], [1, -1]),
+        int64Tensor('en', [2], [100, 0]),
+        int64Tensor('axs', [2], [2, 3]),
+        int64Tensor('stp', [2], [2, -2]),
+        W('slope', [3]),
+      ],
+      input: [2, 3, 5, 4],
+      output: [2, 8, 3, 3],
+    }));
+
+  it('ReduceMean with axes as an attribute (opset 13) and as an input (opset 18), ReduceSum, ReduceL2, LpNormalization, Clip', async () => {
+    await checkGraph({
+      nodes: [node('ReduceMean', ['x'], ['m'], { axes: [2, 3], keepdims: 0 }), node('LpNormalization', ['m'], ['l'], { axis: 1, p: 2 }), node('Clip', ['l', 'lo', 'hi'], ['y'])],
+      inits: [floatTensor('lo', [], [-0.3]), floatTensor('hi', [], [0.4])],
+      input: [2, 5, 3, 3],
+      output: [2, 5],
+      opset: 13,
+    });
+    await checkGraph({
+      nodes: [node('ReduceMean', ['x', 'axes'], ['m'], { keepdims: 1 }), node('ReduceSum', ['m', 'axes2'], ['s'], { keepdims: 0 }), node('ReduceL2', ['s', 'axes3'], ['y'], { keepdims: 0 })],
+      inits: [int64Tensor('axes', [1], [3]), int64Tensor('axes2', [1], [2]), int64Tensor('axes3', [1], [1])],
+      input: [2, 5, 3, 4],
+      output: [2, 1],
+      opset: 18,
+    });
+  });
+
+  it('Flatten, MatMul, Add/Mul/Div/Sub/Pow with constants, Sigmoid, Tanh, Sqrt, Identity, Dropout', () =>
+    checkGraph({
+      nodes: [
+        node('Flatten', ['x'], ['f'], { axis: 1 }),
+        node('MatMul', ['f', 'w'], ['mm']),
+        node('Mul', ['mm', 'two'], ['a1']),
+        node('Sub', ['a1', 'bias'], ['a2']),
+        node('Sigmoid', ['a2'], ['s']),
+        node('Add', ['s', 'one'], ['s1']),
+        node('Sqrt', ['s1'], ['q']),
+        node('Pow', ['q', 'three'], ['pw']),
+        node('Div', ['pw', 'two'], ['d']),
+        node('Tanh', ['d'], ['t']),
+        node('Identity', ['t'], ['i']),
+        node('Dropout', ['i'], ['y']),
+      ],
+      inits: [W('w', [12, 6]), floatTensor('two', [], [2]), W('bias', [6]), floatTensor('one', [], [1]), floatTensor('three', [], [3])],
+      input: [4, 3, 2, 2],
+      output: [4, 6],
+    }));
+});
+
+describe('bad ONNX input gives one-line errors that name the problem', () => {
+  const good = encodeModel(
+    model({ nodes: [node('Relu', ['x'], ['y'])], initializers: [], inputs: [valueInfo('x', ['N', 3])], outputs: [valueInfo('y', ['N', 3])] }),
+  );
+  const oneLine = (fn: () => unknown, re: RegExp) => {
+    let err: unknown;
+    try {
+      fn();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(OnnxError);
+    expect((err as Error).message).toMatch(re);
+    expect((err as Error).message).not.toContain('\n');
+  };
+
+  it('empty, truncated and random bytes', () => {
+    oneLine(() => OnnxModule.fromBytes(new Uint8Array(0)), /the file is empty/);
+    const big = new Uint8Array(readFileSync(defaultModelPath()));
+    oneLine(() => OnnxModule.fromBytes(big.slice(0, big.length >> 1)), /not a valid ONNX file|holds no graph|bytes of data/);
+    const rnd = new Uint8Array(4096).map((_, i) => (i * 2654435761) >>> 24);
+    oneLine(() => OnnxModule.fromBytes(rnd), /not a valid ONNX file|holds no graph|opset/);
+  });
+
+  it('an unknown op names the op, the node and the opset', () => {
+    const b = encodeModel(model({ nodes: [node('FancyOp', ['x'], ['y'], {}, 'my_node')], initializers: [], inputs: [valueInfo('x', [2])], outputs: [valueInfo('y', [2])] }));
+    oneLine(() => OnnxModule.fromBytes(b), /unsupported op 'FancyOp' \(node 'my_node', opset 17\)/);
+  });
+
+  it('a missing initializer names the node and the value', () => {
+    const b = encodeModel(model({ nodes: [node('Add', ['x', 'w'], ['y'], {}, 'adder')], initializers: [], inputs: [valueInfo('x', [2])], outputs: [valueInfo('y', [2])] }));
+    oneLine(() => OnnxModule.fromBytes(b), /node 'adder' \(Add\) reads 'w', which no initializer, input or earlier node provides/);
+  });
+
+  it('a wrong input shape says what was expected and what came', () => {
+    const m = OnnxModule.fromBytes(good);
+    F.tidy(() => oneLine(() => m.run({ x: F.zeros([2, 4]) }), /input 'x' expects \[N,3\], got \[2,4\]/));
+    oneLine(() => m.run({}), /input 'x' \[N,3\] was not given/);
+  });
+});
