@@ -3,7 +3,8 @@ import { build } from 'esbuild';
 import { chmodSync } from 'node:fs';
 
 const common = { bundle: true, format: 'esm', target: 'es2022', sourcemap: true, logLevel: 'warning', external: ['webgpu'] };
-await build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.js', platform: 'neutral' });
+// 'neutral' ignores package.json main fields unless named; CommonJS deps (onnx-proto) need 'main'.
+await build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.js', platform: 'neutral', mainFields: ['module', 'main'] });
 await build({
   ...common,
   entryPoints: ['src/cli/main.ts'],
