@@ -10,6 +10,8 @@ await build({
   entryPoints: ['src/cli/main.ts'],
   outfile: 'dist/cli.js',
   platform: 'node',
+  // The CLI runs from an installed package: its dependencies (some CommonJS) load from node_modules.
+  packages: 'external',
   banner: { js: '#!/usr/bin/env node' },
 });
 chmodSync('dist/cli.js', 0o755);

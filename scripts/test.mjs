@@ -17,6 +17,8 @@ const step = (name, r) => {
 
 step('gen-shaders', run(process.execPath, ['scripts/gen-shaders.mjs']));
 step('tsc', npx(['tsc', '--noEmit']));
+// The CLI tests run dist/cli.js: build it from the current sources.
+step('build', run(process.execPath, ['scripts/build.mjs']));
 
 mkdirSync('out', { recursive: true });
 rmSync('out/vitest.json', { force: true });

@@ -1,9 +1,11 @@
 // The `faceinv` command. Thin: parses arguments, calls the library, reports.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { init, shutdown } from '../index.ts';
+import { init, shutdown, tidy } from '../index.ts';
 import { convertDefaultModel } from '../models/faceapi-node.ts';
+import { FaceModel, euclidean } from '../models/face_model.ts';
+import { readPng } from '../io/png.ts';
 
 /** Where `npm install` puts the default model: <package>/models/ (the CLI lives in <package>/dist/). */
 export const DEFAULT_MODEL = join(dirname(fileURLToPath(import.meta.url)), '..', 'models', 'dlib_face_recognition_resnet.onnx');
@@ -13,28 +15,114 @@ const HELP = `faceinv — invert face-recognition embeddings on WebGPU
 Usage: faceinv <command> [options]
 
 Commands:
-  info        print the WebGPU adapter, its limits and the engine's kernel choices
+  embed       print the embedding of each image, one JSON line per image
+  compare     the distance between two faces and whether they are the same person
+  info        print the WebGPU adapter, its limits, and a model's inputs, metadata and tappable layers
   convert     write the default face model (dlib's ResNet from @vladmandic/face-api) as ONNX
   help        this text
 
 Options:
-  --json      machine-readable output (info)
+  --model F   an ONNX face-embedding model (default: the bundled dlib ResNet)
+  --json      machine-readable output (info, compare)
   --help      help for a command
 `;
 
-async function info(args: string[]): Promise<void> {
-  if (args.includes('--help')) {
-    process.stdout.write('Usage: faceinv info [--json]\n\nPrints the WebGPU adapter in use and its limits.\n');
-    return;
+/** Splits argv into positional arguments and `--flag value` / `--switch` options. */
+function parse(args: string[], valued: string[]): { pos: string[]; opt: Record<string, string | true> } {
+  const pos: string[] = [];
+  const opt: Record<string, string | true> = {};
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (!a.startsWith('--')) pos.push(a);
+    else if (valued.includes(a.slice(2))) {
+      const v = args[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      opt[a.slice(2)] = v;
+    } else opt[a.slice(2)] = true;
   }
+  return { pos, opt };
+}
+
+function loadModel(path: string | true | undefined): FaceModel {
+  const file = typeof path === 'string' ? path : DEFAULT_MODEL;
+  if (!existsSync(file)) {
+    throw new Error(path ? `model file ${file} does not exist` : `the default model is missing at ${file}; run 'faceinv convert'`);
+  }
+  return FaceModel.fromBytes(new Uint8Array(readFileSync(file)), file);
+}
+
+async function embedImages(model: FaceModel, paths: string[]): Promise<Float32Array[]> {
+  const images = paths.map(readPng);
+  const e = tidy(() => model.embed(model.pixels(images)).embedding);
+  const data = await e.data();
+  e.dispose();
+  const d = data.length / paths.length;
+  return paths.map((_, i) => data.slice(i * d, (i + 1) * d));
+}
+
+async function embed(args: string[]): Promise<number> {
+  const { pos, opt } = parse(args, ['model']);
+  if (opt.help || pos.length === 0) {
+    process.stdout.write('Usage: faceinv embed <image.png ...> [--model file.onnx]\n\nPrints {"image", "embedding"} as one JSON line per image.\n');
+    return opt.help ? 0 : 2;
+  }
+  const model = loadModel(opt.model);
+  await init();
+  const embs = await embedImages(model, pos);
+  pos.forEach((image, i) => process.stdout.write(JSON.stringify({ image, embedding: Array.from(embs[i]) }) + '\n'));
+  model.dispose();
+  return 0;
+}
+
+async function compare(args: string[]): Promise<number> {
+  const { pos, opt } = parse(args, ['model']);
+  if (opt.help || pos.length !== 2) {
+    process.stdout.write('Usage: faceinv compare <a.png> <b.png> [--model file.onnx] [--json]\n\nEuclidean distance of the embeddings and the verdict at the model\'s same-person threshold.\n');
+    return opt.help ? 0 : 2;
+  }
+  const model = loadModel(opt.model);
+  await init();
+  const [a, b] = await embedImages(model, pos);
+  const distance = euclidean(a, b);
+  const same = Number.isFinite(model.threshold) ? distance < model.threshold : null;
+  if (opt.json) process.stdout.write(JSON.stringify({ a: pos[0], b: pos[1], distance, threshold: model.threshold, same_person: same }) + '\n');
+  else {
+    const verdict = same === null ? '(the model states no threshold)' : same ? `same person (below ${model.threshold})` : `different people (at or above ${model.threshold})`;
+    process.stdout.write(`distance ${distance.toFixed(4)}: ${verdict}\n`);
+  }
+  model.dispose();
+  return 0;
+}
+
+async function info(args: string[]): Promise<number> {
+  const { opt } = parse(args, ['model']);
+  if (opt.help) {
+    process.stdout.write('Usage: faceinv info [--model file.onnx] [--json]\n\nPrints the WebGPU adapter and its limits, then the model\'s inputs, outputs, metadata and tappable layers.\n');
+    return 0;
+  }
+  const model = loadModel(opt.model);
   const e = await init();
-  const report = { adapter: e.adapter, limits: e.limits, features: e.features };
-  if (args.includes('--json')) process.stdout.write(JSON.stringify(report) + '\n');
+  const m = model.module;
+  const report = {
+    adapter: e.adapter,
+    limits: e.limits,
+    model: { file: m.name, opset: m.opset, inputs: m.inputs, outputs: m.outputs, metadata: m.metadata, layers: m.layers() },
+  };
+  if (opt.json) process.stdout.write(JSON.stringify(report) + '\n');
   else {
     const a = e.adapter;
-    process.stdout.write(`adapter: ${a.description || a.device} (${a.vendor}, ${a.architecture})${a.isCpu ? ' [CPU driver]' : ''}\n`);
-    for (const [k, v] of Object.entries(e.limits)) process.stdout.write(`  ${k}: ${v}\n`);
+    const out: string[] = [`adapter: ${a.description || a.device} (${a.vendor}, ${a.architecture})${a.isCpu ? ' [CPU driver]' : ''}`];
+    for (const [k, v] of Object.entries(e.limits)) out.push(`  ${k}: ${v}`);
+    out.push(`model: ${m.name} (opset ${m.opset})`);
+    for (const i of m.inputs) out.push(`  input  ${i.name} [${i.dims.join(',')}]`);
+    for (const o of m.outputs) out.push(`  output ${o.name} [${o.dims.join(',')}]`);
+    for (const [k, v] of Object.entries(m.metadata)) out.push(`  ${k} = ${v}`);
+    out.push(`layers (tap any by name, e.g. a guide layer): ${m.layers().length}`);
+    for (const l of m.layers()) out.push(`  ${l.name}  (${l.op})`);
+    process.stdout.write(out.join('\n') + '\n');
   }
+  model.dispose();
+  return 0;
 }
 
 function convert(args: string[]): number {
@@ -65,8 +153,11 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(HELP);
       return 0;
     case 'info':
-      await info(rest);
-      return 0;
+      return info(rest);
+    case 'embed':
+      return embed(rest);
+    case 'compare':
+      return compare(rest);
     case 'convert':
       return convert(rest);
     default:

@@ -1,0 +1,86 @@
+// Images on the host: RGB float32, HWC, values 0..255. PNG decoding (pngjs) lives in png.ts; this file is
+// pure so the browser can use it too.
+
+export interface RgbImage {
+  width: number;
+  height: number;
+  /** HWC, RGB, 0..255. */
+  data: Float32Array;
+}
+
+/** Centre crop to the largest square. */
+export function centerCropSquare(img: RgbImage): RgbImage {
+  const s = Math.min(img.width, img.height);
+  const x0 = Math.floor((img.width - s) / 2);
+  const y0 = Math.floor((img.height - s) / 2);
+  const data = new Float32Array(s * s * 3);
+  for (let y = 0; y < s; y++) data.set(img.data.subarray(((y0 + y) * img.width + x0) * 3, ((y0 + y) * img.width + x0 + s) * 3), y * s * 3);
+  return { width: s, height: s, data };
+}
+
+/**
+ * Resizes with area averaging when shrinking (each output pixel averages the input area it covers, with
+ * fractional weights at the edges) and bilinear interpolation (half-pixel centres) when enlarging.
+ */
+export function resize(img: RgbImage, width: number, height: number, method: 'auto' | 'area' | 'bilinear' = 'auto'): RgbImage {
+  if (width === img.width && height === img.height) return img;
+  const shrink = width <= img.width && height <= img.height;
+  return (method === 'area' || (method === 'auto' && shrink) ? resizeArea : resizeBilinear)(img, width, height);
+}
+
+function resizeArea(img: RgbImage, W: number, H: number): RgbImage {
+  const out = new Float32Array(W * H * 3);
+  const sx = img.width / W;
+  const sy = img.height / H;
+  for (let oy = 0; oy < H; oy++) {
+    const y0 = oy * sy;
+    const y1 = y0 + sy;
+    for (let ox = 0; ox < W; ox++) {
+      const x0 = ox * sx;
+      const x1 = x0 + sx;
+      let r = 0, g = 0, b = 0, wsum = 0;
+      for (let y = Math.floor(y0); y < Math.min(Math.ceil(y1), img.height); y++) {
+        const wy = Math.min(y + 1, y1) - Math.max(y, y0);
+        for (let x = Math.floor(x0); x < Math.min(Math.ceil(x1), img.width); x++) {
+          const w = wy * (Math.min(x + 1, x1) - Math.max(x, x0));
+          const i = (y * img.width + x) * 3;
+          r += w * img.data[i];
+          g += w * img.data[i + 1];
+          b += w * img.data[i + 2];
+          wsum += w;
+        }
+      }
+      const o = (oy * W + ox) * 3;
+      out[o] = r / wsum;
+      out[o + 1] = g / wsum;
+      out[o + 2] = b / wsum;
+    }
+  }
+  return { width: W, height: H, data: out };
+}
+
+function resizeBilinear(img: RgbImage, W: number, H: number): RgbImage {
+  const out = new Float32Array(W * H * 3);
+  for (let oy = 0; oy < H; oy++) {
+    const fy = Math.min(Math.max((oy + 0.5) * (img.height / H) - 0.5, 0), img.height - 1);
+    const y0 = Math.floor(fy);
+    const y1 = Math.min(y0 + 1, img.height - 1);
+    const ty = fy - y0;
+    for (let ox = 0; ox < W; ox++) {
+      const fx = Math.min(Math.max((ox + 0.5) * (img.width / W) - 0.5, 0), img.width - 1);
+      const x0 = Math.floor(fx);
+      const x1 = Math.min(x0 + 1, img.width - 1);
+      const tx = fx - x0;
+      for (let c = 0; c < 3; c++) {
+        const p = (y: number, x: number) => img.data[(y * img.width + x) * 3 + c];
+        out[(oy * W + ox) * 3 + c] = (1 - ty) * ((1 - tx) * p(y0, x0) + tx * p(y0, x1)) + ty * ((1 - tx) * p(y1, x0) + tx * p(y1, x1));
+      }
+    }
+  }
+  return { width: W, height: H, data: out };
+}
+
+/** The square input a face model wants: centre crop, then resize to size × size. */
+export function toModelInput(img: RgbImage, size: number): RgbImage {
+  return resize(centerCropSquare(img), size, size);
+}

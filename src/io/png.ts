@@ -1,0 +1,51 @@
+// PNG read/write through pngjs (RGB, RGBA, grey, grey+alpha, 8 and 16 bit). Node only.
+import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { PNG } from 'pngjs';
+import type { RgbImage } from './image.ts';
+
+export class ImageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ImageError';
+  }
+}
+
+/** Decodes PNG bytes to RGB 0..255 (alpha dropped; 16-bit scaled to 8-bit range). */
+export function decodePng(bytes: Uint8Array, what = 'image'): RgbImage {
+  let png: PNG;
+  try {
+    png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { skipRescale: true });
+  } catch (e) {
+    throw new ImageError(`${what}: not a readable PNG (${(e as Error).message.split('\n')[0]})`);
+  }
+  const { width, height } = png;
+  const depth16 = (png as unknown as { depth?: number }).depth === 16;
+  const src = png.data as unknown as ArrayLike<number>;
+  const scale = depth16 ? 255 / 65535 : 1;
+  const data = new Float32Array(width * height * 3);
+  for (let i = 0; i < width * height; i++) for (let c = 0; c < 3; c++) data[i * 3 + c] = src[i * 4 + c] * scale;
+  return { width, height, data };
+}
+
+export function readPng(path: string): RgbImage {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new ImageError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (bytes.length < 8 || bytes.readUInt32BE(0) !== 0x89504e47) throw new ImageError(`${path}: not a PNG file`);
+  return decodePng(bytes, path);
+}
+
+/** Writes RGB 0..255 as an 8-bit PNG, atomically (temp file + rename). */
+export function writePng(path: string, img: RgbImage): void {
+  const png = new PNG({ width: img.width, height: img.height });
+  for (let i = 0; i < img.width * img.height; i++) {
+    for (let c = 0; c < 3; c++) png.data[i * 4 + c] = Math.max(0, Math.min(255, Math.round(img.data[i * 3 + c])));
+    png.data[i * 4 + 3] = 255;
+  }
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, PNG.sync.write(png));
+  renameSync(tmp, path);
+}

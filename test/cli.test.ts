@@ -1,0 +1,67 @@
+// The faceinv command as a user runs it (dist/cli.js, built by the test command).
+import { describe, it, expect } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { PNG } from 'pngjs';
+import { defaultModelPath, sampleFaceRgb, normalizedNchw } from './helpers/faces.ts';
+
+const cli = (...args: string[]) => {
+  const r = spawnSync(process.execPath, ['dist/cli.js', ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr.split('\n').filter((l) => l && !l.startsWith('Warning: maxDynamic')).join('\n') };
+};
+const SAMPLE = 'assets/faces/astronaut.png';
+
+describe('faceinv embed / compare / info', () => {
+  it('embed prints one JSON line per image whose embedding matches onnxruntime on the same model', async () => {
+    defaultModelPath();
+    const r = cli('embed', SAMPLE, SAMPLE);
+    expect(r.code, r.err).toBe(0);
+    const lines = r.out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(2);
+    expect(lines[0].image).toBe(SAMPLE);
+    const s = await ort.InferenceSession.create(defaultModelPath());
+    const want = (await s.run({ input: new ort.Tensor('float32', normalizedNchw(sampleFaceRgb().data, 150, 150), [1, 3, 150, 150]) })).embedding.data as Float32Array;
+    const got = lines[0].embedding as number[];
+    expect(got).toHaveLength(128);
+    expect(Math.max(...got.map((v, i) => Math.abs(v - want[i])))).toBeLessThan(1e-4);
+  });
+
+  it('compare: the same face is the same person; a scrambled face is not', () => {
+    const same = cli('compare', SAMPLE, SAMPLE, '--json');
+    expect(same.code, same.err).toBe(0);
+    const j = JSON.parse(same.out);
+    expect(j.distance).toBeLessThan(1e-5);
+    expect(j.same_person).toBe(true);
+    // The same pixels with the rows in reverse order (upside down): not a face the model matches.
+    const dir = mkdtempSync(join(tmpdir(), 'faceinv-'));
+    const png = PNG.sync.read(readFileSync(SAMPLE));
+    const flipped = new PNG({ width: png.width, height: png.height });
+    for (let y = 0; y < png.height; y++) png.data.copy(flipped.data, y * png.width * 4, (png.height - 1 - y) * png.width * 4, (png.height - y) * png.width * 4);
+    writeFileSync(join(dir, 'flipped.png'), PNG.sync.write(flipped));
+    const diff = cli('compare', SAMPLE, join(dir, 'flipped.png'));
+    expect(diff.code, diff.err).toBe(0);
+    expect(diff.out).toMatch(/^distance \d\.\d{4}: different people \(at or above 0\.6\)/);
+  });
+
+  it('info lists the adapter, the model metadata and its tappable layers', () => {
+    const r = cli('info', '--json');
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.adapter.isCpu).toBeTypeOf('boolean');
+    expect(j.model.metadata['faceinv.same_person_threshold']).toBe('0.6');
+    expect(j.model.layers.map((l: { name: string }) => l.name)).toContain('conv128_2');
+  });
+
+  it('bad input ends in one line on stderr and a non-zero exit, never a stack trace', () => {
+    for (const args of [['embed', 'package.json'], ['embed', 'does-not-exist.png'], ['compare', SAMPLE, SAMPLE, '--model', 'package.json'], ['frobnicate']]) {
+      const r = cli(...args);
+      expect(r.code, args.join(' ')).not.toBe(0);
+      expect(r.err.split('\n')).toHaveLength(1);
+      expect(r.err).toMatch(/^faceinv: /);
+      expect(r.err).not.toMatch(/\n\s+at /);
+    }
+  });
+});

@@ -1,0 +1,71 @@
+import { describe, it, expect } from 'vitest';
+import { PNG } from 'pngjs';
+import { resize, centerCropSquare, type RgbImage } from '../src/io/image.ts';
+import { decodePng, ImageError } from '../src/io/png.ts';
+import { Rand } from './helpers/ref.ts';
+
+const img = (w: number, h: number, seed = 1): RgbImage => ({ width: w, height: h, data: Float32Array.from(new Rand(seed).uniform(w * h * 3, 0, 255)) });
+
+describe('image resize and crop', () => {
+  it('area resize by an integer factor is the block mean', () => {
+    const a = img(6, 4);
+    const r = resize(a, 3, 2, 'area');
+    for (let y = 0; y < 2; y++)
+      for (let x = 0; x < 3; x++)
+        for (let c = 0; c < 3; c++) {
+          let s = 0;
+          for (const [dy, dx] of [[0, 0], [0, 1], [1, 0], [1, 1]]) s += a.data[((2 * y + dy) * 6 + 2 * x + dx) * 3 + c];
+          expect(r.data[(y * 3 + x) * 3 + c]).toBeCloseTo(s / 4, 3);
+        }
+  });
+
+  it('area resize by a fractional factor preserves the mean; bilinear keeps a linear ramp linear', () => {
+    const a = img(7, 5, 2);
+    const r = resize(a, 3, 2, 'area');
+    const mean = (d: Float32Array) => d.reduce((s, v) => s + v, 0) / d.length;
+    expect(mean(r.data)).toBeCloseTo(mean(a.data), 2);
+    const ramp: RgbImage = { width: 4, height: 1, data: Float32Array.from([0, 0, 0, 10, 10, 10, 20, 20, 20, 30, 30, 30]) };
+    const up = resize(ramp, 8, 1, 'bilinear');
+    // Half-pixel centres: interior outputs lie on the same line, clamped at the ends.
+    expect(Array.from(up.data.filter((_, i) => i % 3 === 0))).toEqual([0, 2.5, 7.5, 12.5, 17.5, 22.5, 27.5, 30]);
+  });
+
+  it('centre crop takes the middle square', () => {
+    const a = img(5, 3, 3);
+    const c = centerCropSquare(a);
+    expect([c.width, c.height]).toEqual([3, 3]);
+    expect(c.data[0]).toBe(a.data[3]);
+  });
+});
+
+describe('PNG decoding', () => {
+  const encode = (colorType: number, bitDepth: 8 | 16, pixels: number[][]) => {
+    const png = new PNG({ width: 2, height: 1, colorType: colorType as 0 | 2 | 4 | 6, inputColorType: 6, bitDepth, inputHasAlpha: true });
+    pixels.forEach((p, i) => p.forEach((v, c) => (png.data[i * 4 + c] = v)));
+    return new Uint8Array(PNG.sync.write(png, { colorType: colorType as 0 | 2 | 4 | 6, inputColorType: 6, bitDepth }));
+  };
+
+  it('RGB, RGBA and grey 8-bit become RGB 0..255', () => {
+    // (Writing RGB from RGBA input makes pngjs composite onto white, so the RGB file gets opaque pixels.)
+    expect(Array.from(decodePng(encode(2, 8, [[10, 20, 30, 255], [200, 100, 50, 255]])).data)).toEqual([10, 20, 30, 200, 100, 50]);
+    // Decoding drops alpha rather than compositing it.
+    expect(Array.from(decodePng(encode(6, 8, [[10, 20, 30, 255], [200, 100, 50, 128]])).data)).toEqual([10, 20, 30, 200, 100, 50]);
+    const grey = decodePng(encode(0, 8, [[90, 90, 90, 255], [7, 7, 7, 255]]));
+    expect(Array.from(grey.data)).toEqual([90, 90, 90, 7, 7, 7]);
+  });
+
+  it('16-bit images are scaled to the 0..255 range', () => {
+    const png = new PNG({ width: 1, height: 1, bitDepth: 16, colorType: 2, inputColorType: 2, inputHasAlpha: false });
+    const data = new Uint16Array([65535, 32768, 0]);
+    const bytes = PNG.sync.write({ ...png, data: Buffer.from(data.buffer) } as unknown as PNG, { colorType: 2, inputColorType: 2, bitDepth: 16, inputHasAlpha: false });
+    const d = decodePng(new Uint8Array(bytes)).data;
+    expect(d[0]).toBeCloseTo(255, 3);
+    expect(d[1]).toBeCloseTo(127.5, 0);
+    expect(d[2]).toBe(0);
+  });
+
+  it('non-PNG bytes give a one-line ImageError', () => {
+    expect(() => decodePng(new TextEncoder().encode('{"not": "an image"}'), 'x.json')).toThrow(ImageError);
+    expect(() => decodePng(new TextEncoder().encode('{"not": "an image"}'), 'x.json')).toThrow(/x.json: not a readable PNG/);
+  });
+});
