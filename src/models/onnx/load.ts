@@ -61,7 +61,8 @@ export function tensorFromProto(t: TensorProto, what: string): HostTensor {
   switch (t.dataType) {
     case DataType.FLOAT:
       need(4);
-      data = view ? Float32Array.from({ length: n }, (_, i) => view.getFloat32(4 * i, true)) : Float32Array.from(t.floatData ?? []);
+      // Little-endian hosts (all WebGPU targets) can copy raw_data as is: one memcpy, not n DataView reads.
+      data = raw ? new Float32Array(raw.slice().buffer) : Float32Array.from(t.floatData ?? []);
       break;
     case DataType.DOUBLE:
       need(8);
