@@ -62,7 +62,8 @@ export function tensorFromProto(t: TensorProto, what: string): HostTensor {
     case DataType.FLOAT:
       need(4);
       // Little-endian hosts (all WebGPU targets) can copy raw_data as is: one memcpy, not n DataView reads.
-      data = raw ? new Float32Array(raw.slice().buffer) : Float32Array.from(t.floatData ?? []);
+      // (Copy through a fresh array: under Node, protobufjs yields Buffers, whose slice() is a view.)
+      data = raw ? new Float32Array(Uint8Array.from(raw).buffer) : Float32Array.from(t.floatData ?? []);
       break;
     case DataType.DOUBLE:
       need(8);
