@@ -1,14 +1,10 @@
 // The `faceinv` command. Thin: parses arguments, calls the library, reports.
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { init, shutdown, tidy } from '../index.ts';
 import { convertDefaultModel } from '../models/faceapi-node.ts';
 import { FaceModel, euclidean } from '../models/face_model.ts';
 import { readPng } from '../io/png.ts';
-
-/** Where `npm install` puts the default model: <package>/models/ (the CLI lives in <package>/dist/). */
-export const DEFAULT_MODEL = join(dirname(fileURLToPath(import.meta.url)), '..', 'models', 'dlib_face_recognition_resnet.onnx');
+import { DEFAULT_MODEL } from './paths.ts';
 
 const HELP = `faceinv — invert face-recognition embeddings on WebGPU
 

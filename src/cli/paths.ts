@@ -1,0 +1,13 @@
+// Where `npm install` puts the default model: <package>/models/. Both the bundled CLI (<package>/dist/cli.js)
+// and the sources (<package>/src/cli/) sit one or two levels below the package root.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+
+export const DEFAULT_MODEL = join(packageRoot(), 'models', 'dlib_face_recognition_resnet.onnx');
