@@ -45,7 +45,10 @@ if (m) {
   passed += +m[1];
   failed += +m[2];
 } else failed++;
-if (deno.status !== 0 && !(m && +m[2] > 0)) failed++;
+if (deno.status !== 0 && !(m && +m[2] > 0)) {
+  failed++;
+  console.error(`deno test exited with status ${deno.status}${deno.signal ? ` (signal ${deno.signal})` : ''} after reporting its results`);
+}
 
 console.log(`\n${passed} passed, ${failed + (failedSteps && !failed ? failedSteps : 0)} failed`);
 process.exit(failed || failedSteps ? 1 : 0);
