@@ -17,6 +17,8 @@ const TK = 16u;
 var<workgroup> As: array<f32, 1024>;  // [TK][TILE]: weights
 var<workgroup> Bs: array<f32, 1024>;  // [TK][TILE]: input patches
 
+#include "tile_fma.wgsl"
+
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
@@ -54,15 +56,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       Bs[bk * TILE + bj] = select(0.0, x[at], inside);
     }
     workgroupBarrier();
-    for (var kk = 0u; kk < TK; kk++) {
-      var av: array<f32, 4>;
-      var bv: array<f32, 4>;
-      for (var i = 0u; i < 4u; i++) { av[i] = As[kk * TILE + lid.y + 16u * i]; }
-      for (var j = 0u; j < 4u; j++) { bv[j] = Bs[kk * TILE + lid.x + 16u * j]; }
-      for (var i = 0u; i < 4u; i++) {
-        for (var j = 0u; j < 4u; j++) { acc[i * 4u + j] = fma(av[i], bv[j], acc[i * 4u + j]); }
-      }
-    }
+    tileFma(&acc, lid.x, lid.y);
     workgroupBarrier();
   }
   for (var i = 0u; i < 4u; i++) {

@@ -43,6 +43,8 @@ const TK = 16u;
 var<workgroup> As: array<f32, 1024>;  // [TK][TILE]
 var<workgroup> Bs: array<f32, 1024>;  // [TK][TILE]
 
+#include "tile_fma.wgsl"
+
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
@@ -77,15 +79,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       Bs[bk * TILE + bn] = select(0.0, loadB(bBase, min(gk2, p.K - 1u), min(gn, p.N - 1u)), gn < p.N && gk2 < p.K);
     }
     workgroupBarrier();
-    for (var kk = 0u; kk < TK; kk++) {
-      var av: array<f32, 4>;
-      var bv: array<f32, 4>;
-      for (var i = 0u; i < 4u; i++) { av[i] = As[kk * TILE + lid.y + 16u * i]; }
-      for (var j = 0u; j < 4u; j++) { bv[j] = Bs[kk * TILE + lid.x + 16u * j]; }
-      for (var i = 0u; i < 4u; i++) {
-        for (var j = 0u; j < 4u; j++) { acc[i * 4u + j] = fma(av[i], bv[j], acc[i * 4u + j]); }
-      }
-    }
+    tileFma(&acc, lid.x, lid.y);
     workgroupBarrier();
   }
   let cBase = bi * p.cBatch;

@@ -2,7 +2,8 @@
 import { Tensor } from '../tensor/tensor.ts';
 import { engine } from '../tensor/engine.ts';
 import {
-  broadcastAxes, broadcastShapes, broadcastStrides, fmt, normalizeAxes, sameShape, sizeOf, stridesOf, type Shape,
+  broadcastAxes, broadcastShapes, broadcastStrides, fmt, normalizeAxes, sameShape, sizeOf, sliceGeometry, stridesOf, type Shape,
+  type SliceSpec,
 } from '../tensor/shape.ts';
 import { unaryKernel, unaryGradKernel, binaryKernel, type UnaryGradOp, type BinaryOp } from '../kernels/elementwise.ts';
 import { reduceKernel } from '../kernels/reduce.ts';
@@ -247,46 +248,12 @@ export function transpose(x: Tensor, perm?: number[]): Tensor {
 
 export const permute = transpose;
 
-export interface SliceSpec {
-  /** Start index per axis (negative counts from the end; clamped like ONNX Slice). */
-  starts: number[];
-  ends: number[];
-  axes?: number[];
-  steps?: number[];
-}
+export type { SliceSpec };
 
 /** ONNX-style slice: out[c] = x[start + c·step] along each listed axis. */
 export function slice(x: Tensor, spec: SliceSpec | number[], ends?: number[]): Tensor {
   live('slice', x);
-  const s: SliceSpec = Array.isArray(spec) ? { starts: spec, ends: ends ?? x.shape.slice() } : spec;
-  const axes = s.axes ?? s.starts.map((_, i) => i);
-  if (s.ends.length !== s.starts.length || axes.length !== s.starts.length || (s.steps && s.steps.length !== s.starts.length)) {
-    throw new RangeError(`slice: starts, ends, axes and steps must have the same length`);
-  }
-  const start = x.shape.map(() => 0);
-  const step = x.shape.map(() => 1);
-  const shape = x.shape.slice();
-  axes.forEach((a0, i) => {
-    const a = a0 < 0 ? a0 + x.rank : a0;
-    if (a < 0 || a >= x.rank) throw new RangeError(`slice: axis ${a0} out of range for ${fmt(x.shape)}`);
-    const d = x.shape[a];
-    const st = s.steps?.[i] ?? 1;
-    if (st === 0 || !Number.isInteger(st)) throw new RangeError(`slice: step must be a non-zero integer`);
-    const norm = (v: number) => (v < 0 ? v + d : v);
-    let b = norm(s.starts[i]);
-    let e = norm(s.ends[i]);
-    if (st > 0) {
-      b = Math.min(Math.max(b, 0), d);
-      e = Math.min(Math.max(e, 0), d);
-      shape[a] = Math.max(0, Math.ceil((e - b) / st));
-    } else {
-      b = Math.min(Math.max(b, -1), d - 1);
-      e = Math.min(Math.max(e, -1), d - 1);
-      shape[a] = Math.max(0, Math.ceil((e - b) / st));
-    }
-    start[a] = b;
-    step[a] = st;
-  });
+  const { begin: start, step, shape } = sliceGeometry('slice', x.shape, Array.isArray(spec) ? { starts: spec, ends: ends ?? x.shape.slice() } : spec);
   const st = stridesOf(x.shape);
   const offset = start.reduce((o, b, i) => o + (shape[i] > 0 ? b * st[i] : 0), 0);
   const strides = st.map((v, i) => v * step[i]);

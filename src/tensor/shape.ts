@@ -76,3 +76,39 @@ export function broadcastAxes(shape: Shape, outShape: Shape): number[] {
   }
   return axes;
 }
+
+export interface SliceSpec {
+  /** Start index per listed axis (negative counts from the end; clamped like ONNX Slice). */
+  starts: number[];
+  ends: number[];
+  axes?: number[];
+  steps?: number[];
+}
+
+/** ONNX Slice semantics: per-axis first index, step and resulting size. */
+export function sliceGeometry(op: string, shape: Shape, s: SliceSpec): { begin: number[]; step: number[]; shape: number[] } {
+  const rank = shape.length;
+  const axes = s.axes ?? s.starts.map((_, i) => i);
+  if (s.ends.length !== s.starts.length || axes.length !== s.starts.length || (s.steps && s.steps.length !== s.starts.length)) {
+    throw new RangeError(`${op}: starts, ends, axes and steps must have the same length`);
+  }
+  const begin = shape.map(() => 0);
+  const step = shape.map(() => 1);
+  const out = shape.slice();
+  axes.forEach((a0, i) => {
+    const a = a0 < 0 ? a0 + rank : a0;
+    if (a < 0 || a >= rank) throw new RangeError(`${op}: axis ${a0} out of range for ${fmt(shape)}`);
+    const d = shape[a];
+    const st = s.steps?.[i] ?? 1;
+    if (st === 0 || !Number.isInteger(st)) throw new RangeError(`${op}: step must be a non-zero integer`);
+    const norm = (v: number) => (v < 0 ? v + d : v);
+    // Forward steps clamp to [0, d]; backward steps to [−1, d − 1] (−1 = before the first element).
+    const [lo, hi] = st > 0 ? [0, d] : [-1, d - 1];
+    const b = Math.min(Math.max(norm(s.starts[i]), lo), hi);
+    const e = Math.min(Math.max(norm(s.ends[i]), lo), hi);
+    out[a] = Math.max(0, Math.ceil((e - b) / st));
+    begin[a] = b;
+    step[a] = st;
+  });
+  return { begin, step, shape: out };
+}

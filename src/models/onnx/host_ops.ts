@@ -1,6 +1,7 @@
 // Host-side evaluation of the ops exporters use for shape arithmetic and constants (torch.onnx.export and
 // tf2onnx emit Shape → Gather → Unsqueeze → Concat → Reshape/Pad chains). These never reach the GPU.
 import { OnnxError, type HostTensor, type Attr } from './load.ts';
+import { sliceGeometry } from '../../tensor/shape.ts';
 
 export const HOST_OPS = new Set([
   'Constant', 'Shape', 'Gather', 'Unsqueeze', 'Squeeze', 'Concat', 'Cast', 'ConstantOfShape', 'Slice', 'Reshape', 'Range',
@@ -189,29 +190,8 @@ export function hostOp(op: string, a: Map<string, Attr>, ins: (HostTensor | unde
       const t = need(0);
       const starts = ints(ins[1])!;
       const ends = ints(ins[2])!;
-      const axes = ints(ins[3]) ?? starts.map((_, i) => i);
-      const steps = ints(ins[4]) ?? starts.map(() => 1);
+      const { begin, step, shape } = sliceGeometry(where, t.shape, { starts, ends, axes: ints(ins[3]), steps: ints(ins[4]) });
       const rank = t.shape.length;
-      const begin = t.shape.map(() => 0);
-      const step = t.shape.map(() => 1);
-      const shape = [...t.shape];
-      normAxes(where, axes, rank).forEach((ax, i) => {
-        const d = t.shape[ax];
-        const st = steps[i];
-        const norm = (v: number) => (v < 0 ? v + d : v);
-        let b = norm(starts[i]);
-        let e = norm(ends[i]);
-        if (st > 0) {
-          b = Math.min(Math.max(b, 0), d);
-          e = Math.min(Math.max(e, 0), d);
-        } else {
-          b = Math.min(Math.max(b, -1), d - 1);
-          e = Math.min(Math.max(e, -1), d - 1);
-        }
-        shape[ax] = Math.max(0, Math.ceil((e - b) / st));
-        begin[ax] = b;
-        step[ax] = st;
-      });
       const st = strides(t.shape);
       const out: number[] = [];
       for (let i = 0; i < sizeOf(shape); i++) {
