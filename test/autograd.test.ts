@@ -75,6 +75,34 @@ describe('the tape: backward, accumulation, noGrad, grad / valueAndGrad', () => 
   });
 });
 
+describe('one command encoder per step', () => {
+  it('forward + backward + Adam update records GPU work without submitting it', async () => {
+    const e = engine();
+    const debug = e.debug;
+    e.debug = false; // debug mode submits every dispatch on purpose
+    const x = F.randn([4, 8], 1);
+    const w = F.randn([8, 3], 2);
+    x.requiresGrad = true;
+    w.requiresGrad = true;
+    const opt = new F.Adam([x, w], { lr: 0.01 });
+    const step = () =>
+      F.tidy(() => {
+        F.backward(F.sum(F.square(F.relu(F.matmul(x, w)))));
+        opt.step();
+        opt.zeroGrad();
+      });
+    step();
+    await e.sync();
+    const before = e.submits;
+    step();
+    expect(e.submits - before).toBe(0);
+    await e.sync();
+    e.debug = debug;
+    opt.dispose();
+    [x, w].forEach((t) => t.dispose());
+  });
+});
+
 describe('scopes and release', () => {
   it('tidy disposes intermediates, keeps what it returns, and restores the pool', async () => {
     const before = engine().stats().bytesInUse;

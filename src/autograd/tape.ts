@@ -2,6 +2,7 @@
 // backward() walks the recorded graph in reverse topological order.
 import { Tensor, keep, track, tidy, type GradNode } from '../tensor/tensor.ts';
 import { fmt, sameShape } from '../tensor/shape.ts';
+import { filled } from '../kernels/copy.ts';
 
 let gradEnabled = true;
 
@@ -101,7 +102,8 @@ export function backward(root: Tensor, seed?: Tensor, opts: BackwardOptions = {}
       uses.set(g, n);
       if (n === 0 && g !== seed) g.dispose();
     };
-    put(root, seed ?? Tensor.fromData([1], root.shape));
+    // Filled on the GPU: a host upload would have to submit the pending forward pass first.
+    put(root, seed ?? filled(root.shape, 1));
     for (const t of order) {
       const g = grads.get(t);
       if (!g) continue;
@@ -162,17 +164,13 @@ export function valueAndGrad<A extends Tensor[]>(f: (...xs: A) => Tensor): (...x
     if (value.requiresGrad) backward(value);
     else if (value.size !== 1) throw new RangeError(`valueAndGrad: f returned ${fmt(value.shape)}, not a scalar`);
     const grads = leaves.map((l) => {
-      const g = l.grad ? track(l.grad) : noGrad(() => copyTensor(zeroLike(l)));
+      const g = l.grad ? track(l.grad) : filled(l.shape, 0);
       l.grad = null;
       return g;
     });
     for (const l of leaves) l.dispose();
     return [value, grads];
   };
-}
-
-function zeroLike(t: Tensor): Tensor {
-  return Tensor.fromData(new Float32Array(t.size), t.shape);
 }
 
 /** Returns a function computing the gradients of scalar `f` w.r.t. every tensor argument. */
