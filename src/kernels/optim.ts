@@ -1,36 +1,59 @@
-// Dispatch of the fused optimizer updates (shaders/optim.wgsl).
+// Dispatch of the fused optimizer updates (shaders/optim.wgsl). Step-dependent coefficients are combined
+// here in float64 and passed as uniforms.
 import { engine } from '../tensor/engine.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { fmt } from '../tensor/shape.ts';
 import { Params, grid } from './params.ts';
 
-export interface UpdateScalars {
+export interface SgdStep {
   lr: number;
-  b1: number;
-  b2: number;
-  eps: number;
-  wd: number;
-  bc1: number;
-  bc2: number;
+  momentum: number;
+  nesterov: boolean;
+  weightDecay: number;
 }
 
-export function sgdUpdateKernel(theta: Tensor, grad: Tensor, buf: Tensor, s: UpdateScalars, nesterov: boolean): void {
+export interface AdamStep {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** AdamW: θ ← (1 − lr·wd)·θ instead of adding wd·θ to the gradient. */
+  decoupled: boolean;
+  /** 1-based step number of this parameter; 0 disables bias correction. */
+  t: number;
+}
+
+function uniforms(n: number, lr: number, mu: number, c1: number, b2: number, c2: number, eps: number, rsqrtBc2: number, l2: number, decay: number) {
+  return new Params().u(n).f(lr, mu, c1, b2, c2, eps, rsqrtBc2, l2, decay).build();
+}
+
+/** θ −= lr·(b or g + μ·b) with b = μ·b + g + wd·θ, in place; `buf` is the momentum buffer (null when μ = 0). */
+export function sgdUpdateKernel(theta: Tensor, grad: Tensor, buf: Tensor | null, s: SgdStep): void {
   const e = engine();
+  const momentum = buf !== null;
+  const kinds = momentum ? (['write', 'read', 'write', 'uniform'] as const) : (['write', 'read', 'uniform'] as const);
   e.dispatch({
-    pipeline: e.pipeline('optim', { ADAM: false, DECOUPLED: false, NESTEROV: nesterov }, ['write', 'read', 'write', 'uniform']),
-    buffers: [theta.buffer, grad.buffer, buf.buffer],
-    uniforms: new Params().u(theta.size, 0, 0, 0).f(s.lr, s.b1, s.b2, s.eps, s.wd, s.bc1, s.bc2, 0).build(),
+    pipeline: e.pipeline('optim', { ADAM: false, MOMENTUM: momentum, NESTEROV: s.nesterov }, kinds),
+    buffers: momentum ? [theta.buffer, grad.buffer, buf.buffer] : [theta.buffer, grad.buffer],
+    uniforms: uniforms(theta.size, s.lr, s.momentum, 0, 0, 0, 0, 0, s.weightDecay, 1),
     workgroups: grid(theta.size, 256),
     label: `sgd.step(${fmt(theta.shape)})`,
   });
 }
 
-export function adamUpdateKernel(theta: Tensor, grad: Tensor, m: Tensor, v: Tensor, s: UpdateScalars, decoupled: boolean): void {
+/** One Adam/AdamW step on θ with first and second moments m, v, all in place. */
+export function adamUpdateKernel(theta: Tensor, grad: Tensor, m: Tensor, v: Tensor, s: AdamStep): void {
   const e = engine();
+  const bc1 = s.t > 0 ? 1 - s.beta1 ** s.t : 1;
+  const bc2 = s.t > 0 ? 1 - s.beta2 ** s.t : 1;
   e.dispatch({
-    pipeline: e.pipeline('optim', { ADAM: true, DECOUPLED: decoupled, NESTEROV: false }, ['write', 'read', 'write', 'write', 'uniform']),
+    pipeline: e.pipeline('optim', { ADAM: true, MOMENTUM: true, NESTEROV: false }, ['write', 'read', 'write', 'write', 'uniform']),
     buffers: [theta.buffer, grad.buffer, m.buffer, v.buffer],
-    uniforms: new Params().u(theta.size, 0, 0, 0).f(s.lr, s.b1, s.b2, s.eps, s.wd, s.bc1, s.bc2, 0).build(),
+    uniforms: uniforms(
+      theta.size, s.lr / bc1, s.beta1, 1 - s.beta1, s.beta2, 1 - s.beta2, s.eps, 1 / Math.sqrt(bc2),
+      s.decoupled ? 0 : s.weightDecay, s.decoupled ? 1 - s.lr * s.weightDecay : 1,
+    ),
     workgroups: grid(theta.size, 256),
     label: `adam.step(${fmt(theta.shape)})`,
   });

@@ -1,41 +1,51 @@
 import type { Tensor } from '../tensor/tensor.ts';
 import { adamUpdateKernel } from '../kernels/optim.ts';
-import { Optimizer } from './optimizer.ts';
+import { Optimizer, checkHyper } from './optimizer.ts';
 import type { Schedule } from './schedule.ts';
 
 export interface AdamOptions {
   lr: number | Schedule;
+  /** Default 0.9. */
   beta1?: number;
+  /** Default 0.999. */
   beta2?: number;
+  /** Default 1e-8. */
   eps?: number;
+  /** Default 0: L2 (wd·θ added to the gradient), or decoupled decay with `decoupledWeightDecay`. */
   weightDecay?: number;
-  /** AdamW: decay the parameter directly instead of adding wd·θ to the gradient. */
+  /** AdamW: θ ← (1 − lr·wd)·θ instead of adding wd·θ to the gradient (default false). */
   decoupledWeightDecay?: boolean;
+  /** Divide the moments by 1 − β^t (default true). */
   biasCorrection?: boolean;
 }
 
+/** Adam / AdamW with PyTorch's semantics; bias correction counts each parameter's own updates. */
 export class Adam extends Optimizer {
-  private b1: number;
-  private b2: number;
-  private eps: number;
-  private wd: number;
-  private decoupled: boolean;
-  private biasCorrection: boolean;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  readonly decoupledWeightDecay: boolean;
+  readonly biasCorrection: boolean;
 
-  constructor(params: Tensor[], o: AdamOptions) {
+  constructor(params: readonly Tensor[], o: AdamOptions) {
+    const beta1 = checkHyper('Adam', 'beta1', o.beta1 ?? 0.9, 0, 1);
+    const beta2 = checkHyper('Adam', 'beta2', o.beta2 ?? 0.999, 0, 1);
+    const eps = checkHyper('Adam', 'eps', o.eps ?? 1e-8, 0);
+    const weightDecay = checkHyper('Adam', 'weightDecay', o.weightDecay ?? 0, 0);
     super(params, o.lr, 2, 'Adam');
-    this.b1 = o.beta1 ?? 0.9;
-    this.b2 = o.beta2 ?? 0.999;
-    this.eps = o.eps ?? 1e-8;
-    this.wd = o.weightDecay ?? 0;
-    this.decoupled = o.decoupledWeightDecay ?? false;
+    this.beta1 = beta1;
+    this.beta2 = beta2;
+    this.eps = eps;
+    this.weightDecay = weightDecay;
+    this.decoupledWeightDecay = o.decoupledWeightDecay ?? false;
     this.biasCorrection = o.biasCorrection ?? true;
   }
 
-  protected update(p: Tensor, g: Tensor, [m, v]: Tensor[], lr: number): void {
-    // this.t was already advanced: it is the 1-based step number here.
-    const bc1 = this.biasCorrection ? 1 - this.b1 ** this.t : 1;
-    const bc2 = this.biasCorrection ? 1 - this.b2 ** this.t : 1;
-    adamUpdateKernel(p, g, m, v, { lr, b1: this.b1, b2: this.b2, eps: this.eps, wd: this.wd, bc1, bc2 }, this.decoupled);
+  protected update(i: number, p: Tensor, g: Tensor, [m, v]: Tensor[], lr: number): void {
+    adamUpdateKernel(p, g, m, v, {
+      lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay,
+      decoupled: this.decoupledWeightDecay, t: this.biasCorrection ? this.updates[i] : 0,
+    });
   }
 }

@@ -1,30 +1,35 @@
 import type { Tensor } from '../tensor/tensor.ts';
 import { sgdUpdateKernel } from '../kernels/optim.ts';
-import { Optimizer } from './optimizer.ts';
+import { Optimizer, checkHyper } from './optimizer.ts';
 import type { Schedule } from './schedule.ts';
 
 export interface SgdOptions {
   lr: number | Schedule;
+  /** μ ≥ 0 (default 0: plain SGD, no state). */
   momentum?: number;
   nesterov?: boolean;
+  /** L2 penalty: wd·θ is added to the gradient (default 0). */
   weightDecay?: number;
 }
 
 /** SGD with momentum (PyTorch semantics: buffer b = μ·b + g, no dampening), optional Nesterov and L2 decay. */
 export class SGD extends Optimizer {
-  private momentum: number;
-  private nesterov: boolean;
-  private wd: number;
+  readonly momentum: number;
+  readonly nesterov: boolean;
+  readonly weightDecay: number;
 
-  constructor(params: Tensor[], o: SgdOptions) {
-    super(params, o.lr, 1, 'SGD');
-    this.momentum = o.momentum ?? 0;
-    this.nesterov = o.nesterov ?? false;
-    this.wd = o.weightDecay ?? 0;
-    if (this.nesterov && this.momentum <= 0) throw new RangeError('SGD: Nesterov needs a positive momentum');
+  constructor(params: readonly Tensor[], o: SgdOptions) {
+    const momentum = checkHyper('SGD', 'momentum', o.momentum ?? 0, 0);
+    const weightDecay = checkHyper('SGD', 'weightDecay', o.weightDecay ?? 0, 0);
+    const nesterov = o.nesterov ?? false;
+    if (nesterov && momentum === 0) throw new RangeError('SGD: Nesterov needs a positive momentum');
+    super(params, o.lr, momentum > 0 ? 1 : 0, 'SGD');
+    this.momentum = momentum;
+    this.nesterov = nesterov;
+    this.weightDecay = weightDecay;
   }
 
-  protected update(p: Tensor, g: Tensor, [buf]: Tensor[], lr: number): void {
-    sgdUpdateKernel(p, g, buf, { lr, b1: this.momentum, b2: 0, eps: 0, wd: this.wd, bc1: 1, bc2: 1 }, this.nesterov);
+  protected update(_i: number, p: Tensor, g: Tensor, state: Tensor[], lr: number): void {
+    sgdUpdateKernel(p, g, state[0] ?? null, { lr, momentum: this.momentum, nesterov: this.nesterov, weightDecay: this.weightDecay });
   }
 }
