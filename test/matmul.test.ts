@@ -1,6 +1,7 @@
-import { describe, it, expect, afterAll } from 'vitest';
+import { describe, it, expect, afterAll, type TestContext } from 'vitest';
 import * as F from '../src/index.ts';
 import { matmulCore } from '../src/autograd/ops.ts';
+import { subgroupMatmulSupported } from '../src/kernels/matmul.ts';
 import { Rand, size, gradCheck, relErr } from './helpers/ref.ts';
 
 /** Float64 batched matmul with NumPy batch broadcasting (rank ≥ 2 operands). */
@@ -49,11 +50,16 @@ function refMatmul(a: Float64Array, as: number[], b: Float64Array, bs: number[],
 
 const f64 = (x: Float64Array) => Float64Array.from(Float32Array.from(x));
 
-for (const variant of ['register', 'shared'] as const) {
+// Every variant runs on every adapter (the choice by adapter is a speed matter, not a correctness one), except
+// 'subgroup', which needs the device feature: its tests are skipped, and say so, where it is missing.
+for (const variant of ['register', 'subgroup', 'shared'] as const) {
   describe(`matmul, ${variant} variant`, () => {
     afterAll(() => F.setMatmulVariant(null));
-    const run = async (as: number[], bs: number[], tol: number, seed: number) => {
+    const use = (ctx: TestContext) => {
+      if (variant === 'subgroup' && !subgroupMatmulSupported()) ctx.skip('device has no 8-wide subgroups');
       F.setMatmulVariant(variant);
+    };
+    const run = async (as: number[], bs: number[], tol: number, seed: number) => {
       const r = new Rand(seed);
       const a = r.uniform(size(as));
       const b = r.uniform(size(bs));
@@ -62,23 +68,35 @@ for (const variant of ['register', 'shared'] as const) {
       expect(y.shape).toEqual(shape);
       const err = relErr(await y.data(), out);
       y.dispose();
-      expect(err).toBeLessThan(tol);
+      expect(err, `${JSON.stringify(as)}·${JSON.stringify(bs)}`).toBeLessThan(tol);
     };
 
-    it('[37,1000]·[1000,29]: K = 1000 within 1e-4', () => run([37, 1000], [1000, 29], 1e-4, 1));
-    it('[5,7]·[7,3] and [1,1]·[1,1]', async () => {
+    it('[37,1000]·[1000,29]: K = 1000 within 1e-4', async (ctx) => {
+      use(ctx);
+      await run([37, 1000], [1000, 29], 1e-4, 1);
+    });
+    it('[5,7]·[7,3] and [1,1]·[1,1]', async (ctx) => {
+      use(ctx);
       await run([5, 7], [7, 3], 1e-5, 2);
       await run([1, 1], [1, 1], 1e-6, 3);
     });
-    it('[70,65]·[65,130]: several tiles with ragged edges', () => run([70, 65], [65, 130], 1e-5, 4));
-    it('batched [3,17,19]·[3,19,23]', () => run([3, 17, 19], [3, 19, 23], 1e-5, 5));
-    it('batch broadcasting [2,1,5,6]·[3,6,4] and [5,6]·[4,6,7]', async () => {
+    it('[70,65]·[65,130] and [64,96]·[96,68]: several blocks, ragged and aligned edges', async (ctx) => {
+      use(ctx);
+      await run([70, 65], [65, 130], 1e-5, 4);
+      await run([64, 96], [96, 68], 1e-5, 13);
+    });
+    it('batched [3,17,19]·[3,19,23]', async (ctx) => {
+      use(ctx);
+      await run([3, 17, 19], [3, 19, 23], 1e-5, 5);
+    });
+    it('batch broadcasting [2,1,5,6]·[3,6,4] and [5,6]·[4,6,7]', async (ctx) => {
+      use(ctx);
       await run([2, 1, 5, 6], [3, 6, 4], 1e-5, 6);
       await run([5, 6], [4, 6, 7], 1e-5, 7);
     });
 
-    it('1-D operands follow NumPy (vector·matrix, matrix·vector, dot)', async () => {
-      F.setMatmulVariant(variant);
+    it('1-D operands follow NumPy (vector·matrix, matrix·vector, dot)', async (ctx) => {
+      use(ctx);
       const m = F.tensor([1, 2, 3, 4, 5, 6], [2, 3]);
       const v3 = F.tensor([1, 0, -1], [3]);
       const v2 = F.tensor([2, -1], [2]);
@@ -95,28 +113,43 @@ for (const variant of ['register', 'shared'] as const) {
     });
 
     for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
-      it(`transposed operands: A${ta ? 'ᵀ' : ''}·B${tb ? 'ᵀ' : ''} forward and gradients`, async () => {
-        F.setMatmulVariant(variant);
-        const M = 6, K = 9, N = 5;
-        const as = ta ? [2, K, M] : [2, M, K];
-        const bs = tb ? [N, K] : [K, N];
+      const name = `A${ta ? 'ᵀ' : ''}·B${tb ? 'ᵀ' : ''}`;
+      const operands = (M: number, K: number, N: number, batch: number[]) => ({
+        as: [...batch, ...(ta ? [K, M] : [M, K])],
+        bs: tb ? [N, K] : [K, N],
+      });
+
+      // [M, K, N]: multiples of 4 (vec4 paths, two blocks each way, full k-slices), ragged with a k-tail, and
+      // dimensions below 4 (clamped loads).
+      it(`transposed operands: ${name} forward on aligned, ragged and tiny shapes`, async (ctx) => {
+        use(ctx);
+        for (const [M, K, N] of [[36, 20, 44], [37, 23, 41], [3, 7, 2], [2, 4, 1]]) {
+          const { as, bs } = operands(M, K, N, [2]);
+          const r = new Rand(M * 131 + N);
+          const a = r.uniform(size(as));
+          const b = r.uniform(size(bs));
+          const { out } = refMatmul(f64(a), as, f64(b), bs, ta, tb);
+          const y = F.tidy(() => matmulCore(F.tensor(Float32Array.from(a), as), F.tensor(Float32Array.from(b), bs), ta, tb));
+          expect(y.shape).toEqual([2, M, N]);
+          expect(relErr(await y.data(), out), `${name} M=${M} K=${K} N=${N}`).toBeLessThan(1e-5);
+          y.dispose();
+        }
+      });
+
+      it(`transposed operands: ${name} gradients`, async (ctx) => {
+        use(ctx);
+        const { as, bs } = operands(6, 9, 5, [2]);
         const r = new Rand(11);
-        const a = r.uniform(size(as));
-        const b = r.uniform(size(bs));
-        const { out } = refMatmul(f64(a), as, f64(b), bs, ta, tb);
-        const y = F.tidy(() => matmulCore(F.tensor(Float32Array.from(a), as), F.tensor(Float32Array.from(b), bs), ta, tb));
-        expect(relErr(await y.data(), out)).toBeLessThan(1e-5);
-        y.dispose();
         await gradCheck({
-          inputs: [{ data: a, shape: as }, { data: b, shape: bs }],
+          inputs: [{ data: r.uniform(size(as)), shape: as }, { data: r.uniform(size(bs)), shape: bs }],
           gpuFn: (x, z) => matmulCore(x, z, ta, tb),
           refFn: (x, z) => refMatmul(x, as, z, bs, ta, tb).out,
         });
       });
     }
 
-    it('gradients with batch broadcasting', async () => {
-      F.setMatmulVariant(variant);
+    it('gradients with batch broadcasting', async (ctx) => {
+      use(ctx);
       const as = [2, 1, 4, 3];
       const bs = [3, 3, 5];
       const r = new Rand(12);
@@ -128,3 +161,21 @@ for (const variant of ['register', 'shared'] as const) {
     });
   });
 }
+
+describe('matmul variant choice', () => {
+  afterAll(() => F.setMatmulVariant(null));
+  it('CPU adapters get a barrier-free variant, GPUs the shared tiles; an override wins', () => {
+    const cpu = F.engine().adapter.isCpu;
+    expect(F.matmulVariant()).toBe(cpu ? (subgroupMatmulSupported() ? 'subgroup' : 'register') : 'shared');
+    F.setMatmulVariant('register');
+    expect(F.matmulVariant()).toBe('register');
+  });
+
+  it('the subgroup variant on a device without subgroups is refused with the op named', (ctx) => {
+    if (subgroupMatmulSupported()) ctx.skip('device has subgroups');
+    F.setMatmulVariant('subgroup');
+    const a = F.tensor([1, 2], [1, 2]);
+    expect(() => F.tidy(() => F.matmul(a, F.tensor([1, 2], [2, 1])))).toThrow(/matmul\(\[1,2\], \[2,1\]\): the subgroup variant needs/);
+    a.dispose();
+  });
+});

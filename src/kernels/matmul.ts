@@ -1,11 +1,12 @@
-// Batched matmul with two kernel variants: workgroup-shared 64×64 tiles for GPUs, register blocking
-// without barriers for CPU Vulkan drivers. `matmulVariant` picks by adapter unless overridden.
-import { engine } from '../tensor/engine.ts';
+// Batched matmul with three kernel variants (see shaders/matmul.wgsl): workgroup-shared 64×64 tiles for GPUs;
+// on CPU Vulkan drivers, 32×32 blocks shared across an 8-wide subgroup when the device has subgroups, else
+// register blocking without barriers. `matmulVariant` picks by adapter unless overridden.
+import { engine, type Engine } from '../tensor/engine.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { fmt } from '../tensor/shape.ts';
 import { Params } from './params.ts';
 
-export type MatmulVariant = 'shared' | 'register';
+export type MatmulVariant = 'shared' | 'subgroup' | 'register';
 
 let override: MatmulVariant | null = null;
 
@@ -14,12 +15,39 @@ export function setMatmulVariant(v: MatmulVariant | null): void {
   override = v;
 }
 
-export function matmulVariant(): MatmulVariant {
-  return override ?? (engine().adapter.isCpu ? 'register' : 'shared');
+const SUBGROUP_WIDTH = 8;
+const subgroupSupport = new WeakMap<Engine, boolean>();
+
+/** Whether the device can run the subgroup variant: the 'subgroups' feature with subgroups of exactly 8. */
+export function subgroupMatmulSupported(): boolean {
+  const e = engine();
+  let ok = subgroupSupport.get(e);
+  if (ok === undefined) {
+    let info: GPUAdapterInfo | undefined;
+    try {
+      info = (e.device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+    } catch {
+      // Deno can throw on adapter info read after requestDevice; without the sizes the variant is not used.
+    }
+    ok = e.features.includes('subgroups') && info?.subgroupMinSize === SUBGROUP_WIDTH && info.subgroupMaxSize === SUBGROUP_WIDTH;
+    subgroupSupport.set(e, ok);
+  }
+  return ok;
 }
 
+export function matmulVariant(): MatmulVariant {
+  if (override) return override;
+  if (!engine().adapter.isCpu) return 'shared';
+  return subgroupMatmulSupported() ? 'subgroup' : 'register';
+}
+
+// Register variant: outputs per invocation. On lavapipe, 1024³ (BENCHMARKS.md): 4×4 5.3 GFLOP/s, 4×8 6.8,
+// 8×8 9.2–9.9, 8×16 10.5–11.2, 16×16 3.1 (its 256 accumulators spill).
 const TM = 8;
-const TN = 8;
+const TN = 16;
+// Subgroup variant: rows per workgroup and columns per workgroup (4 per invocation).
+const SG_ROWS = 32;
+const SG_COLS = 4 * SUBGROUP_WIDTH;
 
 export interface MatmulArgs {
   a: Tensor;
@@ -38,27 +66,38 @@ export interface MatmulArgs {
 
 export function matmulKernel(m: MatmulArgs): Tensor {
   const e = engine();
+  const label = `matmul(${fmt(m.a.shape)}${m.transA ? 'ᵀ' : ''}, ${fmt(m.b.shape)}${m.transB ? 'ᵀ' : ''})`;
+  const variant = matmulVariant();
+  if (variant === 'subgroup' && !subgroupMatmulSupported()) {
+    throw new Error(`${label}: the subgroup variant needs the 'subgroups' feature with ${SUBGROUP_WIDTH}-wide subgroups, which this device lacks`);
+  }
   const out = Tensor.empty(m.outShape);
   if (out.size === 0) return out;
   if (m.K === 0) {
     e.clearBuffer(out.buffer, out.size * 4);
     return out;
   }
-  const variant = matmulVariant();
-  const shared = variant === 'shared';
-  const pipe = e.pipeline(
-    'matmul',
-    { SHARED: shared, TRANS_A: m.transA, TRANS_B: m.transB, TM, TN, TMN: TM * TN },
-    ['read', 'read', 'write', 'uniform'],
-  );
-  const wx = shared ? Math.ceil(m.N / 64) : Math.ceil(m.N / (TN * 8));
-  const wy = shared ? Math.ceil(m.M / 64) : Math.ceil(m.M / (TM * 8));
+  const defines = {
+    SHARED: variant === 'shared',
+    SUBGROUP: variant === 'subgroup',
+    TRANS_A: m.transA,
+    TRANS_B: m.transB,
+    // vec4 bindings where the operand's contiguous dimension (and so every row start) is a multiple of 4.
+    VEC_A: variant === 'subgroup' && (m.transA ? m.M : m.K) % 4 === 0,
+    VEC_B: variant === 'subgroup' && (m.transB ? m.K : m.N) % 4 === 0,
+    VEC_C: variant === 'subgroup' && m.N % 4 === 0,
+    TM,
+    TN,
+    TMN: TM * TN,
+  };
+  const pipe = e.pipeline('matmul', defines, ['read', 'read', 'write', 'uniform']);
+  const [bm, bn] = variant === 'shared' ? [64, 64] : variant === 'subgroup' ? [SG_ROWS, SG_COLS] : [TM * 8, TN * 8];
   e.dispatch({
     pipeline: pipe,
     buffers: [m.a.buffer, m.b.buffer, out.buffer],
     uniforms: new Params().u(m.M, m.N, m.K, m.batch, m.aBatchStride, m.bBatchStride, m.M * m.N, 0).build(),
-    workgroups: [wx, wy, m.batch],
-    label: `matmul(${fmt(m.a.shape)}${m.transA ? 'ᵀ' : ''}, ${fmt(m.b.shape)}${m.transB ? 'ᵀ' : ''}) [${variant}]`,
+    workgroups: [Math.ceil(m.N / bn), Math.ceil(m.M / bm), m.batch],
+    label: `${label} [${variant}]`,
   });
   return out;
 }

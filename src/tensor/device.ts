@@ -103,6 +103,8 @@ export async function requestDevice(opts: DeviceOptions = {}): Promise<DeviceHan
   }
   const features: GPUFeatureName[] = [];
   if (adapter.features.has('timestamp-query')) features.push('timestamp-query');
+  // Subgroup operations let CPU drivers share loaded values between SIMD lanes (the subgroup kernels).
+  if (adapter.features.has('subgroups')) features.push('subgroups');
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures: features });
   const limits: Record<string, number> = {};
   for (const name of LIMIT_NAMES) {
