@@ -3,7 +3,7 @@
 // Run: node --import tsx bench/matmul.ts      (last line: JSON result)
 import * as F from '../src/index.ts';
 import { init, shutdown, matmulVariant, type MatmulVariant } from '../src/index.ts';
-import { subgroupMatmulSupported } from '../src/kernels/matmul.ts';
+import { subgroupKernelsSupported } from '../src/kernels/subgroups.ts';
 import { tf, useTfjsOnEngineDevice, timeGpu, geomean, printResult } from './common.ts';
 
 interface Case {
@@ -36,7 +36,7 @@ function checkSample(out: Float32Array, a: Float32Array, b: Float32Array, c: Cas
 
 const e = await init();
 const chosen = matmulVariant();
-const variants: MatmulVariant[] = [...(subgroupMatmulSupported() ? (['subgroup'] as const) : []), 'register', 'shared'];
+const variants: MatmulVariant[] = [...(subgroupKernelsSupported() ? (['subgroup'] as const) : []), 'register', 'shared'];
 const backend = await useTfjsOnEngineDevice();
 console.log(`adapter: ${e.adapter.description || e.adapter.device}; variants timed: ${variants.join(', ')}; engine's choice: ${chosen}`);
 

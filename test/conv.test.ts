@@ -1,8 +1,9 @@
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, afterAll, type TestContext } from 'vitest';
 import * as F from '../src/index.ts';
 import { conv2d, convTranspose2d, type ConvOptions, type ConvTransposeOptions } from '../src/autograd/conv.ts';
 import { Rand, size, gradCheck, relErr } from './helpers/ref.ts';
-import { setConvVariant } from '../src/kernels/conv.ts';
+import { setConvVariant, mergedTaps } from '../src/kernels/conv.ts';
+import { subgroupKernelsSupported } from '../src/kernels/subgroups.ts';
 
 interface Geo { N: number; C: number; H: number; W: number; K: number; KH: number; KW: number; s: [number, number]; d: [number, number]; p: [number, number, number, number]; g: number }
 
@@ -73,11 +74,24 @@ const convCases: [string, Geo][] = [
   ['depthwise 3×3 (groups = channels = 6)', { N: 2, C: 6, H: 10, W: 7, K: 6, KH: 3, KW: 3, s: [1, 1], d: [1, 1], p: [1, 1, 1, 1], g: 6 }],
   ['general groups: 6 → 9 channels in 3 groups', { N: 2, C: 6, H: 8, W: 9, K: 9, KH: 3, KW: 2, s: [1, 1], d: [1, 1], p: [1, 0, 1, 1], g: 3 }],
   ['1×1 conv, 17 → 3 channels', { N: 3, C: 17, H: 5, W: 6, K: 3, KH: 1, KW: 1, s: [1, 1], d: [1, 1], p: [0, 0, 0, 0], g: 1 }],
+  ['1×1 stride 2: odd rows and columns get no gradient', { N: 2, C: 5, H: 7, W: 6, K: 4, KH: 1, KW: 1, s: [2, 2], d: [1, 1], p: [0, 0, 0, 0], g: 1 }],
+  ['40 output channels (two row blocks), 3×3 stride 2 pad 1 into 14×13', { N: 1, C: 9, H: 14, W: 13, K: 40, KH: 3, KW: 3, s: [2, 2], d: [1, 1], p: [1, 1, 1, 1], g: 1 }],
 ];
 
-describe('conv2d: forward against float64, gradients (input, filter, bias) against finite differences', () => {
+// Every CPU-driver variant runs every case: 'register', and 'subgroup' where the device has 8-wide subgroups
+// (skipped, and said so, where it has not). The GPU forward variant has its own test below.
+const variants = ['register', 'subgroup'] as const;
+const useVariant = (v: (typeof variants)[number], ctx: TestContext) => {
+  if (v === 'subgroup' && !subgroupKernelsSupported()) ctx.skip('device has no 8-wide subgroups');
+  setConvVariant(v);
+};
+
+for (const variant of variants)
+describe(`conv2d [${variant}]: forward against float64, gradients (input, filter, bias) against finite differences`, () => {
+  afterAll(() => setConvVariant(null));
   for (const [name, q] of convCases) {
-    it(name, async () => {
+    it(name, async (ctx) => {
+      useVariant(variant, ctx);
       const r = new Rand(q.C * 31 + q.K);
       const xs = [q.N, q.C, q.H, q.W];
       const ws = [q.K, q.C / q.g, q.KH, q.KW];
@@ -99,6 +113,9 @@ describe('conv2d: forward against float64, gradients (input, filter, bias) again
     });
   }
 
+});
+
+describe('conv2d: other variants and errors', () => {
   it('the shared-memory (GPU) forward variant matches float64 too, including ragged tiles and groups', async () => {
     const geos: Geo[] = [
       { N: 2, C: 5, H: 9, W: 11, K: 70, KH: 3, KW: 3, s: [1, 1], d: [1, 1], p: [1, 1, 1, 1], g: 1 },
@@ -150,9 +167,12 @@ const convTCases: [string, Geo & { op: [number, number] }][] = [
   ['stride 3, dilation 2, asymmetric pad, groups 2', { N: 2, C: 4, H: 5, W: 4, K: 6, KH: 3, KW: 2, s: [3, 2], d: [2, 1], p: [1, 0, 2, 1], g: 2, op: [2, 0] }],
 ].map(([n, q]) => [n, { op: [0, 0], ...(q as object) }] as [string, Geo & { op: [number, number] }]);
 
-describe('convTranspose2d: forward against float64, gradients against finite differences', () => {
+for (const variant of variants)
+describe(`convTranspose2d [${variant}]: forward against float64, gradients against finite differences`, () => {
+  afterAll(() => setConvVariant(null));
   for (const [name, q] of convTCases) {
-    it(name, async () => {
+    it(name, async (ctx) => {
+      useVariant(variant, ctx);
       const r = new Rand(q.C * 17 + q.K);
       const xs = [q.N, q.C, q.H, q.W];
       const ws = [q.C, q.K / q.g, q.KH, q.KW];
@@ -173,4 +193,65 @@ describe('convTranspose2d: forward against float64, gradients against finite dif
       });
     });
   }
+});
+
+describe('conv input gradient: stride phases merged into one GEMM', () => {
+  it('7×7 stride 2 (the face model\'s first layer): phases 0 and 1 take taps 0,2,4,6 and 1,3,5, reading dy alike', () => {
+    const m = mergedTaps(150, 2, 7, 1, 0)!;
+    expect(m.phases.map((p) => [p.first, p.count, p.lead])).toEqual([[0, 4, 0], [1, 3, 0]]);
+    expect([m.taps, m.step, m.srcOffset, m.srcStep, m.outputs]).toEqual([4, 2, 0, 1, 75]);
+  });
+  it('3×3 stride 2 pad 1: phase 1 reads one row further, so phase 0 is shifted by a zero tap', () => {
+    const m = mergedTaps(9, 2, 3, 1, 1)!;
+    expect(m.phases.map((p) => [p.first, p.count, p.lead])).toEqual([[1, 1, 1], [0, 2, 0]]);
+    expect([m.taps, m.srcOffset]).toEqual([2, 1]);
+  });
+  it('stride 3 with dilation 2 cannot align its phases (the caller falls back to the register kernel)', () => {
+    expect(mergedTaps(5, 3, 3, 2, 1)).toBeNull();
+  });
+});
+
+describe('conv input gradient: weights re-laid for the kernel follow the weight tensor', () => {
+  it('after write() and after an optimizer step, the input gradient uses the new weights', async () => {
+    const q: Geo = { N: 1, C: 4, H: 9, W: 8, K: 5, KH: 3, KW: 3, s: [2, 2], d: [1, 1], p: [1, 1, 1, 1], g: 1 };
+    const r = new Rand(5);
+    const xs = [q.N, q.C, q.H, q.W];
+    const ws = [q.K, q.C, q.KH, q.KW];
+    const x = F.tensor(f32(r.uniform(size(xs))), xs);
+    x.requiresGrad = true;
+    const w = F.tensor(f32(r.uniform(size(ws))), ws);
+    w.requiresGrad = true;
+    const opts: ConvOptions = { stride: q.s, padding: q.p };
+    // d/dx Σ conv(x, w) is the input gradient of an all-ones dy: a sum over the weights.
+    const gradX = async () => {
+      x.grad?.dispose();
+      x.grad = null;
+      F.tidy(() => F.backward(F.sum(conv2d(x, w, undefined, opts))));
+      return x.grad!.data();
+    };
+    const reference = async () => {
+      const wv = Float64Array.from(await w.data());
+      const xv = Float64Array.from(await x.data());
+      const h = 1e-3;
+      // The output is linear in x: one column of the Jacobian per input value, from the float64 reference.
+      const out = new Float64Array(xv.length);
+      for (let i = 0; i < xv.length; i++) {
+        const up = xv.slice();
+        up[i] += h;
+        const a = refConv(up, wv, null, q).out.reduce((s, v) => s + v, 0);
+        const b = refConv(xv, wv, null, q).out.reduce((s, v) => s + v, 0);
+        out[i] = (a - b) / h;
+      }
+      return out;
+    };
+    expect(relErr(await gradX(), await reference())).toBeLessThan(1e-4);
+    w.write(f32(r.uniform(size(ws))));
+    expect(relErr(await gradX(), await reference())).toBeLessThan(1e-4);
+    const opt = new F.SGD([w], { lr: 0.5 });
+    w.grad = F.keep(F.tensor(f32(r.uniform(size(ws))), ws));
+    opt.step();
+    opt.dispose();
+    expect(relErr(await gradX(), await reference())).toBeLessThan(1e-4);
+    [x, w].forEach((t) => t.dispose());
+  });
 });

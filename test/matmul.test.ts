@@ -1,7 +1,7 @@
 import { describe, it, expect, afterAll, type TestContext } from 'vitest';
 import * as F from '../src/index.ts';
 import { matmulCore } from '../src/autograd/ops.ts';
-import { subgroupMatmulSupported } from '../src/kernels/matmul.ts';
+import { subgroupKernelsSupported } from '../src/kernels/subgroups.ts';
 import { Rand, size, gradCheck, relErr } from './helpers/ref.ts';
 
 /** Float64 batched matmul with NumPy batch broadcasting (rank ≥ 2 operands). */
@@ -56,7 +56,7 @@ for (const variant of ['register', 'subgroup', 'shared'] as const) {
   describe(`matmul, ${variant} variant`, () => {
     afterAll(() => F.setMatmulVariant(null));
     const use = (ctx: TestContext) => {
-      if (variant === 'subgroup' && !subgroupMatmulSupported()) ctx.skip('device has no 8-wide subgroups');
+      if (variant === 'subgroup' && !subgroupKernelsSupported()) ctx.skip('device has no 8-wide subgroups');
       F.setMatmulVariant(variant);
     };
     const run = async (as: number[], bs: number[], tol: number, seed: number) => {
@@ -166,13 +166,13 @@ describe('matmul variant choice', () => {
   afterAll(() => F.setMatmulVariant(null));
   it('CPU adapters get a barrier-free variant, GPUs the shared tiles; an override wins', () => {
     const cpu = F.engine().adapter.isCpu;
-    expect(F.matmulVariant()).toBe(cpu ? (subgroupMatmulSupported() ? 'subgroup' : 'register') : 'shared');
+    expect(F.matmulVariant()).toBe(cpu ? (subgroupKernelsSupported() ? 'subgroup' : 'register') : 'shared');
     F.setMatmulVariant('register');
     expect(F.matmulVariant()).toBe('register');
   });
 
   it('the subgroup variant on a device without subgroups is refused with the op named', (ctx) => {
-    if (subgroupMatmulSupported()) ctx.skip('device has subgroups');
+    if (subgroupKernelsSupported()) ctx.skip('device has subgroups');
     F.setMatmulVariant('subgroup');
     const a = F.tensor([1, 2], [1, 2]);
     expect(() => F.tidy(() => F.matmul(a, F.tensor([1, 2], [2, 1])))).toThrow(/matmul\(\[1,2\], \[2,1\]\): the subgroup variant needs/);

@@ -4,8 +4,10 @@ import { engine } from '../tensor/engine.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { fmt } from '../tensor/shape.ts';
 import { Params, grid } from './params.ts';
+import { gather, scatterInto, filled } from './copy.ts';
+import { subgroupKernelsSupported, SUBGROUP_WIDTH } from './subgroups.ts';
 
-export type ConvVariant = 'shared' | 'register';
+export type ConvVariant = 'shared' | 'subgroup' | 'register';
 
 let override: ConvVariant | null = null;
 
@@ -14,9 +16,22 @@ export function setConvVariant(v: ConvVariant | null): void {
   override = v;
 }
 
-/** Workgroup-shared tiles on GPUs; register blocks without barriers on CPU drivers (barriers are costly there). */
+/**
+ * Workgroup-shared tiles on GPUs; on CPU drivers (barriers are costly there) the subgroup GEMM where the device
+ * has 8-wide subgroups, else register blocks.
+ */
 export function convVariant(): ConvVariant {
-  return override ?? (engine().adapter.isCpu ? 'register' : 'shared');
+  if (override) return override;
+  if (!engine().adapter.isCpu) return 'shared';
+  return subgroupKernelsSupported() ? 'subgroup' : 'register';
+}
+
+function useSubgroup(what: string): boolean {
+  if (convVariant() !== 'subgroup') return false;
+  if (!subgroupKernelsSupported()) {
+    throw new Error(`${what}: the subgroup variant needs the 'subgroups' feature with ${SUBGROUP_WIDTH}-wide subgroups, which this device lacks`);
+  }
+  return true;
 }
 
 /** Everything a conv kernel needs to know about one convolution y = conv(x, w). */
@@ -52,6 +67,15 @@ const describe = (g: ConvGeometry) =>
 export function conv2dKernel(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
   const e = engine();
   const out = Tensor.empty([g.N, g.K, g.OH, g.OW]);
+  if (useSubgroup(`conv2d(${describe(g)})`)) {
+    gatheredGemm(x, w, bias, out, `conv2d[subgroup](${describe(g)})`, {
+      G: g.G, M: g.K / g.G, TY: g.KH, TX: g.KW, N: g.N, colH: g.OH, colW: g.OW,
+      srcC: g.C, srcCG: g.C / g.G, srcH: g.H, srcW: g.W,
+      colStrideY: g.SH, colStrideX: g.SW, tapStrideY: g.DH, tapStrideX: g.DW, offY: -g.PT, offX: -g.PL,
+      phaseRows: g.K / g.G, phasesX: 1, dstC: g.K, dstH: g.OH, dstW: g.OW, dstSy: 1, dstSx: 1,
+    });
+    return out;
+  }
   // A group too thin for a 64-row tile (depthwise) is better served by the register kernel everywhere.
   if (convVariant() === 'shared' && g.K / g.G >= 16) {
     e.dispatch({
@@ -85,6 +109,19 @@ export function conv2dKernel(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvG
 export function conv2dGradInputKernel(dy: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
   const e = engine();
   const out = Tensor.empty([g.N, g.C, g.H, g.W]);
+  const ty = mergedTaps(g.H, g.SH, g.KH, g.DH, g.PT);
+  const tx = mergedTaps(g.W, g.SW, g.KW, g.DW, g.PL);
+  if (ty && tx && useSubgroup(`conv2d.gradInput(${describe(g)})`)) {
+    const CG = g.C / g.G;
+    const a = w.derived(`conv.gradInput ${g.G} ${g.K / g.G} ${CG} ${JSON.stringify([ty, tx])}`, () => phaseWeights(w, g, ty, tx));
+    gatheredGemm(dy, a, bias, out, `conv2d.gradInput[subgroup](${describe(g)})`, {
+      G: g.G, M: ty.phases.length * tx.phases.length * CG, TY: ty.taps, TX: tx.taps, N: g.N, colH: ty.outputs, colW: tx.outputs,
+      srcC: g.K, srcCG: g.K / g.G, srcH: g.OH, srcW: g.OW,
+      colStrideY: 1, colStrideX: 1, tapStrideY: -ty.srcStep, tapStrideX: -tx.srcStep, offY: ty.srcOffset, offX: tx.srcOffset,
+      phaseRows: CG, phasesX: tx.phases.length, dstC: g.C, dstH: g.H, dstW: g.W, dstSy: g.SH, dstSx: g.SW,
+    });
+    return out;
+  }
   const TCI = block(g.C / g.G);
   const TP = 8;
   const invocations = Math.ceil(Math.ceil(g.W / g.SW) / TP) * g.SW * g.H * Math.ceil(g.C / g.G / TCI) * g.G * g.N;
@@ -99,6 +136,107 @@ export function conv2dGradInputKernel(dy: Tensor, w: Tensor, bias: Tensor | null
   });
   return out;
 }
+
+/** A conv (forward) or its input gradient (all stride phases) as a gathered GEMM: see shaders/conv_subgroup.wgsl. */
+interface GatheredGemm {
+  G: number; M: number; TY: number; TX: number; N: number; colH: number; colW: number;
+  srcC: number; srcCG: number; srcH: number; srcW: number;
+  colStrideY: number; colStrideX: number; tapStrideY: number; tapStrideX: number; offY: number; offX: number;
+  phaseRows: number; phasesX: number; dstC: number; dstH: number; dstW: number; dstSy: number; dstSx: number;
+}
+
+/**
+ * out[n, g·M + row, …] = Σ_r A[g, row, r] · B[r, (n, pixel)] (+ bias) with A dense [G, M, R]. Rows come in
+ * blocks of 32, or of 16 or 8 when M is that small (an RGB image's gradient).
+ */
+function gatheredGemm(src: Tensor, A: Tensor, bias: Tensor | null, out: Tensor, label: string, m: GatheredGemm): void {
+  const colQuads = Math.ceil(m.colW / 4);
+  const quads = m.N * m.colH * colQuads;
+  if (quads === 0) return;
+  const R = m.srcCG * m.TY * m.TX;
+  const frags = m.M <= 8 ? 1 : m.M <= 16 ? 2 : 4;
+  const e = engine();
+  const uniforms = new Params()
+    .u(m.M, R, quads, m.colH, m.colW, colQuads, m.srcC, m.srcCG, m.srcH, m.srcW)
+    .i(m.colStrideY, m.colStrideX, m.tapStrideY, m.tapStrideX, m.offY, m.offX)
+    .u(m.phaseRows, m.phasesX, m.dstC, m.dstH, m.dstW, m.dstSy, m.dstSx, bias ? 1 : 0)
+    .build();
+  const defines = {
+    TY: Math.max(m.TY, 1), TX: Math.max(m.TX, 1), FRAGS: frags, MORE_THAN_8_ROWS: frags >= 2, MORE_THAN_16_ROWS: frags === 4,
+    CONTIG_X: m.colStrideX === 1, VEC_A: R % 4 === 0,
+  };
+  const [wx, wy] = grid(quads, SUBGROUP_WIDTH, e.limits.maxComputeWorkgroupsPerDimension ?? 65535);
+  e.dispatch({
+    pipeline: e.pipeline('conv_subgroup', defines, ['read', 'read', 'read', 'write', 'uniform']),
+    buffers: [src.buffer, A.buffer, bias ? bias.buffer : e.scratch, out.buffer],
+    uniforms,
+    workgroups: [wx, wy, Math.ceil(m.M / (8 * frags)) * m.G],
+    label,
+  });
+}
+
+interface AxisPhase {
+  phase: number;
+  /** Taps first + t·step, t < count, reach the input positions of this phase. */
+  first: number;
+  count: number;
+  /** Merged tap index of this phase's tap 0. */
+  lead: number;
+}
+
+/**
+ * One axis of a conv's input gradient with all stride phases in one GEMM. Input position y = phase + S·Y sees
+ * taps k with (y + P − k·D) divisible by S: first + t·step (step = S / gcd(S, D)), reading dy at
+ * Y + (phase + P − first·D)/S − t·D/gcd. Shifting each phase's taps by `lead` aligns those reads to a common
+ * Y + srcOffset − t'·srcStep for merged taps t' < taps.
+ */
+export function mergedTaps(size: number, S: number, KS: number, D: number, P: number) {
+  const step = S / gcd(S, D);
+  const srcStep = D / gcd(S, D);
+  const found = [];
+  for (let phase = 0; phase < Math.min(S, size); phase++) {
+    const taps: number[] = [];
+    for (let k = 0; k < KS; k++) if ((((phase + P - k * D) % S) + S) % S === 0) taps.push(k);
+    found.push({ phase, first: taps[0] ?? 0, count: taps.length, offset: taps.length ? (phase + P - taps[0] * D) / S : -Infinity });
+  }
+  // A phase's offset is the dy row its first tap reads for Y = 0; the merged offset is the largest of them.
+  const srcOffset = Math.max(...found.map((f) => f.offset).filter((o) => o > -Infinity), 0);
+  const phases: AxisPhase[] = found.map((f) => ({ phase: f.phase, first: f.first, count: f.count, lead: f.count ? (srcOffset - f.offset) / srcStep : 0 }));
+  // Some stride/dilation pairs (3 and 2) leave phases whose reads cannot align: no merged form.
+  if (phases.some((f) => !Number.isInteger(f.lead))) return null;
+  return {
+    phases,
+    taps: Math.max(...phases.map((f) => f.lead + f.count), 0),
+    step,
+    srcOffset,
+    srcStep,
+    outputs: Math.ceil(size / S),
+  };
+}
+
+type MergedTaps = NonNullable<ReturnType<typeof mergedTaps>>;
+
+/** A [G, phasesY·phasesX·C/G, (K/G, tapsY, tapsX)] matrix: each phase's taps of w at their merged places, zeros elsewhere. */
+function phaseWeights(w: Tensor, g: ConvGeometry, ty: MergedTaps, tx: MergedTaps): Tensor {
+  const CG = g.C / g.G;
+  const KG = g.K / g.G;
+  const khw = g.KH * g.KW;
+  const phases = ty.phases.length * tx.phases.length;
+  const out = filled([g.G, phases, CG, KG, ty.taps, tx.taps], 0);
+  const outStrides = [phases * CG * KG * ty.taps * tx.taps, KG * ty.taps * tx.taps, ty.taps * tx.taps, tx.taps, 1];
+  ty.phases.forEach((py, iy) =>
+    tx.phases.forEach((px, ix) => {
+      if (!py.count || !px.count) return;
+      const part = gather(w, [g.G, CG, KG, py.count, px.count], [KG * CG * khw, khw, CG * khw, ty.step * g.KW, tx.step], py.first * g.KW + px.first, 'conv.phaseWeights');
+      const at = (iy * tx.phases.length + ix) * CG * KG * ty.taps * tx.taps + py.lead * tx.taps + px.lead;
+      scatterInto(out, part, outStrides, at, 'conv.phaseWeights');
+      part.dispose();
+    }),
+  );
+  return out;
+}
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
 /** dw[K,C/G,KH,KW] = Σ over batch and output pixels of dy ⊗ input patches. */
 export function conv2dGradFilterKernel(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {

@@ -1,7 +1,8 @@
 // Batched matmul with three kernel variants (see shaders/matmul.wgsl): workgroup-shared 64×64 tiles for GPUs;
 // on CPU Vulkan drivers, 32×32 blocks shared across an 8-wide subgroup when the device has subgroups, else
 // register blocking without barriers. `matmulVariant` picks by adapter unless overridden.
-import { engine, type Engine } from '../tensor/engine.ts';
+import { engine } from '../tensor/engine.ts';
+import { subgroupKernelsSupported, SUBGROUP_WIDTH } from './subgroups.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { fmt } from '../tensor/shape.ts';
 import { Params } from './params.ts';
@@ -15,30 +16,10 @@ export function setMatmulVariant(v: MatmulVariant | null): void {
   override = v;
 }
 
-const SUBGROUP_WIDTH = 8;
-const subgroupSupport = new WeakMap<Engine, boolean>();
-
-/** Whether the device can run the subgroup variant: the 'subgroups' feature with subgroups of exactly 8. */
-export function subgroupMatmulSupported(): boolean {
-  const e = engine();
-  let ok = subgroupSupport.get(e);
-  if (ok === undefined) {
-    let info: GPUAdapterInfo | undefined;
-    try {
-      info = (e.device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
-    } catch {
-      // Deno can throw on adapter info read after requestDevice; without the sizes the variant is not used.
-    }
-    ok = e.features.includes('subgroups') && info?.subgroupMinSize === SUBGROUP_WIDTH && info.subgroupMaxSize === SUBGROUP_WIDTH;
-    subgroupSupport.set(e, ok);
-  }
-  return ok;
-}
-
 export function matmulVariant(): MatmulVariant {
   if (override) return override;
   if (!engine().adapter.isCpu) return 'shared';
-  return subgroupMatmulSupported() ? 'subgroup' : 'register';
+  return subgroupKernelsSupported() ? 'subgroup' : 'register';
 }
 
 // Register variant: outputs per invocation. On lavapipe, 1024³ (BENCHMARKS.md): 4×4 5.3 GFLOP/s, 4×8 6.8,
@@ -68,7 +49,7 @@ export function matmulKernel(m: MatmulArgs): Tensor {
   const e = engine();
   const label = `matmul(${fmt(m.a.shape)}${m.transA ? 'ᵀ' : ''}, ${fmt(m.b.shape)}${m.transB ? 'ᵀ' : ''})`;
   const variant = matmulVariant();
-  if (variant === 'subgroup' && !subgroupMatmulSupported()) {
+  if (variant === 'subgroup' && !subgroupKernelsSupported()) {
     throw new Error(`${label}: the subgroup variant needs the 'subgroups' feature with ${SUBGROUP_WIDTH}-wide subgroups, which this device lacks`);
   }
   const out = Tensor.empty(m.outShape);

@@ -31,6 +31,7 @@ function uniforms(n: number, lr: number, mu: number, c1: number, b2: number, c2:
 /** θ −= lr·(b or g + μ·b) with b = μ·b + g + wd·θ, in place; `buf` is the momentum buffer (null when μ = 0). */
 export function sgdUpdateKernel(theta: Tensor, grad: Tensor, buf: Tensor | null, s: SgdStep): void {
   const e = engine();
+  theta.markWritten();
   const momentum = buf !== null;
   const kinds = momentum ? (['write', 'read', 'write', 'uniform'] as const) : (['write', 'read', 'uniform'] as const);
   e.dispatch({
@@ -45,6 +46,7 @@ export function sgdUpdateKernel(theta: Tensor, grad: Tensor, buf: Tensor | null,
 /** One Adam/AdamW step on θ with first and second moments m, v, all in place. */
 export function adamUpdateKernel(theta: Tensor, grad: Tensor, m: Tensor, v: Tensor, s: AdamStep): void {
   const e = engine();
+  theta.markWritten();
   const bc1 = s.t > 0 ? 1 - s.beta1 ** s.t : 1;
   const bc2 = s.t > 0 ? 1 - s.beta2 ** s.t : 1;
   e.dispatch({

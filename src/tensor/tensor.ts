@@ -15,12 +15,21 @@ export interface GradNode {
 
 class Storage {
   refs = 1;
+  /** Tensors computed from this storage's values (e.g. a re-laid weight), dropped when the values change. */
+  derived: Map<string, Tensor> | null = null;
   constructor(
     readonly buffer: GPUBuffer,
     readonly bytes: number,
   ) {}
+  dropDerived(): void {
+    for (const t of this.derived?.values() ?? []) t.dispose();
+    this.derived = null;
+  }
   release(): void {
-    if (--this.refs === 0) engine().releaseBuffer(this.buffer);
+    if (--this.refs === 0) {
+      this.dropDerived();
+      engine().releaseBuffer(this.buffer);
+    }
   }
 }
 
@@ -112,7 +121,28 @@ export class Tensor {
   write(data: ArrayLike<number>): void {
     const s = this.live('write');
     if (data.length !== this.size) throw new RangeError(`write: ${data.length} values for shape ${fmt(this.shape)}`);
+    s.dropDerived();
     engine().write(s.buffer, data instanceof Float32Array ? data : Float32Array.from(data));
+  }
+
+  /** Must be called by every kernel that changes this tensor's values in place (optimizer updates). */
+  markWritten(): void {
+    this.live('markWritten').dropDerived();
+  }
+
+  /**
+   * A tensor computed from this one's values by `make` (for example a weight re-laid for a kernel), cached
+   * under `key` until these values change (write, markWritten) or the storage is freed. The caller must not
+   * dispose it.
+   */
+  derived(key: string, make: () => Tensor): Tensor {
+    const s = this.live('derived');
+    const hit = s.derived?.get(key);
+    if (hit && !hit.isDisposed) return hit;
+    const t = make();
+    for (const scope of scopes) scope.delete(t);
+    (s.derived ??= new Map()).set(key, t);
+    return t;
   }
 
   /**
