@@ -1,7 +1,9 @@
 // Element-wise kernels. One invocation per output element.
 //   UNARY:      out = OP(x, alpha, beta)
 //   UNARY_GRAD: dx  = OP(x, y, g, alpha, beta)       (y = forward output, g = output gradient)
-//   BINARY:     out = OP(a, b) with NumPy broadcasting when BROADCAST (strides 0 on broadcast axes)
+//   BINARY:     out = OP(a, b) with NumPy broadcasting when BROADCAST (strides 0 on broadcast axes); GRID3 is
+//               broadcasting over at most 3 (coalesced) axes, one per grid dimension: no index divisions,
+//               which CPU drivers would run lane by lane.
 // OP names a function below; the TS side picks it, the maths lives here.
 
 struct Params {
@@ -92,6 +94,17 @@ fn b_ge(x: f32, y: f32) -> f32 { return select(0.0, 1.0, x >= y); }
 @group(0) @binding(3) var<uniform> p: Params;
 #endif
 
+#if ${GRID3}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  // shape = [d0, d1, d2] over (z, y, x); strides likewise.
+  if (gid.x >= p.shape[0].z) { return; }
+  let i = (gid.z * p.shape[0].y + gid.y) * p.shape[0].z + gid.x;
+  let ia = gid.z * p.astr[0].x + gid.y * p.astr[0].y + gid.x * p.astr[0].z;
+  let ib = gid.z * p.bstr[0].x + gid.y * p.bstr[0].y + gid.x * p.bstr[0].z;
+  out[i] = ${OP}(x[ia], y[ib]);
+}
+#else
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * 256u;
@@ -118,3 +131,4 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 #endif
 #endif
 }
+#endif

@@ -6,10 +6,19 @@
 
 struct Params {
   NC: u32, H: u32, W: u32, OH: u32,
-  OW: u32, KH: u32, KW: u32, SH: u32,
-  SW: u32, DH: u32, DW: u32, PT: u32,
+  OW: u32, _kh: u32, _kw: u32, _sh: u32,
+  _sw: u32, _dh: u32, _dw: u32, PT: u32,
   PL: u32, PB: u32, PR: u32, _pad: u32,
 }
+
+// Window and stride are pipeline constants: divisions by them then compile to multiplies, where run-time
+// divisors would be divided lane by lane on CPU drivers (lavapipe), and the window loops unroll.
+const KH = ${KH}u;
+const KW = ${KW}u;
+const SH = ${SH}u;
+const SW = ${SW}u;
+const DH = ${DH}u;
+const DW = ${DW}u;
 
 @group(0) @binding(0) var<storage, read> src: array<f32>;
 #if ${BACKWARD}
@@ -24,8 +33,8 @@ struct Params {
 
 // Number of window positions counted by an average: padded extent (COUNT_PAD) or real pixels only.
 fn avgCount(oy: u32, ox: u32) -> f32 {
-  let y0 = i32(oy * p.SH) - i32(p.PT);
-  let x0 = i32(ox * p.SW) - i32(p.PL);
+  let y0 = i32(oy * SH) - i32(p.PT);
+  let x0 = i32(ox * SW) - i32(p.PL);
 #if ${COUNT_PAD}
   let lo = vec2<i32>(-i32(p.PT), -i32(p.PL));
   let hi = vec2<i32>(i32(p.H + p.PB), i32(p.W + p.PR));
@@ -34,9 +43,9 @@ fn avgCount(oy: u32, ox: u32) -> f32 {
   let hi = vec2<i32>(i32(p.H), i32(p.W));
 #endif
   let ys = max(y0, lo.x);
-  let ye = min(y0 + i32((p.KH - 1u) * p.DH + 1u), hi.x);
+  let ye = min(y0 + i32((KH - 1u) * DH + 1u), hi.x);
   let xs = max(x0, lo.y);
-  let xe = min(x0 + i32((p.KW - 1u) * p.DW + 1u), hi.y);
+  let xe = min(x0 + i32((KW - 1u) * DW + 1u), hi.y);
   // With dilation 1 (the only case average pooling uses) the count is the clipped extent.
   return f32(max(ye - ys, 0) * max(xe - xs, 0));
 }
@@ -52,14 +61,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let iy = q / p.W;
   let ix = q % p.W;
   var acc = 0.0;
-  for (var ky = 0u; ky < p.KH; ky++) {
-    let ny = i32(iy + p.PT) - i32(ky * p.DH);
-    let oy = ny / i32(p.SH);
-    if (ny < 0 || oy * i32(p.SH) != ny || oy >= i32(p.OH)) { continue; }
-    for (var kx = 0u; kx < p.KW; kx++) {
-      let nx = i32(ix + p.PL) - i32(kx * p.DW);
-      let ox = nx / i32(p.SW);
-      if (nx < 0 || ox * i32(p.SW) != nx || ox >= i32(p.OW)) { continue; }
+  for (var ky = 0u; ky < KH; ky++) {
+    let ny = i32(iy + p.PT) - i32(ky * DH);
+    let oy = ny / i32(SH);
+    if (ny < 0 || oy * i32(SH) != ny || oy >= i32(p.OH)) { continue; }
+    for (var kx = 0u; kx < KW; kx++) {
+      let nx = i32(ix + p.PL) - i32(kx * DW);
+      let ox = nx / i32(SW);
+      if (nx < 0 || ox * i32(SW) != nx || ox >= i32(p.OW)) { continue; }
       let o = (plane * p.OH + u32(oy)) * p.OW + u32(ox);
 #if ${MAX}
       if (arg[o] == f32(q)) { acc += src[o]; }
@@ -75,8 +84,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let q = i % (p.OH * p.OW);
   let oy = q / p.OW;
   let ox = q % p.OW;
-  let y0 = i32(oy * p.SH) - i32(p.PT);
-  let x0 = i32(ox * p.SW) - i32(p.PL);
+  let y0 = i32(oy * SH) - i32(p.PT);
+  let x0 = i32(ox * SW) - i32(p.PL);
   let base = plane * p.H * p.W;
 #if ${MAX}
   var best = -3.4028234e38;
@@ -84,11 +93,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 #else
   var acc = 0.0;
 #endif
-  for (var ky = 0u; ky < p.KH; ky++) {
-    let iy = y0 + i32(ky * p.DH);
+  for (var ky = 0u; ky < KH; ky++) {
+    let iy = y0 + i32(ky * DH);
     if (iy < 0 || iy >= i32(p.H)) { continue; }
-    for (var kx = 0u; kx < p.KW; kx++) {
-      let ix = x0 + i32(kx * p.DW);
+    for (var kx = 0u; kx < KW; kx++) {
+      let ix = x0 + i32(kx * DW);
       if (ix < 0 || ix >= i32(p.W)) { continue; }
       let v = src[base + u32(iy) * p.W + u32(ix)];
 #if ${MAX}

@@ -1,5 +1,5 @@
 // Public API of faceinv: the same in Node, Deno and the browser.
-export { init, engine, shutdown, Engine, GpuError } from './tensor/engine.ts';
+export { init, engine, shutdown, Engine, GpuError, type ProfileRow } from './tensor/engine.ts';
 export { requestDevice, NoAdapterError, type AdapterSummary, type DeviceHandle } from './tensor/device.ts';
 export { Tensor, tidy, keep, type GradNode } from './tensor/tensor.ts';
 export { Rng, rand, randn } from './tensor/random.ts';

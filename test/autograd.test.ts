@@ -160,7 +160,7 @@ describe('bad input', () => {
     const e = engine();
     const t = F.tensor([1, 2, 3], [3]);
     // Binding one buffer as both the read-only input and the writable output is invalid WebGPU.
-    const pipe = e.pipeline('elementwise', { UNARY: true, UNARY_GRAD: false, BROADCAST: false, OP: 'u_neg' }, ['read', 'write', 'uniform']);
+    const pipe = e.pipeline('elementwise', { UNARY: true, UNARY_GRAD: false, BROADCAST: false, GRID3: false, OP: 'u_neg' }, ['read', 'write', 'uniform']);
     e.dispatch({ pipeline: pipe, buffers: [t.buffer, t.buffer], uniforms: new Params().u(3, 0).f(0, 0).build(), workgroups: grid(3, 256), label: 'aliased-neg([3])' });
     await expect(t.data()).rejects.toThrow(/WebGPU error in aliased-neg\(\[3\]\)/);
     t.dispose();
@@ -168,7 +168,7 @@ describe('bad input', () => {
 
   it('too many workgroups are refused before reaching the GPU', () => {
     const e = engine();
-    const pipe = e.pipeline('elementwise', { UNARY: true, UNARY_GRAD: false, BROADCAST: false, OP: 'u_neg' }, ['read', 'write', 'uniform']);
+    const pipe = e.pipeline('elementwise', { UNARY: true, UNARY_GRAD: false, BROADCAST: false, GRID3: false, OP: 'u_neg' }, ['read', 'write', 'uniform']);
     const t = F.zeros([1]);
     expect(() => e.dispatch({ pipeline: pipe, buffers: [t.buffer, t.buffer], uniforms: new Params().u(1).build(), workgroups: [70000, 1, 1], label: 'huge' })).toThrow(
       /huge: 70000×1×1 workgroups exceed the device limit/,
@@ -184,5 +184,23 @@ describe('bad input', () => {
     expect(v[n - 1]).toBe(3);
     expect(v.every((x) => x === 3)).toBe(true);
     y.dispose();
+  });
+});
+
+describe('profiling', () => {
+  it('times every dispatch between startProfile and stopProfile, summed per op', async () => {
+    const e = engine();
+    const a = F.tensor([1, 2, 3, 4], [2, 2]);
+    e.startProfile();
+    const y = F.tidy(() => F.relu(F.matmul(F.add(a, 1), a)));
+    const rows = await e.stopProfile();
+    expect(rows.map((r) => r.op).sort()).toEqual(['add_s', 'matmul', 'relu']);
+    for (const r of rows) {
+      expect(r.calls).toBe(1);
+      expect(r.ms).toBeGreaterThanOrEqual(0);
+    }
+    expect(await y.data()).toEqual(new Float32Array([11, 16, 19, 28]));
+    await expect(e.stopProfile()).rejects.toThrow(/no profile was started/);
+    [a, y].forEach((t) => t.dispose());
   });
 });

@@ -82,6 +82,8 @@ const shapePairs: [number[], number[]][] = [
   [[7, 5], [2, 3, 7, 5]],
   [[5], [3, 7, 5]],
   [[], [3, 7]],
+  // Four axes that cannot merge (a and b alternate being broadcast): the general index path.
+  [[2, 1, 3, 1], [1, 4, 1, 5]],
 ];
 
 describe('element-wise binary ops with NumPy broadcasting', () => {

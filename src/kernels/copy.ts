@@ -24,6 +24,7 @@ export function gather(src: Tensor, shape: readonly number[], strides: readonly 
 /** dst[offset + Σ c_d·strides_d] = src[c] for every coordinate c of src (dst is written in place). */
 export function scatterInto(dst: Tensor, src: Tensor, strides: readonly number[], offset: number, label: string): void {
   if (src.size === 0) return;
+  dst.markWritten();
   if (src.rank > MAX_RANK) throw new RangeError(`${label}: rank ${src.rank} exceeds the supported ${MAX_RANK}`);
   const e = engine();
   e.dispatch({
@@ -45,7 +46,7 @@ export function filled(shape: readonly number[], value: number): Tensor {
     return out;
   }
   e.dispatch({
-    pipeline: e.pipeline('elementwise', { UNARY: true, UNARY_GRAD: false, BROADCAST: false, OP: 'u_fill' }, ['read', 'write', 'uniform']),
+    pipeline: e.pipeline('elementwise', { UNARY: true, UNARY_GRAD: false, BROADCAST: false, GRID3: false, OP: 'u_fill' }, ['read', 'write', 'uniform']),
     buffers: [e.scratch, out.buffer],
     uniforms: new Params().u(out.size, 0).f(value, 0).build(),
     workgroups: grid(out.size, 256),

@@ -11,7 +11,7 @@ export type UnaryGradOp = Exclude<UnaryOp, 'step' | 'fill'>;
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'max' | 'min' | 'eq' | 'gt' | 'ge';
 
 export const MAX_RANK = 8;
-const FLAGS = { UNARY: false, UNARY_GRAD: false, BROADCAST: false };
+const FLAGS = { UNARY: false, UNARY_GRAD: false, BROADCAST: false, GRID3: false };
 
 function checkRank(op: string, shape: readonly number[]): void {
   if (shape.length > MAX_RANK) throw new RangeError(`${op}: rank ${shape.length} exceeds the supported ${MAX_RANK}`);
@@ -45,12 +45,54 @@ export function unaryGradKernel(op: UnaryGradOp, x: Tensor, y: Tensor, g: Tensor
   return dx;
 }
 
+/**
+ * Merges neighbouring axes that every operand walks alike (contiguously or not at all): [8,3,150,150] with a
+ * [1,3,1,1] operand becomes [8, 3, 22500] with strides [0, 1, 0].
+ */
+export function coalesce(shape: readonly number[], strides: readonly (readonly number[])[]): [number[], number[][]] {
+  const dims: number[] = [];
+  const st: number[][] = strides.map(() => []);
+  shape.forEach((d, i) => {
+    if (d === 1) return;
+    const last = dims.length - 1;
+    if (last >= 0 && strides.every((s, k) => st[k][last] === s[i] * d)) {
+      dims[last] *= d;
+      strides.forEach((s, k) => (st[k][last] = s[i]));
+    } else {
+      dims.push(d);
+      strides.forEach((s, k) => st[k].push(s[i]));
+    }
+  });
+  return [dims, st];
+}
+
 export function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const e = engine();
   const shape = broadcastShapes(op, a.shape, b.shape);
   checkRank(op, shape);
   const out = Tensor.empty(shape);
   const broadcast = !(sameShape(a.shape, shape) && sameShape(b.shape, shape));
+  const label = `${op}(${fmt(a.shape)}, ${fmt(b.shape)})`;
+  if (out.size === 0) return out;
+  if (broadcast) {
+    const [dims, [as, bs]] = coalesce(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
+    const maxDim = e.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+    while (dims.length < 3) {
+      dims.unshift(1);
+      as.unshift(0);
+      bs.unshift(0);
+    }
+    if (dims.length === 3 && dims[0] <= maxDim && dims[1] <= maxDim && Math.ceil(dims[2] / 64) <= maxDim) {
+      e.dispatch({
+        pipeline: e.pipeline('elementwise', { ...FLAGS, GRID3: true, OP: `b_${op}` }, ['read', 'read', 'write', 'uniform']),
+        buffers: [a.buffer, b.buffer, out.buffer],
+        uniforms: new Params().u(out.size, 3).f(0, 0).vec(dims, MAX_RANK).vec(as, MAX_RANK).vec(bs, MAX_RANK).build(),
+        workgroups: [Math.ceil(dims[2] / 64), dims[1], dims[0]],
+        label,
+      });
+      return out;
+    }
+  }
   const pipe = e.pipeline('elementwise', { ...FLAGS, BROADCAST: broadcast, OP: `b_${op}` }, ['read', 'read', 'write', 'uniform']);
   const params = new Params().u(out.size, shape.length).f(0, 0);
   params.vec(shape, MAX_RANK).vec(broadcastStrides(a.shape, shape), MAX_RANK).vec(broadcastStrides(b.shape, shape), MAX_RANK);
@@ -59,7 +101,7 @@ export function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
     buffers: [a.buffer, b.buffer, out.buffer],
     uniforms: params.build(),
     workgroups: grid(out.size, 256),
-    label: `${op}(${fmt(a.shape)}, ${fmt(b.shape)})`,
+    label,
   });
   return out;
 }

@@ -14,6 +14,8 @@ export type PoolKind = 'max' | 'avg';
 const uniforms = (g: PoolGeometry) =>
   new Params().u(g.N * g.C, g.H, g.W, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.PT, g.PL, g.PB, g.PR, 0).build();
 
+const window = (g: PoolGeometry) => ({ KH: g.KH, KW: g.KW, SH: g.SH, SW: g.SW, DH: g.DH, DW: g.DW });
+
 const label = (op: string, g: PoolGeometry) =>
   `${op}([${g.N},${g.C},${g.H},${g.W}] k${g.KH}×${g.KW} s${g.SH}×${g.SW} pad ${g.PT},${g.PL},${g.PB},${g.PR})`;
 
@@ -23,7 +25,7 @@ export function poolKernel(kind: PoolKind, x: Tensor, g: PoolGeometry, countPad 
   const y = Tensor.empty([g.N, g.C, g.OH, g.OW]);
   const arg = kind === 'max' ? Tensor.empty(y.shape) : null;
   e.dispatch({
-    pipeline: e.pipeline('pool', { BACKWARD: false, MAX: kind === 'max', COUNT_PAD: countPad }, ['read', 'write', 'write', 'uniform']),
+    pipeline: e.pipeline('pool', { BACKWARD: false, MAX: kind === 'max', COUNT_PAD: countPad, ...window(g) }, ['read', 'write', 'write', 'uniform']),
     buffers: [x.buffer, y.buffer, arg ? arg.buffer : e.scratch],
     uniforms: uniforms(g),
     workgroups: grid(y.size, 256),
@@ -37,7 +39,7 @@ export function poolGradKernel(kind: PoolKind, dy: Tensor, arg: Tensor | null, g
   const e = engine();
   const dx = Tensor.empty([g.N, g.C, g.H, g.W]);
   e.dispatch({
-    pipeline: e.pipeline('pool', { BACKWARD: true, MAX: kind === 'max', COUNT_PAD: countPad }, ['read', 'read', 'write', 'uniform']),
+    pipeline: e.pipeline('pool', { BACKWARD: true, MAX: kind === 'max', COUNT_PAD: countPad, ...window(g) }, ['read', 'read', 'write', 'uniform']),
     buffers: [dy.buffer, arg ? arg.buffer : e.scratch, dx.buffer],
     uniforms: uniforms(g),
     workgroups: grid(dx.size, 256),

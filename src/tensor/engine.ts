@@ -75,6 +75,7 @@ export class Engine {
   /** Launches recorded since creation (for tests and benchmarks). */
   launches = 0;
   submits = 0;
+  private profiler: Profiler | null = null;
 
   constructor(private handle: DeviceHandle) {
     this.device = handle.device;
@@ -202,10 +203,15 @@ export class Engine {
     const [offset, size] = l.uniforms ? this.uniformSlot(l.uniforms) : [0, 0];
     const bg = this.bindGroup(l.pipeline, l.buffers, offset, size);
     const enc = this.ensureEncoder();
-    if (!this.pass) this.pass = enc.beginComputePass();
+    const timed = this.profiler?.slot(l.label);
+    if (timed) {
+      this.endPass();
+      this.pass = enc.beginComputePass({ timestampWrites: timed });
+    } else if (!this.pass) this.pass = enc.beginComputePass();
     this.pass.setPipeline(l.pipeline.gpu);
     this.pass.setBindGroup(0, bg);
     this.pass.dispatchWorkgroups(x, y, z);
+    if (timed) this.endPass();
     this.commands++;
     this.launches++;
     if (this.debug) {
@@ -245,6 +251,35 @@ export class Engine {
     this.commands = 0;
     this.arenaUsed = 0;
     this.arenaSlots.clear();
+  }
+
+  // ---------------------------------------------------------------- profiling
+
+  /**
+   * Starts timing every dispatch on the GPU (each in its own compute pass with timestamp writes; needs the
+   * 'timestamp-query' feature). Costs a pass per dispatch: for benchmarks and tuning, not for production runs.
+   */
+  startProfile(capacity = 2048): void {
+    if (!this.features.includes('timestamp-query')) throw new GpuError("profiling needs the device feature 'timestamp-query', which this adapter lacks");
+    this.flush();
+    this.profiler?.destroy();
+    this.profiler = new Profiler(this.device, capacity);
+  }
+
+  /**
+   * Stops profiling and returns GPU milliseconds per op name (the label up to its first '('), largest first;
+   * `byLabel` keeps whole labels (op and shapes) apart.
+   */
+  async stopProfile(opts: { byLabel?: boolean } = {}): Promise<ProfileRow[]> {
+    const p = this.profiler;
+    if (!p) throw new GpuError('stopProfile: no profile was started');
+    this.profiler = null;
+    this.flush();
+    try {
+      return await p.report(this, opts.byLabel ?? false);
+    } finally {
+      p.destroy();
+    }
   }
 
   // ---------------------------------------------------------------- buffers, upload, readback
@@ -334,6 +369,64 @@ export class Engine {
 
   get isDestroyed(): boolean {
     return this.destroyed;
+  }
+}
+
+export interface ProfileRow {
+  op: string;
+  calls: number;
+  ms: number;
+}
+
+/** Timestamp pairs around each dispatch; read back once at the end. */
+class Profiler {
+  private readonly set: GPUQuerySet;
+  private readonly labels: string[] = [];
+  dropped = 0;
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly capacity: number,
+  ) {
+    this.set = device.createQuerySet({ type: 'timestamp', count: 2 * capacity });
+  }
+
+  slot(label: string): GPUComputePassTimestampWrites | null {
+    const i = this.labels.length;
+    if (i >= this.capacity) {
+      this.dropped++;
+      return null;
+    }
+    this.labels.push(label);
+    return { querySet: this.set, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 };
+  }
+
+  async report(e: Engine, byLabel: boolean): Promise<ProfileRow[]> {
+    const n = this.labels.length;
+    if (n === 0) return [];
+    const resolved = this.device.createBuffer({ size: 16 * n, usage: 0x200 /* QUERY_RESOLVE */ | 0x4 /* COPY_SRC */ });
+    try {
+      const enc = this.device.createCommandEncoder();
+      enc.resolveQuerySet(this.set, 0, 2 * n, resolved, 0);
+      this.device.queue.submit([enc.finish()]);
+      const ticks = new BigUint64Array(await e.read(resolved, 16 * n));
+      const rows = new Map<string, ProfileRow>();
+      this.labels.forEach((label, i) => {
+        const op = byLabel ? label : label.split('(')[0];
+        const row = rows.get(op) ?? { op, calls: 0, ms: 0 };
+        row.calls++;
+        row.ms += Number(ticks[2 * i + 1] - ticks[2 * i]) / 1e6;
+        rows.set(op, row);
+      });
+      if (this.dropped) rows.set('(not timed: profile full)', { op: '(not timed: profile full)', calls: this.dropped, ms: NaN });
+      return [...rows.values()].sort((a, b) => b.ms - a.ms);
+    } finally {
+      resolved.destroy();
+    }
+  }
+
+  destroy(): void {
+    this.set.destroy();
   }
 }
 
