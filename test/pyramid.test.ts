@@ -103,19 +103,36 @@ describe('Laplacian pyramid (deepdream’s 5-tap binomial kernel)', () => {
     });
   });
 
-  it('lapNormalize: each level divided by its RMS, then merged (against float64)', async () => {
-    const g = F.tidy(() => lapNormalize(F.tensor(Float32Array.from(x), shape), 4));
-    const parts = refSplit(Float64Array.from(Float32Array.from(x)), 6, 37, 29, 4).map((L) => {
+  /** Float64 lapNormalize of `planes` planes normalised together. */
+  const refNormalize = (a: Float64Array, planes: number) => {
+    const parts = refSplit(a, planes, 37, 29, 4).map((L) => {
       const rms = Math.max(Math.sqrt(L.reduce((s, v) => s + v * v, 0) / L.length), 1e-10);
       return L.map((v) => v / rms);
     });
     const dims: [number, number][] = [[37, 29], [19, 15], [10, 8], [5, 4], [3, 2]];
     let cur = parts[4];
     for (let i = 3; i >= 0; i--) {
-      const up = refUp(cur, 6, dims[i + 1][0], dims[i + 1][1], dims[i][0], dims[i][1]);
+      const up = refUp(cur, planes, dims[i + 1][0], dims[i + 1][1], dims[i][0], dims[i][1]);
       cur = parts[i].map((v, k) => v + up[k]);
     }
-    expect(relErr(await g.data(), cur)).toBeLessThan(1e-5);
+    return cur;
+  };
+
+  it('lapNormalize: each level divided by its RMS, then merged (against float64)', async () => {
+    const g = F.tidy(() => lapNormalize(F.tensor(Float32Array.from(x), shape), 4));
+    expect(relErr(await g.data(), refNormalize(Float64Array.from(Float32Array.from(x)), 6))).toBeLessThan(1e-5);
+    g.dispose();
+  });
+
+  it('lapNormalize per item: each batch item by its own levels\' RMS, whatever its neighbour holds', async () => {
+    // Item 1 a thousand times larger than item 0: normalised together, item 0 would vanish.
+    const xv = Float64Array.from(Float32Array.from(x), (v, i) => (i < x.length / 2 ? v : 1000 * v));
+    const g = F.tidy(() => lapNormalize(F.tensor(Float32Array.from(xv), shape), 4, { perItem: true }));
+    const half = xv.length / 2;
+    const want = new Float64Array(xv.length);
+    want.set(refNormalize(xv.slice(0, half), 3), 0);
+    want.set(refNormalize(xv.slice(half), 3), half);
+    expect(relErr(await g.data(), want)).toBeLessThan(1e-5);
     g.dispose();
   });
 
@@ -144,5 +161,30 @@ describe('Laplacian pyramid (deepdream’s 5-tap binomial kernel)', () => {
     expect(Math.abs((await m.item()) - refMirror(Float64Array.from(Float32Array.from(xs)))[0])).toBeLessThan(1e-5);
     m.dispose();
     await gradCheck({ inputs: [{ data: xs, shape: small }], gpuFn: (t) => mirrorRegularizer(t), refFn: refMirror });
+  });
+
+  it('R_LP and R_Mirror per batch item: [N] values, each its item\'s own, with gradients', async () => {
+    const batch = [2, 3, 11, 9];
+    const xb = new Rand(8).uniform(size(batch));
+    const n = xb.length / 2;
+    const NL = 0.5;
+    const beta = 1;
+    const lpOne = (a: Float64Array) =>
+      refSplit(a, 3, 11, 9, 3).slice(0, -1).reduce((s, L, k) => s + (Math.sqrt(L.reduce((t, v) => t + v * v, 0)) - NL * 2 ** (beta * k)) ** 2, 0);
+    const mirrorOne = (a: Float64Array) => {
+      let s = 0;
+      for (let i = 0; i < a.length; i++) s += (a[i] - a[i - (i % 9) + (8 - (i % 9))]) ** 2;
+      return Math.sqrt(s + 1e-12);
+    };
+    const perItem = (f: (a: Float64Array) => number) => (a: Float64Array) => Float64Array.of(f(a.slice(0, n)), f(a.slice(n)));
+    const x32 = Float64Array.from(Float32Array.from(xb));
+    const lp = F.tidy(() => lapRegularizer(F.tensor(Float32Array.from(xb), batch), { levels: 3, NL, beta, perItem: true }));
+    const mr = F.tidy(() => mirrorRegularizer(F.tensor(Float32Array.from(xb), batch), { perItem: true }));
+    expect(lp.shape).toEqual([2]);
+    expect(relErr(await lp.data(), perItem(lpOne)(x32))).toBeLessThan(1e-5);
+    expect(relErr(await mr.data(), perItem(mirrorOne)(x32))).toBeLessThan(1e-5);
+    [lp, mr].forEach((t) => t.dispose());
+    await gradCheck({ inputs: [{ data: xb, shape: batch }], gpuFn: (t) => lapRegularizer(t, { levels: 3, NL, beta, perItem: true }), refFn: perItem(lpOne) });
+    await gradCheck({ inputs: [{ data: xb, shape: batch }], gpuFn: (t) => mirrorRegularizer(t, { perItem: true }), refFn: perItem(mirrorOne) });
   });
 });

@@ -44,6 +44,23 @@ describe('total variation (paper eq. 2 and the per-pixel form): value and gradie
     }
   }
 
+  for (const [form, a] of [['global', 1], ['global', 3], ['pixel', 1]] as ['global' | 'pixel', number][]) {
+    it(`per batch item (${form}, ${a}): [N] values, each its own image's, with gradients`, async () => {
+      const shape = [3, 2, 9, 7];
+      const n = size(shape) / 3;
+      const x = new Rand(40 + a).uniform(size(shape), 0, 1);
+      const opts = form === 'global' ? { form, alpha: a, perItem: true } : { form, beta: a, perItem: true };
+      const ref = (p: Float64Array) => Float64Array.from([0, 1, 2], (k) => refTv(p.slice(k * n, (k + 1) * n), shape.slice(1), form, a));
+      const v = F.tidy(() => totalVariation(F.tensor(Float32Array.from(x), shape), opts));
+      expect(v.shape).toEqual([3]);
+      const got = await v.data();
+      const want = ref(Float64Array.from(Float32Array.from(x)));
+      for (let k = 0; k < 3; k++) expect(Math.abs(got[k] - want[k]) / want[k]).toBeLessThan(1e-5);
+      v.dispose();
+      await gradCheck({ inputs: [{ data: x, shape }], gpuFn: (t) => totalVariation(t, opts), refFn: ref, samples: 100, h: 1e-5 });
+    });
+  }
+
   it('α = 2: the gradient is −4·Δp (discrete Laplacian) in the interior (paper eq. 3)', async () => {
     const shape = [1, 1, 9, 10];
     const x = new Rand(3).uniform(90);

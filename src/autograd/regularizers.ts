@@ -5,7 +5,7 @@ import { fmt } from '../tensor/shape.ts';
 import { tvKernel } from '../kernels/tv.ts';
 import { resampleKernel } from '../kernels/pyramid.ts';
 import { record, noGrad } from './tape.ts';
-import { add, sub, mul, div, pow, sum, mean, sqrt, square, maximum, full, slice } from './ops.ts';
+import { add, sub, mul, div, pow, sum, mean, sqrt, square, maximum, full, slice, reshape } from './ops.ts';
 
 export interface TvOptions {
   /** 'global': [Σ Δx² + Δy²]^(α/2) (the paper's eq. 2); 'pixel': Σ (Δx² + Δy² + ε)^(β/2) (Mahendran & Vedaldi). */
@@ -16,28 +16,42 @@ export interface TvOptions {
   beta?: number;
   /** Added inside the per-pixel power so that β < 2 stays differentiable where the image is flat. */
   eps?: number;
+  /** One value per image of the batch (axis 0), shape [N], instead of one scalar for the whole tensor. */
+  perItem?: boolean;
 }
 
-/** Total variation of an image batch [..., H, W] summed over everything, as a scalar; its gradient comes from the same pass. */
+/** Axes 1 … rank−1: everything of one batch item. */
+const itemAxes = (x: Tensor) => Array.from({ length: x.rank - 1 }, (_, i) => i + 1);
+/** [N] → [N, 1, …, 1] matching x's rank, to broadcast a per-item value over its item. */
+const perItemShape = (x: Tensor) => [x.shape[0], ...itemAxes(x).map(() => 1)];
+
+
+/**
+ * Total variation of an image batch [..., H, W] summed over everything, as a scalar (or per batch item, [N]);
+ * its gradient comes from the same pass.
+ */
 export function totalVariation(p: Tensor, opts: TvOptions = {}): Tensor {
   const op = 'totalVariation';
   p.assertLive(op);
   if (p.rank < 2) throw new RangeError(`${op}: needs an image [..., H, W], got ${fmt(p.shape)}`);
+  if (opts.perItem && p.rank < 3) throw new RangeError(`${op}: perItem needs a batch [N, ..., H, W], got ${fmt(p.shape)}`);
   const form = opts.form ?? 'global';
   const beta = opts.beta ?? 2;
   const alpha = opts.alpha ?? 2;
   const [terms, grad] = tvKernel(p, form, beta, form === 'pixel' ? opts.eps ?? 1e-8 : 0);
-  const total = noGrad(() => sum(terms));
+  const total = noGrad(() => (opts.perItem ? sum(terms, itemAxes(p)) : sum(terms)));
   terms.dispose();
+  // The output gradient, broadcast over each item when there is one value per item.
+  const spread = (g: Tensor) => (opts.perItem ? reshape(g, perItemShape(p)) : g);
   if (form === 'pixel') {
     total.own(grad);
-    return record(op, [p], total, (g) => [mul(grad, g)]);
+    return record(op, [p], total, (g) => [mul(grad, spread(g))]);
   }
   // R = S^(α/2), dR/dp = α/2 · S^(α/2 − 1) · dS/dp.
   const value = alpha === 2 ? total : noGrad(() => pow(total, alpha / 2));
   value.own(grad);
   if (value !== total) value.own(total);
-  return record(op, [p], value, (g) => [mul(grad, alpha === 2 ? g : mul(pow(total, alpha / 2 - 1), mul(g, alpha / 2)))]);
+  return record(op, [p], value, (g) => [mul(grad, spread(alpha === 2 ? g : mul(pow(total, alpha / 2 - 1), mul(g, alpha / 2))))]);
 }
 
 function checkImage(op: string, x: Tensor): [number, number] {
@@ -92,30 +106,44 @@ export function lapMerge(levels: Tensor[]): Tensor {
 
 /**
  * Deepdream's Laplacian-pyramid gradient normalisation: split, divide each level by max(RMS, eps), merge.
- * Not recorded on the tape (it transforms a gradient).
+ * With `perItem` each batch item's levels are normalised by their own RMS. Not recorded on the tape (it
+ * transforms a gradient).
  */
-export function lapNormalize(g: Tensor, levels = 4, eps = 1e-10): Tensor {
+export function lapNormalize(g: Tensor, levels = 4, opts: { eps?: number; perItem?: boolean } = {}): Tensor {
   return noGrad(() => {
-    const parts = lapSplit(g, levels).map((L) => div(L, maximum(sqrt(mean(square(L))), full([], eps))));
-    return lapMerge(parts);
+    const eps = full([], opts.eps ?? 1e-10);
+    const rms = (L: Tensor) => sqrt(opts.perItem ? mean(square(L), itemAxes(L), true) : mean(square(L)));
+    return lapMerge(lapSplit(g, levels).map((L) => div(L, maximum(rms(L), eps))));
   });
 }
 
-/** R_LP (appendix C, eq. 12): Σ_n (‖L_n(p)‖ − N_L · 2^(β n))² over the band-pass levels L_0 … L_{levels−1}. */
-export function lapRegularizer(p: Tensor, opts: { levels?: number; NL: number; beta: number }): Tensor {
+/** ‖x‖₂ over everything, or per batch item ([N]). */
+function norm(x: Tensor, perItem: boolean, eps = 0): Tensor {
+  const s = perItem ? sum(square(x), itemAxes(x)) : sum(square(x));
+  return sqrt(eps ? add(s, eps) : s);
+}
+
+/**
+ * R_LP (appendix C, eq. 12): Σ_n (‖L_n(p)‖ − N_L · 2^(β n))² over the band-pass levels L_0 … L_{levels−1};
+ * per batch item ([N]) with `perItem`.
+ */
+export function lapRegularizer(p: Tensor, opts: { levels?: number; NL: number; beta: number; perItem?: boolean }): Tensor {
   const bands = lapSplit(p, opts.levels ?? 4).slice(0, -1);
   let total: Tensor | null = null;
   bands.forEach((L, n) => {
-    const term = square(sub(sqrt(sum(square(L))), opts.NL * 2 ** (opts.beta * n)));
+    const term = square(sub(norm(L, !!opts.perItem), opts.NL * 2 ** (opts.beta * n)));
     total = total ? add(total, term) : term;
   });
   return total!;
 }
 
-/** R_Mirror = ‖p − F_x p‖₂ with F_x the horizontal flip; eps keeps the gradient finite for a symmetric image. */
-export function mirrorRegularizer(p: Tensor, eps = 1e-12): Tensor {
+/**
+ * R_Mirror = ‖p − F_x p‖₂ with F_x the horizontal flip (per batch item with `perItem`); eps keeps the
+ * gradient finite for a symmetric image.
+ */
+export function mirrorRegularizer(p: Tensor, opts: { eps?: number; perItem?: boolean } = {}): Tensor {
   const [, W] = checkImage('mirrorRegularizer', p);
   const axis = p.rank - 1;
   const flipped = slice(p, { starts: [W - 1], ends: [-W - 1], axes: [axis], steps: [-1] });
-  return sqrt(add(sum(square(sub(p, flipped))), eps));
+  return norm(sub(p, flipped), !!opts.perItem, opts.eps ?? 1e-12);
 }
