@@ -3,6 +3,7 @@
 // and writable in one dispatch). Everything that depends on the step (lr, bias corrections) arrives through
 // the uniform block, already combined on the host in float64, so the pipeline and bind group are the same
 // every step and the f32 maths here avoids cancellations such as 1 − 0.999.
+// Last, θ is clamped to [lo, hi] (an optimizer's `range`, e.g. the valid pixel range).
 //   both:  θ ← decay·θ   (decay = 1 − lr·wd for AdamW, else 1);   g = grad + l2·θ
 //   SGD:   b = μ·b + g (MOMENTUM);  θ −= lr · (NESTEROV ? g + μ·b : b)      (PyTorch semantics, no dampening)
 //   ADAM:  m = β1·m + (1−β1)·g;  v = β2·v + (1−β2)·g²;  θ −= stepSize · m / (sqrt(v)·rsqrtBc2 + ε)
@@ -20,6 +21,8 @@ struct Params {
   rsqrtBc2: f32,
   l2: f32,
   decay: f32,
+  lo: f32,        // θ is kept in [lo, hi] after the step (projected descent); ±3.4e38 when unbounded
+  hi: f32,
 }
 
 @group(0) @binding(0) var<storage, read_write> theta: array<f32>;
@@ -58,5 +61,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 #else
   th -= p.lr * g;
 #endif
-  theta[i] = th;
+  // A NaN stays NaN (clamp could turn it into a bound and hide it from the caller's finiteness checks);
+  // tested on the bits, which no compiler folds away.
+  let nan = (bitcast<u32>(th) & 0x7fffffffu) > 0x7f800000u;
+  theta[i] = select(clamp(th, p.lo, p.hi), th, nan);
 }

@@ -304,6 +304,39 @@ describe('optimizer errors name the optimizer, the parameter and the shapes', ()
   });
 });
 
+describe('range: parameters kept within bounds after each step (projected descent)', () => {
+  const makers: [string, (p: F.Tensor[]) => SGD | Adam][] = [
+    ['SGD', (p) => new SGD(p, { lr: 10, range: [0, 255] })],
+    ['Adam', (p) => new Adam(p, { lr: 50, range: [0, 255] })],
+  ];
+  for (const [name, make] of makers) {
+    it(`${name}: values leave the range only as NaN`, async () => {
+      const p = F.tensor([1, 128, 254, 0], [4]);
+      p.requiresGrad = true;
+      const opt = make([p]);
+      // Pushes the first and third values out of [0, 255], the second a little, the fourth to NaN.
+      p.grad = F.keep(F.tensor([5, -0.1, -5, NaN], [4]));
+      opt.step();
+      const v = await p.data();
+      expect(v[0]).toBe(0);
+      expect(v[1]).toBeGreaterThan(128);
+      expect(v[1]).toBeLessThan(255);
+      expect(v[2]).toBe(255);
+      expect(Number.isNaN(v[3])).toBe(true);
+      opt.dispose();
+      p.dispose();
+    });
+  }
+
+  it('bad ranges are refused', () => {
+    const a = F.zeros([2]);
+    a.requiresGrad = true;
+    expect(() => new SGD([a], { lr: 1, range: [1, 0] })).toThrow(/SGD: range must be two finite numbers lo ≤ hi, got \[1, 0\]/);
+    expect(() => new Adam([a], { lr: 1, range: [0, Infinity] })).toThrow(/Adam: range must be/);
+    a.dispose();
+  });
+});
+
 describe('schedules match their closed forms', () => {
   const ts = [0, 1, 2, 3, 7, 9, 10, 11, 19, 20, 21, 100];
   const near = (got: number, want: number) => expect(Math.abs(got - want)).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(want)));

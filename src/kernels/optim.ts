@@ -5,8 +5,13 @@ import type { Tensor } from '../tensor/tensor.ts';
 import { fmt } from '../tensor/shape.ts';
 import { Params, grid } from './params.ts';
 
+/** Bounds θ is clamped to after each step. */
+export type Range = readonly [number, number];
+const UNBOUNDED: Range = [-3.4e38, 3.4e38];
+
 export interface SgdStep {
   lr: number;
+  range?: Range;
   momentum: number;
   nesterov: boolean;
   weightDecay: number;
@@ -14,6 +19,7 @@ export interface SgdStep {
 
 export interface AdamStep {
   lr: number;
+  range?: Range;
   beta1: number;
   beta2: number;
   eps: number;
@@ -24,8 +30,8 @@ export interface AdamStep {
   t: number;
 }
 
-function uniforms(n: number, lr: number, mu: number, c1: number, b2: number, c2: number, eps: number, rsqrtBc2: number, l2: number, decay: number) {
-  return new Params().u(n).f(lr, mu, c1, b2, c2, eps, rsqrtBc2, l2, decay).build();
+function uniforms(n: number, lr: number, mu: number, c1: number, b2: number, c2: number, eps: number, rsqrtBc2: number, l2: number, decay: number, range: Range = UNBOUNDED) {
+  return new Params().u(n).f(lr, mu, c1, b2, c2, eps, rsqrtBc2, l2, decay, range[0], range[1]).build();
 }
 
 /** θ −= lr·(b or g + μ·b) with b = μ·b + g + wd·θ, in place; `buf` is the momentum buffer (null when μ = 0). */
@@ -37,7 +43,7 @@ export function sgdUpdateKernel(theta: Tensor, grad: Tensor, buf: Tensor | null,
   e.dispatch({
     pipeline: e.pipeline('optim', { ADAM: false, MOMENTUM: momentum, NESTEROV: s.nesterov }, kinds),
     buffers: momentum ? [theta.buffer, grad.buffer, buf.buffer] : [theta.buffer, grad.buffer],
-    uniforms: uniforms(theta.size, s.lr, s.momentum, 0, 0, 0, 0, 0, s.weightDecay, 1),
+    uniforms: uniforms(theta.size, s.lr, s.momentum, 0, 0, 0, 0, 0, s.weightDecay, 1, s.range),
     workgroups: grid(theta.size, 256),
     label: `sgd.step(${fmt(theta.shape)})`,
   });
@@ -54,7 +60,7 @@ export function adamUpdateKernel(theta: Tensor, grad: Tensor, m: Tensor, v: Tens
     buffers: [theta.buffer, grad.buffer, m.buffer, v.buffer],
     uniforms: uniforms(
       theta.size, s.lr / bc1, s.beta1, 1 - s.beta1, s.beta2, 1 - s.beta2, s.eps, 1 / Math.sqrt(bc2),
-      s.decoupled ? 0 : s.weightDecay, s.decoupled ? 1 - s.lr * s.weightDecay : 1,
+      s.decoupled ? 0 : s.weightDecay, s.decoupled ? 1 - s.lr * s.weightDecay : 1, s.range,
     ),
     workgroups: grid(theta.size, 256),
     label: `adam.step(${fmt(theta.shape)})`,

@@ -1,10 +1,8 @@
 import type { Tensor } from '../tensor/tensor.ts';
 import { adamUpdateKernel } from '../kernels/optim.ts';
-import { Optimizer, checkHyper } from './optimizer.ts';
-import type { Schedule } from './schedule.ts';
+import { Optimizer, checkHyper, type OptimizerOptions } from './optimizer.ts';
 
-export interface AdamOptions {
-  lr: number | Schedule;
+export interface AdamOptions extends OptimizerOptions {
   /** Default 0.9. */
   beta1?: number;
   /** Default 0.999. */
@@ -33,7 +31,7 @@ export class Adam extends Optimizer {
     const beta2 = checkHyper('Adam', 'beta2', o.beta2 ?? 0.999, 0, 1);
     const eps = checkHyper('Adam', 'eps', o.eps ?? 1e-8, 0);
     const weightDecay = checkHyper('Adam', 'weightDecay', o.weightDecay ?? 0, 0);
-    super(params, o.lr, 2, 'Adam');
+    super(params, o, 2, 'Adam');
     this.beta1 = beta1;
     this.beta2 = beta2;
     this.eps = eps;
@@ -45,7 +43,7 @@ export class Adam extends Optimizer {
   protected update(i: number, p: Tensor, g: Tensor, [m, v]: Tensor[], lr: number): void {
     adamUpdateKernel(p, g, m, v, {
       lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay,
-      decoupled: this.decoupledWeightDecay, t: this.biasCorrection ? this.updates[i] : 0,
+      decoupled: this.decoupledWeightDecay, t: this.biasCorrection ? this.updates[i] : 0, range: this.range,
     });
   }
 }

@@ -15,6 +15,12 @@ export function checkHyper(owner: string, name: string, value: number, lo: numbe
   return value;
 }
 
+export interface OptimizerOptions {
+  lr: number | Schedule;
+  /** Keep every parameter within [lo, hi] after each step (projected descent), e.g. [0, 255] for pixels. */
+  range?: readonly [number, number];
+}
+
 export abstract class Optimizer {
   /** Steps taken so far; the learning-rate schedule is evaluated at this value for the next step. */
   t = 0;
@@ -23,13 +29,21 @@ export abstract class Optimizer {
   private state: Tensor[][] | null;
   /** Updates applied to each parameter (a parameter without a gradient is skipped and not counted). */
   protected readonly updates: number[];
+  /** Bounds applied after each update, or undefined. */
+  readonly range: readonly [number, number] | undefined;
 
   constructor(
     params: readonly Tensor[],
-    lr: number | Schedule,
+    o: OptimizerOptions,
     slots: number,
     protected readonly name: string,
   ) {
+    const lr = o.lr;
+    if (o.range) {
+      const [lo, hi] = o.range;
+      if (!(Number.isFinite(lo) && Number.isFinite(hi) && lo <= hi)) throw new RangeError(`${name}: range must be two finite numbers lo ≤ hi, got [${lo}, ${hi}]`);
+    }
+    this.range = o.range;
     if (!Array.isArray(params) || params.length === 0) throw new Error(`${name}: expected a non-empty array of parameter tensors`);
     params.forEach((p, i) => {
       if (!(p instanceof Tensor)) throw new TypeError(`${name}: parameter ${i} is not a Tensor`);

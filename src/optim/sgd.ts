@@ -1,10 +1,8 @@
 import type { Tensor } from '../tensor/tensor.ts';
 import { sgdUpdateKernel } from '../kernels/optim.ts';
-import { Optimizer, checkHyper } from './optimizer.ts';
-import type { Schedule } from './schedule.ts';
+import { Optimizer, checkHyper, type OptimizerOptions } from './optimizer.ts';
 
-export interface SgdOptions {
-  lr: number | Schedule;
+export interface SgdOptions extends OptimizerOptions {
   /** μ ≥ 0 (default 0: plain SGD, no state). */
   momentum?: number;
   nesterov?: boolean;
@@ -23,13 +21,13 @@ export class SGD extends Optimizer {
     const weightDecay = checkHyper('SGD', 'weightDecay', o.weightDecay ?? 0, 0);
     const nesterov = o.nesterov ?? false;
     if (nesterov && momentum === 0) throw new RangeError('SGD: Nesterov needs a positive momentum');
-    super(params, o.lr, momentum > 0 ? 1 : 0, 'SGD');
+    super(params, o, momentum > 0 ? 1 : 0, 'SGD');
     this.momentum = momentum;
     this.nesterov = nesterov;
     this.weightDecay = weightDecay;
   }
 
   protected update(_i: number, p: Tensor, g: Tensor, state: Tensor[], lr: number): void {
-    sgdUpdateKernel(p, g, state[0] ?? null, { lr, momentum: this.momentum, nesterov: this.nesterov, weightDecay: this.weightDecay });
+    sgdUpdateKernel(p, g, state[0] ?? null, { lr, momentum: this.momentum, nesterov: this.nesterov, weightDecay: this.weightDecay, range: this.range });
   }
 }
