@@ -19,3 +19,11 @@ export { setConvVariant, convVariant, type ConvVariant } from './kernels/conv.ts
 export { OnnxModule, type IoInfo, type RunOptions } from './models/onnx/module.ts';
 export { OnnxError } from './models/onnx/load.ts';
 export { convertFaceRecognitionNet, readWeights, FACE_MODEL_META } from './models/faceapi.ts';
+export { FaceModel, euclidean } from './models/face_model.ts';
+export {
+  reconstruct, ReconstructError, type ReconstructOptions, type ReconstructResult, type Progress, type TraceRow, type GuideLayer, type TvSettings,
+} from './invert/reconstruct.ts';
+export { preset, decayingTv, guideLayersOf, type PresetName, type PresetSettings } from './invert/presets.ts';
+export { embeddingLoss, embeddingDistance, guideLoss, unitRows, GaussianPrior, fitLapSpectrum, type Distance, type EmbeddingLossOptions } from './invert/losses.ts';
+export { fromPlanes, toModelInput, resize, centerCropSquare, type RgbImage } from './io/image.ts';
+export { chartSvg, imageGrid, type ChartOptions, type Series } from './io/plot.ts';

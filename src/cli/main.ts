@@ -1,16 +1,21 @@
 // The `faceinv` command. Thin: parses arguments, calls the library, reports.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { init, shutdown, tidy } from '../index.ts';
 import { convertDefaultModel } from '../models/faceapi-node.ts';
 import { FaceModel, euclidean } from '../models/face_model.ts';
 import { readPng } from '../io/png.ts';
 import { DEFAULT_MODEL } from './paths.ts';
+import { parse, loadModel, UsageError } from './common.ts';
+import { invert, transfer, sweepTv } from './invert.ts';
 
 const HELP = `faceinv — invert face-recognition embeddings on WebGPU
 
 Usage: faceinv <command> [options]
 
 Commands:
+  invert      reconstruct a face whose embedding matches a target (image or embedding)
+  transfer    face transfer: reconstruct a target over the frames of a video, one frame per guide
+  sweep-tv    the same reconstruction for several TV weights: images and a distance plot (paper Fig. 6)
   embed       print the embedding of each image, one JSON line per image
   compare     the distance between two faces and whether they are the same person
   info        print the WebGPU adapter, its limits, and a model's inputs, metadata and tappable layers
@@ -22,30 +27,6 @@ Options:
   --json      machine-readable output (info, compare)
   --help      help for a command
 `;
-
-/** Splits argv into positional arguments and `--flag value` / `--switch` options. */
-function parse(args: string[], valued: string[]): { pos: string[]; opt: Record<string, string | true> } {
-  const pos: string[] = [];
-  const opt: Record<string, string | true> = {};
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (!a.startsWith('--')) pos.push(a);
-    else if (valued.includes(a.slice(2))) {
-      const v = args[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      opt[a.slice(2)] = v;
-    } else opt[a.slice(2)] = true;
-  }
-  return { pos, opt };
-}
-
-function loadModel(path: string | true | undefined): FaceModel {
-  const file = typeof path === 'string' ? path : DEFAULT_MODEL;
-  if (!existsSync(file)) {
-    throw new Error(path ? `model file ${file} does not exist` : `the default model is missing at ${file}; run 'faceinv convert'`);
-  }
-  return FaceModel.fromBytes(new Uint8Array(readFileSync(file)), file);
-}
 
 async function embedImages(model: FaceModel, paths: string[]): Promise<Float32Array[]> {
   const images = paths.map(readPng);
@@ -71,7 +52,7 @@ async function embed(args: string[]): Promise<number> {
 }
 
 async function compare(args: string[]): Promise<number> {
-  const { pos, opt } = parse(args, ['model']);
+  const { pos, opt } = parse(args, ['model'], ['json']);
   if (opt.help || pos.length !== 2) {
     process.stdout.write('Usage: faceinv compare <a.png> <b.png> [--model file.onnx] [--json]\n\nEuclidean distance of the embeddings and the verdict at the model\'s same-person threshold.\n');
     return opt.help ? 0 : 2;
@@ -91,7 +72,7 @@ async function compare(args: string[]): Promise<number> {
 }
 
 async function info(args: string[]): Promise<number> {
-  const { opt } = parse(args, ['model']);
+  const { opt } = parse(args, ['model'], ['json']);
   if (opt.help) {
     process.stdout.write('Usage: faceinv info [--model file.onnx] [--json]\n\nPrints the WebGPU adapter and its limits, then the model\'s inputs, outputs, metadata and tappable layers.\n');
     return 0;
@@ -156,6 +137,15 @@ async function main(argv: string[]): Promise<number> {
       return compare(rest);
     case 'convert':
       return convert(rest);
+    case 'invert':
+      await init();
+      return invert(rest);
+    case 'transfer':
+      await init();
+      return transfer(rest);
+    case 'sweep-tv':
+      await init();
+      return sweepTv(rest);
     default:
       process.stderr.write(`faceinv: unknown command '${cmd}' (see 'faceinv help')\n`);
       return 2;
@@ -170,5 +160,5 @@ main(process.argv.slice(2))
   .catch((e: unknown) => {
     process.stderr.write(`faceinv: ${e instanceof Error ? e.message : String(e)}\n`);
     shutdown();
-    process.exit(1);
+    process.exit(e instanceof UsageError ? 2 : 1);
   });

@@ -11,3 +11,5 @@ function packageRoot(): string {
 }
 
 export const DEFAULT_MODEL = join(packageRoot(), 'models', 'dlib_face_recognition_resnet.onnx');
+/** The guide `faceinv invert` uses when none is given: the bundled average face. */
+export const DEFAULT_GUIDE = join(packageRoot(), 'assets', 'guides', 'lfw-average.png');

@@ -84,3 +84,13 @@ function resizeBilinear(img: RgbImage, W: number, H: number): RgbImage {
 export function toModelInput(img: RgbImage, size: number): RgbImage {
   return resize(centerCropSquare(img), size, size);
 }
+
+/** Images from NCHW planes (a [N, 3, H, W] tensor's values, 0..255) to HWC RGB images. */
+export function fromPlanes(data: Float32Array, n: number, height: number, width: number): RgbImage[] {
+  const plane = height * width;
+  return Array.from({ length: n }, (_, k) => {
+    const out = new Float32Array(plane * 3);
+    for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) out[i * 3 + c] = data[(k * 3 + c) * plane + i];
+    return { width, height, data: out };
+  });
+}

@@ -75,6 +75,8 @@ export class Engine {
   /** Launches recorded since creation (for tests and benchmarks). */
   launches = 0;
   submits = 0;
+  /** GPU → host readbacks since creation. */
+  reads = 0;
   private profiler: Profiler | null = null;
 
   constructor(private handle: DeviceHandle) {
@@ -303,6 +305,7 @@ export class Engine {
   /** Copies `bytes` from a buffer to the host (submits pending work). */
   async read(buf: GPUBuffer, bytes: number, byteOffset = 0): Promise<ArrayBuffer> {
     const size = Math.ceil(bytes / 4) * 4;
+    this.reads++;
     const staging = this.staging.acquire(size);
     try {
       this.copyBuffer(buf, byteOffset, staging, 0, size);

@@ -1,0 +1,312 @@
+// Iterative reconstruction (paper §2–3, §5.1): find images p whose embeddings F(p) match target embeddings e,
+//   L(p) = w_e·d[F(p), e] + Σ_ℓ w_ℓ·mean (a_ℓ(p) − a_ℓ(p_G))² + w_TV(t)·R_TV(p) + w_Gauss·R_Gauss + w_LP·R_LP + w_M·R_Mirror,
+// optimised over a batch of images at once (each item its own target and guide), with the gradient optionally
+// normalised per Laplacian-pyramid level before each step, and pixels kept in [0, 255].
+//
+// An iteration records forward, backward and update into one command encoder and submits it: no readback, no
+// buffer allocation after the first iteration (pooled), no pipeline creation. Every iteration's loss terms
+// are copied on the GPU into a history block that is read back every `progressEvery` iterations, which is
+// also when non-finite values are caught.
+import { Tensor, keep, tidy } from '../tensor/tensor.ts';
+import { engine } from '../tensor/engine.ts';
+import { fmt } from '../tensor/shape.ts';
+import { Rng } from '../tensor/random.ts';
+import * as O from '../autograd/ops.ts';
+import { backward, noGrad } from '../autograd/tape.ts';
+import { totalVariation, lapNormalize, lapRegularizer, mirrorRegularizer } from '../autograd/regularizers.ts';
+import { Adam } from '../optim/adam.ts';
+import { SGD } from '../optim/sgd.ts';
+import type { Optimizer } from '../optim/optimizer.ts';
+import { resolve, type Schedule } from '../optim/schedule.ts';
+import type { FaceModel } from '../models/face_model.ts';
+import { embeddingLoss, embeddingDistance, guideLoss, type Distance, type GaussianPrior } from './losses.ts';
+
+/** A guide term: a layer of the model by name, or 'pixels' for the image itself (in 0..1 units). */
+export interface GuideLayer {
+  layer: string;
+  weight: number;
+}
+
+export interface TvSettings {
+  /** w_TV, a number or a schedule of the iteration (the paper lowers it as the iterations go, §3). */
+  weight: number | Schedule;
+  form?: 'global' | 'pixel';
+  /** Exponent α of the global form (eq. 2). */
+  alpha?: number;
+  /** Exponent β of the per-pixel form. */
+  beta?: number;
+}
+
+export interface ReconstructOptions {
+  model: FaceModel;
+  /** Target embeddings [N, D]. */
+  target: Tensor;
+  /** Guide images [N, 3, S, S] or one shared [1, 3, S, S], pixels 0..255. Needed to start from it or for guide layers. */
+  guide?: Tensor;
+  /** 'guide' (default when there is one), 'noise' (seeded), or an image tensor [N, 3, S, S] to start from. */
+  start?: 'guide' | 'noise' | Tensor;
+  seed?: number;
+  iterations?: number;
+  distance?: Distance;
+  normalize?: boolean;
+  /** The target is scaled by this before the comparison (Fig. 8). */
+  targetScale?: number;
+  embeddingWeight?: number;
+  guideLayers?: GuideLayer[];
+  tv?: TvSettings | null;
+  /** Levels of the Laplacian-pyramid gradient normalisation; 0 turns it off. */
+  lapNormLevels?: number;
+  gauss?: { prior: GaussianPrior; weight: number } | null;
+  /** R_LP (eq. 12) on the image in 0..1 units. */
+  lp?: { weight: number; NL: number; beta: number; levels?: number } | null;
+  /** Weight of R_Mirror on the image in 0..1 units. */
+  mirror?: number;
+  optimizer?: 'adam' | 'sgd';
+  lr?: number | Schedule;
+  /** SGD momentum (default 0.9). */
+  momentum?: number;
+  /** Read the loss terms back (progress, non-finite check) every this many iterations. */
+  progressEvery?: number;
+  /** Called at every readback; may return a promise, which is awaited (e.g. writing a snapshot). */
+  onProgress?: (p: Progress) => void | Promise<void>;
+  /** Stops after the current iteration when aborted (the result keeps the image reached). */
+  signal?: { readonly aborted: boolean };
+}
+
+export interface Progress {
+  iteration: number;
+  iterations: number;
+  /** Each loss term (weighted, as summed into the total) of every item at this iteration. */
+  terms: Record<string, number[]>;
+  /** Euclidean embedding distance to the target, per item. */
+  distance: number[];
+  seconds: number;
+  /** Iterations per second since the previous report. */
+  rate: number;
+  /** Reads the current images [N, 3, S, S] back (for snapshots; costs a readback). */
+  image(): Promise<Float32Array>;
+}
+
+export interface TraceRow {
+  iteration: number;
+  item: number;
+  values: Record<string, number>;
+}
+
+export interface ReconstructResult {
+  /** [N, 3, S, S] pixels 0..255; the caller disposes it. */
+  image: Tensor;
+  /** Euclidean distance of each final image's embedding to its (unscaled) target. */
+  distance: number[];
+  embedding: Float32Array[];
+  iterations: number;
+  seconds: number;
+  /** Every iteration's loss terms per item, read back in blocks. */
+  trace: TraceRow[];
+  termNames: string[];
+  /** 'done', 'aborted', or 'non-finite' (then `image` is the last image whose loss was finite). */
+  stopped: 'done' | 'aborted' | 'non-finite';
+  message?: string;
+}
+
+export class ReconstructError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReconstructError';
+  }
+}
+
+/** Pixels → 0..1 for the image-space regularisers, so their weights do not depend on the pixel scale. */
+const UNIT = 1 / 255;
+
+function checkImages(what: string, t: Tensor, n: number | null, size: number): void {
+  const [N, C, H, W] = t.shape;
+  if (t.rank !== 4 || C !== 3 || H !== size || W !== size || (n !== null && N !== n && N !== 1)) {
+    throw new ReconstructError(`${what} must be [${n ?? 'N'}, 3, ${size}, ${size}] (or [1, 3, ${size}, ${size}]) pixels 0..255, got ${fmt(t.shape)}`);
+  }
+}
+
+/** Runs the reconstruction; see ReconstructOptions for every setting and its default. */
+export async function reconstruct(o: ReconstructOptions): Promise<ReconstructResult> {
+  const e = engine();
+  const model = o.model;
+  const S = model.inputSize;
+  const target = o.target;
+  if (target.rank !== 2) throw new ReconstructError(`target must be embeddings [N, D], got ${fmt(target.shape)}`);
+  const N = target.shape[0];
+  const guideLayers = o.guideLayers ?? [];
+  const start = o.start ?? (o.guide ? 'guide' : 'noise');
+  if (o.guide) checkImages('guide', o.guide, N, S);
+  if (!o.guide && (start === 'guide' || guideLayers.length)) {
+    throw new ReconstructError(start === 'guide' ? 'starting from the guide needs a guide image' : 'guide layers need a guide image');
+  }
+  if (start instanceof Tensor) checkImages('start image', start, N, S);
+  const iterations = o.iterations ?? 300;
+  if (!(Number.isInteger(iterations) && iterations >= 0)) throw new ReconstructError(`iterations must be a whole number ≥ 0, got ${iterations}`);
+  const every = Math.max(1, Math.floor(o.progressEvery ?? 10));
+  const lapLevels = o.lapNormLevels ?? 0;
+  const layerNames = guideLayers.map((g) => g.layer).filter((l) => l !== 'pixels');
+  const known = new Set(model.module.layers().map((l) => l.name));
+  for (const l of [...layerNames, ...(o.gauss ? [o.gauss.prior.layer] : [])]) {
+    if (!known.has(l)) throw new ReconstructError(`the model has no layer '${l}' (see 'faceinv info' for the list)`);
+  }
+  const taps = [...new Set([...layerNames, ...(o.gauss ? [o.gauss.prior.layer] : [])])];
+
+  // Everything that lives for the whole run, outside every scope.
+  const owned: Tensor[] = [];
+  const own = <T extends Tensor>(t: T): T => (owned.push(keep(t)), t);
+  const expandN = (t: Tensor) => (t.shape[0] === N ? O.clone(t) : O.expand(t, [N, ...t.shape.slice(1)]));
+  const guide = o.guide ? own(tidy(() => noGrad(() => expandN(o.guide!)))) : null;
+  const guideActs: Record<string, Tensor> = {};
+  if (guide && layerNames.length) {
+    const acts = tidy(() => noGrad(() => model.embed(guide, layerNames).taps));
+    for (const l of layerNames) guideActs[l] = own(acts[l]);
+  }
+  const p = own(
+    tidy(() =>
+      noGrad(() => {
+        if (start instanceof Tensor) return O.clamp(expandN(start), 0, 255);
+        if (start === 'guide') return O.clone(guide!);
+        const r = new Rng(o.seed ?? 1);
+        return O.tensor(r.fill(N * 3 * S * S, () => Math.min(255, Math.max(0, 127.5 + 40 * r.normal()))), [N, 3, S, S]);
+      }),
+    ),
+  );
+  // The last image whose loss was read back finite, and the one being checked.
+  const safe = own(noGrad(() => O.clone(p)));
+  const candidate = own(O.zerosLike(p));
+  p.requiresGrad = true;
+
+  const termNames = [
+    'embedding',
+    ...guideLayers.map((g) => `guide:${g.layer}`),
+    ...(o.tv ? ['tv'] : []),
+    ...(o.gauss ? ['gauss'] : []),
+    ...(o.lp ? ['lp'] : []),
+    ...(o.mirror ? ['mirror'] : []),
+    'total',
+    'distance',
+  ];
+  const T = termNames.length;
+  const history = own(O.zeros([every, T, N]));
+
+  const lr = o.lr ?? (o.optimizer === 'sgd' ? 1 : 2);
+  const opt: Optimizer =
+    o.optimizer === 'sgd' ? new SGD([p], { lr, momentum: o.momentum ?? 0.9, range: [0, 255] }) : new Adam([p], { lr, range: [0, 255] });
+  const embW = o.embeddingWeight ?? 1;
+  const embOpts = { distance: o.distance ?? 'l2', normalize: o.normalize ?? false, scale: o.targetScale ?? 1 };
+
+  /** One iteration: loss terms [T, N], backward, gradient normalisation, update. */
+  const step = (it: number): Tensor => {
+    const { embedding, taps: acts } = model.embed(p, taps);
+    const terms: Tensor[] = [O.mul(embeddingLoss(embedding, target, embOpts), embW)];
+    const unit = O.mul(p, UNIT);
+    for (const g of guideLayers) {
+      const a = g.layer === 'pixels' ? unit : acts[g.layer];
+      const ref = g.layer === 'pixels' ? O.mul(guide!, UNIT) : guideActs[g.layer];
+      terms.push(O.mul(guideLoss(a, ref), g.weight));
+    }
+    if (o.tv) {
+      const w = resolve(o.tv.weight, it);
+      terms.push(O.mul(totalVariation(unit, { form: o.tv.form, alpha: o.tv.alpha, beta: o.tv.beta, perItem: true }), w));
+    }
+    if (o.gauss) terms.push(O.mul(o.gauss.prior.loss(acts[o.gauss.prior.layer]), o.gauss.weight));
+    if (o.lp) terms.push(O.mul(lapRegularizer(unit, { ...o.lp, perItem: true }), o.lp.weight));
+    if (o.mirror) terms.push(O.mul(mirrorRegularizer(unit, { perItem: true }), o.mirror));
+    const total = terms.reduce((a, b) => O.add(a, b));
+    backward(O.sum(total));
+    if (lapLevels > 0) {
+      const g = p.grad!;
+      p.grad = keep(lapNormalize(g, lapLevels, { perItem: true }));
+      g.dispose();
+    }
+    opt.step();
+    return noGrad(() => O.concat([...terms, total, embeddingDistance(embedding, target)].map((t) => O.reshape(t, [1, N])), 0));
+  };
+
+  const trace: TraceRow[] = [];
+  const t0 = performance.now();
+  let lastReport = t0;
+  let lastReportIt = 0;
+  let done = 0;
+  let verified = 0;
+  let stopped: ReconstructResult['stopped'] = 'done';
+  let message: string | undefined;
+  try {
+    for (let it = 0; it < iterations; it++) {
+      const slot = it % every;
+      const checkNow = slot === every - 1 || it === iterations - 1 || !!o.signal?.aborted;
+      // The image this iteration starts from: the one kept if the losses read back after it are finite.
+      if (checkNow) e.copyBuffer(p.buffer, 0, candidate.buffer, 0, p.size * 4);
+      const stats = tidy(() => step(it));
+      e.copyBuffer(stats.buffer, 0, history.buffer, slot * T * N * 4, T * N * 4);
+      stats.dispose();
+      opt.zeroGrad();
+      e.flush();
+      done = it + 1;
+      if (!checkNow) continue;
+      const block = await history.data();
+      const first = it - slot;
+      let bad = -1;
+      for (let s = 0; s <= slot && bad < 0; s++) {
+        for (let k = 0; k < T * N; k++) if (!Number.isFinite(block[s * T * N + k])) bad = first + s;
+        if (bad >= 0) break;
+        for (let item = 0; item < N; item++) {
+          const values: Record<string, number> = {};
+          termNames.forEach((name, k) => (values[name] = block[(s * T + k) * N + item]));
+          trace.push({ iteration: first + s, item, values });
+        }
+      }
+      if (bad >= 0) {
+        // Back to the last image whose losses were all finite.
+        e.copyBuffer(safe.buffer, 0, p.buffer, 0, p.size * 4);
+        stopped = 'non-finite';
+        message = `a loss term became non-finite at iteration ${bad}; kept the image of iteration ${verified} (the last one checked finite). Lower the learning rate or the loss weights.`;
+        done = verified;
+        break;
+      }
+      e.copyBuffer(candidate.buffer, 0, safe.buffer, 0, p.size * 4);
+      verified = it;
+      if (o.onProgress) {
+        const now = performance.now();
+        const last = slot;
+        const terms: Record<string, number[]> = {};
+        termNames.forEach((name, k) => (terms[name] = Array.from({ length: N }, (_, item) => block[(last * T + k) * N + item])));
+        await o.onProgress({
+          iteration: it + 1,
+          iterations,
+          terms,
+          distance: terms.distance,
+          seconds: (now - t0) / 1000,
+          rate: ((it + 1 - lastReportIt) * 1000) / Math.max(now - lastReport, 1e-3),
+          image: () => p.data(),
+        });
+        // The rate counts iterations, not the time the callback took (snapshots).
+        lastReport = performance.now();
+        lastReportIt = it + 1;
+      }
+      if (o.signal?.aborted) {
+        stopped = 'aborted';
+        break;
+      }
+    }
+    // The distance of the images returned, measured on them.
+    const embT = tidy(() => noGrad(() => model.embed(p).embedding));
+    const emb = await embT.data();
+    embT.dispose();
+    const D = target.shape[1];
+    const tgt = await target.data();
+    const embedding = Array.from({ length: N }, (_, i) => emb.slice(i * D, (i + 1) * D));
+    const distance = embedding.map((v, i) => Math.sqrt(v.reduce((s, x, k) => s + (x - tgt[i * D + k]) ** 2, 0)));
+    if (distance.some((d) => !Number.isFinite(d)) && stopped !== 'non-finite') {
+      throw new ReconstructError('the final image has a non-finite embedding');
+    }
+    const image = keep(noGrad(() => O.clone(p)));
+    return { image, distance, embedding, iterations: done, seconds: (performance.now() - t0) / 1000, trace, termNames, stopped, message };
+  } finally {
+    opt.dispose();
+    p.grad?.dispose();
+    p.grad = null;
+    for (const t of owned) t.dispose();
+  }
+}

@@ -1,0 +1,271 @@
+// Iterative reconstruction (paper §2–3, §5.1, appendices A and C): each loss term against a float64
+// reference (value and gradient), every variant runs and lowers the loss, the steady state of an iteration,
+// the non-finite guard.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { readFileSync } from 'node:fs';
+import * as F from '../src/index.ts';
+import { FaceModel } from '../src/models/face_model.ts';
+import { readPng } from '../src/io/png.ts';
+import { embeddingLoss, guideLoss, GaussianPrior, fitLapSpectrum, unitRows } from '../src/invert/losses.ts';
+import { reconstruct, ReconstructError, type ReconstructOptions, type Progress } from '../src/invert/reconstruct.ts';
+import { preset, decayingTv } from '../src/invert/presets.ts';
+import { Rand, size, gradCheck, relErr } from './helpers/ref.ts';
+import { defaultModelPath, SAMPLE_FACE } from './helpers/faces.ts';
+
+const GUIDE = 'assets/guides/cartoon-female.png';
+
+describe('loss terms: values per item against float64, gradients against finite differences', () => {
+  const N = 3;
+  const D = 7;
+  const r = new Rand(11);
+  const e = r.uniform(N * D, -1, 1);
+  const t = r.uniform(N * D, -1, 1);
+  const rows = (a: Float64Array) => Array.from({ length: N }, (_, i) => a.slice(i * D, (i + 1) * D));
+  const unit = (v: Float64Array) => {
+    const n = Math.sqrt(v.reduce((s, x) => s + x * x, 0) + 1e-12);
+    return v.map((x) => x / n);
+  };
+  const ref = (distance: 'l2' | 'dot', normalize: boolean, scale: number) => (ea: Float64Array, ta: Float64Array) =>
+    Float64Array.from(rows(ea).map((row, i) => {
+      const a = normalize ? unit(row) : row;
+      const b = (normalize ? unit(rows(ta)[i]) : rows(ta)[i]).map((x) => x * scale);
+      return distance === 'l2' ? a.reduce((s, x, k) => s + (x - b[k]) ** 2, 0) : -a.reduce((s, x, k) => s + x * b[k], 0);
+    }));
+
+  for (const [distance, normalize, scale] of [['l2', false, 1], ['l2', false, 1.5], ['dot', false, 1], ['l2', true, 1], ['dot', true, 0.8]] as ['l2' | 'dot', boolean, number][]) {
+    it(`d = ${distance}${normalize ? ' on unit-length embeddings' : ''}${scale !== 1 ? `, target × ${scale}` : ''}`, async () => {
+      const o = { distance, normalize, scale };
+      const v = F.tidy(() => embeddingLoss(F.tensor(Float32Array.from(e), [N, D]), F.tensor(Float32Array.from(t), [N, D]), o));
+      expect(v.shape).toEqual([N]);
+      expect(relErr(await v.data(), ref(distance, normalize, scale)(Float64Array.from(Float32Array.from(e)), Float64Array.from(Float32Array.from(t))))).toBeLessThan(1e-5);
+      v.dispose();
+      await gradCheck({ inputs: [{ data: e, shape: [N, D] }, { data: t, shape: [N, D] }], gpuFn: (a, b) => embeddingLoss(a, b, o), refFn: ref(distance, normalize, scale), check: [0] });
+    });
+  }
+
+  it('unitRows gives rows of length 1', async () => {
+    const u = F.tidy(() => unitRows(F.tensor(Float32Array.from(e), [N, D])));
+    const v = await u.data();
+    for (let i = 0; i < N; i++) expect(Math.hypot(...v.slice(i * D, (i + 1) * D))).toBeCloseTo(1, 5);
+    u.dispose();
+  });
+
+  it('guide term: the mean over the item of (a − a_G)², per item', async () => {
+    const shape = [2, 3, 5, 4];
+    const a = r.uniform(size(shape));
+    const g = r.uniform(size(shape));
+    const n = size(shape) / 2;
+    const refG = (x: Float64Array, y: Float64Array) => Float64Array.from([0, 1], (k) => x.slice(k * n, (k + 1) * n).reduce((s, v, i) => s + (v - y[k * n + i]) ** 2, 0) / n);
+    const v = F.tidy(() => guideLoss(F.tensor(Float32Array.from(a), shape), F.tensor(Float32Array.from(g), shape)));
+    expect(relErr(await v.data(), refG(Float64Array.from(Float32Array.from(a)), Float64Array.from(Float32Array.from(g))))).toBeLessThan(1e-5);
+    v.dispose();
+    await gradCheck({ inputs: [{ data: a, shape }, { data: g, shape }], gpuFn: guideLoss, refFn: refG, check: [0] });
+  });
+
+  it('Gaussian prior (appendix A, eq. 5): fitted means and σ, then Σ ν (a − v)² σ_max² / (σ² + ν σ_max²)', async () => {
+    const M = 6;
+    const unitShape = [2, 3, 3];
+    const U = size(unitShape);
+    const set = r.uniform(M * U, 0, 2);
+    const nu = 0.1;
+    const v = new Float64Array(U);
+    const sd = new Float64Array(U);
+    const s32 = Float64Array.from(Float32Array.from(set));
+    for (let u = 0; u < U; u++) {
+      for (let m = 0; m < M; m++) v[u] += s32[m * U + u] / M;
+      for (let m = 0; m < M; m++) sd[u] += (s32[m * U + u] - v[u]) ** 2 / M;
+      sd[u] = Math.sqrt(sd[u]);
+    }
+    const smax = Math.max(...sd);
+    const refR = (x: Float64Array) => Float64Array.from([0, 1], (k) => {
+      let s = 0;
+      for (let u = 0; u < U; u++) s += (nu * (x[k * U + u] - v[u]) ** 2 * smax ** 2) / (sd[u] ** 2 + nu * smax ** 2);
+      return s;
+    });
+    const prior = GaussianPrior.fit('layer', F.tensor(Float32Array.from(set), [M, ...unitShape]), nu);
+    const x = r.uniform(2 * U, 0, 2);
+    const got = F.tidy(() => prior.loss(F.tensor(Float32Array.from(x), [2, ...unitShape])));
+    expect(relErr(await got.data(), refR(Float64Array.from(Float32Array.from(x))))).toBeLessThan(1e-4);
+    got.dispose();
+    await gradCheck({ inputs: [{ data: x, shape: [2, ...unitShape] }], gpuFn: (a) => prior.loss(a), refFn: refR });
+    expect(() => GaussianPrior.fit('layer', F.tidy(() => F.zeros([1, 3])), nu)).toThrow(/at least 2 images/);
+    prior.dispose();
+  });
+
+  it('R_LP spectrum fit: N_L and β recover an image built with ‖L_n‖ = N_L·2^(βn)', async () => {
+    // White noise: its band-pass levels shrink by a steady factor per level, so the fit is exact in log space.
+    const img = F.tensor(Float32Array.from(new Rand(3).uniform(3 * 64 * 64)), [1, 3, 64, 64]);
+    const fit = await fitLapSpectrum(img, 4);
+    const bands = F.tidy(() => F.lapSplit(img, 4).slice(0, -1).map((L) => F.sqrt(F.sum(F.square(L)))));
+    const norms = await Promise.all(bands.map((b) => b.item()));
+    bands.forEach((b) => b.dispose());
+    // Least squares in log space: the residuals sum to zero and are orthogonal to n.
+    const res = norms.map((v, n) => Math.log(v) - Math.log(fit.NL) - fit.beta * n * Math.LN2);
+    expect(Math.abs(res.reduce((a, b) => a + b))).toBeLessThan(1e-6);
+    expect(Math.abs(res.reduce((a, b, n) => a + b * n, 0))).toBeLessThan(1e-6);
+    expect(fit.beta).toBeLessThan(0);
+    img.dispose();
+  });
+});
+
+describe('reconstruct() on the default model', () => {
+  let model: FaceModel;
+  let target: F.Tensor;
+  let guide: F.Tensor;
+  const layers = ['conv32_3', 'conv64_3', 'conv128_2', 'conv256_2'];
+
+  beforeAll(() => {
+    model = FaceModel.fromBytes(new Uint8Array(readFileSync(defaultModelPath())));
+    target = F.keep(F.tidy(() => F.noGrad(() => model.embed(model.pixels([readPng(SAMPLE_FACE)])).embedding)));
+    guide = F.keep(model.pixels([readPng(GUIDE)]));
+  });
+  afterAll(() => {
+    [target, guide].forEach((t) => t.dispose());
+    model.dispose();
+  });
+
+  const base = (): ReconstructOptions => ({ ...preset('fast', layers, 10), model, target, guide, progressEvery: 10 });
+  const lowers = async (extra: Partial<ReconstructOptions>, what: string) => {
+    const r = await reconstruct({ ...base(), ...extra });
+    expect(r.stopped, what).toBe('done');
+    for (let item = 0; item < r.distance.length; item++) {
+      const totals = r.trace.filter((row) => row.item === item).map((row) => row.values.total);
+      expect(totals).toHaveLength(10);
+      expect(totals.at(-1)!, `${what}, item ${item}: total ${totals[0]} → ${totals.at(-1)}`).toBeLessThan(totals[0]);
+    }
+    const px = await r.image.data();
+    expect(px.every((v) => v >= 0 && v <= 255), `${what}: pixels within 0..255`).toBe(true);
+    r.image.dispose();
+    return r;
+  };
+
+  it('l2 from the guide: the loss falls, the distance falls, pixels stay in 0..255', async () => {
+    const r = await lowers({}, 'l2');
+    const d = r.trace.map((row) => row.values.distance);
+    expect(d.at(-1)!).toBeLessThan(d[0]);
+    expect(r.termNames).toEqual(['embedding', ...layers.map((l) => `guide:${l}`), 'tv', 'total', 'distance']);
+  });
+
+  it('dot, normalised and scaled targets', async () => {
+    await lowers({ distance: 'dot' }, 'dot');
+    await lowers({ normalize: true }, 'normalised l2');
+    await lowers({ distance: 'dot', normalize: true }, 'normalised dot');
+    await lowers({ targetScale: 1.3 }, 'scaled l2');
+  });
+
+  it('every regulariser: per-pixel TV, mirror, R_LP, the Gaussian prior; SGD; no gradient normalisation', async () => {
+    await lowers({ tv: { weight: 1e-2, form: 'pixel', beta: 1 } }, 'per-pixel TV');
+    await lowers({ mirror: 0.05 }, 'mirror');
+    const unit = F.tidy(() => F.mul(guide, 1 / 255));
+    const fit = await fitLapSpectrum(unit, 4);
+    unit.dispose();
+    await lowers({ lp: { weight: 0.01, levels: 4, ...fit } }, 'R_LP');
+    const acts = F.tidy(() => F.noGrad(() => model.embed(F.concat([guide, model.pixels([readPng('assets/guides/cartoon-male.png'), readPng('assets/guides/lfw-average.png')])], 0), ['conv64_3']).taps.conv64_3));
+    const prior = GaussianPrior.fit('conv64_3', acts, 0.1);
+    acts.dispose();
+    await lowers({ gauss: { prior, weight: 1 } }, 'Gaussian prior');
+    prior.dispose();
+    await lowers({ optimizer: 'sgd', lr: 0.2, momentum: 0.5 }, 'SGD');
+    await lowers({ lapNormLevels: 0, lr: 1 }, 'no Laplacian normalisation');
+  });
+
+  it('from seeded noise (the same seed gives the same image) and from a given image; a batch of two', async () => {
+    const a = await lowers({ start: 'noise', seed: 5, guideLayers: [] }, 'noise');
+    const b = await reconstruct({ ...base(), start: 'noise', seed: 5, guideLayers: [], iterations: 1 });
+    const c = await reconstruct({ ...base(), start: 'noise', seed: 6, guideLayers: [], iterations: 1 });
+    expect(b.trace[0].values.total).toBeCloseTo(a.trace[0].values.total, 4);
+    expect(c.trace[0].values.total).not.toBeCloseTo(a.trace[0].values.total, 4);
+    b.image.dispose();
+    c.image.dispose();
+    const start = F.keep(model.pixels([readPng('assets/guides/cartoon-male.png')]));
+    await lowers({ start }, 'given start image');
+    // Two targets with two guides in one batch: each item its own trace.
+    const two = F.keep(F.concat([target, F.mul(target, 0.9)], 0));
+    const guides = F.keep(F.concat([guide, start], 0));
+    const r = await lowers({ target: two, guide: guides }, 'batch of two');
+    expect(r.distance).toHaveLength(2);
+    expect(new Set(r.trace.map((row) => row.item))).toEqual(new Set([0, 1]));
+    [start, two, guides].forEach((t) => t.dispose());
+  });
+
+  it('one item of a batch gets the same result as alone', async () => {
+    const alone = await reconstruct({ ...base(), iterations: 4 });
+    const two = F.keep(F.concat([target, F.mul(target, 0.5)], 0));
+    const guides = F.keep(F.concat([guide, guide], 0));
+    const batch = await reconstruct({ ...base(), target: two, guide: guides, iterations: 4 });
+    const a = await alone.image.data();
+    const b = (await batch.image.data()).slice(0, a.length);
+    expect(Math.max(...a.map((v, i) => Math.abs(v - b[i])))).toBeLessThan(0.05);
+    [alone.image, batch.image, two, guides].forEach((t) => t.dispose());
+  });
+
+  it('steady state: after the first iteration no buffer is allocated and no pipeline created, and only the asked-for readbacks happen', async () => {
+    const e = F.engine();
+    const debug = e.debug;
+    e.debug = false;
+    try {
+      const seen: { it: number; buffers: number; bytes: number; pipelines: number; reads: number }[] = [];
+      const snap = (p: Progress) => {
+        const s = e.stats();
+        seen.push({ it: p.iteration, buffers: s.buffersAllocated, bytes: s.bytesAllocated, pipelines: s.pipelines, reads: e.reads });
+      };
+      // A readback every iteration: iteration 1 sets up; later ones allocate and compile nothing.
+      const r1 = await reconstruct({ ...base(), iterations: 6, progressEvery: 1, onProgress: snap });
+      r1.image.dispose();
+      for (const s of seen.slice(1)) {
+        expect(s.buffers, `iteration ${s.it}`).toBe(seen[0].buffers);
+        expect(s.bytes, `iteration ${s.it}`).toBe(seen[0].bytes);
+        expect(s.pipelines, `iteration ${s.it}`).toBe(seen[0].pipelines);
+      }
+      for (let k = 1; k < seen.length; k++) expect(seen[k].reads - seen[k - 1].reads, `readbacks in iteration ${seen[k].it}`).toBe(1);
+      // A readback every 5 iterations: one per 5 iterations, none inside them.
+      seen.length = 0;
+      const r2 = await reconstruct({ ...base(), iterations: 15, progressEvery: 5, onProgress: snap });
+      r2.image.dispose();
+      expect(seen.map((s) => s.it)).toEqual([5, 10, 15]);
+      expect(seen[2].reads - seen[1].reads).toBe(1);
+      expect(seen[1].reads - seen[0].reads).toBe(1);
+      expect(seen[2].buffers).toBe(seen[0].buffers);
+      expect(seen[2].pipelines).toBe(seen[0].pipelines);
+    } finally {
+      e.debug = debug;
+    }
+  });
+
+  it('a non-finite loss stops the run with a message and keeps the last image checked finite', async () => {
+    // A learning rate of 1e38 sends the pixels to the range's ends, then TV^(3/2) of them overflows f32.
+    const r = await reconstruct({ ...base(), iterations: 12, progressEvery: 3, lr: 1e38, lapNormLevels: 0, tv: { weight: 1e30, form: 'global', alpha: 3 } });
+    expect(r.stopped).toBe('non-finite');
+    expect(r.message).toMatch(/a loss term became non-finite at iteration \d+; kept the image of iteration \d+/);
+    const img = await r.image.data();
+    expect(img.every((v) => Number.isFinite(v) && v >= 0 && v <= 255)).toBe(true);
+    expect(r.distance.every(Number.isFinite)).toBe(true);
+    r.image.dispose();
+  });
+
+  it('an aborted run stops after the current iteration and returns its image', async () => {
+    const signal = { aborted: false };
+    const r = await reconstruct({ ...base(), iterations: 50, progressEvery: 2, signal, onProgress: (p) => void (p.iteration >= 4 && (signal.aborted = true)) });
+    expect(r.stopped).toBe('aborted');
+    expect(r.iterations).toBeLessThanOrEqual(6);
+    r.image.dispose();
+  });
+
+  it('bad settings are refused with a clear message', async () => {
+    await expect(reconstruct({ ...base(), guide: undefined })).rejects.toThrow(/starting from the guide needs a guide image/);
+    await expect(reconstruct({ ...base(), guideLayers: [{ layer: 'nope', weight: 1 }] })).rejects.toThrow(/the model has no layer 'nope'/);
+    const small = F.zeros([1, 3, 100, 100]);
+    await expect(reconstruct({ ...base(), guide: small })).rejects.toThrow(ReconstructError);
+    await expect(reconstruct({ ...base(), guide: small })).rejects.toThrow(/guide must be \[1, 3, 150, 150\].*got \[1,3,100,100\]/);
+    small.dispose();
+    await expect(reconstruct({ ...base(), iterations: 1.5 })).rejects.toThrow(/iterations must be a whole number/);
+  });
+
+  it('w_TV falls from w0 to a tenth of it over the run (paper §3)', () => {
+    const s = decayingTv(0.03, 200);
+    expect(s(0)).toBeCloseTo(0.03, 12);
+    expect(s(100)).toBeCloseTo(0.03 * Math.sqrt(0.1), 12);
+    expect(s(200)).toBeCloseTo(0.003, 12);
+    expect(s(400)).toBeCloseTo(0.003, 12);
+  });
+});
