@@ -6,6 +6,16 @@ import * as tf from '@tensorflow/tfjs-core';
 export type P = Record<string, tf.Tensor>;
 
 export function faceApiForward(w: P, x: tf.Tensor4D): tf.Tensor2D {
+  return faceApiForwardTaps(w, x, []).embedding;
+}
+
+/** The forward pass, also returning the outputs of the named blocks (e.g. 'conv64_3', as in the ONNX model). */
+export function faceApiForwardTaps(w: P, x: tf.Tensor4D, tapNames: string[]): { embedding: tf.Tensor2D; taps: Record<string, tf.Tensor4D> } {
+  const taps: Record<string, tf.Tensor4D> = {};
+  const tap = (name: string, t: tf.Tensor4D) => {
+    if (tapNames.includes(name)) taps[name] = t;
+    return t;
+  };
   const convLayer = (x: tf.Tensor4D, p: string, strides: [number, number], relu: boolean, padding: 'valid' | 'same' = 'same') => {
     let out = tf.conv2d(x, w[`${p}/conv/filters`] as tf.Tensor4D, strides, padding);
     out = tf.add(out, w[`${p}/conv/bias`]);
@@ -36,13 +46,13 @@ export function faceApiForward(w: P, x: tf.Tensor4D): tf.Tensor2D {
   };
   let out = convLayer(x, 'conv32_down', [2, 2], true, 'valid');
   out = tf.maxPool(out, 3, 2, 'valid');
-  for (const b of ['conv32_1', 'conv32_2', 'conv32_3']) out = residual(out, b);
+  for (const b of ['conv32_1', 'conv32_2', 'conv32_3']) out = tap(b, residual(out, b));
   out = residualDown(out, 'conv64_down');
-  for (const b of ['conv64_1', 'conv64_2', 'conv64_3']) out = residual(out, b);
+  for (const b of ['conv64_1', 'conv64_2', 'conv64_3']) out = tap(b, residual(out, b));
   out = residualDown(out, 'conv128_down');
-  for (const b of ['conv128_1', 'conv128_2']) out = residual(out, b);
+  for (const b of ['conv128_1', 'conv128_2']) out = tap(b, residual(out, b));
   out = residualDown(out, 'conv256_down');
-  for (const b of ['conv256_1', 'conv256_2']) out = residual(out, b);
+  for (const b of ['conv256_1', 'conv256_2']) out = tap(b, residual(out, b));
   out = residualDown(out, 'conv256_down_out');
-  return tf.matMul(tf.mean(out, [1, 2]) as tf.Tensor2D, w.fc as tf.Tensor2D);
+  return { embedding: tf.matMul(tf.mean(out, [1, 2]) as tf.Tensor2D, w.fc as tf.Tensor2D), taps };
 }
