@@ -98,6 +98,22 @@ describe('faceinv invert', () => {
     expect(readFileSync(j.trace, 'utf8').trim().split('\n').length - 1).toBe(j.iterations);
   });
 
+  it('--snapshot-every: a run killed with SIGKILL leaves its latest snapshot behind', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'faceinv-invert-'));
+    const out = join(dir, 'snap.png');
+    const child = spawn(process.execPath, ['dist/cli.js', 'invert', '--target', SAMPLE_FACE, '--out', out, '--iterations', '1000', '--snapshot-every', '5']);
+    await new Promise<void>((resolve) => {
+      child.stderr.on('data', (d) => {
+        // The report of iteration 10 comes after its snapshot was written.
+        if (/\] 10\/1000/.test(String(d))) child.kill('SIGKILL');
+      });
+      child.on('exit', () => resolve());
+    });
+    expect(child.signalCode).toBe('SIGKILL');
+    const png = pixels(out);
+    expect([png.width, png.height]).toEqual([150, 150]);
+  });
+
   it('bad input: one line on stderr, a non-zero exit', () => {
     const dir = mkdtempSync(join(tmpdir(), 'faceinv-invert-'));
     const bad = join(dir, 'bad.json');

@@ -203,11 +203,11 @@ export async function invert(args: string[]): Promise<number> {
         const guides = Object.keys(p.terms).filter((k) => k.startsWith('guide:'));
         if (guides.length) shown.guide = guides.reduce((x, k) => x + sum(k), 0);
         if (p.terms.tv) shown.tv = sum('tv');
-        bar.update(p.iteration, shown, p.rate);
         if (snapshotEvery && p.iteration % snapshotEvery === 0) {
           const images = imagesOf(await p.image(), T * G, S);
           best(d).forEach((g, t) => writePng(outs[t], images[t * G + g]));
         }
+        bar.update(p.iteration, shown, p.rate);
       },
     });
   } finally {
