@@ -115,7 +115,7 @@ async function tfjs(n: number): Promise<number> {
         const dy = tf.sub(tf.slice(u, [0, 1, 0, 0], [-1, -1, -1, -1]), tf.slice(u, [0, 0, 0, 0], [-1, 149, -1, -1]));
         return tf.add(loss, tf.mul(tf.add(tf.sum(tf.square(dx)), tf.sum(tf.square(dy))), settings.tv_weight)) as tf.Scalar;
       }, [p]);
-      opt.applyGradients({ [p.name]: lapNormalizeTf(grads[p.name] as tf.Tensor4D, settings.lap_levels) });
+      opt.applyGradients([{ name: p.name, tensor: lapNormalizeTf(grads[p.name] as tf.Tensor4D, settings.lap_levels) }]);
       p.assign(tf.clipByValue(p, 0, 255));
     });
   for (let i = 0; i < WARMUP; i++) step();
