@@ -1,4 +1,4 @@
-// Makes the bundled guide faces (assets/guides/*.png):
+// Makes the bundled guide faces (assets/guides/*.png) and the LFW face sheet (assets/lfw/faces-25px.png):
 // - cartoon faces from the npm package facesjs (Apache-2.0), rasterised with @resvg/resvg-js and cropped to the
 //   framing of dlib's 150×150 face chips (eyes about a third of the way down, 40% of the width apart). facesjs
 //   draws with Math.random, so a seeded generator stands in for it: the same files come out each time.
@@ -56,3 +56,15 @@ const mean = new Float32Array(25 * 25 * 3);
 for (let k = 0; k < 100; k++) for (let i = 0; i < 625; i++) for (let c = 0; c < 3; c++) mean[i * 3 + c] += (faces[k * 625 + i] * 255) / 100;
 writePng(join(out, 'lfw-average.png'), resize({ width: 25, height: 25, data: mean }, 150, 150, 'bilinear'));
 console.log('wrote assets/guides/lfw-average.png');
+// The 100 faces themselves as one 10×10 sheet of 25×25 tiles: the real faces the decoders' embedding sampler
+// is fitted on (src/train/faces.ts reads it back).
+const sheet = new Float32Array(250 * 250 * 3);
+for (let k = 0; k < 100; k++) {
+  const [ty, tx] = [Math.floor(k / 10), k % 10];
+  for (let i = 0; i < 625; i++) {
+    const at = ((ty * 25 + Math.floor(i / 25)) * 250 + tx * 25 + (i % 25)) * 3;
+    for (let c = 0; c < 3; c++) sheet[at + c] = Math.round(faces[k * 625 + i] * 255);
+  }
+}
+writePng(join(out, '..', 'lfw', 'faces-25px.png'), { width: 250, height: 250, data: sheet });
+console.log('wrote assets/lfw/faces-25px.png');

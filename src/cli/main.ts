@@ -7,6 +7,7 @@ import { readPng } from '../io/png.ts';
 import { DEFAULT_MODEL } from './paths.ts';
 import { parse, loadModel, UsageError } from './common.ts';
 import { invert, transfer, sweepTv } from './invert.ts';
+import { trainDecoderCmd, decodeCmd, evalCmd } from './decoder.ts';
 
 const HELP = `faceinv — invert face-recognition embeddings on WebGPU
 
@@ -16,6 +17,9 @@ Commands:
   invert      reconstruct a face whose embedding matches a target (image or embedding)
   transfer    face transfer: reconstruct a target over the frames of a video, one frame per guide
   sweep-tv    the same reconstruction for several TV weights: images and a distance plot (paper Fig. 6)
+  train-decoder  train a feed-forward decoder (paper §4) with the same loss, with checkpoints and --resume
+  decode      faces from embeddings in one pass through a trained decoder
+  eval        Table 1 and Fig. 10 of the paper for a trained decoder on held-out embeddings
   embed       print the embedding of each image, one JSON line per image
   compare     the distance between two faces and whether they are the same person
   info        print the WebGPU adapter, its limits, and a model's inputs, metadata and tappable layers
@@ -146,6 +150,15 @@ async function main(argv: string[]): Promise<number> {
     case 'sweep-tv':
       await init();
       return sweepTv(rest);
+    case 'train-decoder':
+      await init();
+      return trainDecoderCmd(rest);
+    case 'decode':
+      await init();
+      return decodeCmd(rest);
+    case 'eval':
+      await init();
+      return evalCmd(rest);
     default:
       process.stderr.write(`faceinv: unknown command '${cmd}' (see 'faceinv help')\n`);
       return 2;

@@ -110,6 +110,24 @@ export abstract class Optimizer {
   /** Dispatches the update of parameter `i`; `this.updates[i]` already counts this step. */
   protected abstract update(i: number, p: Tensor, g: Tensor, state: Tensor[], lr: number): void;
 
+  /** The state a checkpoint needs: step count, updates per parameter, and each parameter's state tensors. */
+  snapshot(): { t: number; updates: number[]; state: readonly (readonly Tensor[])[] } {
+    if (!this.state) throw new Error(`${this.name}.snapshot: the optimizer was disposed`);
+    return { t: this.t, updates: [...this.updates], state: this.state };
+  }
+
+  /** Restores what snapshot() gave (values read back to the host): a resumed run continues exactly. */
+  restore(s: { t: number; updates: number[]; state: Float32Array[][] }): void {
+    const state = this.state;
+    if (!state) throw new Error(`${this.name}.restore: the optimizer was disposed`);
+    if (s.updates.length !== this.params.length || s.state.length !== state.length || s.state.some((v, i) => v.length !== state[i].length)) {
+      throw new RangeError(`${this.name}.restore: the saved state is for ${s.updates.length} parameters with other state slots`);
+    }
+    s.state.forEach((vals, i) => vals.forEach((v, k) => state[i][k].write(v)));
+    this.t = s.t;
+    s.updates.forEach((u, i) => (this.updates[i] = u));
+  }
+
   /** Disposes every parameter's gradient (the next backward starts from zero). */
   zeroGrad(): void {
     for (const p of this.params) {

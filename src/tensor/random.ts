@@ -9,6 +9,15 @@ export class Rng {
   constructor(seed = 1) {
     this.s = seed >>> 0 || 0x9e3779b9;
   }
+  /** The generator's whole state (to save and restore it: a resumed run draws the same numbers). */
+  get state(): number {
+    return this.s;
+  }
+
+  set state(v: number) {
+    this.s = v >>> 0;
+  }
+
   /** Uniform in [0, 1). */
   next(): number {
     let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);

@@ -1,0 +1,350 @@
+// faceinv train-decoder / decode / eval: the command-line face of src/train and the decoders (paper §4, §5.2).
+import { existsSync, mkdirSync, readFileSync, copyFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { join, dirname, basename, extname } from 'node:path';
+import { keep, tidy, type Tensor } from '../tensor/tensor.ts';
+import { Rng } from '../tensor/random.ts';
+import * as O from '../autograd/ops.ts';
+import { noGrad } from '../autograd/tape.ts';
+import { Decoder, defaultDecoderConfig, checkConfig, type DecoderConfig } from '../models/decoder.ts';
+import type { FaceModel } from '../models/face_model.ts';
+import { GaussianSampler } from '../train/sampler.ts';
+import { facesFromSheet } from '../train/faces.ts';
+import { trainDecoder, guideActivations, type TrainSettings, type LogRow } from '../train/train.ts';
+import { readCheckpoint, writeCheckpoint, CHECKPOINT_VERSION, type Checkpoint } from '../train/checkpoint.ts';
+import { scoreDecoder, scoreImages, summarise, type ItemScore, type Summary } from '../train/eval.ts';
+import { reconstruct } from '../invert/reconstruct.ts';
+import { readPng, writePng } from '../io/png.ts';
+import { fromPlanes } from '../io/image.ts';
+import { chartSvg, imageGrid } from '../io/plot.ts';
+import { writePlot } from '../io/plot-png.ts';
+import { ProgressBar } from './progress.ts';
+import { parse, loadModel, num, pixelsOf, readTargets, writeText, UsageError } from './common.ts';
+import { DEFAULT_GUIDE, packageRoot } from './paths.ts';
+
+const CHECKPOINT = 'checkpoint.bin';
+
+type Preset = { decoder: Partial<DecoderConfig>; train: TrainSettings };
+
+/**
+ * cpu: a small decoder that trains here (2 CPU cores, lavapipe) in minutes; paper: the paper's sizes (L_n = 50,
+ * w_TV = 1e-3; Table 1 also uses 112 and 250 filters and w_TV = 1e-4: --filters, --tv) for a GPU.
+ * The guide weight 0.1 per layer: with the inversion's 3e-3 the guide term stayed flat and the decoder drew
+ * grey fields that match embeddings; at 0.1 it draws the guide's face (measured, see the README).
+ */
+function presetSettings(name: string, guideLayers: string[]): Preset {
+  const layers = (w: number) => guideLayers.map((layer) => ({ layer, weight: w }));
+  switch (name) {
+    case 'cpu':
+      return { decoder: { filters: 16 }, train: { steps: 400, batch: 8, lr: 2e-3, guideLayers: layers(0.1), tvWeight: 3e-2, checkpointEvery: 50, logEvery: 10 } };
+    case 'paper':
+      return { decoder: { filters: 50 }, train: { steps: 20000, batch: 64, lr: 1e-3, guideLayers: layers(0.1), tvWeight: 1e-3, checkpointEvery: 200, logEvery: 20 } };
+    default:
+      throw new UsageError(`--preset: '${name}' is not a preset (cpu, paper)`);
+  }
+}
+
+const TRAIN_HELP = `Usage: faceinv train-decoder --out <checkpoint dir> [--preset cpu|paper] [--config <json>] [--seed S] [--resume] [options]
+
+Trains a feed-forward decoder (paper §4.1; --kind guided for §4.2) on random embeddings drawn from a Gaussian
+fitted to real faces, with the same loss as faceinv invert. Writes to the checkpoint dir: checkpoint.bin
+(atomically, every --checkpoint-every steps and on Ctrl-C), loss.csv, held-out.jsonl (embeddings the
+training never sees, for faceinv eval), config.json and the guide image(s). --resume continues from
+checkpoint.bin exactly as an uninterrupted run with the same seed would have.
+
+  --preset P             cpu (default: 16 filters, 400 steps of 8, minutes here) or paper (50 filters, for a GPU)
+  --config F             JSON with any of {"decoder": {...}, "train": {...}} overriding the preset
+  --kind K               embedding (§4.1, default) or guided (§4.2)
+  --filters L            L_n, channels of each deconvolution
+  --steps N  --batch B  --lr X  --tv W  --guide-weight W  --checkpoint-every K  --log-every K
+  --guide F              guide image (repeat for a guided decoder's set; default the bundled average face)
+  --faces F              a sheet of 25×25 real faces to fit the embedding Gaussian on (default: the bundled LFW subset)
+  --held-out N           real faces held out of the fit (default 20), besides 100 fresh Gaussian samples
+  --seed S               seed of the initialisation and of the embedding draws (default 1)
+  --model F              the face model (default: the bundled dlib ResNet)
+`;
+
+const VALUED = ['out', 'preset', 'config', 'kind', 'filters', 'steps', 'batch', 'lr', 'tv', 'guide-weight', 'checkpoint-every', 'log-every', 'guide', 'faces', 'held-out', 'seed', 'model', 'decoder', 'embedding', 'embeddings', 'iterations', 'index'];
+const SWITCHES = ['resume', 'iterative', 'json'];
+
+interface RunConfig {
+  decoder: DecoderConfig;
+  train: TrainSettings;
+  seed: number;
+  guides: string[];
+  sampler: ReturnType<GaussianSampler['toJSON']>;
+  model: string;
+}
+
+function metaLayers(model: FaceModel): string[] {
+  return JSON.parse(model.module.metadata['faceinv.guide_layers'] ?? '[]') as string[];
+}
+
+async function embeddingsOf(model: FaceModel, images: ReturnType<typeof readPng>[], batch = 20): Promise<Float32Array[]> {
+  const out: Float32Array[] = [];
+  for (let at = 0; at < images.length; at += batch) {
+    const e = tidy(() => noGrad(() => model.embed(model.pixels(images.slice(at, at + batch))).embedding));
+    const v = await e.data();
+    e.dispose();
+    const D = v.length / Math.min(batch, images.length - at);
+    for (let i = 0; i * D < v.length; i++) out.push(v.slice(i * D, (i + 1) * D));
+  }
+  return out;
+}
+
+function guideTensor(model: FaceModel, dir: string, files: string[]): Tensor {
+  return keep(pixelsOf(model, files.map((f) => join(dir, f))));
+}
+
+export async function trainDecoderCmd(args: string[]): Promise<number> {
+  const { opt, all } = parse(args, VALUED, SWITCHES);
+  if (opt.help) {
+    process.stdout.write(TRAIN_HELP);
+    return 0;
+  }
+  if (typeof opt.out !== 'string') throw new UsageError("train-decoder needs --out <checkpoint dir> (see 'faceinv train-decoder --help')");
+  const dir = opt.out;
+  const ckptPath = join(dir, CHECKPOINT);
+  const model = loadModel(opt.model);
+  let run: RunConfig;
+  let resumed: Checkpoint | null = null;
+  if (opt.resume) {
+    if (!existsSync(join(dir, 'config.json'))) throw new UsageError(`--resume: ${dir} holds no training run (no config.json)`);
+    run = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    if (existsSync(ckptPath)) resumed = readCheckpoint(ckptPath);
+    // Only the length may change on resuming; everything else is the run's own.
+    if (opt.steps !== undefined) run.train.steps = num(opt, 'steps', 0, (v) => Number.isInteger(v) && v > 0);
+  } else {
+    if (existsSync(ckptPath)) throw new UsageError(`${dir} already holds a checkpoint: pass --resume to continue it, or choose another --out`);
+    const p = presetSettings(String(opt.preset ?? 'cpu'), metaLayers(model));
+    let cfgFile: { decoder?: Partial<DecoderConfig>; train?: Partial<TrainSettings> } = {};
+    if (typeof opt.config === 'string') {
+      try {
+        cfgFile = JSON.parse(readFileSync(opt.config, 'utf8'));
+      } catch (e) {
+        throw new UsageError(`--config ${opt.config}: ${(e as Error).message}`);
+      }
+    }
+    const decoder = defaultDecoderConfig({
+      outputSize: model.inputSize,
+      embeddingSize: Number(model.module.outputs[0].dims.at(-1)),
+      ...p.decoder,
+      ...cfgFile.decoder,
+      ...(opt.kind !== undefined ? { kind: opt.kind as DecoderConfig['kind'] } : {}),
+      ...(opt.filters !== undefined ? { filters: num(opt, 'filters', 16, (v) => Number.isInteger(v) && v > 0) } : {}),
+    });
+    const train: TrainSettings = { ...p.train, ...cfgFile.train };
+    if (opt.steps !== undefined) train.steps = num(opt, 'steps', 0, (v) => Number.isInteger(v) && v > 0);
+    if (opt.batch !== undefined) train.batch = num(opt, 'batch', 8, (v) => Number.isInteger(v) && v > 0);
+    if (opt.lr !== undefined) train.lr = num(opt, 'lr', 1e-3, (v) => v > 0);
+    if (opt.tv !== undefined) train.tvWeight = num(opt, 'tv', 0, (v) => v >= 0);
+    if (opt['guide-weight'] !== undefined) train.guideLayers = train.guideLayers.map((g) => ({ ...g, weight: num(opt, 'guide-weight', 0, (v) => v >= 0) }));
+    if (opt['checkpoint-every'] !== undefined) train.checkpointEvery = num(opt, 'checkpoint-every', 50, (v) => Number.isInteger(v) && v > 0);
+    if (opt['log-every'] !== undefined) train.logEvery = num(opt, 'log-every', 10, (v) => Number.isInteger(v) && v > 0);
+    mkdirSync(dir, { recursive: true });
+    const guides = (all.guide?.length ? all.guide : [DEFAULT_GUIDE]).map((g, i) => {
+      const name = `guide-${i}${extname(g) || '.png'}`;
+      readPng(g);
+      copyFileSync(g, join(dir, name));
+      return name;
+    });
+    if (decoder.kind === 'embedding' && guides.length > 1) throw new UsageError('a §4.1 decoder trains with one guide; several need --kind guided');
+    // The embedding Gaussian: fitted on real faces, some held out.
+    const sheet = readPng(typeof opt.faces === 'string' ? opt.faces : join(packageRoot(), 'assets', 'lfw', 'faces-25px.png'));
+    const faces = await embeddingsOf(model, facesFromSheet(sheet, model.inputSize));
+    const heldOut = num(opt, 'held-out', 20, (v) => Number.isInteger(v) && v >= 0 && v <= faces.length - 2);
+    const seed = num(opt, 'seed', 1, Number.isInteger);
+    const sampler = GaussianSampler.fit(faces.slice(0, faces.length - heldOut));
+    const fresh = sampler.sample(new Rng(seed + 1_000_003), 100);
+    const lines = [
+      ...faces.slice(faces.length - heldOut).map((e, i) => ({ source: `real face ${faces.length - heldOut + i} (held out of the fit)`, embedding: Array.from(e) })),
+      ...Array.from({ length: 100 }, (_, i) => ({ source: `gaussian sample ${i} (a seed training never uses)`, embedding: Array.from(fresh.slice(i * sampler.dim, (i + 1) * sampler.dim)) })),
+    ];
+    writeText(join(dir, 'held-out.jsonl'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    run = { decoder, train, seed, guides, sampler: sampler.toJSON(), model: typeof opt.model === 'string' ? opt.model : 'default' };
+    writeText(join(dir, 'config.json'), JSON.stringify(run, null, 1) + '\n');
+    writeText(join(dir, 'loss.csv'), 'step,loss,embedding,guide,tv,distance\n');
+  }
+  checkConfig(run.decoder);
+  const sampler = GaussianSampler.fromJSON(run.sampler);
+  const decoder = resumed ? Decoder.fromValues(run.decoder, resumed.params) : Decoder.create(run.decoder, run.seed);
+  const guides = guideTensor(model, dir, run.guides);
+  // The loss log keeps exactly the steps the checkpoint holds: rows of steps lost since are dropped.
+  const logPath = join(dir, 'loss.csv');
+  const startStep = resumed?.step ?? 0;
+  // (A line cut short by a kill has fewer fields.)
+  const kept = readFileSync(logPath, 'utf8').trim().split('\n').filter((l, i) => i === 0 || (l.split(',').length === 6 && Number(l.split(',')[0]) < startStep));
+  writeText(logPath, kept.join('\n') + '\n');
+  const bar = new ProgressBar(run.train.steps, 'train');
+  const signal = { aborted: false };
+  const onSigint = () => {
+    if (signal.aborted) process.exit(130);
+    signal.aborted = true;
+    process.stderr.write('\nfaceinv: checkpointing after this step (Ctrl-C again to quit at once)\n');
+  };
+  process.on('SIGINT', onSigint);
+  let last: LogRow | null = null;
+  const t0 = performance.now();
+  let r;
+  try {
+    r = await trainDecoder({
+      model, decoder, sampler, guides, settings: run.train, seed: run.seed, signal,
+      resume: resumed ? { step: resumed.step, rng: resumed.rng, optimizer: { ...resumed.optimizer, state: resumed.optimizerState } } : undefined,
+      onLog: (rows, sps) => {
+        appendFileSync(logPath, rows.map((x) => [x.step, x.loss, x.embedding, x.guide, x.tv, x.distance].join(',')).join('\n') + '\n');
+        last = rows[rows.length - 1];
+        bar.update(last.step + 1, { loss: last.loss, distance: last.distance }, sps);
+      },
+      onCheckpoint: (s) =>
+        writeCheckpoint(ckptPath, {
+          version: CHECKPOINT_VERSION, config: run.decoder, settings: run.train as unknown as Record<string, unknown>, step: s.step, rng: s.rng,
+          optimizer: { t: s.optimizer.t, updates: s.optimizer.updates }, optimizerState: s.optimizer.state, params: s.params, extra: { seed: run.seed },
+        }),
+    });
+  } finally {
+    bar.done();
+    process.off('SIGINT', onSigint);
+  }
+  decoder.dispose();
+  guides.dispose();
+  model.dispose();
+  if (r.stopped === 'non-finite') process.stderr.write(`faceinv: ${r.message}\n`);
+  const lastRow = last as LogRow | null;
+  process.stdout.write(
+    JSON.stringify({ out: dir, checkpoint: ckptPath, steps: r.steps, stopped: r.stopped, loss: lastRow?.loss ?? null, distance: lastRow?.distance ?? null, seconds: +((performance.now() - t0) / 1000).toFixed(3) }) + '\n',
+  );
+  return r.stopped === 'non-finite' ? 3 : 0;
+}
+
+function loadRun(dir: string): { run: RunConfig; ckpt: Checkpoint } {
+  if (!existsSync(join(dir, 'config.json'))) throw new UsageError(`--decoder: ${dir} holds no trained decoder (no config.json)`);
+  return { run: JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), ckpt: readCheckpoint(join(dir, CHECKPOINT)) };
+}
+
+const DECODE_HELP = `Usage: faceinv decode --decoder <checkpoint dir> --embedding <json | image.png>... --out out.png [--guide <image.png>] [--index K]
+
+Decodes faces from embeddings in one pass (paper §4). A guided decoder (§4.2) takes a guide (default: its
+first training guide) and, with a guide index input, --index. Several embeddings give out-0.png, out-1.png, …;
+the last stdout line is {"out", "distance", "seconds"}.
+`;
+
+export async function decodeCmd(args: string[]): Promise<number> {
+  const { opt, all } = parse(args, VALUED, SWITCHES);
+  if (opt.help) {
+    process.stdout.write(DECODE_HELP);
+    return 0;
+  }
+  if (typeof opt.decoder !== 'string' || !all.embedding?.length || typeof opt.out !== 'string') throw new UsageError("decode needs --decoder, --embedding and --out (see 'faceinv decode --help')");
+  const { run, ckpt } = loadRun(opt.decoder);
+  const model = loadModel(opt.model ?? (run.model !== 'default' ? run.model : undefined));
+  const decoder = Decoder.fromValues(ckpt.config, ckpt.params);
+  const { embeddings } = await readTargets(model, all.embedding);
+  const N = embeddings.length;
+  const t0 = performance.now();
+  const targets = keep(O.tensor(Float32Array.from(embeddings.flatMap((e) => Array.from(e))), [N, decoder.config.embeddingSize]));
+  const guide = decoder.config.kind === 'guided' ? keep(pixelsOf(model, [typeof opt.guide === 'string' ? opt.guide : join(opt.decoder, run.guides[0])])) : undefined;
+  const index = decoder.config.guideIndexCount > 0 ? Array(N).fill(num(opt, 'index', 0, (v) => Number.isInteger(v) && v >= 0 && v < decoder.config.guideIndexCount)) : undefined;
+  const images = decoder.decode(targets, guide && tidy(() => O.expand(guide, [N, ...guide.shape.slice(1)])), index);
+  const dist = tidy(() => noGrad(() => O.sqrt(O.sum(O.square(O.sub(model.embed(images).embedding, targets)), 1))));
+  const px = await images.data();
+  const d = Array.from(await dist.data());
+  const seconds = (performance.now() - t0) / 1000;
+  const S = decoder.config.outputSize;
+  const outs = N === 1 ? [opt.out] : embeddings.map((_, i) => join(dirname(opt.out as string), `${basename(opt.out as string, extname(opt.out as string))}-${i}.png`));
+  fromPlanes(px, N, S, S).forEach((img, i) => {
+    mkdirSync(dirname(outs[i]), { recursive: true });
+    writePng(outs[i], img);
+  });
+  [targets, images, dist, ...(guide ? [guide] : [])].forEach((t) => t.dispose());
+  decoder.dispose();
+  model.dispose();
+  process.stdout.write(JSON.stringify({ out: N === 1 ? outs[0] : outs, distance: N === 1 ? d[0] : d, seconds: +seconds.toFixed(3) }) + '\n');
+  return 0;
+}
+
+const EVAL_HELP = `Usage: faceinv eval --decoder <checkpoint dir> [--embeddings <jsonl>] [--iterative [--iterations N]] [--out <dir>]
+
+Paper Table 1 for one decoder on held-out embeddings (default: the run's held-out.jsonl): ⟨L⟩, ⟨‖e1 − e2‖²⟩,
+⟨ẽ1·ẽ2⟩ and the fraction the face model calls the same person, beside the same numbers for two constant
+images (one image for every embedding): the image the iterative method makes for the mean embedding of the
+fit, and the training guide. --iterative also runs the iterative method with the same loss on the same
+embeddings (N iterations, default 100) and draws Fig. 10: feed-forward loss against iterative loss, with
+their mean ratio (paper: 1.6). Writes <out>/faces.png (decoded faces), <out>/fig10.svg and .png, and the last
+stdout line as JSON.
+`;
+
+export async function evalCmd(args: string[]): Promise<number> {
+  const { opt } = parse(args, VALUED, SWITCHES);
+  if (opt.help) {
+    process.stdout.write(EVAL_HELP);
+    return 0;
+  }
+  if (typeof opt.decoder !== 'string') throw new UsageError("eval needs --decoder (see 'faceinv eval --help')");
+  const { run, ckpt } = loadRun(opt.decoder);
+  const model = loadModel(opt.model ?? (run.model !== 'default' ? run.model : undefined));
+  const decoder = Decoder.fromValues(ckpt.config, ckpt.params);
+  const file = typeof opt.embeddings === 'string' ? opt.embeddings : join(opt.decoder, 'held-out.jsonl');
+  const { embeddings } = await readTargets(model, [file]);
+  const out = typeof opt.out === 'string' ? opt.out : join(opt.decoder, 'eval');
+  mkdirSync(out, { recursive: true });
+  const S = model.inputSize;
+  const s = { guideLayers: run.train.guideLayers, tvWeight: run.train.tvWeight };
+  const guide = keep(pixelsOf(model, [join(opt.decoder, run.guides[0])]));
+  const acts = guideActivations(model, guide, s.guideLayers);
+  const N = embeddings.length;
+  const D = decoder.config.embeddingSize;
+  const targets = keep(O.tensor(Float32Array.from(embeddings.flatMap((e) => Array.from(e))), [N, D]));
+  const ff = await scoreDecoder(model, decoder, embeddings, guide, acts, s);
+  const rows: Record<string, Summary> = { decoder: summarise(ff.scores, model.threshold) };
+  // Constant images: the training guide, and the iterative method's image for the mean embedding of the fit.
+  const constant = async (img: Tensor) => summarise(await scoreImages(model, tidy(() => O.expand(img, [N, 3, S, S])), targets, acts, s), model.threshold);
+  rows.guide = await constant(guide);
+  const sampler = GaussianSampler.fromJSON(run.sampler);
+  const mu = keep(O.tensor(Float32Array.from(sampler.mean), [1, D]));
+  const meanImage = await reconstruct({ model, target: mu, guide, iterations: 100, guideLayers: s.guideLayers, tv: { weight: s.tvWeight }, lapNormLevels: 4, lr: 2 });
+  rows.mean_embedding_image = await constant(meanImage.image);
+  writePng(join(out, 'mean-embedding-image.png'), fromPlanes(await meanImage.image.data(), 1, S, S)[0]);
+  meanImage.image.dispose();
+  mu.dispose();
+  writePng(join(out, 'faces.png'), imageGrid(ff.images.slice(0, 16).map((px) => fromPlanes(px, 1, S, S)[0]), 8));
+  let iterative: { summary: Summary; ratio: number } | null = null;
+  if (opt.iterative) {
+    const iterations = num(opt, 'iterations', 100, (v) => Number.isInteger(v) && v > 0);
+    const scores: ItemScore[] = [];
+    const bar = new ProgressBar(N, 'iterative');
+    for (let at = 0; at < N; at += 8) {
+      const n = Math.min(8, N - at);
+      const t = keep(tidy(() => O.slice(targets, [at, 0], [at + n, D])));
+      const r = await reconstruct({ model, target: t, guide, iterations, guideLayers: s.guideLayers, tv: { weight: s.tvWeight }, lapNormLevels: 4, lr: 2 });
+      scores.push(...(await scoreImages(model, r.image, t, acts, s)));
+      r.image.dispose();
+      t.dispose();
+      bar.update(at + n, {});
+    }
+    bar.done();
+    const ratio = ff.scores.reduce((a, x) => a + x.loss, 0) / scores.reduce((a, x) => a + x.loss, 0);
+    iterative = { summary: summarise(scores, model.threshold), ratio };
+    writePlot(
+      join(out, 'fig10'),
+      chartSvg({
+        title: `Feed-forward vs iterative loss on ${N} embeddings (mean ratio ${ratio.toFixed(2)})`,
+        xLabel: `iterative loss (${iterations} iterations)`,
+        yLabel: 'feed-forward loss',
+        series: [{ name: 'embeddings', points: scores.map((x, i) => [x.loss, ff.scores[i].loss]) }],
+        scatter: true,
+        diagonal: true,
+      }),
+    );
+  }
+  [targets, guide, ...Object.values(acts)].forEach((t) => t.dispose());
+  decoder.dispose();
+  model.dispose();
+  const fmtRow = (name: string, r: Summary) =>
+    `${name.padEnd(22)} ⟨L⟩ ${r.meanLoss.toFixed(4)}   ⟨‖e1−e2‖²⟩ ${r.meanL2sq.toFixed(4)}   ⟨ẽ1·ẽ2⟩ ${r.meanCos.toFixed(4)}   same person ${(100 * r.samePerson).toFixed(0)}%`;
+  process.stderr.write(`${N} embeddings from ${file}\n`);
+  for (const [k, v] of Object.entries(rows)) process.stderr.write(fmtRow(k, v) + '\n');
+  if (iterative) process.stderr.write(fmtRow('iterative', iterative.summary) + `\nfeed-forward / iterative mean loss: ${iterative.ratio.toFixed(3)}\n`);
+  const result = { embeddings: N, ...rows, ...(iterative ? { iterative: iterative.summary, loss_ratio: iterative.ratio } : {}), out };
+  writeFileSync(join(out, 'eval.json'), JSON.stringify(result, null, 1) + '\n');
+  process.stdout.write(JSON.stringify(result) + '\n');
+  return 0;
+}

@@ -1,0 +1,243 @@
+// Feed-forward decoders (paper §4.1, §4.2): embedding → image in one pass.
+//   §4.1 ('embedding'): e → fully connected + ReLU → base×base×16 → ReLU deconvolutions (5×5, stride 2), all
+//        with `filters` channels but the last (3) → centre crop to the face model's input → pixels.
+//   §4.2 ('guided'): the guide, padded to the decoder's full size, goes through stride-2 convolutions; each
+//        result is depth-concatenated with the decoder tensor of the same size before the next deconvolution;
+//        the last deconvolution keeps `filters` channels, is concatenated with the guide itself and a final
+//        5×5 convolution maps it to 3 channels. Optionally a one-hot guide index joins the embedding (the
+//        paper's sparse guide index input).
+// Sizes: the default face model takes 150×150; the paper's 256 → 224 becomes base 10 → 160 → 150 here: four
+// deconvolutions from 10×10 reach 160, the smallest such size ≥ 150 (an 8×8 start would need 256, 2.9× the
+// pixels to compute for 5% more margin).
+// Pixels come out as 127.5 + 127.5·tanh(y), always inside 0..255.
+import { Tensor, keep, tidy } from '../tensor/tensor.ts';
+import { Rng } from '../tensor/random.ts';
+import { fmt } from '../tensor/shape.ts';
+import * as O from '../autograd/ops.ts';
+import { noGrad } from '../autograd/tape.ts';
+import { conv2d, convTranspose2d } from '../autograd/conv.ts';
+
+export interface DecoderConfig {
+  kind: 'embedding' | 'guided';
+  embeddingSize: number;
+  /** Side of the output image (the face model's input). */
+  outputSize: number;
+  /** Side of the first tensor (from the fully connected layer). */
+  baseSize: number;
+  /** Channels of the first tensor (16 in the paper). */
+  baseChannels: number;
+  /** L_n: channels of every deconvolution output but the image's. */
+  filters: number;
+  /** Deconvolutions: baseSize · 2^upsamplings ≥ outputSize. */
+  upsamplings: number;
+  /** L̄_n: channels of each guide convolution ('guided'). */
+  guideFilters: number;
+  /** > 0: a one-hot guide index of this many guides joins the embedding ('guided', the sparse index variant). */
+  guideIndexCount: number;
+}
+
+export function defaultDecoderConfig(over: Partial<DecoderConfig> = {}): DecoderConfig {
+  const c: DecoderConfig = {
+    kind: 'embedding', embeddingSize: 128, outputSize: 150, baseSize: 10, baseChannels: 16, filters: 50, upsamplings: 4, guideFilters: 8, guideIndexCount: 0,
+    ...over,
+  };
+  checkConfig(c);
+  return c;
+}
+
+export function checkConfig(c: DecoderConfig): void {
+  const posInt = (k: keyof DecoderConfig, min = 1) => {
+    const v = c[k] as number;
+    if (!(Number.isInteger(v) && v >= min)) throw new RangeError(`decoder config: ${k} must be a whole number ≥ ${min}, got ${v}`);
+  };
+  if (c.kind !== 'embedding' && c.kind !== 'guided') throw new RangeError(`decoder config: kind must be 'embedding' or 'guided', got ${c.kind}`);
+  for (const k of ['embeddingSize', 'outputSize', 'baseSize', 'baseChannels', 'filters', 'upsamplings', 'guideFilters'] as const) posInt(k);
+  posInt('guideIndexCount', 0);
+  if (c.kind === 'embedding' && c.guideIndexCount > 0) throw new RangeError('decoder config: a guide index needs kind guided');
+  const full = c.baseSize * 2 ** c.upsamplings;
+  if (full < c.outputSize) throw new RangeError(`decoder config: ${c.baseSize}·2^${c.upsamplings} = ${full} is smaller than the output size ${c.outputSize}`);
+}
+
+/** The decoder's full (uncropped) output side. */
+export const fullSize = (c: DecoderConfig) => c.baseSize * 2 ** c.upsamplings;
+
+/** 5×5 stride-2 transposed convolution doubling the size: pad 2, output padding 1. */
+const UP = { stride: 2, padding: 2, outputPadding: 1 } as const;
+/** 5×5 stride-2 convolution halving it (even sizes). */
+const DOWN = { stride: 2, padding: [2, 2, 1, 1] as [number, number, number, number] };
+
+/** Parameter names and shapes, in a fixed order (the checkpoint's). */
+export function parameterShapes(c: DecoderConfig): [string, number[]][] {
+  const out: [string, number[]][] = [];
+  const inputs = c.embeddingSize + (c.kind === 'guided' ? c.guideIndexCount : 0);
+  out.push(['fc.weight', [inputs, c.baseChannels * c.baseSize * c.baseSize]], ['fc.bias', [c.baseChannels * c.baseSize * c.baseSize]]);
+  const guided = c.kind === 'guided';
+  let ch = c.baseChannels;
+  for (let i = 0; i < c.upsamplings; i++) {
+    const last = i === c.upsamplings - 1;
+    const cin = ch + (guided ? c.guideFilters : 0);
+    const cout = last && !guided ? 3 : c.filters;
+    out.push([`deconv${i}.weight`, [cin, cout, 5, 5]], [`deconv${i}.bias`, [cout]]);
+    ch = cout;
+  }
+  if (guided) {
+    // guide conv j maps size full/2^j → full/2^(j+1), j = 0 … upsamplings−1.
+    for (let j = 0; j < c.upsamplings; j++) out.push([`guide${j}.weight`, [c.guideFilters, j === 0 ? 3 : c.guideFilters, 5, 5]], [`guide${j}.bias`, [c.guideFilters]]);
+    out.push(['final.weight', [3, c.filters + 3, 5, 5]], ['final.bias', [3]]);
+  }
+  return out;
+}
+
+/** 5×5 separable kernel [1,4,6,4,1]/8 ⊗ itself: as a stride-2 deconvolution it interpolates (each phase sums to 1). */
+const INTERP = (() => {
+  const k = [1, 4, 6, 4, 1].map((v) => v / 8);
+  return Array.from({ length: 25 }, (_, i) => k[Math.floor(i / 5)] * k[i % 5]);
+})();
+
+/**
+ * The paper's initialisation (§5.2): deconvolutions that interpolate smoothly, with Xavier-random mixing
+ * between filters; the last deconvolution (the image) gives grey: one mixing column shared by R, G and B, kept
+ * small so that tanh starts near 0 (mid-grey). Convolutions (guide branch, final) are Xavier; biases 0 but the
+ * fully connected layer's, 0.1, so that its ReLUs start alive.
+ */
+export function initialParameters(c: DecoderConfig, seed: number): Map<string, Float32Array> {
+  const r = new Rng(seed);
+  const xavier = (fanIn: number, fanOut: number) => Math.sqrt(6 / (fanIn + fanOut));
+  const out = new Map<string, Float32Array>();
+  for (const [name, shape] of parameterShapes(c)) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const v = new Float32Array(n);
+    if (name === 'fc.weight') {
+      const a = xavier(shape[0], shape[1]);
+      for (let i = 0; i < n; i++) v[i] = r.uniform(-a, a);
+    } else if (name === 'fc.bias') v.fill(0.1);
+    else if (name.startsWith('deconv') && name.endsWith('.weight')) {
+      const [cin, cout] = shape;
+      const image = cout === 3 && name === `deconv${c.upsamplings - 1}.weight`;
+      const a = xavier(cin, cout) * (image ? 0.1 : 1);
+      for (let i = 0; i < cin; i++) {
+        const grey = r.uniform(-a, a);
+        for (let o = 0; o < cout; o++) {
+          const m = image ? grey : r.uniform(-a, a);
+          for (let k = 0; k < 25; k++) v[(i * cout + o) * 25 + k] = m * INTERP[k];
+        }
+      }
+    } else if (name.endsWith('.weight')) {
+      const [cout, cin] = shape;
+      const a = xavier(cin * 25, cout * 25) * (name === 'final.weight' ? 0.1 : 1);
+      for (let i = 0; i < n; i++) v[i] = r.uniform(-a, a);
+    }
+    out.set(name, v);
+  }
+  return out;
+}
+
+export class Decoder {
+  readonly params: Map<string, Tensor>;
+
+  private constructor(
+    readonly config: DecoderConfig,
+    params: Map<string, Tensor>,
+  ) {
+    this.params = params;
+  }
+
+  /** A decoder with the paper's initialisation (seeded). */
+  static create(config: DecoderConfig, seed = 1): Decoder {
+    return Decoder.fromValues(config, initialParameters(config, seed));
+  }
+
+  /** A decoder from parameter values (a checkpoint's); every parameter must be there with its shape's size. */
+  static fromValues(config: DecoderConfig, values: Map<string, Float32Array>): Decoder {
+    checkConfig(config);
+    const params = new Map<string, Tensor>();
+    for (const [name, shape] of parameterShapes(config)) {
+      const v = values.get(name);
+      const n = shape.reduce((a, b) => a * b, 1);
+      if (!v || v.length !== n) throw new RangeError(`decoder: parameter ${name} needs ${n} values ${fmt(shape)}, got ${v ? v.length : 'none'}`);
+      const t = keep(O.tensor(v, shape));
+      t.requiresGrad = true;
+      params.set(name, t);
+    }
+    return new Decoder(config, params);
+  }
+
+  /** Parameters in checkpoint order. */
+  parameterList(): Tensor[] {
+    return parameterShapes(this.config).map(([name]) => this.params.get(name)!);
+  }
+
+  async values(): Promise<Map<string, Float32Array>> {
+    const out = new Map<string, Float32Array>();
+    for (const [name, t] of this.params) out.set(name, await t.data());
+    return out;
+  }
+
+  private p(name: string): Tensor {
+    return this.params.get(name)!;
+  }
+
+  /**
+   * Images [N, 3, S, S] (pixels 0..255, S = outputSize) from embeddings [N, D]; the guided kind also takes
+   * guide images [N or 1, 3, S, S] and, with an index input, guide indices (one per item).
+   */
+  forward(embeddings: Tensor, guide?: Tensor, guideIndex?: number[]): Tensor {
+    const c = this.config;
+    const N = embeddings.shape[0];
+    if (embeddings.rank !== 2 || embeddings.shape[1] !== c.embeddingSize) {
+      throw new RangeError(`decoder: embeddings must be [N, ${c.embeddingSize}], got ${fmt(embeddings.shape)}`);
+    }
+    const guided = c.kind === 'guided';
+    if (guided && !guide) throw new RangeError('decoder: a guided decoder needs guide images');
+    const S = c.outputSize;
+    const full = fullSize(c);
+    let input = embeddings;
+    if (guided && c.guideIndexCount > 0) {
+      if (!guideIndex || guideIndex.length !== N || guideIndex.some((g) => !(Number.isInteger(g) && g >= 0 && g < c.guideIndexCount))) {
+        throw new RangeError(`decoder: give one guide index in 0..${c.guideIndexCount - 1} per embedding (${N})`);
+      }
+      const onehot = new Float32Array(N * c.guideIndexCount);
+      guideIndex.forEach((g, i) => (onehot[i * c.guideIndexCount + g] = 1));
+      input = O.concat([embeddings, O.tensor(onehot, [N, c.guideIndexCount])], 1);
+    }
+    let h = O.relu(O.add(O.matmul(input, this.p('fc.weight')), this.p('fc.bias')));
+    h = O.reshape(h, [N, c.baseChannels, c.baseSize, c.baseSize]);
+    // The guide branch: padded to the full size (centred, zeros), then halved c.upsamplings times.
+    const guides: Tensor[] = [];
+    let padded: Tensor | null = null;
+    if (guided) {
+      const g = guide!;
+      if (g.rank !== 4 || g.shape[1] !== 3 || g.shape[2] !== S || g.shape[3] !== S || (g.shape[0] !== N && g.shape[0] !== 1)) {
+        throw new RangeError(`decoder: guides must be [${N} or 1, 3, ${S}, ${S}], got ${fmt(g.shape)}`);
+      }
+      const lo = Math.floor((full - S) / 2);
+      // Pixels to −1..1 before the convolutions, like the decoder's own output range.
+      const gn = O.mul(O.sub(g.shape[0] === N ? g : O.expand(g, [N, 3, S, S]), 127.5), 1 / 127.5);
+      padded = O.pad(gn, [[0, 0], [0, 0], [lo, full - S - lo], [lo, full - S - lo]]);
+      let x = padded;
+      for (let j = 0; j < c.upsamplings; j++) {
+        x = O.relu(conv2d(x, this.p(`guide${j}.weight`), this.p(`guide${j}.bias`), DOWN));
+        guides.push(x);
+      }
+    }
+    for (let i = 0; i < c.upsamplings; i++) {
+      if (guided) h = O.concat([h, guides[c.upsamplings - 1 - i]], 1);
+      h = convTranspose2d(h, this.p(`deconv${i}.weight`), this.p(`deconv${i}.bias`), UP);
+      if (i < c.upsamplings - 1 || guided) h = O.relu(h);
+    }
+    if (guided) h = conv2d(O.concat([h, padded!], 1), this.p('final.weight'), this.p('final.bias'), { padding: 2 });
+    const lo = Math.floor((full - S) / 2);
+    const cropped = full === S ? h : O.slice(h, [0, 0, lo, lo], [N, 3, lo + S, lo + S]);
+    return O.add(O.mul(O.tanh(cropped), 127.5), 127.5);
+  }
+
+  /** Images without recording gradients (inference). */
+  decode(embeddings: Tensor, guide?: Tensor, guideIndex?: number[]): Tensor {
+    return tidy(() => noGrad(() => this.forward(embeddings, guide, guideIndex)));
+  }
+
+  dispose(): void {
+    for (const t of this.params.values()) t.dispose();
+    this.params.clear();
+  }
+}

@@ -1,0 +1,198 @@
+// Decoder training (paper §4.1, §4.2, §5.2): on each step, random embeddings e from the sampler go through
+// the decoder; its images p are scored with the same loss as the iterative method,
+//   L = mean over the batch of ‖F(p) − e‖² + Σ_ℓ w_ℓ · mean (a_ℓ(p) − a_ℓ(p_G))² + w_TV · R_TV(p),
+// and Adam updates the decoder's weights. A step records into one command encoder: the only host traffic is the
+// upload of the step's embeddings; losses are copied on the GPU into a history block read every `logEvery`
+// steps. Checkpoints (weights, Adam state, the sampler's random state, the step) are taken every
+// `checkpointEvery` steps, and a run resumed from one continues exactly as if it had not stopped.
+import { Tensor, keep, tidy } from '../tensor/tensor.ts';
+import { engine } from '../tensor/engine.ts';
+import { Rng } from '../tensor/random.ts';
+import * as O from '../autograd/ops.ts';
+import { backward, noGrad } from '../autograd/tape.ts';
+import { totalVariation } from '../autograd/regularizers.ts';
+import { Adam } from '../optim/adam.ts';
+import type { FaceModel } from '../models/face_model.ts';
+import type { Decoder } from '../models/decoder.ts';
+import { embeddingLoss, embeddingDistance, guideLoss } from '../invert/losses.ts';
+import type { GuideLayer } from '../invert/reconstruct.ts';
+import type { GaussianSampler } from './sampler.ts';
+
+export interface TrainSettings {
+  steps: number;
+  batch: number;
+  lr: number;
+  guideLayers: GuideLayer[];
+  tvWeight: number;
+  checkpointEvery: number;
+  logEvery: number;
+}
+
+export interface LogRow {
+  step: number;
+  /** Batch means of the total loss and of each term; distance is the Euclidean embedding distance. */
+  loss: number;
+  embedding: number;
+  guide: number;
+  tv: number;
+  distance: number;
+}
+
+export interface TrainState {
+  step: number;
+  rng: number;
+  optimizer: { t: number; updates: number[]; state: Float32Array[][] };
+  params: Map<string, Float32Array>;
+}
+
+export interface TrainOptions {
+  model: FaceModel;
+  decoder: Decoder;
+  sampler: GaussianSampler;
+  /** Guide images [G, 3, S, S]: one for the §4.1 decoder, a set (e.g. video frames) for §4.2. */
+  guides: Tensor;
+  settings: TrainSettings;
+  seed: number;
+  /** A checkpoint's state to continue from. */
+  resume?: Omit<TrainState, 'params'>;
+  onLog?: (rows: LogRow[], stepsPerSecond: number) => void;
+  /** Called with the state after `step` steps; may be async (writing the file is awaited). */
+  onCheckpoint?: (s: TrainState) => void | Promise<void>;
+  signal?: { readonly aborted: boolean };
+}
+
+export interface TrainResult {
+  steps: number;
+  stopped: 'done' | 'aborted' | 'non-finite';
+  message?: string;
+}
+
+const TERMS = ['loss', 'embedding', 'guide', 'tv', 'distance'] as const;
+
+/** Loss terms per item [N] of decoded images against their targets: what training minimises, and eval reports. */
+export function decoderLoss(
+  model: FaceModel,
+  images: Tensor,
+  targets: Tensor,
+  guideActs: Record<string, Tensor>,
+  layers: GuideLayer[],
+  tvWeight: number,
+): { total: Tensor; embedding: Tensor; guide: Tensor; tv: Tensor; distance: Tensor; embedded: Tensor } {
+  const names = layers.map((g) => g.layer);
+  const { embedding, taps } = model.embed(images, names);
+  const emb = embeddingLoss(embedding, targets, { distance: 'l2', normalize: false, scale: 1 });
+  const N = images.shape[0];
+  let guide: Tensor = O.zeros([N]);
+  for (const g of layers) guide = O.add(guide, O.mul(guideLoss(taps[g.layer], guideActs[g.layer]), g.weight));
+  const tv = O.mul(totalVariation(O.mul(images, 1 / 255), { perItem: true }), tvWeight);
+  return { total: O.add(O.add(emb, guide), tv), embedding: emb, guide, tv, distance: embeddingDistance(embedding, targets), embedded: embedding };
+}
+
+/** Activations of the guides [G, …] at each guide layer, kept until disposed by the caller. */
+export function guideActivations(model: FaceModel, guides: Tensor, layers: GuideLayer[]): Record<string, Tensor> {
+  if (!layers.length) return {};
+  const acts = tidy(() => noGrad(() => model.embed(guides, layers.map((g) => g.layer)).taps));
+  for (const t of Object.values(acts)) keep(t);
+  return acts;
+}
+
+/** Rows `idx` of a [G, …] tensor as an [N, …] batch. */
+export function pick(t: Tensor, idx: number[]): Tensor {
+  if (t.shape[0] === 1) return O.expand(t, [idx.length, ...t.shape.slice(1)]);
+  const rest = t.shape.slice(1);
+  return O.concat(idx.map((i) => O.slice(t, [i, ...rest.map(() => 0)], [i + 1, ...rest])), 0);
+}
+
+export async function trainDecoder(o: TrainOptions): Promise<TrainResult> {
+  const e = engine();
+  const { model, decoder, sampler, settings: s } = o;
+  const D = decoder.config.embeddingSize;
+  if (sampler.dim !== D) throw new RangeError(`train: the sampler draws ${sampler.dim}-d embeddings, the decoder takes ${D}`);
+  const G = o.guides.shape[0];
+  const B = s.batch;
+  const every = Math.max(1, s.logEvery);
+  const rng = new Rng(o.seed);
+  let step = 0;
+  const params = decoder.parameterList();
+  const opt = new Adam(params, { lr: s.lr });
+  if (o.resume) {
+    rng.state = o.resume.rng;
+    step = o.resume.step;
+    opt.restore(o.resume.optimizer);
+  }
+  const guideActs = guideActivations(model, o.guides, s.guideLayers);
+  const targets = keep(O.zeros([B, D]));
+  const history = keep(O.zeros([every, TERMS.length]));
+  const needsIndex = decoder.config.kind === 'guided' && decoder.config.guideIndexCount > 0;
+
+  const snapshot = async (): Promise<TrainState> => {
+    const snap = opt.snapshot();
+    return {
+      step,
+      rng: rng.state,
+      optimizer: { t: snap.t, updates: snap.updates, state: await Promise.all(snap.state.map((slots) => Promise.all(slots.map((t) => t.data())))) },
+      params: await decoder.values(),
+    };
+  };
+
+  let stopped: TrainResult['stopped'] = 'done';
+  let message: string | undefined;
+  let blockStart = step;
+  let t0 = performance.now();
+  try {
+    while (step < s.steps) {
+      targets.write(sampler.sample(rng, B));
+      // Which guide each item is trained against (§4.2 trains on a set of guides; §4.1 has one).
+      const idx = Array.from({ length: B }, () => (G === 1 ? 0 : Math.floor(rng.next() * G)));
+      const stats = tidy(() => {
+        const guideBatch = decoder.config.kind === 'guided' ? pick(o.guides, idx) : undefined;
+        const images = decoder.forward(targets, guideBatch, needsIndex ? idx.map((i) => i % decoder.config.guideIndexCount) : undefined);
+        const acts = Object.fromEntries(Object.entries(guideActs).map(([k, v]) => [k, pick(v, idx)]));
+        const l = decoderLoss(model, images, targets, acts, s.guideLayers, s.tvWeight);
+        backward(O.mean(l.total));
+        opt.step();
+        return noGrad(() => O.concat([l.total, l.embedding, l.guide, l.tv, l.distance].map((t) => O.reshape(O.mean(t), [1])), 0));
+      });
+      e.copyBuffer(stats.buffer, 0, history.buffer, ((step - blockStart) % every) * TERMS.length * 4, TERMS.length * 4);
+      stats.dispose();
+      opt.zeroGrad();
+      e.flush();
+      step++;
+      const checkpointNow = step % s.checkpointEvery === 0 || step === s.steps || !!o.signal?.aborted;
+      if (step - blockStart === every || checkpointNow) {
+        const block = await history.data();
+        const rows: LogRow[] = [];
+        for (let k = 0; k < step - blockStart; k++) {
+          const v = block.subarray(k * TERMS.length, (k + 1) * TERMS.length);
+          rows.push({ step: blockStart + k, loss: v[0], embedding: v[1], guide: v[2], tv: v[3], distance: v[4] });
+        }
+        const now = performance.now();
+        o.onLog?.(rows, ((step - blockStart) * 1000) / Math.max(now - t0, 1e-3));
+        const bad = rows.find((r) => !Number.isFinite(r.loss));
+        if (bad) {
+          stopped = 'non-finite';
+          message = `the loss became non-finite at step ${bad.step}; the last checkpoint holds the weights from before it. Lower the learning rate.`;
+          break;
+        }
+        blockStart = step;
+        t0 = performance.now();
+      }
+      if (checkpointNow) {
+        await o.onCheckpoint?.(await snapshot());
+        t0 = performance.now();
+      }
+      if (o.signal?.aborted) {
+        stopped = 'aborted';
+        break;
+      }
+    }
+  } finally {
+    opt.dispose();
+    for (const p of params) {
+      p.grad?.dispose();
+      p.grad = null;
+    }
+    [targets, history, ...Object.values(guideActs)].forEach((t) => t.dispose());
+  }
+  return { steps: step, stopped, message };
+}

@@ -1,0 +1,280 @@
+// Feed-forward decoders (paper §4.1, §4.2) and their training: shapes and initialisation, gradients, the
+// embedding sampler, checkpoints, and a resumed run that ends bit for bit where an uninterrupted one does.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { readFileSync } from 'node:fs';
+import * as F from '../src/index.ts';
+import { FaceModel } from '../src/models/face_model.ts';
+import { readPng } from '../src/io/png.ts';
+import { Decoder, defaultDecoderConfig, parameterShapes, initialParameters, fullSize, type DecoderConfig } from '../src/models/decoder.ts';
+import { GaussianSampler, cholesky } from '../src/train/sampler.ts';
+import { encodeCheckpoint, decodeCheckpoint, CheckpointError, CHECKPOINT_VERSION, type Checkpoint } from '../src/train/checkpoint.ts';
+import { trainDecoder, type TrainSettings, type TrainState } from '../src/train/train.ts';
+import { facesFromSheet } from '../src/train/faces.ts';
+import { Rand } from './helpers/ref.ts';
+import { defaultModelPath } from './helpers/faces.ts';
+
+const tiny = (over: Partial<DecoderConfig> = {}) =>
+  defaultDecoderConfig({ embeddingSize: 6, outputSize: 10, baseSize: 3, baseChannels: 4, filters: 5, upsamplings: 2, guideFilters: 3, ...over });
+
+describe('decoder: architecture and initialisation (§4.1, §4.2, §5.2)', () => {
+  it('§4.1: embeddings [N, D] → images [N, 3, S, S] inside 0..255, cropped from 3·2² = 12 to 10', async () => {
+    const c = tiny();
+    expect(fullSize(c)).toBe(12);
+    const d = Decoder.create(c, 3);
+    const e = F.tensor(Float32Array.from(new Rand(1).uniform(2 * 6, -1, 1)), [2, 6]);
+    const img = d.decode(e);
+    expect(img.shape).toEqual([2, 3, 10, 10]);
+    const v = await img.data();
+    expect(v.every((x) => x > 0 && x < 255)).toBe(true);
+    [e, img].forEach((t) => t.dispose());
+    d.dispose();
+  });
+
+  it('initialisation: deconvolutions are Xavier mixing × a smooth interpolation kernel; the image layer is grey', async () => {
+    const c = tiny();
+    const v = initialParameters(c, 4);
+    const w0 = v.get('deconv0.weight')!;
+    // Every filter-to-filter kernel is a multiple of the same 5×5 interpolation kernel (each stride phase sums to 1).
+    const k = Array.from(w0.slice(0, 25));
+    const scale = k[12] / (36 / 64);
+    const interp = [1, 4, 6, 4, 1].flatMap((a) => [1, 4, 6, 4, 1].map((b) => (a * b) / 64));
+    k.forEach((x, i) => expect(x).toBeCloseTo(scale * interp[i], 6));
+    // The image layer mixes every input channel into R, G and B alike: a grey output.
+    const wl = v.get('deconv1.weight')!;
+    for (let i = 0; i < 5; i++) for (let t = 0; t < 25; t++) {
+      expect(wl[(i * 3 + 1) * 25 + t]).toBe(wl[(i * 3) * 25 + t]);
+      expect(wl[(i * 3 + 2) * 25 + t]).toBe(wl[(i * 3) * 25 + t]);
+    }
+    const d = Decoder.create(c, 4);
+    const e = F.tensor(Float32Array.from(new Rand(2).uniform(6, -1, 1)), [1, 6]);
+    const img = await d.decode(e).data();
+    for (let p = 0; p < 100; p++) {
+      expect(img[100 + p]).toBeCloseTo(img[p], 3);
+      expect(img[200 + p]).toBeCloseTo(img[p], 3);
+    }
+    e.dispose();
+    d.dispose();
+  });
+
+  it('§4.2: the guide joins every scale and the final convolution; a one-hot guide index joins the embedding', async () => {
+    const c = tiny({ kind: 'guided', guideIndexCount: 3 });
+    const shapes = Object.fromEntries(parameterShapes(c));
+    expect(shapes['fc.weight']).toEqual([6 + 3, 4 * 9]);
+    expect(shapes['deconv0.weight']).toEqual([4 + 3, 5, 5, 5]);
+    expect(shapes['guide0.weight']).toEqual([3, 3, 5, 5]);
+    expect(shapes['final.weight']).toEqual([3, 5 + 3, 5, 5]);
+    const d = Decoder.create(c, 5);
+    const e = F.tensor(Float32Array.from(new Rand(3).uniform(12, -1, 1)), [2, 6]);
+    const guide = F.tensor(Float32Array.from(new Rand(4).uniform(300, 0, 255)), [1, 3, 10, 10]);
+    const a = await F.tidy(() => d.decode(e, guide, [0, 2])).data();
+    const b = await F.tidy(() => d.decode(e, F.mul(guide, 0.5), [0, 2])).data();
+    const c2 = await F.tidy(() => d.decode(e, guide, [1, 2])).data();
+    // Another guide, or another index, changes the image.
+    expect(a.some((x, i) => Math.abs(x - b[i]) > 1e-3)).toBe(true);
+    expect(a.slice(0, 300).some((x, i) => Math.abs(x - c2[i]) > 1e-4)).toBe(true);
+    expect(a.slice(300).every((x, i) => x === c2[300 + i])).toBe(true);
+    expect(() => d.decode(e, guide, [0, 3])).toThrow(/one guide index in 0..2 per embedding/);
+    expect(() => d.decode(e)).toThrow(/needs guide images/);
+    [e, guide].forEach((t) => t.dispose());
+    d.dispose();
+  });
+
+  it('bad configurations and inputs are refused', () => {
+    expect(() => tiny({ baseSize: 2 })).toThrow(/2·2\^2 = 8 is smaller than the output size 10/);
+    expect(() => tiny({ filters: 0 })).toThrow(/filters must be a whole number ≥ 1/);
+    expect(() => tiny({ guideIndexCount: 2 })).toThrow(/a guide index needs kind guided/);
+    const d = Decoder.create(tiny(), 1);
+    expect(() => F.tidy(() => d.decode(F.zeros([2, 5])))).toThrow(/embeddings must be \[N, 6\], got \[2,5\]/);
+    expect(() => Decoder.fromValues(tiny(), new Map())).toThrow(/parameter fc.weight needs/);
+    d.dispose();
+  });
+
+  it('gradients of every parameter against central differences of the decoder itself', async () => {
+    for (const c of [tiny(), tiny({ kind: 'guided' })]) {
+      const d = Decoder.create(c, 7);
+      const e = F.tensor(Float32Array.from(new Rand(5).uniform(12, -1, 1)), [2, 6]);
+      const guide = c.kind === 'guided' ? F.tensor(Float32Array.from(new Rand(6).uniform(600, 0, 255)), [2, 3, 10, 10]) : undefined;
+      const r = F.tensor(Float32Array.from(new Rand(8).uniform(600, -1, 1)), [2, 3, 10, 10]);
+      // On tanh's scale (the image mapped back to −1..1) the loss stays small enough for f32 differences.
+      const loss = () => F.sum(F.mul(F.mul(F.sub(d.forward(e, guide), 127.5), 1 / 127.5), r));
+      F.tidy(() => F.backward(loss()));
+      const rnd = new Rand(9);
+      for (const [name, p] of d.params) {
+        const g = await p.grad!.data();
+        const v = await p.data();
+        for (let s = 0; s < 3; s++) {
+          const i = Math.floor(rnd.next() * v.length);
+          // Small enough that ReLU kinks are rarely crossed, large enough for f32 (loss values are O(10)).
+          const h = 1e-4;
+          const at = async (x: number) => {
+            const w = v.slice();
+            w[i] = x;
+            p.write(w);
+            const l = F.tidy(() => F.noGrad(loss));
+            const out = await l.item();
+            l.dispose();
+            return out;
+          };
+          const num = ((await at(v[i] + h)) - (await at(v[i] - h))) / (2 * h);
+          p.write(v);
+          expect(Math.abs(num - g[i]), `${c.kind} ${name}[${i}]: analytic ${g[i]}, numeric ${num}`).toBeLessThan(0.01 + 0.02 * Math.abs(num));
+        }
+        p.grad!.dispose();
+        p.grad = null;
+      }
+      [e, r, ...(guide ? [guide] : [])].forEach((t) => t.dispose());
+      d.dispose();
+    }
+  });
+});
+
+describe('embedding sampler: a shrunk Gaussian fitted to real embeddings', () => {
+  it('Cholesky factor: L·Lᵀ reproduces the matrix', () => {
+    const a = Float64Array.from([4, 0, 0, 2, 5, 0, 1, 3, 6]);
+    const L = cholesky(a, 3);
+    for (let i = 0; i < 3; i++)
+      for (let j = 0; j <= i; j++) {
+        let s = 0;
+        for (let k = 0; k < 3; k++) s += L[i * 3 + k] * L[j * 3 + k];
+        expect(s).toBeCloseTo(a[i * 3 + j], 12);
+      }
+    expect(() => cholesky(Float64Array.from([1, 0, 2, 1]), 2)).toThrow(/not positive definite/);
+  });
+
+  it('samples have the fitted mean and (shrunk) covariance; the same generator state draws the same numbers', () => {
+    const r = new F.Rng(3);
+    const D = 4;
+    const A = [[1, 0, 0, 0], [0.8, 0.6, 0, 0], [0, 0.5, 0.5, 0], [0.2, 0, 0, 0.3]];
+    const data = Array.from({ length: 4000 }, () => {
+      const z = Array.from({ length: D }, () => r.normal());
+      return A.map((row, i) => 1 + i + row.reduce((s, a, k) => s + a * z[k], 0));
+    });
+    const s = GaussianSampler.fit(data, 0.1);
+    const rng = new F.Rng(11);
+    const state = rng.state;
+    const x = s.sample(rng, 20000);
+    const mean = Array.from({ length: D }, (_, i) => x.filter((_, k) => k % D === i).reduce((a, b) => a + b, 0) / 20000);
+    mean.forEach((m, i) => expect(m).toBeCloseTo(1 + i, 1));
+    // Var of dimension 1 = 0.8² + 0.6² = 1; its covariance with dimension 0 is 0.8, shrunk by 10%.
+    const c01 = x.reduce((acc, _, k) => (k % D === 0 ? acc + (x[k] - mean[0]) * (x[k + 1] - mean[1]) : acc), 0) / 20000;
+    expect(c01).toBeCloseTo(0.72, 1);
+    rng.state = state;
+    expect(s.sample(rng, 3)).toEqual(x.slice(0, 3 * D));
+    const again = GaussianSampler.fromJSON(JSON.parse(JSON.stringify(s.toJSON())));
+    expect(again.sample(new F.Rng(5), 2)).toEqual(s.sample(new F.Rng(5), 2));
+  });
+
+  it('the bundled LFW sheet gives 100 faces at the model size', () => {
+    const faces = facesFromSheet(readPng('assets/lfw/faces-25px.png'), 150);
+    expect(faces).toHaveLength(100);
+    expect([faces[0].width, faces[0].height]).toEqual([150, 150]);
+  });
+});
+
+describe('checkpoints: one self-checking file', () => {
+  const sample = (): Checkpoint => ({
+    version: CHECKPOINT_VERSION, config: tiny(), settings: { steps: 5 }, step: 3, rng: 12345, optimizer: { t: 3, updates: [3, 3] },
+    extra: { seed: 1 }, params: new Map([['a', Float32Array.of(1, 2, 3)], ['b', Float32Array.of(-0.5)]]),
+    optimizerState: [[Float32Array.of(0.1, 0.2, 0.3), Float32Array.of(1, 1, 1)], [Float32Array.of(7), Float32Array.of(8)]],
+  });
+  it('round trip', () => {
+    const c = decodeCheckpoint(encodeCheckpoint(sample()));
+    expect(c.step).toBe(3);
+    expect(c.rng).toBe(12345);
+    expect(c.config).toEqual(tiny());
+    expect(c.params.get('a')).toEqual(Float32Array.of(1, 2, 3));
+    expect(c.optimizerState[1][1]).toEqual(Float32Array.of(8));
+  });
+  it('a flipped byte, a truncated file or another file is refused', () => {
+    const bytes = encodeCheckpoint(sample());
+    const flipped = bytes.slice();
+    flipped[bytes.length - 10] ^= 1;
+    expect(() => decodeCheckpoint(flipped, 'c.bin')).toThrow(CheckpointError);
+    expect(() => decodeCheckpoint(flipped, 'c.bin')).toThrow(/c.bin: corrupt \(checksum mismatch\)/);
+    expect(() => decodeCheckpoint(bytes.slice(0, bytes.length - 7), 'c.bin')).toThrow(/corrupt/);
+    expect(() => decodeCheckpoint(new TextEncoder().encode('{"not": "a checkpoint"}'), 'x')).toThrow(/x: not a faceinv decoder checkpoint/);
+  });
+});
+
+describe('decoder training', () => {
+  let model: FaceModel;
+  let guide: F.Tensor;
+  let sampler: GaussianSampler;
+  beforeAll(async () => {
+    model = FaceModel.fromBytes(new Uint8Array(readFileSync(defaultModelPath())));
+    guide = F.keep(model.pixels([readPng('assets/guides/lfw-average.png')]));
+    const faces = facesFromSheet(readPng('assets/lfw/faces-25px.png'), 150).slice(0, 30);
+    const e = F.tidy(() => F.noGrad(() => model.embed(model.pixels(faces)).embedding));
+    const v = await e.data();
+    e.dispose();
+    sampler = GaussianSampler.fit(Array.from({ length: 30 }, (_, i) => v.slice(i * 128, (i + 1) * 128)));
+  });
+  afterAll(() => {
+    guide.dispose();
+    model.dispose();
+  });
+
+  const config = defaultDecoderConfig({ filters: 4 });
+  const settings = (steps: number): TrainSettings => ({
+    steps, batch: 2, lr: 2e-3, guideLayers: [{ layer: 'conv64_3', weight: 3e-3 }], tvWeight: 3e-2, checkpointEvery: 3, logEvery: 1,
+  });
+
+  it('a run resumed from its checkpoint ends with the same weights, bit for bit, as one that never stopped; the loss falls', async () => {
+    // Uninterrupted: 6 steps.
+    const whole = Decoder.create(config, 2);
+    const losses: number[] = [];
+    const r1 = await trainDecoder({ model, decoder: whole, sampler, guides: guide, settings: settings(6), seed: 9, onLog: (rows) => losses.push(...rows.map((x) => x.loss)) });
+    expect(r1).toEqual({ steps: 6, stopped: 'done', message: undefined });
+    expect(losses).toHaveLength(6);
+    const want = await whole.values();
+    whole.dispose();
+    // Interrupted after its checkpoint at step 3, then resumed from that checkpoint's bytes.
+    const first = Decoder.create(config, 2);
+    let saved: Uint8Array | null = null;
+    const signal = { aborted: false };
+    await trainDecoder({
+      model, decoder: first, sampler, guides: guide, settings: settings(6), seed: 9, signal,
+      onCheckpoint: (s: TrainState) => {
+        saved = encodeCheckpoint({ version: CHECKPOINT_VERSION, config, settings: {}, step: s.step, rng: s.rng, optimizer: { t: s.optimizer.t, updates: s.optimizer.updates }, optimizerState: s.optimizer.state, params: s.params, extra: {} });
+        signal.aborted = true;
+      },
+    });
+    first.dispose();
+    const ckpt = decodeCheckpoint(saved!);
+    expect(ckpt.step).toBe(3);
+    const resumed = Decoder.fromValues(config, ckpt.params);
+    const r2 = await trainDecoder({
+      model, decoder: resumed, sampler, guides: guide, settings: settings(6), seed: 9,
+      resume: { step: ckpt.step, rng: ckpt.rng, optimizer: { ...ckpt.optimizer, state: ckpt.optimizerState } },
+    });
+    expect(r2.steps).toBe(6);
+    const got = await resumed.values();
+    resumed.dispose();
+    for (const [name, v] of want) expect(got.get(name), name).toEqual(v);
+    expect(losses[5]).toBeLessThan(losses[0]);
+  });
+
+  it('steady state: after the first step no buffer is allocated and no pipeline created', async () => {
+    const e = F.engine();
+    const debug = e.debug;
+    e.debug = false;
+    const seen: { buffers: number; pipelines: number; reads: number }[] = [];
+    const d = Decoder.create(config, 3);
+    try {
+      await trainDecoder({
+        model, decoder: d, sampler, guides: guide, settings: { ...settings(5), checkpointEvery: 100 }, seed: 1,
+        onLog: () => void seen.push({ buffers: e.stats().buffersAllocated, pipelines: e.stats().pipelines, reads: e.reads }),
+      });
+    } finally {
+      e.debug = debug;
+      d.dispose();
+    }
+    expect(seen).toHaveLength(5);
+    for (const s of seen.slice(1)) {
+      expect(s.buffers).toBe(seen[0].buffers);
+      expect(s.pipelines).toBe(seen[0].pipelines);
+    }
+    // One readback per logged step (its loss block), none inside a step.
+    for (let k = 1; k < seen.length; k++) expect(seen[k].reads - seen[k - 1].reads).toBe(1);
+  });
+});

@@ -1,0 +1,105 @@
+// faceinv train-decoder / decode / eval as a user runs them (dist/cli.js): a shortened cpu preset that learns,
+// and a training killed with SIGKILL that resumes to the same weights as an uninterrupted one.
+import { describe, it, expect } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readCheckpoint } from '../src/train/checkpoint.ts';
+import { SAMPLE_FACE, defaultModelPath } from './helpers/faces.ts';
+
+const cli = (...args: string[]) => {
+  const r = spawnSync(process.execPath, ['dist/cli.js', ...args], { encoding: 'utf8', timeout: 600_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr.split('\n').filter((l) => l && !l.startsWith('Warning: maxDynamic')).join('\n') };
+};
+const lastJson = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!);
+const lossRows = (dir: string) => readFileSync(join(dir, 'loss.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
+
+describe('faceinv train-decoder, decode, eval', () => {
+  it('a shortened cpu preset: the loss falls, the held-out embeddings beat a constant image, decode writes faces', () => {
+    defaultModelPath();
+    const dir = join(mkdtempSync(join(tmpdir(), 'faceinv-dec-')), 'run');
+    const r = cli('train-decoder', '--out', dir, '--preset', 'cpu', '--steps', '60', '--checkpoint-every', '30');
+    expect(r.code, r.err).toBe(0);
+    const j = lastJson(r.out);
+    expect(j.steps).toBe(60);
+    expect(j.stopped).toBe('done');
+    const rows = lossRows(dir);
+    expect(rows.map((x) => x[0])).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    const mean = (xs: number[][]) => xs.reduce((a, x) => a + x[1], 0) / xs.length;
+    expect(mean(rows.slice(-10))).toBeLessThan(0.8 * mean(rows.slice(0, 10)));
+    expect(readFileSync(join(dir, 'held-out.jsonl'), 'utf8').trim().split('\n')).toHaveLength(120);
+
+    const ev = cli('eval', '--decoder', dir);
+    expect(ev.code, ev.err).toBe(0);
+    const e = lastJson(ev.out);
+    expect(e.embeddings).toBe(120);
+    expect(e.decoder.meanCos).toBeGreaterThan(e.guide.meanCos);
+    expect(e.decoder.meanL2sq).toBeLessThan(e.guide.meanL2sq);
+    expect(e.mean_embedding_image.meanCos).toBeGreaterThan(0);
+    for (const f of ['faces.png', 'mean-embedding-image.png', 'eval.json']) expect(existsSync(join(dir, 'eval', f)), f).toBe(true);
+
+    const out = join(dir, 'decoded.png');
+    const d = cli('decode', '--decoder', dir, '--embedding', SAMPLE_FACE, '--out', out);
+    expect(d.code, d.err).toBe(0);
+    expect(lastJson(d.out).distance).toBeGreaterThan(0);
+    expect(existsSync(out)).toBe(true);
+  });
+
+  it('SIGKILL mid-training: the checkpoint is whole, at most k steps are lost, and --resume ends with the weights of an uninterrupted run', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'faceinv-dec-'));
+    const args = (dir: string) => ['train-decoder', '--out', dir, '--steps', '12', '--batch', '2', '--filters', '4', '--checkpoint-every', '2', '--log-every', '1', '--seed', '5'];
+    const whole = join(base, 'whole');
+    expect(cli(...args(whole)).code).toBe(0);
+
+    const killed = join(base, 'killed');
+    const child = spawn(process.execPath, ['dist/cli.js', ...args(killed)]);
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        // Kill once a few steps are logged (so at least one checkpoint exists), at no particular moment.
+        if (existsSync(join(killed, 'loss.csv')) && lossRows(killed).length >= 5) {
+          child.kill('SIGKILL');
+          clearInterval(poll);
+        }
+      }, 20);
+      child.on('exit', () => {
+        clearInterval(poll);
+        resolve();
+      });
+    });
+    expect(child.signalCode).toBe('SIGKILL');
+    const logged = lossRows(killed).length;
+    expect(logged).toBeLessThan(12);
+    const ck = readCheckpoint(join(killed, 'checkpoint.bin'));
+    expect(ck.step % 2).toBe(0);
+    expect(logged - ck.step).toBeLessThanOrEqual(2);
+
+    const r = cli(...args(killed), '--resume');
+    expect(r.code, r.err).toBe(0);
+    expect(lastJson(r.out).steps).toBe(12);
+    const a = readCheckpoint(join(whole, 'checkpoint.bin'));
+    const b = readCheckpoint(join(killed, 'checkpoint.bin'));
+    expect(b.step).toBe(12);
+    for (const [name, v] of a.params) expect(b.params.get(name), name).toEqual(v);
+    expect(b.optimizerState).toEqual(a.optimizerState);
+    // The loss log has each step once, with the same values as the uninterrupted run's.
+    expect(lossRows(killed)).toEqual(lossRows(whole));
+  });
+
+  it('bad input: one line on stderr, a non-zero exit', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'faceinv-dec-'));
+    const cases: [string[], RegExp][] = [
+      [['train-decoder'], /train-decoder needs --out/],
+      [['train-decoder', '--out', dir, '--preset', 'gpu'], /--preset: 'gpu' is not a preset/],
+      [['train-decoder', '--out', join(dir, 'none'), '--resume'], /--resume: .* holds no training run/],
+      [['decode', '--decoder', dir, '--embedding', SAMPLE_FACE, '--out', join(dir, 'x.png')], /holds no trained decoder/],
+      [['eval'], /eval needs --decoder/],
+    ];
+    for (const [args, msg] of cases) {
+      const r = cli(...args);
+      expect(r.code, args.join(' ')).not.toBe(0);
+      expect(r.err.split('\n'), r.err).toHaveLength(1);
+      expect(r.err).toMatch(msg);
+    }
+  });
+});
