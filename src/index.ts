@@ -27,3 +27,7 @@ export { preset, decayingTv, guideLayersOf, type PresetName, type PresetSettings
 export { embeddingLoss, embeddingDistance, guideLoss, unitRows, GaussianPrior, fitLapSpectrum, type Distance, type EmbeddingLossOptions } from './invert/losses.ts';
 export { fromPlanes, toModelInput, resize, centerCropSquare, type RgbImage } from './io/image.ts';
 export { chartSvg, imageGrid, type ChartOptions, type Series } from './io/plot.ts';
+export { Decoder, defaultDecoderConfig, parameterShapes, initialParameters, fullSize, type DecoderConfig } from './models/decoder.ts';
+export { encodeCheckpoint, decodeCheckpoint, CheckpointError, type Checkpoint } from './train/checkpoint.ts';
+export { GaussianSampler } from './train/sampler.ts';
+export { decodePngBytes, encodePngBytes, PngCodecError } from './io/png-codec.ts';

@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readCheckpoint } from '../src/train/checkpoint.ts';
+import { readCheckpoint } from '../src/train/checkpoint-file.ts';
 import { SAMPLE_FACE, defaultModelPath } from './helpers/faces.ts';
 
 const cli = (...args: string[]) => {

@@ -1,7 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import { PNG } from 'pngjs';
 import { resize, centerCropSquare, type RgbImage } from '../src/io/image.ts';
-import { decodePng, ImageError } from '../src/io/png.ts';
+import { decodePng, readPng, ImageError } from '../src/io/png.ts';
+import { readFileSync } from 'node:fs';
 import { Rand } from './helpers/ref.ts';
 
 const img = (w: number, h: number, seed = 1): RgbImage => ({ width: w, height: h, data: Float32Array.from(new Rand(seed).uniform(w * h * 3, 0, 255)) });
@@ -67,5 +68,30 @@ describe('PNG decoding', () => {
   it('non-PNG bytes give a one-line ImageError', () => {
     expect(() => decodePng(new TextEncoder().encode('{"not": "an image"}'), 'x.json')).toThrow(ImageError);
     expect(() => decodePng(new TextEncoder().encode('{"not": "an image"}'), 'x.json')).toThrow(/x.json: not a readable PNG/);
+  });
+});
+
+describe('PNG codec without Node (web streams: the browser demo and Deno)', () => {
+  it('decodes every bundled PNG exactly as pngjs does, and its encoding reads back through pngjs', async () => {
+    const { decodePngBytes, encodePngBytes } = await import('../src/io/png-codec.ts');
+    const { readdirSync } = await import('node:fs');
+    const files = ['assets/faces/astronaut.png', 'assets/lfw/faces-25px.png', ...readdirSync('assets/guides').filter((f) => f.endsWith('.png')).map((f) => `assets/guides/${f}`)];
+    for (const f of files) {
+      const want = readPng(f);
+      const got = await decodePngBytes(new Uint8Array(readFileSync(f)), f);
+      expect([got.width, got.height], f).toEqual([want.width, want.height]);
+      expect(got.data, f).toEqual(want.data);
+      const again = decodePng(await encodePngBytes(got), f);
+      expect(again.data.map(Math.round), f).toEqual(got.data.map(Math.round));
+    }
+    // Grey and grey + alpha, 8 and 16 bit, written by pngjs from one RGBA picture.
+    const src = new PNG({ width: 5, height: 3 });
+    for (let i = 0; i < 15; i++) src.data.set([i * 17, i * 17, i * 17, 255], i * 4);
+    for (const [colorType, bitDepth] of [[0, 8], [0, 16], [4, 8], [2, 16]] as const) {
+      const bytes = PNG.sync.write(src, { colorType, bitDepth, inputColorType: 6 });
+      const got = await decodePngBytes(new Uint8Array(bytes), `type ${colorType}/${bitDepth}`);
+      expect(Array.from(got.data).map(Math.round), `type ${colorType}/${bitDepth}`).toEqual(Array.from(decodePng(bytes).data).map(Math.round));
+    }
+    await expect(decodePngBytes(new Uint8Array([1, 2, 3]), 'x.png')).rejects.toThrow(/x.png: not a PNG file/);
   });
 });

@@ -10,7 +10,8 @@ import type { FaceModel } from '../models/face_model.ts';
 import { GaussianSampler } from '../train/sampler.ts';
 import { facesFromSheet } from '../train/faces.ts';
 import { trainDecoder, guideActivations, type TrainSettings, type LogRow } from '../train/train.ts';
-import { readCheckpoint, writeCheckpoint, CHECKPOINT_VERSION, type Checkpoint } from '../train/checkpoint.ts';
+import { CHECKPOINT_VERSION, type Checkpoint } from '../train/checkpoint.ts';
+import { readCheckpoint, writeCheckpoint } from '../train/checkpoint-file.ts';
 import { scoreDecoder, scoreImages, summarise, type ItemScore, type Summary } from '../train/eval.ts';
 import { reconstruct } from '../invert/reconstruct.ts';
 import { readPng, writePng } from '../io/png.ts';
@@ -174,7 +175,7 @@ export async function trainDecoderCmd(args: string[]): Promise<number> {
   // (A line cut short by a kill has fewer fields.)
   const kept = readFileSync(logPath, 'utf8').trim().split('\n').filter((l, i) => i === 0 || (l.split(',').length === 6 && Number(l.split(',')[0]) < startStep));
   writeText(logPath, kept.join('\n') + '\n');
-  const bar = new ProgressBar(run.train.steps, 'train');
+  const bar = new ProgressBar(run.train.steps, 'train', 'steps');
   const signal = { aborted: false };
   const onSigint = () => {
     if (signal.aborted) process.exit(130);
@@ -310,7 +311,7 @@ export async function evalCmd(args: string[]): Promise<number> {
   if (opt.iterative) {
     const iterations = num(opt, 'iterations', 100, (v) => Number.isInteger(v) && v > 0);
     const scores: ItemScore[] = [];
-    const bar = new ProgressBar(N, 'iterative');
+    const bar = new ProgressBar(N, 'iterative', 'embeddings');
     for (let at = 0; at < N; at += 8) {
       const n = Math.min(8, N - at);
       const t = keep(tidy(() => O.slice(targets, [at, 0], [at + n, D])));

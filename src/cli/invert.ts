@@ -273,7 +273,7 @@ export async function transfer(args: string[]): Promise<number> {
   const t0 = performance.now();
   const sig = abortOnSigint();
   let previous: Tensor | null = null;
-  const bar = new ProgressBar(frames.length, 'transfer');
+  const bar = new ProgressBar(frames.length, 'transfer', 'frames');
   try {
     for (let f = 0; f < frames.length && !sig.signal.aborted; f++) {
       const guide = keep(pixelsOf(model, [join(dir, frames[f])]));

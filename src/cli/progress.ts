@@ -8,6 +8,7 @@ export class ProgressBar {
   constructor(
     private readonly total: number,
     private readonly label: string,
+    private readonly unit = 'it',
     private readonly stream: NodeJS.WriteStream = process.stderr,
   ) {
     this.tty = !!stream.isTTY;
@@ -20,7 +21,7 @@ export class ProgressBar {
     const elapsed = (Date.now() - this.t0) / 1000;
     const eta = rate && rate > 0 ? (this.total - done) / rate : NaN;
     const parts = Object.entries(fields).map(([k, v]) => `${k} ${typeof v === 'number' ? fmt(v) : v}`);
-    if (rate !== undefined) parts.push(`${rate.toFixed(2)} it/s`);
+    if (rate !== undefined) parts.push(`${rate.toFixed(2)} ${this.unit}/s`);
     parts.push(`${elapsed.toFixed(0)}s${Number.isFinite(eta) ? ` eta ${eta.toFixed(0)}s` : ''}`);
     const line = `${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${this.total}  ${parts.join('  ')}`;
     if (this.tty) {

@@ -1,8 +1,8 @@
-// Decoder training checkpoints: one file, so that writing it atomically (temp file, fsync, rename) is enough
-// for a crash at any moment to leave either the previous checkpoint or the new one, never a torn one.
+// Decoder training checkpoints: one file, so that writing it atomically (temp file, fsync, rename: see
+// checkpoint-file.ts) is enough for a crash at any moment to leave either the previous checkpoint or the new
+// one, never a torn one. Encoding and decoding are pure (the browser demo reads checkpoints too).
 // Layout: "FINVCKPT" · u32 header length · JSON header · float32 tensors (each at header.tensors[i].offset,
 // in floats from the data start) · u32 CRC-32 of everything before it.
-import { writeFileSync, readFileSync, renameSync, openSync, fsyncSync, closeSync, existsSync } from 'node:fs';
 import type { DecoderConfig } from '../models/decoder.ts';
 
 const MAGIC = 'FINVCKPT';
@@ -116,22 +116,4 @@ export function decodeCheckpoint(bytes: Uint8Array, what = 'checkpoint'): Checkp
   }
   const { tensors: _, ...rest } = header;
   return { ...rest, params, optimizerState };
-}
-
-/** Writes the checkpoint atomically: temp file, fsync, rename over the old one. */
-export function writeCheckpoint(path: string, c: Checkpoint): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, encodeCheckpoint(c));
-  const fd = openSync(tmp, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}
-
-export function readCheckpoint(path: string): Checkpoint {
-  if (!existsSync(path)) throw new CheckpointError(`${path}: no checkpoint there`);
-  return decodeCheckpoint(new Uint8Array(readFileSync(path)), path);
 }
