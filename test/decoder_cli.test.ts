@@ -86,6 +86,25 @@ describe('faceinv train-decoder, decode, eval', () => {
     expect(lossRows(killed)).toEqual(lossRows(whole));
   });
 
+  it('§4.2 guided decoder: trained on a set of guides (frames), decoding an unseen embedding onto each frame', () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'faceinv-dec-')), 'guided');
+    const frames = ['assets/guides/cartoon-female.png', 'assets/guides/cartoon-male.png'];
+    const r = cli('train-decoder', '--out', dir, '--kind', 'guided', '--guide', frames[0], '--guide', frames[1], '--steps', '4', '--batch', '2', '--filters', '4', '--checkpoint-every', '4');
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).guides).toEqual(['guide-0.png', 'guide-1.png']);
+    const outs = frames.map((f, i) => {
+      const out = join(dir, `frame-${i}.png`);
+      const d = cli('decode', '--decoder', dir, '--embedding', SAMPLE_FACE, '--guide', f, '--out', out);
+      expect(d.code, d.err).toBe(0);
+      return readFileSync(out);
+    });
+    // The guide is an input: another frame, another image.
+    expect(outs[0].equals(outs[1])).toBe(false);
+    const bad = cli('train-decoder', '--out', join(dir, 'x'), '--guide', frames[0], '--guide', frames[1], '--steps', '1');
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toMatch(/a §4.1 decoder trains with one guide; several need --kind guided/);
+  });
+
   it('bad input: one line on stderr, a non-zero exit', () => {
     const dir = mkdtempSync(join(tmpdir(), 'faceinv-dec-'));
     const cases: [string[], RegExp][] = [
