@@ -147,7 +147,8 @@ export async function trainDecoder(o: TrainOptions): Promise<TrainResult> {
       const stats = tidy(() => {
         const guideBatch = decoder.config.kind === 'guided' ? pick(o.guides, idx) : undefined;
         const images = decoder.forward(targets, guideBatch, needsIndex ? idx.map((i) => i % decoder.config.guideIndexCount) : undefined);
-        const acts = Object.fromEntries(Object.entries(guideActs).map(([k, v]) => [k, pick(v, idx)]));
+        // One guide: its activations broadcast against the batch; a set: each item's own guide's.
+        const acts = G === 1 ? guideActs : Object.fromEntries(Object.entries(guideActs).map(([k, v]) => [k, pick(v, idx)]));
         const l = decoderLoss(model, images, targets, acts, s.guideLayers, s.tvWeight);
         backward(O.mean(l.total));
         opt.step();
