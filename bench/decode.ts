@@ -4,11 +4,8 @@
 // loss written with tfjs + tfjs-backend-webgpu on the same adapter, in one run.
 // Run: node --import tsx bench/decode.ts [--quick]      (last line: JSON result)
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { buildSync } from 'esbuild';
 import * as F from '../src/index.ts';
 import { FaceModel } from '../src/models/face_model.ts';
-import { faceApiModelDir } from '../src/models/faceapi-node.ts';
 import { DEFAULT_MODEL } from '../src/cli/paths.ts';
 import { readPng } from '../src/io/png.ts';
 import { Decoder, defaultDecoderConfig, fullSize, parameterShapes, initialParameters, type DecoderConfig } from '../src/models/decoder.ts';
@@ -16,19 +13,14 @@ import { GaussianSampler } from '../src/train/sampler.ts';
 import { facesFromSheet } from '../src/train/faces.ts';
 import { trainDecoder } from '../src/train/train.ts';
 import { tf, useTfjsOnEngineDevice, gpuIdle, timeGpu, printResult } from './common.ts';
-import { faceApiForwardTaps, type P } from './faceapi_peer.ts';
+import { faceApiForwardTaps, loadFaceApiWeights, registerTfjsGradients } from './faceapi_peer.ts';
 
 const quick = process.argv.includes('--quick');
 const e = await F.init();
 const backend = await useTfjsOnEngineDevice();
-// tfjs-core's Node build registers no gradients; bundle its registration (see bench/invert.ts).
-buildSync({ entryPoints: ['node_modules/@tensorflow/tfjs-core/dist/register_all_gradients.js'], bundle: true, format: 'esm', platform: 'node', outfile: 'out/tfjs-gradients.mjs', logLevel: 'error' });
-await import(join(process.cwd(), 'out', 'tfjs-gradients.mjs'));
+await registerTfjsGradients();
 const model = FaceModel.fromBytes(new Uint8Array(readFileSync(DEFAULT_MODEL)), 'dlib');
-const dir = faceApiModelDir();
-const manifest = JSON.parse(readFileSync(join(dir, 'face_recognition_model-weights_manifest.json'), 'utf8'));
-const bin = readFileSync(join(dir, manifest[0].paths[0]));
-const weights = tf.io.decodeWeights(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength), manifest[0].weights) as P;
+const weights = loadFaceApiWeights();
 console.log(`adapter: ${e.adapter.description || e.adapter.device}`);
 
 // Embeddings: a Gaussian fitted to the bundled real faces, as training draws them.

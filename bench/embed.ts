@@ -2,24 +2,19 @@
 // onnxruntime-node (CPU) and against face-api's network on tfjs-webgpu on the same adapter, in one run.
 // Run: node --import tsx bench/embed.ts      (last line: JSON result)
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import * as F from '../src/index.ts';
 import { FaceModel } from '../src/models/face_model.ts';
-import { faceApiModelDir } from '../src/models/faceapi-node.ts';
 import { DEFAULT_MODEL } from '../src/cli/paths.ts';
 import { readPng } from '../src/io/png.ts';
 import { tf, useTfjsOnEngineDevice, timeGpu, printResult } from './common.ts';
-import { faceApiForward, type P } from './faceapi_peer.ts';
+import { faceApiForward, loadFaceApiWeights } from './faceapi_peer.ts';
 
 const e = await F.init();
 const backend = await useTfjsOnEngineDevice();
 const model = FaceModel.fromBytes(new Uint8Array(readFileSync(DEFAULT_MODEL)), 'dlib');
 const session = await ort.InferenceSession.create(DEFAULT_MODEL);
-const dir = faceApiModelDir();
-const manifest = JSON.parse(readFileSync(join(dir, 'face_recognition_model-weights_manifest.json'), 'utf8'));
-const bin = readFileSync(join(dir, manifest[0].paths[0]));
-const weights = tf.io.decodeWeights(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength), manifest[0].weights) as P;
+const weights = loadFaceApiWeights();
 const face = readPng('assets/faces/astronaut.png');
 console.log(`adapter: ${e.adapter.description || e.adapter.device}`);
 

@@ -2,6 +2,10 @@
 // convLayer.ts, residualLayer.ts) written with tfjs-core ops: the oracle of the converter test and the
 // tfjs-webgpu peer of bench/embed. Input: NHWC, already normalised ((pixel − mean) / 255).
 import * as tf from '@tensorflow/tfjs-core';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildSync } from 'esbuild';
+import { faceApiModelDir } from '../src/models/faceapi-node.ts';
 
 export type P = Record<string, tf.Tensor>;
 
@@ -55,4 +59,22 @@ export function faceApiForwardTaps(w: P, x: tf.Tensor4D, tapNames: string[]): { 
   for (const b of ['conv256_1', 'conv256_2']) out = tap(b, residual(out, b));
   out = residualDown(out, 'conv256_down_out');
   return { embedding: tf.matMul(tf.mean(out, [1, 2]) as tf.Tensor2D, w.fc as tf.Tensor2D), taps };
+}
+
+/** face-api's recognition-net weights, decoded by tfjs (its own layout: NHWC filters). */
+export function loadFaceApiWeights(): P {
+  const dir = faceApiModelDir();
+  const manifest = JSON.parse(readFileSync(join(dir, 'face_recognition_model-weights_manifest.json'), 'utf8'));
+  const bin = readFileSync(join(dir, manifest[0].paths[0]));
+  return tf.io.decodeWeights(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength), manifest[0].weights) as P;
+}
+
+/**
+ * Registers tfjs-core's gradients (its Node build registers none, and its ES-module files import directories,
+ * which Node refuses): bundles the registration once into out/ and imports it. Registries and the engine live
+ * on a tfjs global, so the gradients land in the instance the benches use.
+ */
+export async function registerTfjsGradients(): Promise<void> {
+  buildSync({ entryPoints: ['node_modules/@tensorflow/tfjs-core/dist/register_all_gradients.js'], bundle: true, format: 'esm', platform: 'node', outfile: 'out/tfjs-gradients.mjs', logLevel: 'error' });
+  await import(join(process.cwd(), 'out', 'tfjs-gradients.mjs'));
 }

@@ -10,13 +10,11 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import * as F from '../src/index.ts';
 import { FaceModel } from '../src/models/face_model.ts';
-import { faceApiModelDir } from '../src/models/faceapi-node.ts';
 import { DEFAULT_MODEL } from '../src/cli/paths.ts';
 import { readPng } from '../src/io/png.ts';
 import { reconstruct } from '../src/invert/reconstruct.ts';
 import { tf, useTfjsOnEngineDevice, gpuIdle, printResult } from './common.ts';
-import { faceApiForwardTaps, type P } from './faceapi_peer.ts';
-import { buildSync } from 'esbuild';
+import { faceApiForwardTaps, loadFaceApiWeights, registerTfjsGradients } from './faceapi_peer.ts';
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -29,16 +27,9 @@ const settings = { guide_layers: ['conv64_3', 'conv128_2'], guide_weight: 3e-3, 
 
 const e = await F.init();
 const backend = await useTfjsOnEngineDevice();
-// tfjs-core's Node build registers no gradients, and its ES-module files import directories, which Node
-// refuses: bundle the registration once. Registries and the engine live on a tfjs global, so the
-// gradients land in the instance the bench uses.
-buildSync({ entryPoints: ['node_modules/@tensorflow/tfjs-core/dist/register_all_gradients.js'], bundle: true, format: 'esm', platform: 'node', outfile: 'out/tfjs-gradients.mjs', logLevel: 'error' });
-await import(join(process.cwd(), 'out', 'tfjs-gradients.mjs'));
+await registerTfjsGradients();
 const model = FaceModel.fromBytes(new Uint8Array(readFileSync(DEFAULT_MODEL)), 'dlib');
-const dir = faceApiModelDir();
-const manifest = JSON.parse(readFileSync(join(dir, 'face_recognition_model-weights_manifest.json'), 'utf8'));
-const bin = readFileSync(join(dir, manifest[0].paths[0]));
-const weights = tf.io.decodeWeights(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength), manifest[0].weights) as P;
+const weights = loadFaceApiWeights();
 const targetImg = readPng('assets/faces/astronaut.png');
 const guideImg = readPng('assets/guides/cartoon-female.png');
 console.log(`adapter: ${e.adapter.description || e.adapter.device}; ${timed} timed iterations after ${WARMUP} warm-up ones`);

@@ -1,22 +1,16 @@
 // The converter is faithful: face-api's own forward pass (its layer code re-run with tfjs-core on the CPU
 // backend, weights decoded by tfjs itself) and onnxruntime-node on the converted ONNX file agree.
 import { describe, it, expect } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as ort from 'onnxruntime-node';
-import { faceApiModelDir } from '../src/models/faceapi-node.ts';
 import { defaultModelPath, sampleFaceRgb, normalizedNchw } from './helpers/faces.ts';
-import { faceApiForward, type P } from '../bench/faceapi_peer.ts';
+import { faceApiForward, loadFaceApiWeights } from '../bench/faceapi_peer.ts';
 
 describe('default model: converter fidelity', () => {
   it('onnxruntime-node on the converted model matches face-api’s forward pass within 1e-4 on the sample face', async () => {
     await tf.setBackend('cpu');
-    const dir = faceApiModelDir();
-    const manifest = JSON.parse(readFileSync(join(dir, 'face_recognition_model-weights_manifest.json'), 'utf8'));
-    const bin = readFileSync(join(dir, manifest[0].paths[0]));
-    const weights = tf.io.decodeWeights(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength), manifest[0].weights) as P;
+    const weights = loadFaceApiWeights();
 
     const face = sampleFaceRgb();
     expect([face.width, face.height]).toEqual([150, 150]);

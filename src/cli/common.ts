@@ -126,3 +126,18 @@ export function writeText(path: string, text: string): void {
   renameSync(tmp, path);
 }
 
+
+/**
+ * Stops long work at its next step on the first Ctrl-C (the work checks `signal.aborted` and still writes its
+ * results); a second Ctrl-C exits at once.
+ */
+export function abortOnSigint(what = 'stopping after this iteration'): { signal: { aborted: boolean }; release(): void } {
+  const signal = { aborted: false };
+  const handler = () => {
+    if (signal.aborted) process.exit(130);
+    signal.aborted = true;
+    process.stderr.write(`\nfaceinv: ${what} (Ctrl-C again to quit at once)\n`);
+  };
+  process.on('SIGINT', handler);
+  return { signal, release: () => process.off('SIGINT', handler) };
+}

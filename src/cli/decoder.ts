@@ -19,7 +19,7 @@ import { fromPlanes } from '../io/image.ts';
 import { chartSvg, imageGrid } from '../io/plot.ts';
 import { writePlot } from '../io/plot-png.ts';
 import { ProgressBar } from './progress.ts';
-import { parse, loadModel, num, pixelsOf, readTargets, writeText, UsageError } from './common.ts';
+import { parse, loadModel, num, pixelsOf, readTargets, writeText, abortOnSigint, UsageError } from './common.ts';
 import { DEFAULT_GUIDE, packageRoot } from './paths.ts';
 
 const CHECKPOINT = 'checkpoint.bin';
@@ -176,13 +176,7 @@ export async function trainDecoderCmd(args: string[]): Promise<number> {
   const kept = readFileSync(logPath, 'utf8').trim().split('\n').filter((l, i) => i === 0 || (l.split(',').length === 6 && Number(l.split(',')[0]) < startStep));
   writeText(logPath, kept.join('\n') + '\n');
   const bar = new ProgressBar(run.train.steps, 'train', 'steps');
-  const signal = { aborted: false };
-  const onSigint = () => {
-    if (signal.aborted) process.exit(130);
-    signal.aborted = true;
-    process.stderr.write('\nfaceinv: checkpointing after this step (Ctrl-C again to quit at once)\n');
-  };
-  process.on('SIGINT', onSigint);
+  const { signal, release } = abortOnSigint('checkpointing after this step');
   let last: LogRow | null = null;
   const t0 = performance.now();
   let r;
@@ -203,7 +197,7 @@ export async function trainDecoderCmd(args: string[]): Promise<number> {
     });
   } finally {
     bar.done();
-    process.off('SIGINT', onSigint);
+    release();
   }
   decoder.dispose();
   guides.dispose();

@@ -14,7 +14,7 @@ import { fromPlanes, type RgbImage } from '../io/image.ts';
 import { chartSvg, imageGrid } from '../io/plot.ts';
 import { writePlot } from '../io/plot-png.ts';
 import { ProgressBar } from './progress.ts';
-import { parse, loadModel, num, pixelsOf, readTargets, writeText, UsageError, type Parsed } from './common.ts';
+import { parse, loadModel, num, pixelsOf, readTargets, writeText, abortOnSigint, UsageError, type Parsed } from './common.ts';
 import { DEFAULT_GUIDE } from './paths.ts';
 
 const LOSS_OPTIONS = `Loss and optimiser (each overrides the preset):
@@ -131,18 +131,6 @@ async function settings(model: FaceModel, a: Parsed, firstGuide: Tensor | null):
   if (opt.seed !== undefined) s.seed = num(opt, 'seed', 1, Number.isInteger);
   s.progressEvery = num(opt, 'progress-every', 10, (v) => Number.isInteger(v) && v >= 1);
   return { s, owned };
-}
-
-/** Stops a run at the next iteration on the first Ctrl-C; a second one exits at once. */
-function abortOnSigint(): { signal: { aborted: boolean }; release(): void } {
-  const signal = { aborted: false };
-  const handler = () => {
-    if (signal.aborted) process.exit(130);
-    signal.aborted = true;
-    process.stderr.write('\nfaceinv: stopping after this iteration (Ctrl-C again to quit at once)\n');
-  };
-  process.on('SIGINT', handler);
-  return { signal, release: () => process.off('SIGINT', handler) };
 }
 
 const imagesOf = (data: Float32Array, n: number, size: number): RgbImage[] => fromPlanes(data, n, size, size);

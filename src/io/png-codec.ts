@@ -2,6 +2,7 @@
 // Deno, browsers and Node ≥ 18 all have. For the browser demo and the Deno example; Node's CLI uses pngjs
 // (png.ts). Decodes 8- and 16-bit grey, grey + alpha, RGB and RGBA, palette, non-interlaced; encodes 8-bit RGB.
 import type { RgbImage } from './image.ts';
+import { crc32 } from './crc32.ts';
 
 const SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
 
@@ -13,21 +14,6 @@ async function inflate(data: Uint8Array, format: 'deflate'): Promise<Uint8Array>
 async function deflate(data: Uint8Array): Promise<Uint8Array> {
   const stream = new Blob([data as BlobPart]).stream().pipeThrough(new CompressionStream('deflate'));
   return new Uint8Array(await new Response(stream).arrayBuffer());
-}
-
-let crcTable: Uint32Array | null = null;
-function crc32(bytes: Uint8Array): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = crcTable[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
 }
 
 export class PngCodecError extends Error {

@@ -4,6 +4,7 @@
 // Layout: "FINVCKPT" · u32 header length · JSON header · float32 tensors (each at header.tensors[i].offset,
 // in floats from the data start) · u32 CRC-32 of everything before it.
 import type { DecoderConfig } from '../models/decoder.ts';
+import { crc32 } from '../io/crc32.ts';
 
 const MAGIC = 'FINVCKPT';
 export const CHECKPOINT_VERSION = 1;
@@ -34,21 +35,6 @@ export class CheckpointError extends Error {
     super(message);
     this.name = 'CheckpointError';
   }
-}
-
-let crcTable: Uint32Array | null = null;
-function crc32(bytes: Uint8Array): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = crcTable[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
 }
 
 export function encodeCheckpoint(c: Checkpoint): Uint8Array {
