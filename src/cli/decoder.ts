@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, copyFileSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join, dirname, basename, extname } from 'node:path';
 import { keep, tidy, type Tensor } from '../tensor/tensor.ts';
+import { init } from '../tensor/engine.ts';
 import { Rng } from '../tensor/random.ts';
 import * as O from '../autograd/ops.ts';
 import { noGrad } from '../autograd/tape.ts';
@@ -102,6 +103,7 @@ export async function trainDecoderCmd(args: string[]): Promise<number> {
     process.stdout.write(TRAIN_HELP);
     return 0;
   }
+  await init();
   if (typeof opt.out !== 'string') throw new UsageError("train-decoder needs --out <checkpoint dir> (see 'faceinv train-decoder --help')");
   const dir = opt.out;
   const ckptPath = join(dir, CHECKPOINT);
@@ -228,6 +230,7 @@ export async function decodeCmd(args: string[]): Promise<number> {
     process.stdout.write(DECODE_HELP);
     return 0;
   }
+  await init();
   if (typeof opt.decoder !== 'string' || !all.embedding?.length || typeof opt.out !== 'string') throw new UsageError("decode needs --decoder, --embedding and --out (see 'faceinv decode --help')");
   const { run, ckpt } = loadRun(opt.decoder);
   const model = loadModel(opt.model ?? (run.model !== 'default' ? run.model : undefined));
@@ -273,6 +276,7 @@ export async function evalCmd(args: string[]): Promise<number> {
     process.stdout.write(EVAL_HELP);
     return 0;
   }
+  await init();
   if (typeof opt.decoder !== 'string') throw new UsageError("eval needs --decoder (see 'faceinv eval --help')");
   const { run, ckpt } = loadRun(opt.decoder);
   const model = loadModel(opt.model ?? (run.model !== 'default' ? run.model : undefined));

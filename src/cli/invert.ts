@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { tidy, keep, type Tensor } from '../tensor/tensor.ts';
+import { init } from '../tensor/engine.ts';
 import * as O from '../autograd/ops.ts';
 import { noGrad } from '../autograd/tape.ts';
 import { reconstruct, type ReconstructOptions, type ReconstructResult } from '../invert/reconstruct.ts';
@@ -150,6 +151,7 @@ export async function invert(args: string[]): Promise<number> {
     process.stdout.write(INVERT_HELP);
     return 0;
   }
+  await init();
   if (!all.target?.length || typeof opt.out !== 'string') throw new UsageError("invert needs --target and --out (see 'faceinv invert --help')");
   const model = loadModel(opt.model);
   const S = model.inputSize;
@@ -244,6 +246,7 @@ export async function transfer(args: string[]): Promise<number> {
     process.stdout.write(TRANSFER_HELP);
     return 0;
   }
+  await init();
   if (!all.target?.length || typeof opt.frames !== 'string' || typeof opt.out !== 'string') {
     throw new UsageError("transfer needs --target, --frames and --out (see 'faceinv transfer --help')");
   }
@@ -304,6 +307,7 @@ export async function sweepTv(args: string[]): Promise<number> {
     process.stdout.write(SWEEP_HELP);
     return 0;
   }
+  await init();
   if (!all.target?.length || typeof opt.out !== 'string') throw new UsageError("sweep-tv needs --target and --out (see 'faceinv sweep-tv --help')");
   const values = (typeof opt.values === 'string' ? opt.values : '1e-3,1e-2,3e-2,1e-1').split(',').map(Number);
   if (!values.length || values.some((v) => !(v >= 0 && Number.isFinite(v)))) throw new UsageError(`--values: '${opt.values}' is not a list of weights ≥ 0`);

@@ -142,22 +142,16 @@ async function main(argv: string[]): Promise<number> {
     case 'convert':
       return convert(rest);
     case 'invert':
-      await init();
       return invert(rest);
     case 'transfer':
-      await init();
       return transfer(rest);
     case 'sweep-tv':
-      await init();
       return sweepTv(rest);
     case 'train-decoder':
-      await init();
       return trainDecoderCmd(rest);
     case 'decode':
-      await init();
       return decodeCmd(rest);
     case 'eval':
-      await init();
       return evalCmd(rest);
     default:
       process.stderr.write(`faceinv: unknown command '${cmd}' (see 'faceinv help')\n`);
