@@ -44,7 +44,7 @@ describe('faceinv train-decoder, decode, eval', () => {
     expect(d.code, d.err).toBe(0);
     expect(lastJson(d.out).distance).toBeGreaterThan(0);
     expect(existsSync(out)).toBe(true);
-  });
+  }, 900_000);
 
   it('SIGKILL mid-training: the checkpoint is whole, at most k steps are lost, and --resume ends with the weights of an uninterrupted run', async () => {
     const base = mkdtempSync(join(tmpdir(), 'faceinv-dec-'));
@@ -84,7 +84,7 @@ describe('faceinv train-decoder, decode, eval', () => {
     expect(b.optimizerState).toEqual(a.optimizerState);
     // The loss log has each step once, with the same values as the uninterrupted run's.
     expect(lossRows(killed)).toEqual(lossRows(whole));
-  });
+  }, 600_000);
 
   it('§4.2 guided decoder: trained on a set of guides (frames), decoding an unseen embedding onto each frame', () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'faceinv-dec-')), 'guided');
@@ -103,7 +103,7 @@ describe('faceinv train-decoder, decode, eval', () => {
     const bad = cli('train-decoder', '--out', join(dir, 'x'), '--guide', frames[0], '--guide', frames[1], '--steps', '1');
     expect(bad.code).not.toBe(0);
     expect(bad.err).toMatch(/a §4.1 decoder trains with one guide; several need --kind guided/);
-  });
+  }, 600_000);
 
   it('bad input: one line on stderr, a non-zero exit', () => {
     const dir = mkdtempSync(join(tmpdir(), 'faceinv-dec-'));

@@ -50,7 +50,7 @@ describe('faceinv invert', () => {
     expect(csv[0]).toBe('iteration,item,target,guide,embedding,guide:conv32_3,guide:conv64_3,guide:conv128_2,guide:conv256_2,tv,total,distance');
     expect(csv).toHaveLength(301);
     expect(csv[300].split(',').slice(4).every((v) => Number.isFinite(Number(v)))).toBe(true);
-  });
+  }, 600_000);
 
   it('several guides keep, per target, the closest result (§3); two targets give two files; a target as embedding JSON', () => {
     const dir = mkdtempSync(join(tmpdir(), 'faceinv-invert-'));
@@ -72,7 +72,7 @@ describe('faceinv invert', () => {
     expect(j.guide[0]).toBe(j.guide[1]);
     // The trace: 2 targets × 2 guides per iteration.
     expect(readFileSync(j.trace, 'utf8').trim().split('\n')).toHaveLength(1 + 20 * 4);
-  });
+  }, 600_000);
 
   it('Ctrl-C stops after the current iteration and still writes the image and the trace', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'faceinv-invert-'));
@@ -149,7 +149,7 @@ describe('faceinv transfer and sweep-tv', () => {
     expect(j.frames).toBe(2);
     expect(j.distance).toHaveLength(2);
     for (const f of ['f000.png', 'f001.png']) expect(existsSync(join(dir, 'out', f))).toBe(true);
-  });
+  }, 600_000);
 
   it('sweep-tv (Fig. 6): an image per w_TV, the grid, and the distance plot as SVG and PNG', () => {
     const dir = mkdtempSync(join(tmpdir(), 'faceinv-sweep-'));
@@ -163,5 +163,5 @@ describe('faceinv transfer and sweep-tv', () => {
     const svg = readFileSync(join(dir, 'distance.svg'), 'utf8');
     expect(svg).toContain('w_TV 0.001');
     expect((svg.match(/<polyline/g) ?? []).length).toBe(2);
-  });
+  }, 600_000);
 });
