@@ -113,7 +113,7 @@ export function conv2dGradInputKernel(dy: Tensor, w: Tensor, bias: Tensor | null
   const tx = mergedTaps(g.W, g.SW, g.KW, g.DW, g.PL);
   if (ty && tx && useSubgroup(`conv2d.gradInput(${describe(g)})`)) {
     const CG = g.C / g.G;
-    const a = w.derived(`conv.gradInput ${g.G} ${g.K / g.G} ${CG} ${JSON.stringify([ty, tx])}`, () => phaseWeights(w, g, ty, tx));
+    const a = w.derived(`conv.gradInput ${g.G} ${g.K / g.G} ${CG} ${g.KH}×${g.KW} ${JSON.stringify([ty, tx])}`, () => phaseWeights(w, g, ty, tx));
     gatheredGemm(dy, a, bias, out, `conv2d.gradInput[subgroup](${describe(g)})`, {
       G: g.G, M: ty.phases.length * tx.phases.length * CG, TY: ty.taps, TX: tx.taps, N: g.N, colH: ty.outputs, colW: tx.outputs,
       srcC: g.K, srcCG: g.K / g.G, srcH: g.OH, srcW: g.OW,
