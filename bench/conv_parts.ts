@@ -1,33 +1,47 @@
-// Times conv2d's three kernels (forward, input gradient, filter gradient) one by one on a few shapes, to see
-// which one a layer's time goes to. Run: node --import tsx bench/conv_parts.ts   (last line: JSON)
+// Times conv2d's three kernels (forward, input gradient, filter gradient) one by one, for every kernel variant
+// the device runs (register; subgroup where it has 8-wide subgroups), to see which one a layer's time goes to.
+// The filter gradient has one kernel (register) in every variant.
+// Run: node --import tsx bench/conv_parts.ts   (last line: JSON)
 import * as F from '../src/index.ts';
-import { conv2dKernel, conv2dGradInputKernel, conv2dGradFilterKernel, type ConvGeometry } from '../src/kernels/conv.ts';
+import { conv2dKernel, conv2dGradInputKernel, conv2dGradFilterKernel, setConvVariant, type ConvGeometry, type ConvVariant } from '../src/kernels/conv.ts';
+import { subgroupKernelsSupported } from '../src/kernels/subgroups.ts';
 import { timeGpu } from './common.ts';
 
+const geo = (N: number, C: number, H: number, K: number, k: number, s: number, p: number): ConvGeometry => {
+  const OH = Math.floor((H + 2 * p - k) / s) + 1;
+  return { N, C, H, W: H, K, OH, OW: OH, G: 1, KH: k, KW: k, SH: s, SW: s, DH: 1, DW: 1, PT: p, PL: p, PB: p, PR: p };
+};
 const shapes: [string, ConvGeometry][] = [
-  ['face 7x7/2 3x150x150->32', { N: 1, C: 3, H: 150, W: 150, K: 32, OH: 72, OW: 72, G: 1, KH: 7, KW: 7, SH: 2, SW: 2, DH: 1, DW: 1, PT: 0, PL: 0, PB: 0, PR: 0 }],
+  ['face 7x7/2 3x150x150->32 b1', geo(1, 3, 150, 32, 7, 2, 0)],
+  ['face 3x3 32x35x35 b1', geo(1, 32, 35, 32, 3, 1, 1)],
+  ['face 7x7/2 3x150x150->32 b8', geo(8, 3, 150, 32, 7, 2, 0)],
+  ['face 3x3 32x35x35 b8', geo(8, 32, 35, 32, 3, 1, 1)],
+  ['face 3x3 64x17x17 b8', geo(8, 64, 17, 64, 3, 1, 1)],
+  ['face 3x3 256x4x4 b8', geo(8, 256, 4, 256, 3, 1, 1)],
   ['deconv 5x5/2 50x32->64 (its conv)', { N: 1, C: 50, H: 64, W: 64, K: 50, OH: 32, OW: 32, G: 1, KH: 5, KW: 5, SH: 2, SW: 2, DH: 1, DW: 1, PT: 2, PL: 2, PB: 1, PR: 1 }],
-  ['face 3x3 32x35x35', { N: 1, C: 32, H: 35, W: 35, K: 32, OH: 35, OW: 35, G: 1, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, PT: 1, PL: 1, PB: 1, PR: 1 }],
 ];
 
 await F.init();
+const variants: ConvVariant[] = ['register', ...(subgroupKernelsSupported() ? (['subgroup'] as const) : [])];
 const rows = [];
 for (const [name, g] of shapes) {
   const X = F.randn([g.N, g.C, g.H, g.W], 1);
   const W = F.randn([g.K, g.C, g.KH, g.KW], 2);
   const DY = F.randn([g.N, g.K, g.OH, g.OW], 3);
-  const opts = { reps: 3, inner: 1 };
+  const opts = { reps: 3, inner: 2 };
   const ms = (t: number) => +(t * 1e3).toFixed(2);
-  const row = {
-    name,
-    forward_ms: ms(await timeGpu(() => conv2dKernel(X, W, null, g).dispose(), opts)),
-    grad_input_ms: ms(await timeGpu(() => conv2dGradInputKernel(DY, W, null, g).dispose(), opts)),
-    grad_filter_ms: ms(await timeGpu(() => conv2dGradFilterKernel(X, DY, g).dispose(), opts)),
-  };
+  const row: Record<string, string | number> = { name };
+  for (const v of variants) {
+    setConvVariant(v);
+    row[`${v}_forward_ms`] = ms(await timeGpu(() => conv2dKernel(X, W, null, g).dispose(), opts));
+    row[`${v}_grad_input_ms`] = ms(await timeGpu(() => conv2dGradInputKernel(DY, W, null, g).dispose(), opts));
+  }
+  setConvVariant(null);
+  row.grad_filter_ms = ms(await timeGpu(() => conv2dGradFilterKernel(X, DY, g).dispose(), opts));
   rows.push(row);
-  console.log(`${name.padEnd(36)} forward ${row.forward_ms} ms   dX ${row.grad_input_ms} ms   dW ${row.grad_filter_ms} ms`);
+  console.log(`${name.padEnd(36)} ${variants.map((v) => `${v}: forward ${row[`${v}_forward_ms`]} ms, dX ${row[`${v}_grad_input_ms`]} ms`).join('   ')}   dW ${row.grad_filter_ms} ms`);
   [X, W, DY].forEach((t) => t.dispose());
 }
-console.log(JSON.stringify({ name: 'conv_parts', unit: 'ms', rows }));
+console.log(JSON.stringify({ name: 'conv_parts', unit: 'ms', variants, rows }));
 F.shutdown();
 process.exit(0);

@@ -1,0 +1,36 @@
+// GPU time per op of one forward + backward (to the pixels) of the default model, from the engine profiler
+// (timestamp queries around every dispatch): where a reconstruction iteration's time goes.
+// Run: node --import tsx bench/profile.ts [--batch 8] [--by-label]      (last line: JSON)
+import { readFileSync } from 'node:fs';
+import * as F from '../src/index.ts';
+import { FaceModel } from '../src/models/face_model.ts';
+import { DEFAULT_MODEL } from '../src/cli/paths.ts';
+
+const arg = (name: string, def: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : def;
+};
+const N = Number(arg('batch', '8'));
+const e = await F.init();
+const model = FaceModel.fromBytes(new Uint8Array(readFileSync(DEFAULT_MODEL)), 'dlib');
+const p = F.keep(F.mul(F.rand([N, 3, 150, 150], 1), 255));
+p.requiresGrad = true;
+const target = F.keep(F.randn([N, 128], 2));
+const step = () => {
+  F.tidy(() => F.backward(F.sum(F.square(F.sub(model.embed(p).embedding, target)))));
+  p.grad?.dispose();
+  p.grad = null;
+  e.flush();
+};
+step();
+await e.sync();
+e.startProfile();
+step();
+const rows = await e.stopProfile({ byLabel: process.argv.includes('--by-label') });
+const total = rows.reduce((s, r) => s + (Number.isFinite(r.ms) ? r.ms : 0), 0);
+console.log(`adapter: ${e.adapter.description || e.adapter.device}; batch ${N}; GPU time of one forward + backward: ${total.toFixed(1)} ms`);
+for (const r of rows.slice(0, 25)) console.log(`${r.op.slice(0, 110).padEnd(110)} ${String(r.calls).padStart(4)} ${r.ms.toFixed(2).padStart(9)} ms`);
+console.log(JSON.stringify({ name: 'profile', batch: N, total_ms: +total.toFixed(2), rows: rows.map((r) => ({ ...r, ms: +r.ms.toFixed(3) })) }));
+model.dispose();
+F.shutdown();
+process.exit(0);
