@@ -235,6 +235,8 @@ describe('decoder training', () => {
     await trainDecoder({
       model, decoder: first, sampler, guides: guide, settings: settings(6), seed: 9, signal,
       onCheckpoint: (s: TrainState) => {
+        // The first checkpoint (step 3) is the one resumed from; the abort stops the run a step later.
+        if (saved) return;
         saved = encodeCheckpoint({ version: CHECKPOINT_VERSION, config, settings: {}, step: s.step, rng: s.rng, optimizer: { t: s.optimizer.t, updates: s.optimizer.updates }, optimizerState: s.optimizer.state, params: s.params, extra: {} });
         signal.aborted = true;
       },

@@ -86,6 +86,30 @@ describe('faceinv train-decoder, decode, eval', () => {
     expect(lossRows(killed)).toEqual(lossRows(whole));
   }, 600_000);
 
+  it('Ctrl-C checkpoints after the current step and exits cleanly', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'faceinv-dec-')), 'int');
+    const child = spawn(process.execPath, ['dist/cli.js', 'train-decoder', '--out', dir, '--steps', '1000', '--batch', '2', '--filters', '4', '--checkpoint-every', '500', '--log-every', '1']);
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    await new Promise<void>((resolve) => {
+      let sent = false;
+      child.stderr.on('data', (d) => {
+        if (!sent && /train \[/.test(String(d))) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      });
+      child.on('exit', () => resolve());
+    });
+    expect(child.exitCode).toBe(0);
+    const j = lastJson(stdout);
+    expect(j.stopped).toBe('aborted');
+    expect(j.steps).toBeLessThan(1000);
+    // The checkpoint holds exactly the steps done, though it was not a checkpoint step.
+    expect(readCheckpoint(join(dir, 'checkpoint.bin')).step).toBe(j.steps);
+    expect(lossRows(dir)).toHaveLength(j.steps);
+  }, 300_000);
+
   it('§4.2 guided decoder: trained on a set of guides (frames), decoding an unseen embedding onto each frame', () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'faceinv-dec-')), 'guided');
     const frames = ['assets/guides/cartoon-female.png', 'assets/guides/cartoon-male.png'];

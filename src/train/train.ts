@@ -159,7 +159,10 @@ export async function trainDecoder(o: TrainOptions): Promise<TrainResult> {
       opt.zeroGrad();
       e.flush();
       step++;
-      const checkpointNow = step % s.checkpointEvery === 0 || step === s.steps || !!o.signal?.aborted;
+      // Read once: an abort that arrives while this step is logged or saved is taken at the next step, so a
+      // run never stops without a checkpoint of the step it stops at.
+      const aborting = !!o.signal?.aborted;
+      const checkpointNow = step % s.checkpointEvery === 0 || step === s.steps || aborting;
       if (step - blockStart === every || checkpointNow) {
         const block = await history.data();
         const rows: LogRow[] = [];
@@ -182,7 +185,7 @@ export async function trainDecoder(o: TrainOptions): Promise<TrainResult> {
         await o.onCheckpoint?.(await snapshot());
         t0 = performance.now();
       }
-      if (o.signal?.aborted) {
+      if (aborting) {
         stopped = 'aborted';
         break;
       }
