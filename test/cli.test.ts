@@ -1,17 +1,13 @@
 // The faceinv command as a user runs it (dist/cli.js, built by the test command).
 import { describe, it, expect } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { PNG } from 'pngjs';
 import { defaultModelPath, sampleFaceRgb, normalizedNchw } from './helpers/faces.ts';
+import { cli } from './helpers/cli.ts';
 
-const cli = (...args: string[]) => {
-  const r = spawnSync(process.execPath, ['dist/cli.js', ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr.split('\n').filter((l) => l && !l.startsWith('Warning: maxDynamic')).join('\n') };
-};
 const SAMPLE = 'assets/faces/astronaut.png';
 
 describe('faceinv embed / compare / info', () => {

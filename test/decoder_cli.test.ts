@@ -1,18 +1,14 @@
 // faceinv train-decoder / decode / eval as a user runs them (dist/cli.js): a shortened cpu preset that learns,
 // and a training killed with SIGKILL that resumes to the same weights as an uninterrupted one.
 import { describe, it, expect } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCheckpoint } from '../src/train/checkpoint-file.ts';
 import { SAMPLE_FACE, defaultModelPath } from './helpers/faces.ts';
+import { cli, lastJson, signalWhen } from './helpers/cli.ts';
 
-const cli = (...args: string[]) => {
-  const r = spawnSync(process.execPath, ['dist/cli.js', ...args], { encoding: 'utf8', timeout: 600_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr.split('\n').filter((l) => l && !l.startsWith('Warning: maxDynamic')).join('\n') };
-};
-const lastJson = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!);
 const lossRows = (dir: string) => readFileSync(join(dir, 'loss.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
 
 describe('faceinv train-decoder, decode, eval', () => {
@@ -88,21 +84,9 @@ describe('faceinv train-decoder, decode, eval', () => {
 
   it('Ctrl-C checkpoints after the current step and exits cleanly', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'faceinv-dec-')), 'int');
-    const child = spawn(process.execPath, ['dist/cli.js', 'train-decoder', '--out', dir, '--steps', '1000', '--batch', '2', '--filters', '4', '--checkpoint-every', '500', '--log-every', '1']);
-    let stdout = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    await new Promise<void>((resolve) => {
-      let sent = false;
-      child.stderr.on('data', (d) => {
-        if (!sent && /train \[/.test(String(d))) {
-          sent = true;
-          child.kill('SIGINT');
-        }
-      });
-      child.on('exit', () => resolve());
-    });
-    expect(child.exitCode).toBe(0);
-    const j = lastJson(stdout);
+    const r = await signalWhen(['train-decoder', '--out', dir, '--steps', '1000', '--batch', '2', '--filters', '4', '--checkpoint-every', '500', '--log-every', '1'], /train \[/, 'SIGINT');
+    expect(r.exitCode).toBe(0);
+    const j = lastJson(r.out);
     expect(j.stopped).toBe('aborted');
     expect(j.steps).toBeLessThan(1000);
     // The checkpoint holds exactly the steps done, though it was not a checkpoint step.

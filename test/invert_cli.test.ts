@@ -1,17 +1,12 @@
 // faceinv invert / transfer / sweep-tv as a user runs them (dist/cli.js, built by the test command).
 import { describe, it, expect } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync, mkdirSync, copyFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { SAMPLE_FACE, defaultModelPath } from './helpers/faces.ts';
+import { cli, lastJson, signalWhen } from './helpers/cli.ts';
 
-const cli = (...args: string[]) => {
-  const r = spawnSync(process.execPath, ['dist/cli.js', ...args], { encoding: 'utf8', timeout: 300_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr.split('\n').filter((l) => l && !l.startsWith('Warning: maxDynamic')).join('\n') };
-};
-const lastJson = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!);
 const embedOf = (png: string): number[] => {
   const r = cli('embed', png);
   expect(r.code, r.err).toBe(0);
@@ -77,21 +72,9 @@ describe('faceinv invert', () => {
   it('Ctrl-C stops after the current iteration and still writes the image and the trace', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'faceinv-invert-'));
     const out = join(dir, 'stopped.png');
-    const child = spawn(process.execPath, ['dist/cli.js', 'invert', '--target', SAMPLE_FACE, '--out', out, '--iterations', '1000', '--progress-every', '5']);
-    let stdout = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    await new Promise<void>((resolve) => {
-      let sent = false;
-      child.stderr.on('data', (d) => {
-        if (!sent && /invert \[/.test(String(d))) {
-          sent = true;
-          child.kill('SIGINT');
-        }
-      });
-      child.on('exit', () => resolve());
-    });
-    expect(child.exitCode).toBe(0);
-    const j = lastJson(stdout);
+    const r = await signalWhen(['invert', '--target', SAMPLE_FACE, '--out', out, '--iterations', '1000', '--progress-every', '5'], /invert \[/, 'SIGINT');
+    expect(r.exitCode).toBe(0);
+    const j = lastJson(r.out);
     expect(j.stopped).toBe('aborted');
     expect(j.iterations).toBeLessThan(1000);
     expect(existsSync(out)).toBe(true);
@@ -101,15 +84,9 @@ describe('faceinv invert', () => {
   it('--snapshot-every: a run killed with SIGKILL leaves its latest snapshot behind', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'faceinv-invert-'));
     const out = join(dir, 'snap.png');
-    const child = spawn(process.execPath, ['dist/cli.js', 'invert', '--target', SAMPLE_FACE, '--out', out, '--iterations', '1000', '--snapshot-every', '5']);
-    await new Promise<void>((resolve) => {
-      child.stderr.on('data', (d) => {
-        // The report of iteration 10 comes after its snapshot was written.
-        if (/\] 10\/1000/.test(String(d))) child.kill('SIGKILL');
-      });
-      child.on('exit', () => resolve());
-    });
-    expect(child.signalCode).toBe('SIGKILL');
+    // The snapshot of iteration 10 is written before the progress line that reports it.
+    const r = await signalWhen(['invert', '--target', SAMPLE_FACE, '--out', out, '--iterations', '1000', '--snapshot-every', '5'], /\] 10\/1000/, 'SIGKILL');
+    expect(r.signalCode).toBe('SIGKILL');
     const png = pixels(out);
     expect([png.width, png.height]).toEqual([150, 150]);
   });
