@@ -18,7 +18,7 @@ import { ProgressBar } from './progress.ts';
 import { parse, loadModel, num, pixelsOf, readTargets, writeText, abortOnSigint, UsageError, type Parsed } from './common.ts';
 import { DEFAULT_GUIDE } from './paths.ts';
 
-const LOSS_OPTIONS = `Loss and optimiser (each overrides the preset):
+export const LOSS_OPTIONS = `Loss and optimiser (each overrides the preset):
   --preset P            paper (default: 300 iterations) or fast (100)
   --iterations N        iterations
   --lr X                learning rate (pixel units per step for Adam)
@@ -58,15 +58,18 @@ iteration and still writes the result.
 ${LOSS_OPTIONS}
 `;
 
-const VALUED = [
-  'target', 'guide', 'out', 'trace', 'snapshot-every', 'preset', 'iterations', 'lr', 'optimizer', 'distance', 'target-scale',
-  'guide-layers', 'guide-weight', 'tv', 'tv-form', 'tv-alpha', 'lap-levels', 'mirror', 'lp', 'gauss-fit', 'gauss-layer',
-  'gauss-weight', 'gauss-nu', 'start', 'seed', 'model', 'progress-every', 'frames', 'values',
+/** The options of LOSS_OPTIONS (and --guide), shared by every command that reconstructs. */
+export const LOSS_VALUED = [
+  'guide', 'preset', 'iterations', 'lr', 'optimizer', 'distance', 'target-scale', 'guide-layers', 'guide-weight', 'tv', 'tv-form',
+  'tv-alpha', 'lap-levels', 'mirror', 'lp', 'gauss-fit', 'gauss-layer', 'gauss-weight', 'gauss-nu', 'start', 'seed', 'model',
+  'progress-every',
 ];
-const SWITCHES = ['normalize', 'json'];
+export const LOSS_SWITCHES = ['normalize'];
+const VALUED = ['target', 'out', 'trace', 'snapshot-every', 'frames', 'values', ...LOSS_VALUED];
+const SWITCHES = [...LOSS_SWITCHES, 'json'];
 
 /** Reconstruction settings from the preset and the options that override it (everything but targets and guides). */
-async function settings(model: FaceModel, a: Parsed, firstGuide: Tensor | null): Promise<{ s: Omit<ReconstructOptions, 'model' | 'target' | 'guide'>; owned: { dispose(): void }[] }> {
+export async function settings(model: FaceModel, a: Parsed, firstGuide: Tensor | null): Promise<{ s: Omit<ReconstructOptions, 'model' | 'target' | 'guide'>; owned: { dispose(): void }[] }> {
   const { opt } = a;
   const presetName = (opt.preset ?? 'paper') as PresetName;
   if (presetName !== 'paper' && presetName !== 'fast') throw new UsageError(`--preset: '${presetName}' is not a preset (paper, fast)`);

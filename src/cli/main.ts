@@ -8,6 +8,7 @@ import { DEFAULT_MODEL } from './paths.ts';
 import { parse, loadModel, UsageError } from './common.ts';
 import { invert, transfer, sweepTv } from './invert.ts';
 import { trainDecoderCmd, decodeCmd, evalCmd } from './decoder.ts';
+import { judgeCmd } from './judge.ts';
 
 const HELP = `faceinv — invert face-recognition embeddings on WebGPU
 
@@ -20,6 +21,7 @@ Commands:
   train-decoder  train a feed-forward decoder (paper §4) with the same loss, with checkpoints and --resume
   decode      faces from embeddings in one pass through a trained decoder
   eval        Table 1 and Fig. 10 of the paper for a trained decoder on held-out embeddings
+  judge       does a face network that took no part recognise the person? identification against a gallery
   embed       print the embedding of each image, one JSON line per image
   compare     the distance between two faces and whether they are the same person
   info        print the WebGPU adapter, its limits, and a model's inputs, metadata and tappable layers
@@ -153,6 +155,8 @@ async function main(argv: string[]): Promise<number> {
       return decodeCmd(rest);
     case 'eval':
       return evalCmd(rest);
+    case 'judge':
+      return judgeCmd(rest);
     default:
       process.stderr.write(`faceinv: unknown command '${cmd}' (see 'faceinv help')\n`);
       return 2;

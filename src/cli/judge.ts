@@ -1,0 +1,199 @@
+// faceinv judge: does a face network that took no part in the optimisation recognise the person in
+// reconstructions? Identification against a labelled gallery (src/invert/judge.ts), optionally after making
+// the reconstructions of every gallery photo itself (--reconstruct), with an HTML report.
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { basename, dirname, extname, join, relative } from 'node:path';
+import { tidy, keep } from '../tensor/tensor.ts';
+import { init } from '../tensor/engine.ts';
+import * as O from '../autograd/ops.ts';
+import { noGrad } from '../autograd/tape.ts';
+import { reconstruct } from '../invert/reconstruct.ts';
+import { FaceModel } from '../models/face_model.ts';
+import { calibrate, identify, summarize, galleryPeople, labelOf, type Labelled, type Verdict, type Metric } from '../invert/judge.ts';
+import { readPng, writePng } from '../io/png.ts';
+import { fromPlanes, toModelInput, type RgbImage } from '../io/image.ts';
+import { imageGrid } from '../io/plot.ts';
+import { ProgressBar } from './progress.ts';
+import { parse, loadModel, num, pixelsOf, writeText, abortOnSigint, UsageError } from './common.ts';
+import { settings, LOSS_OPTIONS, LOSS_VALUED, LOSS_SWITCHES } from './invert.ts';
+import { DEFAULT_GUIDE, packageRoot } from './paths.ts';
+
+const HELP = `Usage: faceinv judge --gallery <dir> [--judge mobileface | file.onnx] <reconstruction.png ...>
+       faceinv judge --gallery <dir> --reconstruct --out <dir> [reconstruction options]
+
+Identifies the person in each reconstruction with a judge network that took no part in making it: each
+gallery person scores their best photo's similarity to the reconstruction, the photo it was made from left
+out; it is identified when its own person scores highest. The same-person threshold is measured on the
+gallery's labelled pairs (or given). Prints a line per reconstruction on stderr; the last stdout line is
+{"judge", "threshold", "calibration", "summary", "verdicts"}.
+
+The gallery: face chips framed like assets/faces/astronaut.png, as <dir>/<person>/<photo>.png (or flat
+<dir>/<person>_<k>.png), several people, at least two photos for those to be judged. A reconstruction's
+person and source photo come from its path the same way (<person>/<photo>.png).
+
+  --judge J             mobileface (bundled, default) or an ONNX face model
+  --threshold T         same-person threshold of the judge's similarity (default: measured on the gallery)
+  --report DIR          write DIR/report.html and DIR/grid.png (source photo | reconstruction | rank-1 photo)
+  --reconstruct         first reconstruct every photo of each person with two or more photos, from its
+                        embedding under --model, into --out/<person>/<photo>.png; then judge those
+  --out DIR             where --reconstruct writes
+  --guide F             the guide of every reconstruction (default: the bundled average face)
+  --batch B             reconstructions per batch (default 8)
+
+${LOSS_OPTIONS}
+`;
+
+const pngs = (dir: string): string[] =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return pngs(p);
+    if (/\.(jpe?g|webp|bmp|gif)$/i.test(e.name)) throw new UsageError(`${p}: only PNG images are read; convert it to PNG`);
+    return e.name.toLowerCase().endsWith('.png') ? [p] : [];
+  });
+
+function loadJudge(spec: string | true | undefined): FaceModel {
+  const name = typeof spec === 'string' ? spec : 'mobileface';
+  const bundled = join(packageRoot(), 'assets', 'judges', `${name}.onnx`);
+  const file = existsSync(bundled) && !name.endsWith('.onnx') ? bundled : name;
+  if (!existsSync(file)) throw new UsageError(`--judge: '${name}' is neither a bundled judge (mobileface) nor an ONNX file`);
+  return loadModel(file);
+}
+
+async function embedAll(model: FaceModel, images: RgbImage[], batch = 16): Promise<Float32Array[]> {
+  const out: Float32Array[] = [];
+  for (let i = 0; i < images.length; i += batch) {
+    const part = images.slice(i, i + batch);
+    const e = tidy(() => noGrad(() => model.embed(model.pixels(part)).embedding));
+    const data = await e.data();
+    e.dispose();
+    const d = data.length / part.length;
+    part.forEach((_, k) => out.push(data.slice(k * d, (k + 1) * d)));
+  }
+  return out;
+}
+
+export async function judgeCmd(args: string[]): Promise<number> {
+  const a = parse(args, ['gallery', 'judge', 'threshold', 'report', 'out', 'batch', ...LOSS_VALUED], ['reconstruct', ...LOSS_SWITCHES]);
+  const { pos, opt } = a;
+  if (opt.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (typeof opt.gallery !== 'string') throw new UsageError("judge needs --gallery (see 'faceinv judge --help')");
+  if (!existsSync(opt.gallery) || !statSync(opt.gallery).isDirectory()) throw new UsageError(`--gallery: ${opt.gallery} is not a directory`);
+  if (opt.reconstruct && typeof opt.out !== 'string') throw new UsageError('--reconstruct needs --out');
+  if (!opt.reconstruct && !pos.length) throw new UsageError('judge needs reconstructions to judge, or --reconstruct');
+  await init();
+  const galleryRoot = opt.gallery;
+  const files = pngs(galleryRoot).sort();
+  const labels = files.map((f) => labelOf(relative(galleryRoot, f)));
+  const people = galleryPeople(labels.map((l) => ({ ...l, embedding: [] })));
+  const images = files.map(readPng);
+
+  let probes: { file: string; person: string; name: string }[];
+  if (opt.reconstruct) probes = await reconstructGallery(a, files, labels, images, people);
+  else {
+    probes = pos.map((file) => {
+      if (!existsSync(file)) throw new UsageError(`${file} does not exist`);
+      const dir = basename(dirname(file));
+      const name = basename(file, extname(file));
+      return people.has(dir) ? { file, person: dir, name } : { file, ...labelOf(basename(file)) };
+    });
+  }
+
+  const judge = loadJudge(opt.judge);
+  const metric: Metric = judge.distance;
+  const gallery: Labelled[] = (await embedAll(judge, images)).map((embedding, i) => ({ ...labels[i], embedding }));
+  const calibration = calibrate(gallery, metric);
+  const threshold = opt.threshold !== undefined ? num(opt, 'threshold', 0) : calibration.threshold;
+  const probeEmb = await embedAll(judge, probes.map((p) => readPng(p.file)));
+  judge.dispose();
+  const verdicts: Verdict[] = [];
+  probes.forEach((p, i) => {
+    const v = identify({ ...p, embedding: probeEmb[i] }, gallery, metric, threshold);
+    if (!v) {
+      process.stderr.write(`faceinv: ${p.file}: ${p.person} has no other photo in the gallery; not judged\n`);
+      return;
+    }
+    verdicts.push(v);
+    process.stderr.write(`${v.identified ? 'identified' : 'missed    '} ${v.file}: ${v.person} ${v.score.toFixed(3)}${v.clears ? ' (clears)' : ''}; rank 1 ${v.rank1} ${v.rank1Score.toFixed(3)}\n`);
+  });
+  const summary = summarize(verdicts, people.size);
+  process.stderr.write(
+    `judge ${typeof opt.judge === 'string' ? opt.judge : 'mobileface'}: ${summary.identified}/${summary.judged} identified (${(100 * summary.rate).toFixed(1)} %, chance ${(100 * summary.chance).toFixed(1)} %), ` +
+      `${summary.identifiedAndClears} also above the threshold ${threshold.toFixed(3)} (gallery pairs: same ${calibration.sameMean.toFixed(3)}, different ${calibration.differentMean.toFixed(3)}, balanced accuracy ${calibration.accuracy.toFixed(3)})\n`,
+  );
+  if (typeof opt.report === 'string') writeReport(opt.report, verdicts, files, labels, images, summary, threshold);
+  process.stdout.write(JSON.stringify({ judge: typeof opt.judge === 'string' ? opt.judge : 'mobileface', gallery: galleryRoot, people: people.size, photos: files.length, threshold, calibration, summary, verdicts }) + '\n');
+  return 0;
+}
+
+/** Reconstructs every photo of the people with two or more photos; returns the written files as probes. */
+async function reconstructGallery(a: ReturnType<typeof parse>, files: string[], labels: { person: string; name: string }[], images: RgbImage[], people: Map<string, number>) {
+  const { opt, all } = a;
+  const out = String(opt.out);
+  const model = loadModel(opt.model);
+  const S = model.inputSize;
+  const batch = num(opt, 'batch', 8, (v) => Number.isInteger(v) && v >= 1);
+  const todo = files.map((_, i) => i).filter((i) => people.get(labels[i].person)! >= 2);
+  const targets = await embedAll(model, todo.map((i) => images[i]));
+  const guideOne = keep(pixelsOf(model, [all.guide?.[0] ?? DEFAULT_GUIDE]));
+  const sig = abortOnSigint('stopping after this batch');
+  const probes: { file: string; person: string; name: string }[] = [];
+  try {
+    for (let b = 0; b < todo.length && !sig.signal.aborted; b += batch) {
+      const idx = todo.slice(b, b + batch);
+      const B = idx.length;
+      const guide = keep(tidy(() => (B === 1 ? O.clone(guideOne) : O.concat(Array.from({ length: B }, () => guideOne), 0))));
+      const target = keep(O.tensor(Float32Array.from(targets.slice(b, b + B).flatMap((e) => Array.from(e))), [B, targets[0].length]));
+      const { s, owned } = await settings(model, a, guideOne);
+      const bar = new ProgressBar(s.iterations!, `photos ${b + 1}–${b + B} of ${todo.length}`);
+      const r = await reconstruct({ ...s, model, target, guide, signal: sig.signal, onProgress: (p) => bar.update(p.iteration, { distance: Math.max(...p.distance) }, p.rate) });
+      bar.done();
+      const imgs = fromPlanes(await r.image.data(), B, S, S);
+      idx.forEach((i, k) => {
+        const file = join(out, labels[i].person, `${labels[i].name}.png`);
+        mkdirSync(dirname(file), { recursive: true });
+        writePng(file, imgs[k]);
+        probes.push({ file, ...labels[i] });
+      });
+      for (const t of [r.image, guide, target, ...owned]) t.dispose();
+    }
+  } finally {
+    sig.release();
+    guideOne.dispose();
+    model.dispose();
+  }
+  return probes;
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+
+function writeReport(dir: string, verdicts: Verdict[], files: string[], labels: { person: string; name: string }[], images: RgbImage[], summary: ReturnType<typeof summarize>, threshold: number): void {
+  mkdirSync(dir, { recursive: true });
+  const S = 112;
+  const photoOf = (person: string, name: string) => labels.findIndex((l) => l.person === person && l.name === name);
+  /** The rank-1 person's photo that scored: the first of theirs other than the source (for the grid). */
+  const anyPhoto = (person: string, except: string) => labels.findIndex((l) => l.person === person && l.name !== except);
+  const cells: RgbImage[] = [];
+  const blank: RgbImage = { width: S, height: S, data: new Float32Array(S * S * 3).fill(255) };
+  const rows = verdicts.map((v) => {
+    const src = photoOf(v.person, v.source);
+    const match = anyPhoto(v.rank1, v.person === v.rank1 ? v.source : '');
+    cells.push(src >= 0 ? toModelInput(images[src], S) : blank, toModelInput(readPng(v.file), S), match >= 0 ? toModelInput(images[match], S) : blank);
+    const rel = (f: string) => escapeHtml(relative(dir, f));
+    return `<tr class="${v.identified ? 'hit' : 'miss'}"><td>${src >= 0 ? `<img src="${rel(files[src])}">` : ''}</td><td><img src="${rel(v.file)}"></td><td>${match >= 0 ? `<img src="${rel(files[match])}">` : ''}</td>` +
+      `<td>${escapeHtml(v.person)}</td><td>${v.score.toFixed(3)}${v.clears ? ' ✓' : ''}</td><td>${escapeHtml(v.rank1)}</td><td>${v.rank1Score.toFixed(3)}</td><td>${v.rank}</td></tr>`;
+  });
+  if (cells.length) writePng(join(dir, 'grid.png'), imageGrid(cells, 3));
+  const html = `<!doctype html><meta charset="utf-8"><title>faceinv judge</title>
+<style>body{font:14px system-ui;margin:2em}td,th{padding:4px 8px;text-align:left}img{width:112px}tr.hit td:nth-child(4){color:#070}tr.miss td:nth-child(4){color:#a00}</style>
+<h1>Identification of reconstructions</h1>
+<p>${summary.identified} of ${summary.judged} identified (${(100 * summary.rate).toFixed(1)} %; chance ${(100 * summary.chance).toFixed(1)} %);
+${summary.identifiedAndClears} also at or above the same-person threshold ${threshold.toFixed(3)}. Mean similarity to the true person ${summary.meanScore.toFixed(3)}.</p>
+<table><tr><th>source photo</th><th>reconstruction</th><th>rank-1 person's photo</th><th>person</th><th>similarity</th><th>rank 1</th><th>its similarity</th><th>rank</th></tr>
+${rows.join('\n')}
+</table>
+`;
+  writeText(join(dir, 'report.html'), html);
+}

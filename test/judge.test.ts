@@ -1,0 +1,124 @@
+// Identification of reconstructions by a judge network (issue 8): the pure scoring, and `faceinv judge`.
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync, mkdirSync, copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { calibrate, identify, summarize, labelOf, similarity, galleryPeople, type Labelled } from '../src/invert/judge.ts';
+import { readPng, writePng } from '../src/io/png.ts';
+import { facesFromSheet } from '../src/train/faces.ts';
+import type { RgbImage } from '../src/io/image.ts';
+import { cli, lastJson } from './helpers/cli.ts';
+
+const g = (person: string, name: string, embedding: number[]): Labelled => ({ person, name, embedding });
+
+describe('judge scoring', () => {
+  const gallery = [g('ann', 'a1', [1, 0, 0]), g('ann', 'a2', [0.9, 0.1, 0]), g('bob', 'b1', [0, 1, 0]), g('bob', 'b2', [0.1, 0.9, 0.1]), g('cy', 'c1', [0, 0, 1])];
+
+  it('similarity: cosine, or minus the distance', () => {
+    expect(similarity('cosine', [1, 0], [2, 0])).toBeCloseTo(1, 12);
+    expect(similarity('cosine', [1, 0], [0, 3])).toBeCloseTo(0, 12);
+    expect(similarity('euclidean', [0, 0], [3, 4])).toBeCloseTo(-5, 12);
+    expect(() => similarity('cosine', [1], [1, 2])).toThrow(/length/);
+  });
+
+  it('leaves the source photo out, scores each person by their best photo, ranks', () => {
+    // Made from ann's a1, close to a1 itself (left out) and nearer bob than a2: missed at rank 2.
+    const v = identify({ file: 'r.png', person: 'ann', name: 'a1', embedding: [0.5, 0.52, 0] }, gallery, 'cosine', 0.9)!;
+    expect(v.source).toBe('a1');
+    expect(v.rank1).toBe('bob');
+    expect(v.identified).toBe(false);
+    expect(v.rank).toBe(2);
+    expect(v.score).toBeCloseTo(similarity('cosine', [0.5, 0.52, 0], [0.9, 0.1, 0]), 12);
+    const w = identify({ file: 's.png', person: 'bob', name: 'b1', embedding: [0.05, 1, 0.05] }, gallery, 'cosine', 0.9)!;
+    expect(w).toMatchObject({ rank1: 'bob', rank: 1, identified: true, clears: true });
+    // cy has one photo: a reconstruction from it cannot be judged.
+    expect(identify({ file: 't.png', person: 'cy', name: 'c1', embedding: [0, 0, 1] }, gallery, 'cosine', 0.9)).toBeNull();
+    const s = summarize([v, w], 3);
+    expect(s).toMatchObject({ judged: 2, identified: 1, identifiedAndClears: 1, rate: 0.5 });
+    expect(s.chance).toBeCloseTo(1 / 3, 12);
+  });
+
+  it('calibration picks the threshold that best separates same from different pairs', () => {
+    const c = calibrate(gallery, 'cosine');
+    expect(c.samePairs).toBe(2);
+    expect(c.differentPairs).toBe(8);
+    expect(c.accuracy).toBe(1);
+    const same = [similarity('cosine', [1, 0, 0], [0.9, 0.1, 0]), similarity('cosine', [0, 1, 0], [0.1, 0.9, 0.1])];
+    expect(c.threshold).toBeLessThan(Math.min(...same));
+    expect(c.threshold).toBeGreaterThan(similarity('cosine', [0.9, 0.1, 0], [0.1, 0.9, 0.1]));
+  });
+
+  it('labels from paths, and refuses galleries that cannot judge', () => {
+    expect(labelOf('ann/photo 1.png')).toEqual({ person: 'ann', name: 'photo 1' });
+    expect(labelOf('x/y/ann/p.png')).toEqual({ person: 'ann', name: 'p' });
+    expect(labelOf('jean_luc_2.png')).toEqual({ person: 'jean_luc', name: 'jean_luc_2' });
+    expect(() => labelOf('nolabel.png')).toThrow(/whose face/);
+    expect(() => galleryPeople([g('a', '1', []), g('a', '2', [])])).toThrow(/two people/);
+    expect(() => galleryPeople([g('a', '1', []), g('b', '2', [])])).toThrow(/two photos/);
+  });
+});
+
+const mirror = (img: RgbImage): RgbImage => {
+  const d = new Float32Array(img.data.length);
+  for (let y = 0; y < img.height; y++) for (let x = 0; x < img.width; x++) for (let c = 0; c < 3; c++) d[(y * img.width + x) * 3 + c] = img.data[(y * img.width + img.width - 1 - x) * 3 + c];
+  return { ...img, data: d };
+};
+
+describe('faceinv judge', () => {
+  // A stand-in gallery for the mechanics: each "person" is one face and its mirror image. (A measurement
+  // needs real photos of the same people: see BENCHMARKS.md.)
+  const makeGallery = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'faceinv-judge-'));
+    const faces = [readPng('assets/faces/astronaut.png'), ...facesFromSheet(readPng('assets/lfw/faces-25px.png'), 150).slice(0, 3)];
+    faces.forEach((f, i) => {
+      mkdirSync(join(dir, 'gallery', `p${i}`), { recursive: true });
+      writePng(join(dir, 'gallery', `p${i}`, 'a.png'), f);
+      writePng(join(dir, 'gallery', `p${i}`, 'b.png'), mirror(f));
+    });
+    return dir;
+  };
+
+  it('identifies photos of the gallery people by their other photo, misses a mislabelled one, writes a report', () => {
+    const dir = makeGallery();
+    // "Reconstructions" that are the photos themselves: the judge must find their person via the mirror image.
+    mkdirSync(join(dir, 'rec', 'p0'), { recursive: true });
+    mkdirSync(join(dir, 'rec', 'p2'), { recursive: true });
+    copyFileSync(join(dir, 'gallery', 'p0', 'a.png'), join(dir, 'rec', 'p0', 'a.png'));
+    copyFileSync(join(dir, 'gallery', 'p2', 'b.png'), join(dir, 'rec', 'p2', 'b.png'));
+    // p1's face filed as p2's photo a.
+    copyFileSync(join(dir, 'gallery', 'p1', 'a.png'), join(dir, 'rec', 'p2', 'a.png'));
+    const r = cli('judge', '--gallery', join(dir, 'gallery'), '--report', join(dir, 'report'), join(dir, 'rec', 'p0', 'a.png'), join(dir, 'rec', 'p2', 'b.png'), join(dir, 'rec', 'p2', 'a.png'));
+    expect(r.code, r.err).toBe(0);
+    const j = lastJson(r.out);
+    expect(j).toMatchObject({ judge: 'mobileface', people: 4, photos: 8 });
+    expect(j.calibration.accuracy).toBe(1);
+    expect(j.verdicts.map((v: { person: string; identified: boolean }) => [v.person, v.identified])).toEqual([['p0', true], ['p2', true], ['p2', false]]);
+    expect(j.verdicts[2].rank1).toBe('p1');
+    expect(j.summary).toMatchObject({ judged: 3, identified: 2 });
+    expect(r.err).toMatch(/2\/3 identified/);
+    expect(readFileSync(join(dir, 'report', 'report.html'), 'utf8')).toMatch(/2 of 3 identified/);
+    expect(readPng(join(dir, 'report', 'grid.png')).width).toBeGreaterThan(3 * 112);
+  });
+
+  it('--reconstruct makes a reconstruction of every photo, then judges them', () => {
+    const dir = makeGallery();
+    const r = cli('judge', '--gallery', join(dir, 'gallery'), '--reconstruct', '--out', join(dir, 'rec'), '--preset', 'fast', '--iterations', '3', '--batch', '5');
+    expect(r.code, r.err).toBe(0);
+    for (let i = 0; i < 4; i++) for (const p of ['a', 'b']) expect(existsSync(join(dir, 'rec', `p${i}`, `${p}.png`))).toBe(true);
+    expect(lastJson(r.out).summary.judged).toBe(8);
+  });
+
+  it('clear errors: no gallery, a JPEG in it, an unknown judge, a gallery of one person', () => {
+    const dir = makeGallery();
+    expect(cli('judge', 'x.png').err).toMatch(/needs --gallery/);
+    expect(cli('judge', '--gallery', join(dir, 'nope'), 'x.png').err).toMatch(/not a directory/);
+    expect(cli('judge', '--gallery', join(dir, 'gallery'), '--judge', 'nosuch', join(dir, 'gallery', 'p0', 'a.png')).err).toMatch(/neither a bundled judge/);
+    writeFileSync(join(dir, 'gallery', 'p0', 'c.jpg'), 'x');
+    expect(cli('judge', '--gallery', join(dir, 'gallery'), join(dir, 'gallery', 'p0', 'a.png')).err).toMatch(/only PNG/);
+    const one = join(dir, 'one', 'ann');
+    mkdirSync(one, { recursive: true });
+    copyFileSync(join(dir, 'gallery', 'p0', 'a.png'), join(one, 'a.png'));
+    copyFileSync(join(dir, 'gallery', 'p0', 'b.png'), join(one, 'b.png'));
+    expect(cli('judge', '--gallery', join(dir, 'one'), join(one, 'a.png')).err).toMatch(/at least two people/);
+  });
+});
