@@ -7,7 +7,7 @@ import * as F from '../src/index.ts';
 import { FaceModel } from '../src/models/face_model.ts';
 import { readPng } from '../src/io/png.ts';
 import { embeddingLoss, guideLoss, GaussianPrior, fitLapSpectrum, unitRows } from '../src/invert/losses.ts';
-import { reconstruct, ReconstructError, type ReconstructOptions, type Progress } from '../src/invert/reconstruct.ts';
+import { reconstruct, jitterAffines, ReconstructError, type ReconstructOptions, type Progress } from '../src/invert/reconstruct.ts';
 import { preset, decayingTv } from '../src/invert/presets.ts';
 import { Rand, size, gradCheck, relErr } from './helpers/ref.ts';
 import { defaultModelPath, SAMPLE_FACE } from './helpers/faces.ts';
@@ -169,6 +169,41 @@ describe('reconstruct() on the default model', () => {
     await lowers({ lapNormLevels: 0, lr: 1 }, 'no Laplacian normalisation');
   });
 
+  it('identity levers: transformation robustness (jitter) and an ensemble of networks lower their loss; the same jitter seed repeats', async () => {
+    const jitter = { shift: 4, scale: 0.05, rotate: 0.05, seed: 3 };
+    const a = await lowers({ jitter }, 'jitter');
+    const b = await reconstruct({ ...base(), jitter, iterations: 2 });
+    expect(b.trace[1].values.total).toBeCloseTo(a.trace[1].values.total, 4);
+    const c = await reconstruct({ ...base(), jitter: { ...jitter, seed: 4 }, iterations: 2 });
+    expect(c.trace[1].values.total).not.toBeCloseTo(a.trace[1].values.total, 4);
+    [b.image, c.image].forEach((t) => t.dispose());
+    // A second network (here the bundled judge, as any ONNX face model) with its own target.
+    const other = FaceModel.fromBytes(new Uint8Array(readFileSync('assets/judges/mobileface.onnx')), 'mobileface');
+    const otherTarget = F.keep(F.tidy(() => F.noGrad(() => other.embed(other.pixels([readPng(SAMPLE_FACE)])).embedding)));
+    const r = await lowers({ ensemble: [{ model: other, target: otherTarget, weight: 0.01 }], jitter }, 'ensemble + jitter');
+    expect(r.termNames).toContain('ensemble:0');
+    const e0 = r.trace.map((row) => row.values['ensemble:0']);
+    expect(e0.at(-1)!).toBeLessThan(e0[0]);
+    await expect(reconstruct({ ...base(), ensemble: [{ model, target, weight: 1 }] })).rejects.toThrow(/is the main model/);
+    await expect(reconstruct({ ...base(), ensemble: [{ model: other, target: F.zeros([2, 256]), weight: 1 }] })).rejects.toThrow(/target must be \[1, D\]/);
+    await expect(reconstruct({ ...base(), jitter: { shift: -1, scale: 0, rotate: 0 } })).rejects.toThrow(/jitter bounds/);
+    otherTarget.dispose();
+    other.dispose();
+  });
+
+  it('jitter transformations stay within their bounds and move about the centre', () => {
+    const rng = new F.Rng(1);
+    for (const m of jitterAffines(rng, 200, 150, { shift: 3, scale: 0.1, rotate: 0.2 })) {
+      const k = Math.hypot(m[0], m[3]);
+      expect(1 / k).toBeGreaterThanOrEqual(0.9 - 1e-9);
+      expect(1 / k).toBeLessThanOrEqual(1.1 + 1e-9);
+      expect(Math.abs(Math.atan2(m[3], m[0]))).toBeLessThanOrEqual(0.2 + 1e-9);
+      // The centre moves by the shift alone.
+      expect(Math.abs(m[0] * 75 + m[1] * 75 + m[2] - 75)).toBeLessThanOrEqual(3 + 1e-9);
+      expect(Math.abs(m[3] * 75 + m[4] * 75 + m[5] - 75)).toBeLessThanOrEqual(3 + 1e-9);
+    }
+  });
+
   it('from seeded noise (the same seed gives the same image) and from a given image; a batch of two', async () => {
     const a = await lowers({ start: 'noise', seed: 5, guideLayers: [] }, 'noise');
     const b = await reconstruct({ ...base(), start: 'noise', seed: 5, guideLayers: [], iterations: 1 });
@@ -210,7 +245,8 @@ describe('reconstruct() on the default model', () => {
         seen.push({ it: p.iteration, buffers: s.buffersAllocated, bytes: s.bytesAllocated, pipelines: s.pipelines, reads: e.reads });
       };
       // A readback every iteration: iteration 1 sets up; later ones allocate and compile nothing.
-      const r1 = await reconstruct({ ...base(), iterations: 6, progressEvery: 1, onProgress: snap });
+      // With jitter on, so its per-step transformations are covered too.
+      const r1 = await reconstruct({ ...base(), iterations: 6, progressEvery: 1, onProgress: snap, jitter: { shift: 2, scale: 0.05, rotate: 0.05 } });
       r1.image.dispose();
       for (const s of seen.slice(1)) {
         expect(s.buffers, `iteration ${s.it}`).toBe(seen[0].buffers);

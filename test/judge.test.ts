@@ -108,6 +108,39 @@ describe('faceinv judge', () => {
     expect(lastJson(r.out).summary.judged).toBe(8);
   });
 
+  it('levers on the command line: --jitter and --ensemble run; the judge may not take part; --per-person limits', () => {
+    const dir = makeGallery();
+    const judge = 'assets/judges/mobileface.onnx';
+    const r = cli('judge', '--gallery', join(dir, 'gallery'), '--reconstruct', '--out', join(dir, 'rec'), '--per-person', '1', '--preset', 'fast', '--iterations', '2', '--jitter', '3,0.05,2');
+    expect(r.code, r.err).toBe(0);
+    expect(lastJson(r.out).summary.judged).toBe(4);
+    expect(existsSync(join(dir, 'rec', 'p0', 'b.png'))).toBe(false);
+    const both = ['judge', '--gallery', join(dir, 'gallery'), '--reconstruct', '--out', join(dir, 'rec2'), '--per-person', '1', '--preset', 'fast', '--iterations', '2'];
+    expect(cli(...both, '--ensemble', `${judge}:0.5`).err).toMatch(/is the judge; the judge must take no part/);
+    expect(cli(...both, '--model', judge).err).toMatch(/--model is the judge/);
+    expect(cli(...both, '--jitter', '1,2').err).toMatch(/--jitter: '1,2' is not S,K,R/);
+    // Outside judge, any network can join: invert with an ensemble member runs and reports its term.
+    const inv = cli('invert', '--target', 'assets/faces/astronaut.png', '--out', join(dir, 'inv.png'), '--preset', 'fast', '--iterations', '2', '--ensemble', `${judge}:0.5`);
+    expect(inv.code, inv.err).toBe(0);
+    expect(readFileSync(join(dir, 'inv.csv'), 'utf8').split('\n')[0]).toMatch(/ensemble:0/);
+    expect(cli('invert', '--target', join(dir, 'none.json'), '--out', join(dir, 'x.png'), '--ensemble', judge).err).toMatch(/does not exist/);
+  });
+
+  it('--start-decoder starts each reconstruction from a trained decoder\'s face for its target', () => {
+    const dir = makeGallery();
+    const t = cli('train-decoder', '--out', join(dir, 'dec'), '--steps', '2', '--batch', '2', '--filters', '4', '--checkpoint-every', '2');
+    expect(t.code, t.err).toBe(0);
+    // Zero iterations: the reconstruction is the decoder's face itself.
+    const r = cli('judge', '--gallery', join(dir, 'gallery'), '--reconstruct', '--out', join(dir, 'rec'), '--per-person', '1', '--iterations', '0', '--start-decoder', join(dir, 'dec'));
+    expect(r.code, r.err).toBe(0);
+    const d = cli('decode', '--decoder', join(dir, 'dec'), '--embedding', join(dir, 'gallery', 'p1', 'a.png'), '--out', join(dir, 'dec.png'));
+    expect(d.code, d.err).toBe(0);
+    const a = readPng(join(dir, 'rec', 'p1', 'a.png')).data;
+    const b = readPng(join(dir, 'dec.png')).data;
+    expect(Math.max(...a.map((v, i) => Math.abs(v - b[i])))).toBeLessThanOrEqual(1);
+    expect(cli('judge', '--gallery', join(dir, 'gallery'), '--reconstruct', '--out', join(dir, 'rec'), '--start-decoder', join(dir, 'nope')).err).toMatch(/holds no trained decoder/);
+  });
+
   it('clear errors: no gallery, a JPEG in it, an unknown judge, a gallery of one person', () => {
     const dir = makeGallery();
     expect(cli('judge', 'x.png').err).toMatch(/needs --gallery/);

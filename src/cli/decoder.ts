@@ -212,7 +212,7 @@ export async function trainDecoderCmd(args: string[]): Promise<number> {
   return r.stopped === 'non-finite' ? 3 : 0;
 }
 
-function loadRun(dir: string): { run: RunConfig; ckpt: Checkpoint } {
+export function loadRun(dir: string): { run: RunConfig; ckpt: Checkpoint } {
   if (!existsSync(join(dir, 'config.json'))) throw new UsageError(`--decoder: ${dir} holds no trained decoder (no config.json)`);
   return { run: JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), ckpt: readCheckpoint(join(dir, CHECKPOINT)) };
 }

@@ -1,7 +1,7 @@
 // faceinv invert / transfer / sweep-tv: the command-line face of src/invert. Parses, calls reconstruct(),
 // shows progress on stderr, writes PNGs, a CSV trace and plots; the last stdout line is a JSON object.
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { basename, dirname, extname, join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve as resolvePath } from 'node:path';
 import { tidy, keep, type Tensor } from '../tensor/tensor.ts';
 import { init } from '../tensor/engine.ts';
 import * as O from '../autograd/ops.ts';
@@ -10,7 +10,7 @@ import { reconstruct, type ReconstructOptions, type ReconstructResult } from '..
 import { preset, decayingTv, guideLayersOf, type PresetName } from '../invert/presets.ts';
 import { GaussianPrior, fitLapSpectrum } from '../invert/losses.ts';
 import type { FaceModel } from '../models/face_model.ts';
-import { writePng } from '../io/png.ts';
+import { readPng, writePng } from '../io/png.ts';
 import { fromPlanes, type RgbImage } from '../io/image.ts';
 import { chartSvg, imageGrid } from '../io/plot.ts';
 import { writePlot } from '../io/plot-png.ts';
@@ -38,6 +38,10 @@ export const LOSS_OPTIONS = `Loss and optimiser (each overrides the preset):
   --gauss-layer L       its layer (default: the second guide layer)
   --gauss-weight W      its weight (default 1)
   --gauss-nu V          its ν (default 0.1)
+  --jitter S,K,R        transformation robustness: each step the network sees the image shifted by up to S
+                        pixels, scaled by up to ±K and rotated by up to R degrees (e.g. 4,0.05,3)
+  --ensemble F[:W]      another ONNX face model optimised together, on unit-length embeddings of the
+                        target photo under it, with weight W (default 1); repeatable; needs PNG targets
   --start S             guide (default), noise, or a PNG to start from
   --seed S              seed of the noise start
   --model F             an ONNX face model (default: the bundled dlib ResNet)
@@ -62,7 +66,7 @@ ${LOSS_OPTIONS}
 export const LOSS_VALUED = [
   'guide', 'preset', 'iterations', 'lr', 'optimizer', 'distance', 'target-scale', 'guide-layers', 'guide-weight', 'tv', 'tv-form',
   'tv-alpha', 'lap-levels', 'mirror', 'lp', 'gauss-fit', 'gauss-layer', 'gauss-weight', 'gauss-nu', 'start', 'seed', 'model',
-  'progress-every',
+  'progress-every', 'jitter', 'ensemble',
 ];
 export const LOSS_SWITCHES = ['normalize'];
 const VALUED = ['target', 'out', 'trace', 'snapshot-every', 'frames', 'values', ...LOSS_VALUED];
@@ -133,11 +137,42 @@ export async function settings(model: FaceModel, a: Parsed, firstGuide: Tensor |
     }
   }
   if (opt.seed !== undefined) s.seed = num(opt, 'seed', 1, Number.isInteger);
+  if (opt.jitter !== undefined) {
+    const v = String(opt.jitter).split(',').map(Number);
+    if (v.length !== 3 || !v.every((x) => x >= 0 && Number.isFinite(x)) || v[1] >= 1) {
+      throw new UsageError(`--jitter: '${opt.jitter}' is not S,K,R (shift in pixels, scale change below 1, rotation in degrees, all ≥ 0)`);
+    }
+    s.jitter = { shift: v[0], scale: v[1], rotate: (v[2] * Math.PI) / 180, seed: s.seed };
+  }
   s.progressEvery = num(opt, 'progress-every', 10, (v) => Number.isInteger(v) && v >= 1);
   return { s, owned };
 }
 
 const imagesOf = (data: Float32Array, n: number, size: number): RgbImage[] => fromPlanes(data, n, size, size);
+
+/** The --ensemble members, their targets the given target photos embedded by each (one row per batch item). */
+export async function ensembleOf(a: Parsed, targetImages: RgbImage[] | null, exclude: string[] = []): Promise<{ members: NonNullable<ReconstructOptions['ensemble']>; dispose(): void }> {
+  const specs = a.all.ensemble ?? [];
+  const members: NonNullable<ReconstructOptions['ensemble']> = [];
+  const dispose = () => members.forEach((m) => (m.target.dispose(), m.model.dispose()));
+  if (!specs.length) return { members, dispose };
+  if (!targetImages) throw new UsageError('--ensemble embeds the target photo with each network: give PNG targets');
+  try {
+    for (const spec of specs) {
+      const m = /^(.*?)(?::([0-9.eE+-]+))?$/.exec(spec)!;
+      const weight = m[2] === undefined ? 1 : Number(m[2]);
+      if (!(weight >= 0 && Number.isFinite(weight))) throw new UsageError(`--ensemble: '${spec}' has a bad weight`);
+      if (exclude.some((x) => resolvePath(x) === resolvePath(m[1]))) throw new UsageError(`--ensemble: ${m[1]} is the judge; the judge must take no part in the optimisation`);
+      const model = loadModel(m[1]);
+      const target = keep(tidy(() => noGrad(() => model.embed(model.pixels(targetImages)).embedding)));
+      members.push({ model, target, weight });
+    }
+  } catch (e) {
+    dispose();
+    throw e;
+  }
+  return { members, dispose };
+}
 
 function csvTrace(r: ReconstructResult, itemLabel: (item: number) => string[], header: string[]): string {
   const lines = [['iteration', 'item', ...header, ...r.termNames].join(',')];
@@ -166,6 +201,11 @@ export async function invert(args: string[]): Promise<number> {
   const guidePixels = keep(pixelsOf(model, guideFiles));
   const { s, owned } = await settings(model, a, guidePixels);
   const target = keep(O.tensor(Float32Array.from(embeddings.flatMap((e) => Array.from({ length: G }, () => Array.from(e))).flat()), [T * G, embeddings[0].length]));
+  const pngTargets = all.target.every((f) => readFileSync(f).readUInt32BE(0) === 0x89504e47);
+  // Ensemble targets per batch item: target t's photo for each of its G guides.
+  const ens = await ensembleOf(a, pngTargets ? all.target.flatMap((f) => Array.from({ length: G }, () => readPng(f))) : null);
+  s.ensemble = ens.members;
+  owned.push(ens);
   const guide = G === 1 ? guidePixels : keep(tidy(() => O.concat(Array.from({ length: T }, () => guidePixels), 0)));
   const outs = T === 1 ? [opt.out] : embeddings.map((_, t) => withSuffix(String(opt.out), `-${t}`));
   for (const o of outs) mkdirSync(dirname(o), { recursive: true });

@@ -2,20 +2,22 @@
 // reconstructions? Identification against a labelled gallery (src/invert/judge.ts), optionally after making
 // the reconstructions of every gallery photo itself (--reconstruct), with an HTML report.
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { basename, dirname, extname, join, relative } from 'node:path';
+import { basename, dirname, extname, join, relative, resolve as resolvePath } from 'node:path';
 import { tidy, keep } from '../tensor/tensor.ts';
 import { init } from '../tensor/engine.ts';
 import * as O from '../autograd/ops.ts';
 import { noGrad } from '../autograd/tape.ts';
 import { reconstruct } from '../invert/reconstruct.ts';
-import { FaceModel } from '../models/face_model.ts';
+import type { FaceModel } from '../models/face_model.ts';
 import { calibrate, identify, summarize, galleryPeople, labelOf, type Labelled, type Verdict, type Metric } from '../invert/judge.ts';
 import { readPng, writePng } from '../io/png.ts';
 import { fromPlanes, toModelInput, type RgbImage } from '../io/image.ts';
 import { imageGrid } from '../io/plot.ts';
 import { ProgressBar } from './progress.ts';
 import { parse, loadModel, num, pixelsOf, writeText, abortOnSigint, UsageError } from './common.ts';
-import { settings, LOSS_OPTIONS, LOSS_VALUED, LOSS_SWITCHES } from './invert.ts';
+import { loadRun } from './decoder.ts';
+import { Decoder } from '../models/decoder.ts';
+import { settings, ensembleOf, LOSS_OPTIONS, LOSS_VALUED, LOSS_SWITCHES } from './invert.ts';
 import { DEFAULT_GUIDE, packageRoot } from './paths.ts';
 
 const HELP = `Usage: faceinv judge --gallery <dir> [--judge mobileface | file.onnx] <reconstruction.png ...>
@@ -39,6 +41,9 @@ person and source photo come from its path the same way (<person>/<photo>.png).
   --out DIR             where --reconstruct writes
   --guide F             the guide of every reconstruction (default: the bundled average face)
   --batch B             reconstructions per batch (default 8)
+  --per-person K        reconstruct at most K photos of each person (the first K by name; default all)
+  --start-decoder DIR   start each reconstruction from a trained decoder's face for its target (DIR from
+                        'faceinv train-decoder'; an unguided decoder, or a guided one given --guide)
 
 ${LOSS_OPTIONS}
 `;
@@ -51,12 +56,13 @@ const pngs = (dir: string): string[] =>
     return e.name.toLowerCase().endsWith('.png') ? [p] : [];
   });
 
-function loadJudge(spec: string | true | undefined): FaceModel {
+/** The judge's ONNX file: a bundled judge by name, or a path. */
+function judgeFile(spec: string | true | undefined): string {
   const name = typeof spec === 'string' ? spec : 'mobileface';
   const bundled = join(packageRoot(), 'assets', 'judges', `${name}.onnx`);
   const file = existsSync(bundled) && !name.endsWith('.onnx') ? bundled : name;
   if (!existsSync(file)) throw new UsageError(`--judge: '${name}' is neither a bundled judge (mobileface) nor an ONNX file`);
-  return loadModel(file);
+  return file;
 }
 
 async function embedAll(model: FaceModel, images: RgbImage[], batch = 16): Promise<Float32Array[]> {
@@ -73,7 +79,7 @@ async function embedAll(model: FaceModel, images: RgbImage[], batch = 16): Promi
 }
 
 export async function judgeCmd(args: string[]): Promise<number> {
-  const a = parse(args, ['gallery', 'judge', 'threshold', 'report', 'out', 'batch', ...LOSS_VALUED], ['reconstruct', ...LOSS_SWITCHES]);
+  const a = parse(args, ['gallery', 'judge', 'threshold', 'report', 'out', 'batch', 'per-person', 'start-decoder', ...LOSS_VALUED], ['reconstruct', ...LOSS_SWITCHES]);
   const { pos, opt } = a;
   if (opt.help) {
     process.stdout.write(HELP);
@@ -83,6 +89,8 @@ export async function judgeCmd(args: string[]): Promise<number> {
   if (!existsSync(opt.gallery) || !statSync(opt.gallery).isDirectory()) throw new UsageError(`--gallery: ${opt.gallery} is not a directory`);
   if (opt.reconstruct && typeof opt.out !== 'string') throw new UsageError('--reconstruct needs --out');
   if (!opt.reconstruct && !pos.length) throw new UsageError('judge needs reconstructions to judge, or --reconstruct');
+  const judgePath = judgeFile(opt.judge);
+  if (typeof opt.model === 'string' && resolvePath(opt.model) === resolvePath(judgePath)) throw new UsageError('--model is the judge; the judge must take no part in the optimisation');
   await init();
   const galleryRoot = opt.gallery;
   const files = pngs(galleryRoot).sort();
@@ -91,7 +99,7 @@ export async function judgeCmd(args: string[]): Promise<number> {
   const images = files.map(readPng);
 
   let probes: { file: string; person: string; name: string }[];
-  if (opt.reconstruct) probes = await reconstructGallery(a, files, labels, images, people);
+  if (opt.reconstruct) probes = await reconstructGallery(a, files, labels, images, people, judgePath);
   else {
     probes = pos.map((file) => {
       if (!existsSync(file)) throw new UsageError(`${file} does not exist`);
@@ -101,7 +109,7 @@ export async function judgeCmd(args: string[]): Promise<number> {
     });
   }
 
-  const judge = loadJudge(opt.judge);
+  const judge = loadModel(judgePath);
   const metric: Metric = judge.distance;
   const gallery: Labelled[] = (await embedAll(judge, images)).map((embedding, i) => ({ ...labels[i], embedding }));
   const calibration = calibrate(gallery, metric);
@@ -129,15 +137,28 @@ export async function judgeCmd(args: string[]): Promise<number> {
 }
 
 /** Reconstructs every photo of the people with two or more photos; returns the written files as probes. */
-async function reconstructGallery(a: ReturnType<typeof parse>, files: string[], labels: { person: string; name: string }[], images: RgbImage[], people: Map<string, number>) {
+async function reconstructGallery(a: ReturnType<typeof parse>, files: string[], labels: { person: string; name: string }[], images: RgbImage[], people: Map<string, number>, judgePath: string) {
   const { opt, all } = a;
   const out = String(opt.out);
   const model = loadModel(opt.model);
   const S = model.inputSize;
   const batch = num(opt, 'batch', 8, (v) => Number.isInteger(v) && v >= 1);
-  const todo = files.map((_, i) => i).filter((i) => people.get(labels[i].person)! >= 2);
+  const perPerson = num(opt, 'per-person', Infinity, (v) => v === Infinity || (Number.isInteger(v) && v >= 1));
+  const taken = new Map<string, number>();
+  const todo = files.map((_, i) => i).filter((i) => {
+    const p = labels[i].person;
+    if (people.get(p)! < 2 || (taken.get(p) ?? 0) >= perPerson) return false;
+    taken.set(p, (taken.get(p) ?? 0) + 1);
+    return true;
+  });
   const targets = await embedAll(model, todo.map((i) => images[i]));
   const guideOne = keep(pixelsOf(model, [all.guide?.[0] ?? DEFAULT_GUIDE]));
+  let decoder: Decoder | null = null;
+  if (typeof opt['start-decoder'] === 'string') {
+    const { ckpt } = loadRun(opt['start-decoder']);
+    decoder = Decoder.fromValues(ckpt.config, ckpt.params);
+    if (decoder.config.outputSize !== S) throw new UsageError(`--start-decoder: the decoder makes ${decoder.config.outputSize} px faces, the model takes ${S}`);
+  }
   const sig = abortOnSigint('stopping after this batch');
   const probes: { file: string; person: string; name: string }[] = [];
   try {
@@ -147,6 +168,14 @@ async function reconstructGallery(a: ReturnType<typeof parse>, files: string[], 
       const guide = keep(tidy(() => (B === 1 ? O.clone(guideOne) : O.concat(Array.from({ length: B }, () => guideOne), 0))));
       const target = keep(O.tensor(Float32Array.from(targets.slice(b, b + B).flatMap((e) => Array.from(e))), [B, targets[0].length]));
       const { s, owned } = await settings(model, a, guideOne);
+      if (decoder) {
+        const start = keep(tidy(() => noGrad(() => decoder.decode(target, decoder.config.kind === 'guided' ? guide : undefined, decoder.config.guideIndexCount > 0 ? Array(B).fill(0) : undefined))));
+        owned.push(start);
+        s.start = start;
+      }
+      const ens = await ensembleOf(a, idx.map((i) => images[i]), [judgePath]);
+      s.ensemble = ens.members;
+      owned.push(ens);
       const bar = new ProgressBar(s.iterations!, `photos ${b + 1}–${b + B} of ${todo.length}`);
       const r = await reconstruct({ ...s, model, target, guide, signal: sig.signal, onProgress: (p) => bar.update(p.iteration, { distance: Math.max(...p.distance) }, p.rate) });
       bar.done();
@@ -162,6 +191,7 @@ async function reconstructGallery(a: ReturnType<typeof parse>, files: string[], 
   } finally {
     sig.release();
     guideOne.dispose();
+    decoder?.dispose();
     model.dispose();
   }
   return probes;

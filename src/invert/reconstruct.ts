@@ -20,6 +20,7 @@ import type { Optimizer } from '../optim/optimizer.ts';
 import { resolve, type Schedule } from '../optim/schedule.ts';
 import type { FaceModel } from '../models/face_model.ts';
 import { embeddingLoss, embeddingDistance, guideLoss, type Distance, type GaussianPrior } from './losses.ts';
+import { warp, packAffines, type Affine } from '../autograd/warp.ts';
 
 /** A guide term: a layer of the model by name, or 'pixels' for the image itself (in 0..1 units). */
 export interface GuideLayer {
@@ -61,6 +62,18 @@ export interface ReconstructOptions {
   lp?: { weight: number; NL: number; beta: number; levels?: number } | null;
   /** Weight of R_Mirror on the image in 0..1 units. */
   mirror?: number;
+  /**
+   * Transformation robustness: before the network sees the image at each step, every item is shifted, scaled
+   * and rotated at random (uniform within these bounds; the edges repeated), so the identity must survive
+   * small changes of framing instead of living in one pixel grid.
+   */
+  jitter?: Jitter | null;
+  /**
+   * More embedding networks optimised together (never the judge): each compares the image's unit-length
+   * embedding under it with its own target ([N, D_k], e.g. the same photo embedded by it, also made unit
+   * length), weighted. Their images are fitted to each network's input (FaceModel.fit).
+   */
+  ensemble?: { model: FaceModel; target: Tensor; weight: number }[];
   optimizer?: 'adam' | 'sgd';
   lr?: number | Schedule;
   /** SGD momentum (default 0.9). */
@@ -71,6 +84,29 @@ export interface ReconstructOptions {
   onProgress?: (p: Progress) => void | Promise<void>;
   /** Stops after the current iteration when aborted (the result keeps the image reached). */
   signal?: { readonly aborted: boolean };
+}
+
+export interface Jitter {
+  /** Largest shift, in pixels of the image. */
+  shift: number;
+  /** Largest relative change of scale (0.05: 95 % … 105 %). */
+  scale: number;
+  /** Largest rotation, in radians. */
+  rotate: number;
+  seed?: number;
+}
+
+/** The random transformations of one step: per item, about the image centre. */
+export function jitterAffines(rng: Rng, n: number, size: number, j: Jitter): Affine[] {
+  const u = () => 2 * rng.uniform() - 1;
+  return Array.from({ length: n }, () => {
+    const k = 1 / (1 + j.scale * u());
+    const a = j.rotate * u();
+    const [cos, sin] = [Math.cos(a) * k, Math.sin(a) * k];
+    const h = size / 2;
+    const [dx, dy] = [j.shift * u(), j.shift * u()];
+    return [cos, -sin, h - cos * h + sin * h + dx, sin, cos, h - sin * h - cos * h + dy];
+  });
 }
 
 export interface Progress {
@@ -151,6 +187,15 @@ export async function reconstruct(o: ReconstructOptions): Promise<ReconstructRes
     if (!known.has(l)) throw new ReconstructError(`the model has no layer '${l}' (see 'faceinv info' for the list)`);
   }
   const taps = [...new Set([...layerNames, ...(o.gauss ? [o.gauss.prior.layer] : [])])];
+  const ensemble = o.ensemble ?? [];
+  ensemble.forEach((m, k) => {
+    if (m.target.rank !== 2 || m.target.shape[0] !== N) throw new ReconstructError(`ensemble member ${k}: target must be [${N}, D], got ${fmt(m.target.shape)}`);
+    if (m.model === model) throw new ReconstructError(`ensemble member ${k} is the main model`);
+  });
+  const jitter = o.jitter ?? null;
+  if (jitter && !([jitter.shift, jitter.scale, jitter.rotate].every((v) => v >= 0 && Number.isFinite(v)) && jitter.scale < 1)) {
+    throw new ReconstructError(`jitter bounds must be ≥ 0 (scale < 1), got ${JSON.stringify(jitter)}`);
+  }
 
   // Everything that lives for the whole run, outside every scope.
   const owned: Tensor[] = [];
@@ -177,8 +222,13 @@ export async function reconstruct(o: ReconstructOptions): Promise<ReconstructRes
   const candidate = own(O.zerosLike(p));
   p.requiresGrad = true;
 
+  const jitterRng = new Rng(jitter?.seed ?? 7);
+  const jitterHost = new Float32Array(N * 12);
+  const jitterMats = jitter ? own(O.zeros([N, 12])) : null;
+
   const termNames = [
     'embedding',
+    ...ensemble.map((_, k) => `ensemble:${k}`),
     ...guideLayers.map((g) => `guide:${g.layer}`),
     ...(o.tv ? ['tv'] : []),
     ...(o.gauss ? ['gauss'] : []),
@@ -198,8 +248,16 @@ export async function reconstruct(o: ReconstructOptions): Promise<ReconstructRes
 
   /** One iteration: loss terms [T, N], backward, gradient normalisation, update. */
   const step = (it: number): Tensor => {
-    const { embedding, taps: acts } = model.embed(p, taps);
+    let seen: Tensor = p;
+    if (jitterMats) {
+      // New transformations each step, written in place: no allocation.
+      jitterMats.write(packAffines(jitterAffines(jitterRng, N, S, jitter!), jitterHost));
+      seen = warp(p, jitterMats, S, S);
+    }
+    const { embedding, taps: acts } = model.embed(seen, taps);
     const terms: Tensor[] = [O.mul(embeddingLoss(embedding, target, embOpts), embW)];
+    // Unit-length embeddings, so networks of any embedding scale weigh alike.
+    for (const m of ensemble) terms.push(O.mul(embeddingLoss(m.model.embed(seen).embedding, m.target, { ...embOpts, normalize: true }), m.weight));
     const unit = O.mul(p, UNIT);
     for (const g of guideLayers) {
       const a = g.layer === 'pixels' ? unit : acts[g.layer];
