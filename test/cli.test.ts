@@ -40,6 +40,13 @@ describe('faceinv embed / compare / info', () => {
     const diff = cli('compare', SAMPLE, join(dir, 'flipped.png'));
     expect(diff.code, diff.err).toBe(0);
     expect(diff.out).toMatch(/^distance \d\.\d{4}: different people \(at or above 0\.6\)/);
+    // A network compared by angle (the judge) reports a cosine similarity.
+    const judge = cli('compare', SAMPLE, join(dir, 'flipped.png'), '--model', 'assets/judges/mobileface.onnx', '--json');
+    expect(judge.code, judge.err).toBe(0);
+    const jj = JSON.parse(judge.out);
+    expect(jj.similarity).toBeLessThan(0.9);
+    expect(jj.same_person).toBeNull();
+    expect(JSON.parse(cli('compare', SAMPLE, SAMPLE, '--model', 'assets/judges/mobileface.onnx', '--json').out).similarity).toBeGreaterThan(0.9999);
   });
 
   it('info lists the adapter, the model metadata and its tappable layers', () => {

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { init, shutdown, tidy } from '../index.ts';
 import { convertDefaultModel } from '../models/faceapi-node.ts';
-import { FaceModel, euclidean } from '../models/face_model.ts';
+import { FaceModel, euclidean, cosine } from '../models/face_model.ts';
 import { readPng } from '../io/png.ts';
 import { DEFAULT_MODEL } from './paths.ts';
 import { parse, loadModel, UsageError } from './common.ts';
@@ -60,14 +60,24 @@ async function embed(args: string[]): Promise<number> {
 async function compare(args: string[]): Promise<number> {
   const { pos, opt } = parse(args, ['model'], ['json']);
   if (opt.help || pos.length !== 2) {
-    process.stdout.write('Usage: faceinv compare <a.png> <b.png> [--model file.onnx] [--json]\n\nEuclidean distance of the embeddings and the verdict at the model\'s same-person threshold.\n');
+    process.stdout.write('Usage: faceinv compare <a.png> <b.png> [--model file.onnx] [--json]\n\nEuclidean distance of the embeddings (cosine similarity for models whose faceinv.distance is cosine, such as\nassets/judges/mobileface.onnx) and the verdict at the model\'s same-person threshold.\n');
     return opt.help ? 0 : 2;
   }
   const model = loadModel(opt.model);
   await init();
   const [a, b] = await embedImages(model, pos);
+  const threshold = Number.isFinite(model.threshold) ? model.threshold : null;
+  if (model.distance === 'cosine') {
+    // Networks compared by angle (the judges): a similarity, the same person at or above the threshold.
+    const similarity = cosine(a, b);
+    const same = threshold === null ? null : similarity >= threshold;
+    if (opt.json) process.stdout.write(JSON.stringify({ a: pos[0], b: pos[1], similarity, threshold, same_person: same }) + '\n');
+    else process.stdout.write(`cosine similarity ${similarity.toFixed(4)}${same === null ? ' (the model states no threshold; faceinv judge measures one on a gallery)' : same ? ': same person' : ': different people'}\n`);
+    model.dispose();
+    return 0;
+  }
   const distance = euclidean(a, b);
-  const same = Number.isFinite(model.threshold) ? distance < model.threshold : null;
+  const same = threshold === null ? null : distance < threshold;
   if (opt.json) process.stdout.write(JSON.stringify({ a: pos[0], b: pos[1], distance, threshold: model.threshold, same_person: same }) + '\n');
   else {
     const verdict = same === null ? '(the model states no threshold)' : same ? `same person (below ${model.threshold})` : `different people (at or above ${model.threshold})`;
