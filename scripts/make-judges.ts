@@ -25,12 +25,12 @@ mkdirSync('assets/judges', { recursive: true });
 for (const j of JUDGES) {
   const json = JSON.parse(readFileSync(join(dir, `${j.id}.json`), 'utf8')) as GraphModelJson;
   const bin = new Uint8Array(Buffer.concat(json.weightsManifest.flatMap((g) => g.paths).map((p) => readFileSync(join(dir, p)))));
-  const bytes = convertGraphModel(json, bin, { output: j.output, name: j.id, metadata: j.metadata });
+  const bytes = convertGraphModel(json, bin, { output: j.output, name: j.id, metadata: j.metadata, bgr: j.bgr });
   const out = `assets/judges/${j.id}.onnx`;
   writeFileSync(out, bytes);
 
   const N = 3;
-  const S = 112;
+  const S = Number(j.metadata['faceinv.input_size']);
   const x = Float32Array.from({ length: N * S * S * 3 }, (_, i) => 255 * (0.5 + 0.45 * Math.sin(i * 0.37 + (i % 7))));
   const model = FaceModel.fromBytes(bytes, j.id);
   const nchw = new Float32Array(x.length);
@@ -42,7 +42,10 @@ for (const j of JUDGES) {
   } as never);
   const mean = JSON.parse(j.metadata['faceinv.mean']) as number[];
   const scale = Number(j.metadata['faceinv.scale']);
-  const input = tf.tensor4d(x.map((v, i) => (v - mean[i % 3]) * scale), [N, S, S, 3]);
+  // tfjs gets what the ONNX model's first ops make of RGB input: normalised, channels reversed if BGR.
+  const norm = x.map((v, i) => (v - mean[i % 3]) * scale);
+  if (j.bgr) for (let i = 0; i < norm.length; i += 3) [norm[i], norm[i + 2]] = [norm[i + 2], norm[i]];
+  const input = tf.tensor4d(norm, [N, S, S, 3]);
   const theirs = (ref.execute(input, j.output) as tf.Tensor).dataSync();
   let maxDiff = 0;
   let maxAbs = 0;

@@ -146,6 +146,53 @@ describe('tfjs graph models → ONNX, checked against TensorFlow.js running the 
     expect(relErr(repaired, asShipped)).toBeGreaterThan(1e-3);
   });
 
+  it('Keras-style MobileNet ops (relu6 as min/max, spatial mean, fused matmul), float16 weights, BGR input', async () => {
+    const g = new Graph(11);
+    const x = g.input('img', 10, 7);
+    const attrs = (padding: string, s: number) => ({ padding: { s: b64(padding) }, strides: ints(1, s, s, 1), data_format: { s: b64('NHWC') }, dilations: ints(1, 1, 1, 1) });
+    const c = g.op('c', 'Conv2D', [x, g.const('w', [3, 3, 3, 5])], attrs('SAME', 2));
+    const bn = g.op('bn', 'Add', [c, g.const('shift', [5])]);
+    const r6 = g.op('r6', 'Maximum', [g.op('r6min', 'Minimum', [g.op('relu', 'Relu', [bn]), g.const('six', [], [0.3])]), g.const('z', [], [0])]);
+    const dw = g.op('dw', 'DepthwiseConv2dNative', [r6, g.const('wd', [3, 3, 5, 1])], attrs('SAME', 1));
+    const floor = g.op('floor', 'Maximum', [g.op('scale', 'Mul', [dw, g.const('s', [5])]), g.const('lo', [], [-0.05])]);
+    const mean = g.op('mean', 'Mean', [floor, g.const('axes', [2], [1, 2], 'int32')], { keep_dims: { b: false } });
+    g.op('out', '_FusedMatMul', [mean, g.const('wm', [5, 4]), g.const('bm', [4])], { ...fused('BiasAdd', 'Relu'), transpose_a: { b: false }, transpose_b: { b: false } });
+    // Store the float weights as float16, as the face-res model does.
+    const { json, bin: bin32 } = g.build();
+    const halves: number[] = [];
+    const toHalf = (v: number) => {
+      const f = new Float32Array([v]);
+      const u = new Uint32Array(f.buffer)[0];
+      const sign = (u >>> 16) & 0x8000;
+      const exp = ((u >>> 23) & 0xff) - 127 + 15;
+      if (exp <= 0) return sign;
+      return sign | (exp << 10) | ((u >>> 13) & 0x3ff);
+    };
+    let at = 0;
+    for (const w of json.weightsManifest[0].weights) {
+      const n = w.shape.reduce((a, b) => a * b, 1);
+      const view = new DataView(bin32.buffer, at, 4 * n);
+      at += 4 * n;
+      if (w.dtype === 'int32') {
+        for (let i = 0; i < n; i++) halves.push(view.getUint16(4 * i, true), view.getUint16(4 * i + 2, true));
+        continue;
+      }
+      (w as { quantization?: object }).quantization = { dtype: 'float16' };
+      for (let i = 0; i < n; i++) halves.push(toHalf(view.getFloat32(4 * i, true)));
+    }
+    const bin = new Uint8Array(Uint16Array.from(halves).buffer);
+    const bytes = convertGraphModel(json, bin, { output: 'out', bgr: true });
+    const kinds = OnnxModule.fromBytes(bytes).layers().map((l) => l.op);
+    expect(kinds.filter((k) => k === 'Clip')).toHaveLength(2);
+    const rgb = Float32Array.from(new Rand(12).uniform(2 * 10 * 7 * 3, -1, 1));
+    const bgr = rgb.slice();
+    for (let i = 0; i < bgr.length; i += 3) [bgr[i], bgr[i + 2]] = [bgr[i + 2], bgr[i]];
+    const want = await tfjsRun(json, bin, bgr, [2, 10, 7, 3], 'out');
+    const got = await oursRun(bytes, rgb, [2, 10, 7]);
+    expect(want.some((v) => v > 0)).toBe(true);
+    expect(relErr(got, want)).toBeLessThan(1e-5);
+  });
+
   it('refuses what it does not know, by name', () => {
     const g = new Graph(5);
     g.op('t', 'Tanh', [g.input('img', 4, 4)]);
@@ -156,9 +203,9 @@ describe('tfjs graph models → ONNX, checked against TensorFlow.js running the 
     expect(() => convertGraphModel({ modelTopology: {} } as never, bin, { output: 't' })).toThrow(/not a TensorFlow.js graph model/);
   });
 
-  it('the bundled judge (mobileface) loads as a face model and tells the sample face from the LFW faces', async () => {
-    const judge = FaceModel.fromBytes(new Uint8Array(readFileSync('assets/judges/mobileface.onnx')), 'mobileface');
-    expect(judge.inputSize).toBe(112);
+  for (const [id, size, dim] of [['mobileface', 112, 256], ['faceres', 224, 1024]] as const) it(`the bundled network ${id} loads as a face model and tells the sample face from the average face`, async () => {
+    const judge = FaceModel.fromBytes(new Uint8Array(readFileSync(`assets/judges/${id}.onnx`)), id);
+    expect(judge.inputSize).toBe(size);
     expect(judge.imageSize).toBe(150);
     expect(judge.distance).toBe('cosine');
     const astro = readPng('assets/faces/astronaut.png');
@@ -166,11 +213,11 @@ describe('tfjs graph models → ONNX, checked against TensorFlow.js running the 
     for (let y = 0; y < 150; y++) for (let x = 0; x < 150; x++) for (let c = 0; c < 3; c++) mirror.data[(y * 150 + x) * 3 + c] = astro.data[(y * 150 + 149 - x) * 3 + c];
     const guide = readPng('assets/guides/lfw-average.png');
     const e = F.tidy(() => F.noGrad(() => judge.embed(judge.pixels([astro, mirror, guide])).embedding));
-    expect(e.shape).toEqual([3, 256]);
+    expect(e.shape).toEqual([3, dim]);
     const d = await e.data();
     e.dispose();
     judge.dispose();
-    const v = (i: number) => d.subarray(i * 256, (i + 1) * 256);
+    const v = (i: number) => d.subarray(i * dim, (i + 1) * dim);
     expect(cosine(v(0), v(1))).toBeGreaterThan(0.8);
     expect(cosine(v(0), v(2))).toBeLessThan(cosine(v(0), v(1)) - 0.3);
   });

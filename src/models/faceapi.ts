@@ -8,7 +8,7 @@ export interface WeightSpec {
   name: string;
   shape: number[];
   dtype?: string;
-  quantization?: { dtype: string; scale: number; min: number };
+  quantization?: { dtype: string; scale?: number; min?: number };
 }
 
 export const FACE_MODEL_META = {
@@ -23,7 +23,17 @@ export const FACE_MODEL_META = {
   'faceinv.source': "dlib_face_recognition_resnet_model_v1 via @vladmandic/face-api 1.7.15 (model/face_recognition_model)",
 };
 
-/** Reads the tensors of a tfjs weights manifest (float32, int32, uint8-quantised) out of its concatenated .bin shards, dequantising uint8 ones. */
+/** IEEE half precision → number. */
+export function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
+}
+
+/** Reads the tensors of a tfjs weights manifest (float32, int32, uint8- and float16-quantised) out of its concatenated .bin shards. */
 export function readWeights(specs: WeightSpec[], bin: Uint8Array): Map<string, { shape: number[]; data: Float32Array }> {
   const out = new Map<string, { shape: number[]; data: Float32Array }>();
   let at = 0;
@@ -31,11 +41,16 @@ export function readWeights(specs: WeightSpec[], bin: Uint8Array): Map<string, {
     const n = w.shape.reduce((a, b) => a * b, 1);
     const q = w.quantization;
     let data: Float32Array;
-    if (q) {
-      if (q.dtype !== 'uint8') throw new Error(`tfjs weights: ${w.name} uses ${q.dtype} quantisation; only uint8 is supported`);
+    if (q?.dtype === 'float16') {
+      if (at + 2 * n > bin.length) throw new Error(`tfjs weights: the .bin ends inside ${w.name}`);
+      const view = new DataView(bin.buffer, bin.byteOffset + at, 2 * n);
+      data = Float32Array.from({ length: n }, (_, i) => halfToFloat(view.getUint16(2 * i, true)));
+      at += 2 * n;
+    } else if (q) {
+      if (q.dtype !== 'uint8') throw new Error(`tfjs weights: ${w.name} uses ${q.dtype} quantisation; only uint8 and float16 are supported`);
       if (at + n > bin.length) throw new Error(`tfjs weights: the .bin ends inside ${w.name}`);
       data = new Float32Array(n);
-      for (let i = 0; i < n; i++) data[i] = q.min + q.scale * bin[at + i];
+      for (let i = 0; i < n; i++) data[i] = q.min! + q.scale! * bin[at + i];
       at += n;
     } else {
       const dtype = w.dtype ?? 'float32';

