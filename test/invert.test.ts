@@ -191,6 +191,17 @@ describe('reconstruct() on the default model', () => {
     other.dispose();
   });
 
+  it('Laplacian-pyramid parameterisation: the loss falls, the image stays in 0..255, the first step starts from the guide', async () => {
+    const r = await lowers({ lapParam: 4 }, 'pyramid parameters');
+    const plain = await reconstruct({ ...base(), iterations: 1 });
+    const lap = await reconstruct({ ...base(), lapParam: 4, iterations: 1 });
+    // Iteration 0 sees the same image (the guide) either way.
+    expect(lap.trace[0].values.total).toBeCloseTo(plain.trace[0].values.total, 3);
+    [plain.image, lap.image].forEach((t) => t.dispose());
+    expect(r.stopped).toBe('done');
+    await expect(reconstruct({ ...base(), lapParam: 1.5 })).rejects.toThrow(/lapParam/);
+  });
+
   it('jitter transformations stay within their bounds and move about the centre', () => {
     const rng = new F.Rng(1);
     for (const m of jitterAffines(rng, 200, 150, { shift: 3, scale: 0.1, rotate: 0.2 })) {
@@ -245,8 +256,8 @@ describe('reconstruct() on the default model', () => {
         seen.push({ it: p.iteration, buffers: s.buffersAllocated, bytes: s.bytesAllocated, pipelines: s.pipelines, reads: e.reads });
       };
       // A readback every iteration: iteration 1 sets up; later ones allocate and compile nothing.
-      // With jitter on, so its per-step transformations are covered too.
-      const r1 = await reconstruct({ ...base(), iterations: 6, progressEvery: 1, onProgress: snap, jitter: { shift: 2, scale: 0.05, rotate: 0.05 } });
+      // With jitter and pyramid parameters on, so their per-step work is covered too.
+      const r1 = await reconstruct({ ...base(), iterations: 6, progressEvery: 1, onProgress: snap, jitter: { shift: 2, scale: 0.05, rotate: 0.05 }, lapParam: 3 });
       r1.image.dispose();
       for (const s of seen.slice(1)) {
         expect(s.buffers, `iteration ${s.it}`).toBe(seen[0].buffers);

@@ -42,6 +42,7 @@ export const LOSS_OPTIONS = `Loss and optimiser (each overrides the preset):
                         pixels, scaled by up to ±K and rotated by up to R degrees (e.g. 4,0.05,3)
   --ensemble F[:W]      another ONNX face model optimised together, on unit-length embeddings of the
                         target photo under it, with weight W (default 1); repeatable; needs PNG targets
+  --lap-param N         optimise the image's Laplacian pyramid (N levels) instead of its pixels
   --start S             guide (default), noise, or a PNG to start from
   --seed S              seed of the noise start
   --model F             an ONNX face model (default: the bundled dlib ResNet)
@@ -66,7 +67,7 @@ ${LOSS_OPTIONS}
 export const LOSS_VALUED = [
   'guide', 'preset', 'iterations', 'lr', 'optimizer', 'distance', 'target-scale', 'guide-layers', 'guide-weight', 'tv', 'tv-form',
   'tv-alpha', 'lap-levels', 'mirror', 'lp', 'gauss-fit', 'gauss-layer', 'gauss-weight', 'gauss-nu', 'start', 'seed', 'model',
-  'progress-every', 'jitter', 'ensemble',
+  'progress-every', 'jitter', 'ensemble', 'lap-param',
 ];
 export const LOSS_SWITCHES = ['normalize'];
 const VALUED = ['target', 'out', 'trace', 'snapshot-every', 'frames', 'values', ...LOSS_VALUED];
@@ -137,6 +138,7 @@ export async function settings(model: FaceModel, a: Parsed, firstGuide: Tensor |
     }
   }
   if (opt.seed !== undefined) s.seed = num(opt, 'seed', 1, Number.isInteger);
+  if (opt['lap-param'] !== undefined) s.lapParam = num(opt, 'lap-param', 0, (v) => Number.isInteger(v) && v >= 0 && v <= 8);
   if (opt.jitter !== undefined) {
     const v = String(opt.jitter).split(',').map(Number);
     if (v.length !== 3 || !v.every((x) => x >= 0 && Number.isFinite(x)) || v[1] >= 1) {

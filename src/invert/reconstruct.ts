@@ -13,7 +13,7 @@ import { fmt } from '../tensor/shape.ts';
 import { Rng } from '../tensor/random.ts';
 import * as O from '../autograd/ops.ts';
 import { backward, noGrad } from '../autograd/tape.ts';
-import { totalVariation, lapNormalize, lapRegularizer, mirrorRegularizer } from '../autograd/regularizers.ts';
+import { totalVariation, lapNormalize, lapRegularizer, mirrorRegularizer, lapSplit, lapMerge } from '../autograd/regularizers.ts';
 import { Adam } from '../optim/adam.ts';
 import { SGD } from '../optim/sgd.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
@@ -74,6 +74,12 @@ export interface ReconstructOptions {
    * length), weighted. Their images are fitted to each network's input (FaceModel.fit).
    */
   ensemble?: { model: FaceModel; target: Tensor; weight: number }[];
+  /**
+   * Optimise the image's Laplacian pyramid (this many band-pass levels plus the low-pass rest) instead of its
+   * pixels: the image is the clamped sum of the upsampled levels, so a step moves coarse structure as easily
+   * as fine detail. Replaces the gradient normalisation (lapNormLevels is ignored).
+   */
+  lapParam?: number;
   optimizer?: 'adam' | 'sgd';
   lr?: number | Schedule;
   /** SGD momentum (default 0.9). */
@@ -220,7 +226,12 @@ export async function reconstruct(o: ReconstructOptions): Promise<ReconstructRes
   // The last image whose loss was read back finite, and the one being checked.
   const safe = own(noGrad(() => O.clone(p)));
   const candidate = own(O.zerosLike(p));
-  p.requiresGrad = true;
+  const lapParam = o.lapParam ?? 0;
+  if (!(Number.isInteger(lapParam) && lapParam >= 0)) throw new ReconstructError(`lapParam must be a whole number of levels ≥ 0, got ${lapParam}`);
+  // The parameters: the pixels, or the image's Laplacian pyramid (then p follows them after every step).
+  const params = lapParam ? tidy(() => noGrad(() => lapSplit(p, lapParam))).map((t) => own(t)) : [p];
+  for (const t of params) t.requiresGrad = true;
+  const pixelsOf = () => (lapParam ? O.clamp(lapMerge(params), 0, 255) : p);
 
   const jitterRng = new Rng(jitter?.seed ?? 7);
   const jitterHost = new Float32Array(N * 12);
@@ -241,24 +252,25 @@ export async function reconstruct(o: ReconstructOptions): Promise<ReconstructRes
   const history = own(O.zeros([every, T, N]));
 
   const lr = o.lr ?? (o.optimizer === 'sgd' ? 1 : 2);
-  const opt: Optimizer =
-    o.optimizer === 'sgd' ? new SGD([p], { lr, momentum: o.momentum ?? 0.9, range: [0, 255] }) : new Adam([p], { lr, range: [0, 255] });
+  const range: [number, number] | undefined = lapParam ? undefined : [0, 255];
+  const opt: Optimizer = o.optimizer === 'sgd' ? new SGD(params, { lr, momentum: o.momentum ?? 0.9, range }) : new Adam(params, { lr, range });
   const embW = o.embeddingWeight ?? 1;
   const embOpts = { distance: o.distance ?? 'l2', normalize: o.normalize ?? false, scale: o.targetScale ?? 1 };
 
   /** One iteration: loss terms [T, N], backward, gradient normalisation, update. */
   const step = (it: number): Tensor => {
-    let seen: Tensor = p;
+    const image = pixelsOf();
+    let seen: Tensor = image;
     if (jitterMats) {
       // New transformations each step, written in place: no allocation.
       jitterMats.write(packAffines(jitterAffines(jitterRng, N, S, jitter!), jitterHost));
-      seen = warp(p, jitterMats, S, S);
+      seen = warp(image, jitterMats, S, S);
     }
     const { embedding, taps: acts } = model.embed(seen, taps);
     const terms: Tensor[] = [O.mul(embeddingLoss(embedding, target, embOpts), embW)];
     // Unit-length embeddings, so networks of any embedding scale weigh alike.
     for (const m of ensemble) terms.push(O.mul(embeddingLoss(m.model.embed(seen).embedding, m.target, { ...embOpts, normalize: true }), m.weight));
-    const unit = O.mul(p, UNIT);
+    const unit = O.mul(image, UNIT);
     for (const g of guideLayers) {
       const a = g.layer === 'pixels' ? unit : acts[g.layer];
       const ref = g.layer === 'pixels' ? O.mul(guide!, UNIT) : guideActs[g.layer];
@@ -273,12 +285,16 @@ export async function reconstruct(o: ReconstructOptions): Promise<ReconstructRes
     if (o.mirror) terms.push(O.mul(mirrorRegularizer(unit, { perItem: true }), o.mirror));
     const total = terms.reduce((a, b) => O.add(a, b));
     backward(O.sum(total));
-    if (lapLevels > 0) {
+    if (lapLevels > 0 && !lapParam) {
       const g = p.grad!;
       p.grad = keep(lapNormalize(g, lapLevels, { perItem: true }));
       g.dispose();
     }
     opt.step();
+    if (lapParam) {
+      const next = noGrad(() => pixelsOf());
+      e.copyBuffer(next.buffer, 0, p.buffer, 0, p.size * 4);
+    }
     return noGrad(() => O.concat([...terms, total, embeddingDistance(embedding, target)].map((t) => O.reshape(t, [1, N])), 0));
   };
 
@@ -363,8 +379,10 @@ export async function reconstruct(o: ReconstructOptions): Promise<ReconstructRes
     return { image, distance, embedding, iterations: done, seconds: (performance.now() - t0) / 1000, trace, termNames, stopped, message };
   } finally {
     opt.dispose();
-    p.grad?.dispose();
-    p.grad = null;
+    for (const t of params) {
+      t.grad?.dispose();
+      t.grad = null;
+    }
     for (const t of owned) t.dispose();
   }
 }
