@@ -105,7 +105,10 @@ describe('faceinv judge', () => {
     const r = cli('judge', '--gallery', join(dir, 'gallery'), '--reconstruct', '--out', join(dir, 'rec'), '--preset', 'fast', '--iterations', '3', '--batch', '5');
     expect(r.code, r.err).toBe(0);
     for (let i = 0; i < 4; i++) for (const p of ['a', 'b']) expect(existsSync(join(dir, 'rec', `p${i}`, `${p}.png`))).toBe(true);
-    expect(lastJson(r.out).summary.judged).toBe(8);
+    const j = lastJson(r.out);
+    expect(j.summary.judged).toBe(8);
+    expect(j.white_box.threshold).toBe(0.6);
+    expect(j.white_box.max).toBeGreaterThanOrEqual(j.white_box.mean);
   });
 
   it('levers on the command line: --jitter and --ensemble run; the judge may not take part; --per-person limits', () => {

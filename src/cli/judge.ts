@@ -98,7 +98,7 @@ export async function judgeCmd(args: string[]): Promise<number> {
   const people = galleryPeople(labels.map((l) => ({ ...l, embedding: [] })));
   const images = files.map(readPng);
 
-  let probes: { file: string; person: string; name: string }[];
+  let probes: Made[];
   if (opt.reconstruct) probes = await reconstructGallery(a, files, labels, images, people, judgePath);
   else {
     probes = pos.map((file) => {
@@ -127,14 +127,23 @@ export async function judgeCmd(args: string[]): Promise<number> {
     process.stderr.write(`${v.identified ? 'identified' : 'missed    '} ${v.file}: ${v.person} ${v.score.toFixed(3)}${v.clears ? ' (clears)' : ''}; rank 1 ${v.rank1} ${v.rank1Score.toFixed(3)}\n`);
   });
   const summary = summarize(verdicts, people.size);
+  // The white-box side (must stay a match): the optimised model's distances of the reconstructions made here.
+  const made = probes.filter((p) => p.distance !== undefined);
+  const whiteBox = made.length
+    ? { threshold: Number.isFinite(made[0].threshold!) ? made[0].threshold : null, mean: made.reduce((a, p) => a + p.distance!, 0) / made.length, max: Math.max(...made.map((p) => p.distance!)) }
+    : null;
+  if (whiteBox) process.stderr.write(`white box: distance to the target mean ${whiteBox.mean.toFixed(3)}, max ${whiteBox.max.toFixed(3)}${whiteBox.threshold !== null ? ` (threshold ${whiteBox.threshold})` : ''}\n`);
   process.stderr.write(
     `judge ${typeof opt.judge === 'string' ? opt.judge : 'mobileface'}: ${summary.identified}/${summary.judged} identified (${(100 * summary.rate).toFixed(1)} %, chance ${(100 * summary.chance).toFixed(1)} %), ` +
       `${summary.identifiedAndClears} also above the threshold ${threshold.toFixed(3)} (gallery pairs: same ${calibration.sameMean.toFixed(3)}, different ${calibration.differentMean.toFixed(3)}, balanced accuracy ${calibration.accuracy.toFixed(3)})\n`,
   );
   if (typeof opt.report === 'string') writeReport(opt.report, verdicts, files, labels, images, summary, threshold);
-  process.stdout.write(JSON.stringify({ judge: typeof opt.judge === 'string' ? opt.judge : 'mobileface', gallery: galleryRoot, people: people.size, photos: files.length, threshold, calibration, summary, verdicts }) + '\n');
+  process.stdout.write(JSON.stringify({ judge: typeof opt.judge === 'string' ? opt.judge : 'mobileface', gallery: galleryRoot, people: people.size, photos: files.length, threshold, calibration, summary, white_box: whiteBox, verdicts }) + '\n');
   return 0;
 }
+
+/** A reconstruction to judge; made here, it has the white-box distance to its target and that model's threshold. */
+type Made = { file: string; person: string; name: string; distance?: number; threshold?: number };
 
 /** Reconstructs every photo of the people with two or more photos; returns the written files as probes. */
 async function reconstructGallery(a: ReturnType<typeof parse>, files: string[], labels: { person: string; name: string }[], images: RgbImage[], people: Map<string, number>, judgePath: string) {
@@ -160,7 +169,7 @@ async function reconstructGallery(a: ReturnType<typeof parse>, files: string[], 
     if (decoder.config.outputSize !== S) throw new UsageError(`--start-decoder: the decoder makes ${decoder.config.outputSize} px faces, the model takes ${S}`);
   }
   const sig = abortOnSigint('stopping after this batch');
-  const probes: { file: string; person: string; name: string }[] = [];
+  const probes: Made[] = [];
   try {
     for (let b = 0; b < todo.length && !sig.signal.aborted; b += batch) {
       const idx = todo.slice(b, b + batch);
@@ -184,7 +193,7 @@ async function reconstructGallery(a: ReturnType<typeof parse>, files: string[], 
         const file = join(out, labels[i].person, `${labels[i].name}.png`);
         mkdirSync(dirname(file), { recursive: true });
         writePng(file, imgs[k]);
-        probes.push({ file, ...labels[i] });
+        probes.push({ file, ...labels[i], distance: r.distance[k], threshold: model.threshold });
       });
       for (const t of [r.image, guide, target, ...owned]) t.dispose();
     }
