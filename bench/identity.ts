@@ -36,6 +36,8 @@ export const CONFIGS: Record<string, string[]> = {
   noguide: ['--guide-weight', '0'],
   'noguide-jitter': ['--guide-weight', '0', '--jitter', '4,0.05,3'],
   'noguide-jitter-ensemble': ['--guide-weight', '0', '--jitter', '4,0.05,3', '--ensemble', `assets/judges/${ensembleMember}.onnx:1`],
+  'jitter-lapparam': ['--jitter', '4,0.05,3', '--lap-param', '4'],
+  identity: ['--preset', 'identity'],
 };
 const only = arg('only')?.split(',');
 const names = only ?? Object.keys(CONFIGS);
@@ -114,7 +116,10 @@ const chance = rows.length ? 1 / JSON.parse(readFileSync(join(out, `${names[0]}.
 console.log(`| configuration | identified (${judge}) | mean similarity (${judge}) | identified (${second}) | mean similarity (${second}) | white-box distance mean / max |`);
 console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
 for (const r of rows) {
-  console.log(`| ${r.name} | ${r.identified}/${r.judged} (${(100 * r.rate).toFixed(0)} %) | ${r.mean.toFixed(3)} | ${(100 * r.rate2).toFixed(0)} % | ${r.mean2.toFixed(3)} | ${r.whiteMean.toFixed(3)} / ${r.whiteMax.toFixed(3)} |`);
+  // A network that took part in the optimisation is no judge of it.
+  const tookPart = CONFIGS[r.name].some((a) => a.includes(`judges/${second}.onnx`));
+  const col2 = tookPart ? `(${second} took part) | |` : `${(100 * r.rate2).toFixed(0)} % | ${r.mean2.toFixed(3)} |`;
+  console.log(`| ${r.name} | ${r.identified}/${r.judged} (${(100 * r.rate).toFixed(0)} %) | ${r.mean.toFixed(3)} | ${col2} ${r.whiteMean.toFixed(3)} / ${r.whiteMax.toFixed(3)} |`);
 }
 console.log(`chance: ${(100 * chance).toFixed(1)} %`);
 console.log(JSON.stringify({ gallery, judge, second, rows }));

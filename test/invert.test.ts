@@ -202,6 +202,15 @@ describe('reconstruct() on the default model', () => {
     await expect(reconstruct({ ...base(), lapParam: 1.5 })).rejects.toThrow(/lapParam/);
   });
 
+  it('the identity preset is the paper preset plus jitter and pyramid parameters', () => {
+    const paper = preset('paper', layers);
+    const id = preset('identity', layers);
+    expect(id.jitter).toMatchObject({ shift: 4, scale: 0.05 });
+    expect(id.lapParam).toBe(4);
+    expect({ ...id, jitter: undefined, lapParam: undefined, tv: undefined }).toEqual({ ...paper, jitter: undefined, lapParam: undefined, tv: undefined });
+    expect(() => preset('nope' as never, layers)).toThrow(/paper, fast, identity/);
+  });
+
   it('jitter transformations stay within their bounds and move about the centre', () => {
     const rng = new F.Rng(1);
     for (const m of jitterAffines(rng, 200, 150, { shift: 3, scale: 0.1, rotate: 0.2 })) {

@@ -19,7 +19,8 @@ import { parse, loadModel, num, pixelsOf, readTargets, writeText, abortOnSigint,
 import { DEFAULT_GUIDE } from './paths.ts';
 
 export const LOSS_OPTIONS = `Loss and optimiser (each overrides the preset):
-  --preset P            paper (default: 300 iterations) or fast (100)
+  --preset P            paper (default: 300 iterations), fast (100), or identity (paper + --jitter 4,0.05,3
+                        + --lap-param 4: what made other networks see the person best, BENCHMARKS.md)
   --iterations N        iterations
   --lr X                learning rate (pixel units per step for Adam)
   --optimizer O         adam or sgd
@@ -77,7 +78,7 @@ const SWITCHES = [...LOSS_SWITCHES, 'json'];
 export async function settings(model: FaceModel, a: Parsed, firstGuide: Tensor | null): Promise<{ s: Omit<ReconstructOptions, 'model' | 'target' | 'guide'>; owned: { dispose(): void }[] }> {
   const { opt } = a;
   const presetName = (opt.preset ?? 'paper') as PresetName;
-  if (presetName !== 'paper' && presetName !== 'fast') throw new UsageError(`--preset: '${presetName}' is not a preset (paper, fast)`);
+  if (!['paper', 'fast', 'identity'].includes(presetName)) throw new UsageError(`--preset: '${presetName}' is not a preset (paper, fast, identity)`);
   const metaLayers = JSON.parse(model.module.metadata['faceinv.guide_layers'] ?? '[]') as string[];
   const iterations = num(opt, 'iterations', NaN, (v) => Number.isInteger(v) && v >= 0);
   const s = preset(presetName, metaLayers, Number.isNaN(iterations) ? undefined : iterations);
