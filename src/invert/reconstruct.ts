@@ -1,7 +1,9 @@
 // Iterative reconstruction (paper §2–3, §5.1): find images p whose embeddings F(p) match target embeddings e,
 //   L(p) = w_e·d[F(p), e] + Σ_ℓ w_ℓ·mean (a_ℓ(p) − a_ℓ(p_G))² + w_TV(t)·R_TV(p) + w_Gauss·R_Gauss + w_LP·R_LP + w_M·R_Mirror,
 // optimised over a batch of images at once (each item its own target and guide), with the gradient optionally
-// normalised per Laplacian-pyramid level before each step, and pixels kept in [0, 255].
+// normalised per Laplacian-pyramid level before each step, and pixels kept in [0, 255]. Identity levers
+// (issue 8): random transformations before the network (jitter), more networks in the loss (ensemble), and
+// the Laplacian pyramid as the parameters (lapParam).
 //
 // An iteration records forward, backward and update into one command encoder and submits it: no readback, no
 // buffer allocation after the first iteration (pooled), no pipeline creation. Every iteration's loss terms
