@@ -37,6 +37,7 @@ export const CONFIGS: Record<string, string[]> = {
   'noguide-jitter': ['--guide-weight', '0', '--jitter', '4,0.05,3'],
   'noguide-jitter-ensemble': ['--guide-weight', '0', '--jitter', '4,0.05,3', '--ensemble', `assets/judges/${ensembleMember}.onnx:1`],
   'jitter-lapparam': ['--jitter', '4,0.05,3', '--lap-param', '4'],
+  // --preset identity is the jitter row; this re-runs it by name on a new gallery.
   identity: ['--preset', 'identity'],
 };
 const only = arg('only')?.split(',');

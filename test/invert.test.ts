@@ -202,12 +202,11 @@ describe('reconstruct() on the default model', () => {
     await expect(reconstruct({ ...base(), lapParam: 1.5 })).rejects.toThrow(/lapParam/);
   });
 
-  it('the identity preset is the paper preset plus jitter and pyramid parameters', () => {
+  it('the identity preset is the paper preset plus jitter', () => {
     const paper = preset('paper', layers);
     const id = preset('identity', layers);
     expect(id.jitter).toMatchObject({ shift: 4, scale: 0.05 });
-    expect(id.lapParam).toBe(4);
-    expect({ ...id, jitter: undefined, lapParam: undefined, tv: undefined }).toEqual({ ...paper, jitter: undefined, lapParam: undefined, tv: undefined });
+    expect({ ...id, jitter: undefined, tv: undefined }).toEqual({ ...paper, jitter: undefined, tv: undefined });
     expect(() => preset('nope' as never, layers)).toThrow(/paper, fast, identity/);
   });
 

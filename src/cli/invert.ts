@@ -19,8 +19,8 @@ import { parse, loadModel, num, pixelsOf, readTargets, writeText, abortOnSigint,
 import { DEFAULT_GUIDE } from './paths.ts';
 
 export const LOSS_OPTIONS = `Loss and optimiser (each overrides the preset):
-  --preset P            paper (default: 300 iterations), fast (100), or identity (paper + --jitter 4,0.05,3
-                        + --lap-param 4: what made other networks see the person best, BENCHMARKS.md)
+  --preset P            paper (default: 300 iterations), fast (100), or identity (paper + --jitter 4,0.05,3:
+                        what made both bundled judge networks see the person better, BENCHMARKS.md)
   --iterations N        iterations
   --lr X                learning rate (pixel units per step for Adam)
   --optimizer O         adam or sgd
