@@ -8,6 +8,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, basename, dirname } from 'node:path';
+import { readPng, writePng } from '../src/io/png.ts';
+import { facesFromSheet } from '../src/train/faces.ts';
 
 const arg = (name: string, def?: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -46,15 +48,9 @@ for (const n of names) if (!CONFIGS[n]) throw new Error(`unknown configuration '
 
 mkdirSync(out, { recursive: true });
 // Faces for the Gaussian prior: the LFW-subset faces the proxy gallery does not use (20 … 99).
-if (names.some((n) => n.startsWith('gauss')) && !existsSync(join(out, 'prior-faces'))) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', `
-    import { mkdirSync } from 'node:fs';
-    import { readPng, writePng } from './src/io/png.ts';
-    import { facesFromSheet } from './src/train/faces.ts';
-    mkdirSync(${JSON.stringify(join(out, 'prior-faces'))}, { recursive: true });
-    facesFromSheet(readPng('assets/lfw/faces-25px.png'), 150).slice(20).forEach((f, i) => writePng(${JSON.stringify(join(out, 'prior-faces'))} + '/f' + i + '.png', f));
-  `], { stdio: 'inherit' });
-  if (r.status !== 0) throw new Error('could not write the prior faces');
+if (names.some((n) => CONFIGS[n].includes(join(out, 'prior-faces'))) && !existsSync(join(out, 'prior-faces'))) {
+  mkdirSync(join(out, 'prior-faces'), { recursive: true });
+  facesFromSheet(readPng('assets/lfw/faces-25px.png'), 150).slice(20).forEach((f, i) => writePng(join(out, 'prior-faces', `f${i}.png`), f));
 }
 
 /** The reconstructions of a configuration: <dir>/<person>/<photo>.png (the report folder aside). */

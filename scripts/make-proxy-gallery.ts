@@ -7,19 +7,14 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readPng, writePng } from '../src/io/png.ts';
 import { facesFromSheet } from '../src/train/faces.ts';
-import type { RgbImage } from '../src/io/image.ts';
+import { mirrorImage } from '../src/io/image.ts';
 
 const [out, k = '15'] = process.argv.slice(2);
 if (!out) throw new Error('usage: make-proxy-gallery.ts <out dir> [K]');
-const mirror = (img: RgbImage): RgbImage => {
-  const d = new Float32Array(img.data.length);
-  for (let y = 0; y < img.height; y++) for (let x = 0; x < img.width; x++) for (let c = 0; c < 3; c++) d[(y * img.width + x) * 3 + c] = img.data[(y * img.width + img.width - 1 - x) * 3 + c];
-  return { ...img, data: d };
-};
 const faces = [readPng('assets/faces/astronaut.png'), ...facesFromSheet(readPng('assets/lfw/faces-25px.png'), 150).slice(0, Number(k))];
 faces.forEach((f, i) => {
   mkdirSync(join(out, `p${i}`), { recursive: true });
   writePng(join(out, `p${i}`, 'a.png'), f);
-  writePng(join(out, `p${i}`, 'b.png'), mirror(f));
+  writePng(join(out, `p${i}`, 'b.png'), mirrorImage(f));
 });
 console.log(`wrote ${faces.length} people, 2 photos each, to ${out}`);

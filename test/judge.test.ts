@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { calibrate, identify, summarize, labelOf, similarity, galleryPeople, type Labelled } from '../src/invert/judge.ts';
 import { readPng, writePng } from '../src/io/png.ts';
 import { facesFromSheet } from '../src/train/faces.ts';
-import type { RgbImage } from '../src/io/image.ts';
+import { mirrorImage } from '../src/io/image.ts';
 import { cli, lastJson } from './helpers/cli.ts';
 
 const g = (person: string, name: string, embedding: number[]): Labelled => ({ person, name, embedding });
@@ -58,12 +58,6 @@ describe('judge scoring', () => {
   });
 });
 
-const mirror = (img: RgbImage): RgbImage => {
-  const d = new Float32Array(img.data.length);
-  for (let y = 0; y < img.height; y++) for (let x = 0; x < img.width; x++) for (let c = 0; c < 3; c++) d[(y * img.width + x) * 3 + c] = img.data[(y * img.width + img.width - 1 - x) * 3 + c];
-  return { ...img, data: d };
-};
-
 describe('faceinv judge', () => {
   // A stand-in gallery for the mechanics: each "person" is one face and its mirror image. (A measurement
   // needs real photos of the same people: see BENCHMARKS.md.)
@@ -73,7 +67,7 @@ describe('faceinv judge', () => {
     faces.forEach((f, i) => {
       mkdirSync(join(dir, 'gallery', `p${i}`), { recursive: true });
       writePng(join(dir, 'gallery', `p${i}`, 'a.png'), f);
-      writePng(join(dir, 'gallery', `p${i}`, 'b.png'), mirror(f));
+      writePng(join(dir, 'gallery', `p${i}`, 'b.png'), mirrorImage(f));
     });
     return dir;
   };

@@ -11,6 +11,7 @@ import { convertGraphModel, samePads, TfjsConvertError, type GraphModelJson, typ
 import { OnnxModule } from '../src/models/onnx/module.ts';
 import { FaceModel, cosine } from '../src/models/face_model.ts';
 import { readPng } from '../src/io/png.ts';
+import { mirrorImage } from '../src/io/image.ts';
 import { Rand, relErr } from './helpers/ref.ts';
 
 const b64 = (s: string) => btoa(s);
@@ -209,8 +210,7 @@ describe('tfjs graph models → ONNX, checked against TensorFlow.js running the 
     expect(judge.imageSize).toBe(150);
     expect(judge.distance).toBe('cosine');
     const astro = readPng('assets/faces/astronaut.png');
-    const mirror = { ...astro, data: new Float32Array(astro.data.length) };
-    for (let y = 0; y < 150; y++) for (let x = 0; x < 150; x++) for (let c = 0; c < 3; c++) mirror.data[(y * 150 + x) * 3 + c] = astro.data[(y * 150 + 149 - x) * 3 + c];
+    const mirror = mirrorImage(astro);
     const guide = readPng('assets/guides/lfw-average.png');
     const e = F.tidy(() => F.noGrad(() => judge.embed(judge.pixels([astro, mirror, guide])).embedding));
     expect(e.shape).toEqual([3, dim]);

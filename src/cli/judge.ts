@@ -3,7 +3,7 @@
 // the reconstructions of every gallery photo itself (--reconstruct), with an HTML report.
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve as resolvePath } from 'node:path';
-import { tidy, keep } from '../tensor/tensor.ts';
+import { tidy, keep, type Tensor } from '../tensor/tensor.ts';
 import { init } from '../tensor/engine.ts';
 import * as O from '../autograd/ops.ts';
 import { noGrad } from '../autograd/tape.ts';
@@ -168,6 +168,10 @@ async function reconstructGallery(a: ReturnType<typeof parse>, files: string[], 
     decoder = Decoder.fromValues(ckpt.config, ckpt.params);
     if (decoder.config.outputSize !== S) throw new UsageError(`--start-decoder: the decoder makes ${decoder.config.outputSize} px faces, the model takes ${S}`);
   }
+  // Settings (a fitted prior, a start image) and the ensemble's networks and targets: made once for all batches.
+  const { s, owned } = await settings(model, a, guideOne);
+  const ens = await ensembleOf(a, todo.map((i) => images[i]), [judgePath]);
+  owned.push(ens);
   const sig = abortOnSigint('stopping after this batch');
   const probes: Made[] = [];
   try {
@@ -176,17 +180,19 @@ async function reconstructGallery(a: ReturnType<typeof parse>, files: string[], 
       const B = idx.length;
       const guide = keep(tidy(() => (B === 1 ? O.clone(guideOne) : O.concat(Array.from({ length: B }, () => guideOne), 0))));
       const target = keep(O.tensor(Float32Array.from(targets.slice(b, b + B).flatMap((e) => Array.from(e))), [B, targets[0].length]));
-      const { s, owned } = await settings(model, a, guideOne);
-      if (decoder) {
-        const start = keep(tidy(() => noGrad(() => decoder.decode(target, decoder.config.kind === 'guided' ? guide : undefined, decoder.config.guideIndexCount > 0 ? Array(B).fill(0) : undefined))));
-        owned.push(start);
-        s.start = start;
-      }
-      const ens = await ensembleOf(a, idx.map((i) => images[i]), [judgePath]);
-      s.ensemble = ens.members;
-      owned.push(ens);
+      const batchOwned: { dispose(): void }[] = [];
+      const start = decoder
+        ? keep(tidy(() => noGrad(() => decoder.decode(target, decoder.config.kind === 'guided' ? guide : undefined, decoder.config.guideIndexCount > 0 ? Array(B).fill(0) : undefined))))
+        : s.start;
+      if (decoder) batchOwned.push(start as Tensor);
+      // This batch's rows of each ensemble member's targets.
+      const ensemble = ens.members.map((m) => {
+        const t = keep(tidy(() => O.slice(m.target, [b, 0], [B, m.target.shape[1]])));
+        batchOwned.push(t);
+        return { ...m, target: t };
+      });
       const bar = new ProgressBar(s.iterations!, `photos ${b + 1}–${b + B} of ${todo.length}`);
-      const r = await reconstruct({ ...s, model, target, guide, signal: sig.signal, onProgress: (p) => bar.update(p.iteration, { distance: Math.max(...p.distance) }, p.rate) });
+      const r = await reconstruct({ ...s, start, ensemble, model, target, guide, signal: sig.signal, onProgress: (p) => bar.update(p.iteration, { distance: Math.max(...p.distance) }, p.rate) });
       bar.done();
       const imgs = fromPlanes(await r.image.data(), B, S, S);
       idx.forEach((i, k) => {
@@ -195,11 +201,12 @@ async function reconstructGallery(a: ReturnType<typeof parse>, files: string[], 
         writePng(file, imgs[k]);
         probes.push({ file, ...labels[i], distance: r.distance[k], threshold: model.threshold });
       });
-      for (const t of [r.image, guide, target, ...owned]) t.dispose();
+      for (const t of [r.image, guide, target, ...batchOwned]) t.dispose();
     }
   } finally {
     sig.release();
     guideOne.dispose();
+    for (const x of owned) x.dispose();
     decoder?.dispose();
     model.dispose();
   }

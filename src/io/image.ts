@@ -80,6 +80,14 @@ function resizeBilinear(img: RgbImage, W: number, H: number): RgbImage {
   return { width: W, height: H, data: out };
 }
 
+/** The image mirrored left to right. */
+export function mirrorImage(img: RgbImage): RgbImage {
+  const data = new Float32Array(img.data.length);
+  for (let y = 0; y < img.height; y++)
+    for (let x = 0; x < img.width; x++) data.set(img.data.subarray((y * img.width + img.width - 1 - x) * 3, (y * img.width + img.width - x) * 3), (y * img.width + x) * 3);
+  return { width: img.width, height: img.height, data };
+}
+
 /** The square input a face model wants: centre crop, then resize to size × size. */
 export function toModelInput(img: RgbImage, size: number): RgbImage {
   return resize(centerCropSquare(img), size, size);

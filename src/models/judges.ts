@@ -3,7 +3,8 @@
 // (scripts/make-judges.ts) into assets/judges/*.onnx, with what using them needs in metadata.
 //
 // mobilefacenet.json of the same package is not bundled: as shipped it maps every face to nearly the same
-// vector (cosine ≈ 0.999 between different people; activations saturate within the first blocks), also after
+// vector (in a one-off check here, cosine ≈ 0.999 between the sample face and LFW faces; activations
+// saturate within the first blocks), also after
 // undoing the tfjs fusion that took the negative part of 16 of its PReLUs (ConvertOptions.repairFusedPrelu).
 //
 // Preprocessing, from the networks' training code: 112×112 RGB crops aligned like InsightFace's (eyes at
@@ -13,8 +14,8 @@
 // faceinv's images are dlib-style 150×150 chips, framed tighter than InsightFace's crops: on the sample face
 // (assets/faces/astronaut.png) the eyes are 60 px apart at y ≈ 52 and the mouth at y ≈ 110. Mapping eyes and
 // mouth onto the template gives the square `chip_box` below (in chip widths, may reach past the chip; edge
-// pixels are repeated there), from which the judge's 112×112 input is resampled. It separates faces better
-// than the whole chip: mobileface's cosine between the sample face and its mirror image is 0.89 against at
+// pixels are repeated there), from which the judge's 112×112 input is resampled. In a one-off check here it
+// separated faces better than the whole chip: mobileface's cosine between the sample face and its mirror image is 0.89 against at
 // most 0.27 to 40 faces of the LFW subset (whole chip: 0.94 against up to 0.58). The same-person threshold
 // is not in the metadata: `faceinv judge` measures it on the gallery's labelled pairs.
 export interface JudgeSpec {
@@ -48,7 +49,7 @@ export const JUDGES: JudgeSpec[] = [
     // VGGFace2 for identification, frozen, with age and gender heads; its global pooling (1024-d) is the
     // identity descriptor. Its training code reads BGR and subtracts the ImageNet means (Keras "caffe" mode).
     // VGGFace2 crops are looser than faceinv's chips: the box below adds about 13 % around the chip, a little
-    // more above (mirror image of the sample face 0.97 against at most 0.40 to the 40 LFW faces).
+    // more above (one-off check: mirror image of the sample face 0.97 against at most 0.40 to 40 LFW faces).
     id: 'faceres',
     output: 'global_pooling/Mean',
     bgr: true,
