@@ -332,9 +332,12 @@ describe('bad ONNX input gives one-line errors that name the problem', () => {
     oneLine(() => OnnxModule.fromBytes(b), /node 'adder' \(Add\) reads 'w', which no initializer, input or earlier node provides/);
   });
 
-  it('an opset outside 11–21 and external weights are refused', () => {
-    const old = encodeModel(model({ nodes: [node('Relu', ['x'], ['y'])], initializers: [], inputs: [valueInfo('x', [2])], outputs: [valueInfo('y', [2])], opset: 9 }));
-    oneLine(() => OnnxModule.fromBytes(old), /opset 9 is not supported \(faceinv reads opsets 11–21\)/);
+  it('an opset outside 7–21, an op older than faceinv reads, and external weights are refused', () => {
+    const relu = (opset: number) => encodeModel(model({ nodes: [node('Relu', ['x'], ['y'])], initializers: [], inputs: [valueInfo('x', [2])], outputs: [valueInfo('y', [2])], opset }));
+    oneLine(() => OnnxModule.fromBytes(relu(6)), /opset 6 is not supported \(faceinv reads opsets 7–21\)/);
+    expect(OnnxModule.fromBytes(relu(9)).opset).toBe(9);
+    const pad = encodeModel(model({ nodes: [node('Pad', ['x'], ['y'], {}, 'old_pad')], initializers: [], inputs: [valueInfo('x', [2])], outputs: [valueInfo('y', [2])], opset: 10 }));
+    oneLine(() => OnnxModule.fromBytes(pad), /node 'old_pad' \(Pad, opset 10\): faceinv reads Pad from opset 11 on/);
     const ext = floatTensor('w', [2], [1, 2]);
     ext.rawData = new Uint8Array(0);
     ext.dataLocation = 1;

@@ -8,7 +8,11 @@ export class OnnxError extends Error {
   }
 }
 
-export const MIN_OPSET = 11;
+// Opsets 7–10 are read too (older torch exports, e.g. opset 9): their ops mean what they mean at 11 except
+// the ones in OPSET_FLOOR, whose parameters were attributes before that opset.
+export const MIN_OPSET = 7;
+/** Ops whose older versions took their parameters in another form: the first opset faceinv reads them at. */
+export const OPSET_FLOOR: Record<string, number> = { Pad: 11, Slice: 10, Upsample: 11, Resize: 11, Split: 11, TopK: 11 };
 export const MAX_OPSET = 21;
 
 /** A value known on the host at load or run time: initializers, Constant nodes, shape arithmetic. */

@@ -8,7 +8,7 @@ import { conv2d, convTranspose2d, type Padding } from '../../autograd/conv.ts';
 import { maxPool2d, avgPool2d, globalAvgPool } from '../../autograd/pool.ts';
 import { affineAct } from '../../autograd/affine_act.ts';
 import type { NodeProto, ModelProto } from './proto.ts';
-import { decodeModel, defaultOpset, tensorFromProto, readAttrs, OnnxError, type HostTensor, type Attr } from './load.ts';
+import { decodeModel, defaultOpset, tensorFromProto, readAttrs, OnnxError, OPSET_FLOOR, type HostTensor, type Attr } from './load.ts';
 import { hostOp, HOST_OPS } from './host_ops.ts';
 
 type Value = { host: HostTensor; gpu?: undefined } | { gpu: Tensor; host?: undefined };
@@ -63,6 +63,10 @@ export class OnnxModule {
       }
       if (!SUPPORTED.has(n.opType!) && !HOST_OPS.has(n.opType!)) {
         throw new OnnxError(`${name}: unsupported op '${n.opType}' (node '${n.name}', opset ${this.opset})`);
+      }
+      const floor = OPSET_FLOOR[n.opType!];
+      if (floor && this.opset < floor) {
+        throw new OnnxError(`${name}: node '${n.name}' (${n.opType}, opset ${this.opset}): faceinv reads ${n.opType} from opset ${floor} on (before it, its parameters were attributes); export the model at opset ${floor} or later`);
       }
       for (const o of n.output ?? []) known.add(o);
     });
