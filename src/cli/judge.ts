@@ -187,7 +187,7 @@ async function reconstructGallery(a: ReturnType<typeof parse>, files: string[], 
       if (decoder) batchOwned.push(start as Tensor);
       // This batch's rows of each ensemble member's targets.
       const ensemble = ens.members.map((m) => {
-        const t = keep(tidy(() => O.slice(m.target, [b, 0], [B, m.target.shape[1]])));
+        const t = keep(tidy(() => O.slice(m.target, [b, 0], [b + B, m.target.shape[1]])));
         batchOwned.push(t);
         return { ...m, target: t };
       });

@@ -63,3 +63,37 @@ export const JUDGES: JudgeSpec[] = [
     },
   },
 ];
+
+/**
+ * Judges that are ONNX files already (exported from PyTorch): copied with their batch dimension freed and
+ * faceinv's metadata added (scripts/make-judges.ts, checked against onnxruntime on the original file).
+ */
+export interface OnnxJudgeSpec {
+  id: string;
+  /** npm package (name@version) and the file in it. */
+  npm: string;
+  file: string;
+  metadata: Record<string, string>;
+}
+
+export const ONNX_JUDGES: OnnxJudgeSpec[] = [
+  {
+    // A MobileFaceNet (512-d, PReLU, batch norm folded) trained by humanode's bioauth-ml, exported by torch at
+    // opset 9; shipped by faceplugin-face-recognition-js (MIT) as model/fr_feature.onnx. Its package aligns
+    // faces to InsightFace's 112-px five-point template (lib/fr_feature.js: REFERENCE_FACIAL_POINTS) and
+    // feeds RGB (p − 127)/128, so it reads faceinv's chips through the same box as mobileface. Another
+    // family than the other networks: another architecture lineage, training set and code.
+    id: 'faceplugin',
+    npm: 'faceplugin-face-recognition-js@0.0.1',
+    file: 'model/fr_feature.onnx',
+    metadata: {
+      'faceinv.input_size': '112',
+      'faceinv.mean': '[127,127,127]',
+      'faceinv.scale': '0.0078125',
+      'faceinv.chip_box': chipBox,
+      'faceinv.distance': 'cosine',
+      'faceinv.source': 'MobileFaceNet (humanode bioauth-ml) via npm faceplugin-face-recognition-js 0.0.1 model/fr_feature.onnx',
+    },
+  },
+];
+
