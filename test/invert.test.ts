@@ -191,6 +191,36 @@ describe('reconstruct() on the default model', () => {
     other.dispose();
   });
 
+  it('photo-likeness levers: flips and colour changes in the jitter, chroma TV and the contrast floor lower their loss', async () => {
+    await lowers({ jitter: { shift: 2, scale: 0.05, rotate: 0.05, flip: true, colour: 0.1, seed: 2 } }, 'flip + colour jitter');
+    // From the washed-out average face (luminance σ ≈ 0.1), below the floor from the start.
+    const average = F.keep(model.pixels([readPng('assets/guides/lfw-average.png')]));
+    const r = await lowers({ guide: average, chromaTv: 0.3, contrast: { weight: 30, floor: 0.25 } }, 'chroma TV + contrast floor');
+    // The grey guide gains colour as it moves; with chroma TV weighted up, less of it as speckle.
+    const finalChroma = async (w: number) => {
+      const q = await reconstruct({ ...base(), guide: average, chromaTv: w });
+      q.image.dispose();
+      return q.trace.at(-1)!.values['chroma-tv'] / w;
+    };
+    expect(await finalChroma(3)).toBeLessThan(await finalChroma(1e-6));
+    average.dispose();
+    expect(r.termNames).toEqual(expect.arrayContaining(['chroma-tv', 'contrast']));
+    const c = r.trace.map((row) => row.values.contrast);
+    expect(c[0]).toBeGreaterThan(0);
+    expect(c.at(-1)!).toBeLessThan(c[0]);
+    await expect(reconstruct({ ...base(), contrast: { weight: 1, floor: 1.5 } })).rejects.toThrow(/floor in \[0, 1\)/);
+    await expect(reconstruct({ ...base(), jitter: { shift: 0, scale: 0, rotate: 0, colour: 1 } })).rejects.toThrow(/jitter bounds/);
+  });
+
+  it('flipped jitter transformations mirror the image about its centre', () => {
+    const rng = new F.Rng(3);
+    const ms = jitterAffines(rng, 100, 150, { shift: 0, scale: 0, rotate: 0, flip: true });
+    const flipped = ms.filter((m) => m[0] < 0);
+    expect(flipped.length).toBeGreaterThan(30);
+    expect(flipped.length).toBeLessThan(70);
+    for (const m of flipped) [-1, 0, 150, 0, 1, 0].forEach((v, i) => expect(m[i]).toBeCloseTo(v, 9));
+  });
+
   it('Laplacian-pyramid parameterisation: the loss falls, the image stays in 0..255, the first step starts from the guide', async () => {
     const r = await lowers({ lapParam: 4 }, 'pyramid parameters');
     const plain = await reconstruct({ ...base(), iterations: 1 });
@@ -264,8 +294,12 @@ describe('reconstruct() on the default model', () => {
         seen.push({ it: p.iteration, buffers: s.buffersAllocated, bytes: s.bytesAllocated, pipelines: s.pipelines, reads: e.reads });
       };
       // A readback every iteration: iteration 1 sets up; later ones allocate and compile nothing.
-      // With jitter and pyramid parameters on, so their per-step work is covered too.
-      const r1 = await reconstruct({ ...base(), iterations: 6, progressEvery: 1, onProgress: snap, jitter: { shift: 2, scale: 0.05, rotate: 0.05 }, lapParam: 3 });
+      // With jitter (flips and colour changes too), pyramid parameters, chroma TV and the contrast floor on,
+      // so their per-step work is covered too.
+      const r1 = await reconstruct({
+        ...base(), iterations: 6, progressEvery: 1, onProgress: snap, jitter: { shift: 2, scale: 0.05, rotate: 0.05, flip: true, colour: 0.1 }, lapParam: 3,
+        chromaTv: 0.1, contrast: { weight: 10, floor: 0.25 },
+      });
       r1.image.dispose();
       for (const s of seen.slice(1)) {
         expect(s.buffers, `iteration ${s.it}`).toBe(seen[0].buffers);

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import * as F from '../src/index.ts';
-import { lapSplit, lapMerge, lapNormalize, lapRegularizer, mirrorRegularizer, pyrDown, pyrUp } from '../src/autograd/regularizers.ts';
+import { lapSplit, lapMerge, lapNormalize, lapRegularizer, mirrorRegularizer, pyrDown, pyrUp, chroma, contrastDeficit, totalVariation } from '../src/autograd/regularizers.ts';
 import { Rand, size, gradCheck, relErr } from './helpers/ref.ts';
 
 const K = [1, 4, 6, 4, 1].map((v) => v / 16);
@@ -188,3 +188,66 @@ describe('Laplacian pyramid (deepdream’s 5-tap binomial kernel)', () => {
     await gradCheck({ inputs: [{ data: xb, shape: batch }], gpuFn: (t) => mirrorRegularizer(t, { perItem: true }), refFn: perItem(mirrorOne) });
   });
 });
+
+describe('photo-likeness regularisers: chroma total variation and the contrast floor (per item)', () => {
+  const shape = [2, 3, 7, 6];
+  const [N, , H, W] = shape;
+  const HW = H * W;
+  const Y = [0.299, 0.587, 0.114];
+  const lum = (a: Float64Array, n: number, i: number) => Y.reduce((s, w, c) => s + w * a[(n * 3 + c) * HW + i], 0);
+  const refChromaTv = (a: Float64Array) =>
+    Float64Array.from({ length: N }, (_, n) => {
+      const ch = (c: number, i: number) => a[(n * 3 + c) * HW + i] - lum(a, n, i);
+      let s = 0;
+      for (let c = 0; c < 3; c++)
+        for (let y = 0; y < H; y++)
+          for (let x = 0; x < W; x++) {
+            const i = y * W + x;
+            if (x + 1 < W) s += (ch(c, i + 1) - ch(c, i)) ** 2;
+            if (y + 1 < H) s += (ch(c, i + W) - ch(c, i)) ** 2;
+          }
+      return s;
+    });
+  const refDeficit = (floor: number) => (a: Float64Array) =>
+    Float64Array.from({ length: N }, (_, n) => {
+      const l = Array.from({ length: HW }, (_, i) => lum(a, n, i));
+      const m = l.reduce((s, v) => s + v, 0) / HW;
+      const sd = Math.sqrt(l.reduce((s, v) => s + (v - m) ** 2, 0) / HW + 1e-8);
+      return Math.max(0, floor - sd) ** 2;
+    });
+  const weights = () => F.tensor(Y, [1, 3, 1, 1]);
+
+  it('chroma TV: the TV of each channel minus the luminance, one value per item, with its gradient; a grey image has none', async () => {
+    const xs = new Rand(21).uniform(size(shape));
+    const w = F.keep(weights());
+    const v = F.tidy(() => totalVariation(chroma(F.tensor(Float32Array.from(xs), shape), w), { perItem: true }));
+    expect(v.shape).toEqual([N]);
+    expect(relErr(await v.data(), refChromaTv(Float64Array.from(Float32Array.from(xs))))).toBeLessThan(1e-5);
+    v.dispose();
+    await gradCheck({ inputs: [{ data: xs, shape }], gpuFn: (t) => totalVariation(chroma(t, w), { perItem: true }), refFn: refChromaTv });
+    // Grey pixels (R = G = B) carry no colour, whatever their pattern.
+    const grey = Float32Array.from({ length: size(shape) }, (_, i) => ((i % HW) * 0.37) % 1);
+    const g = F.tidy(() => totalVariation(chroma(F.tensor(grey, shape), w), { perItem: true }));
+    expect(Math.max(...(await g.data()))).toBeLessThan(1e-9);
+    g.dispose();
+    w.dispose();
+  });
+
+  it('contrast floor: max(0, floor − σ(luminance))² per item, zero above the floor, with its gradient', async () => {
+    // Item 0 low contrast (below the floor), item 1 high contrast (above it).
+    const r = new Rand(22);
+    const xs = Float64Array.from({ length: size(shape) }, (_, i) => (i < size(shape) / 2 ? 0.5 + 0.05 * (r.uniform(1)[0] - 0.5) : r.uniform(1)[0]));
+    const w = F.keep(weights());
+    const floor = 0.2;
+    const v = F.tidy(() => contrastDeficit(F.tensor(Float32Array.from(xs), shape), w, floor));
+    const got = await v.data();
+    const want = refDeficit(floor)(Float64Array.from(Float32Array.from(xs)));
+    expect(want[0]).toBeGreaterThan(0.01);
+    expect(got[1]).toBe(0);
+    expect(relErr(got, want)).toBeLessThan(1e-4);
+    v.dispose();
+    await gradCheck({ inputs: [{ data: xs, shape }], gpuFn: (t) => contrastDeficit(t, w, floor), refFn: refDeficit(floor), tol: 1e-3 });
+    w.dispose();
+  });
+});
+

@@ -5,7 +5,7 @@ import { fmt } from '../tensor/shape.ts';
 import { tvKernel } from '../kernels/tv.ts';
 import { resampleKernel } from '../kernels/pyramid.ts';
 import { record, noGrad } from './tape.ts';
-import { add, sub, mul, div, pow, sum, mean, sqrt, square, maximum, full, slice, reshape } from './ops.ts';
+import { add, sub, mul, div, pow, sum, mean, sqrt, square, maximum, full, slice, reshape, relu } from './ops.ts';
 
 export interface TvOptions {
   /** 'global': [Σ Δx² + Δy²]^(α/2) (the paper's eq. 2); 'pixel': Σ (Δx² + Δy² + ε)^(β/2) (Mahendran & Vedaldi). */
@@ -147,3 +147,34 @@ export function mirrorRegularizer(p: Tensor, opts: { eps?: number; perItem?: boo
   const flipped = slice(p, { starts: [W - 1], ends: [-W - 1], axes: [axis], steps: [-1] });
   return norm(sub(p, flipped), !!opts.perItem, opts.eps ?? 1e-12);
 }
+
+/**
+ * Luminance of an RGB batch [N, 3, H, W] as [N, 1, H, W], with `weights` the [1, 3, 1, 1] tensor of the
+ * Rec. 601 coefficients (0.299, 0.587, 0.114; the caller keeps it, so a step allocates no constant).
+ */
+export function luminance(p: Tensor, weights: Tensor): Tensor {
+  if (p.rank !== 4 || p.shape[1] !== 3) throw new RangeError(`luminance: needs RGB images [N, 3, H, W], got ${fmt(p.shape)}`);
+  return sum(mul(p, weights), 1, true);
+}
+
+/**
+ * Colour without brightness: p minus its luminance in every channel ([N, 3, H, W]). Total variation of this
+ * penalises colour edges and speckle while leaving the light-dark detail that carries a face's features
+ * alone (what JPEG and the eye also do: chroma is the part of a photo that may be smooth).
+ */
+export function chroma(p: Tensor, weights: Tensor): Tensor {
+  return sub(p, luminance(p, weights));
+}
+
+/**
+ * How far each image's contrast (the standard deviation of its luminance) falls short of `floor`, squared:
+ * max(0, floor − σ)² per batch item ([N]). Zero for an image with at least that much contrast, so it only
+ * lifts washed-out images and never flattens a contrasty one.
+ */
+export function contrastDeficit(p: Tensor, weights: Tensor, floor: number): Tensor {
+  const lum = luminance(p, weights);
+  const centred = sub(lum, mean(lum, itemAxes(lum), true));
+  const sigma = sqrt(add(mean(square(centred), itemAxes(lum)), 1e-8));
+  return square(relu(add(mul(sigma, -1), floor)));
+}
+

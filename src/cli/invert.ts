@@ -41,6 +41,12 @@ export const LOSS_OPTIONS = `Loss and optimiser (each overrides the preset):
   --gauss-nu V          its ν (default 0.1)
   --jitter S,K,R        transformation robustness: each step the network sees the image shifted by up to S
                         pixels, scaled by up to ±K and rotated by up to R degrees (e.g. 4,0.05,3)
+  --flip                also mirror the image the networks see, at random half of the steps
+  --colour-jitter C     also change its contrast and brightness at random each step by up to ±C (e.g. 0.1)
+  --chroma-tv W         weight of the total variation of the image's colour (minus its luminance): less
+                        colour speckle, the light-dark detail kept
+  --contrast W[,F]      weight of the contrast floor: images whose luminance standard deviation (0..1) is
+                        below F (default 0.2, a face photo's) are pushed up to it
   --ensemble F[:W]      another ONNX face model optimised together, on unit-length embeddings of the
                         target photo under it, with weight W (default 1); repeatable; needs PNG targets
   --lap-param N         optimise the image's Laplacian pyramid (N levels) instead of its pixels
@@ -68,9 +74,9 @@ ${LOSS_OPTIONS}
 export const LOSS_VALUED = [
   'guide', 'preset', 'iterations', 'lr', 'optimizer', 'distance', 'target-scale', 'guide-layers', 'guide-weight', 'tv', 'tv-form',
   'tv-alpha', 'lap-levels', 'mirror', 'lp', 'gauss-fit', 'gauss-layer', 'gauss-weight', 'gauss-nu', 'start', 'seed', 'model',
-  'progress-every', 'jitter', 'ensemble', 'lap-param',
+  'progress-every', 'jitter', 'ensemble', 'lap-param', 'colour-jitter', 'chroma-tv', 'contrast',
 ];
-export const LOSS_SWITCHES = ['normalize'];
+export const LOSS_SWITCHES = ['normalize', 'flip'];
 const VALUED = ['target', 'out', 'trace', 'snapshot-every', 'frames', 'values', ...LOSS_VALUED];
 const SWITCHES = [...LOSS_SWITCHES, 'json'];
 
@@ -146,6 +152,19 @@ export async function settings(model: FaceModel, a: Parsed, firstGuide: Tensor |
       throw new UsageError(`--jitter: '${opt.jitter}' is not S,K,R (shift in pixels, scale change below 1, rotation in degrees, all ≥ 0)`);
     }
     s.jitter = { shift: v[0], scale: v[1], rotate: (v[2] * Math.PI) / 180, seed: s.seed };
+  }
+  if (opt.flip || opt['colour-jitter'] !== undefined) {
+    s.jitter = { ...(s.jitter ?? { shift: 0, scale: 0, rotate: 0, seed: s.seed }) };
+    if (opt.flip) s.jitter.flip = true;
+    if (opt['colour-jitter'] !== undefined) s.jitter.colour = num(opt, 'colour-jitter', 0, (v) => v >= 0 && v < 1);
+  }
+  if (opt['chroma-tv'] !== undefined) s.chromaTv = num(opt, 'chroma-tv', 0, (v) => v >= 0 && Number.isFinite(v));
+  if (opt.contrast !== undefined) {
+    const v = String(opt.contrast).split(',').map(Number);
+    if (v.length > 2 || !(v[0] >= 0 && Number.isFinite(v[0])) || (v.length === 2 && !(v[1] >= 0 && v[1] < 1))) {
+      throw new UsageError(`--contrast: '${opt.contrast}' is not W or W,F (a weight ≥ 0, a floor in [0, 1))`);
+    }
+    s.contrast = v[0] > 0 ? { weight: v[0], floor: v[1] ?? 0.2 } : null;
   }
   s.progressEvery = num(opt, 'progress-every', 10, (v) => Number.isInteger(v) && v >= 1);
   return { s, owned };
