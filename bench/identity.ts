@@ -1,15 +1,21 @@
-// Issue 8's measurement: the identification rate of reconstructions, judged by a network that took no part in
-// making them, for the plain paper method and each identity lever. For every configuration it runs
-// `faceinv judge --reconstruct` on the gallery (one reconstruction per person by default), then judges the same
-// reconstructions with a second network too, and prints a Markdown table and, last, one JSON line.
-//   npm run build && node --import tsx bench/identity.ts --gallery <dir> --out <dir> [--only a,b] [--per-person K]
-//        [--judge mobileface] [--second-judge faceres] [--iterations N]
-// Configurations already measured in --out (their judge JSON exists) are read, not run again.
+// Issue 13's protocol: do face networks that took no part in making a reconstruction recognise the person?
+// Leave one network out: each network in turn is the judge and takes no part in the optimisation (not the
+// model, not an ensemble member); the others are the model (dlib's, unless dlib judges) and its ensemble. For
+// each lever configuration and each judge, `faceinv judge --reconstruct` reconstructs one photo per gallery
+// person (by default) from its embeddings and identifies each reconstruction against the gallery without that
+// photo (rank 1). Beside each judge's rate: the default model's distance of the written PNG to its target,
+// the judge's similarity to the person's other photos against the best other person, the tones (contrast and
+// colour speckle, beside the photos'), and the time per reconstruction. Prints Markdown tables, writes a grid
+// per configuration (source photo, then the reconstruction made without each judge), and last one JSON line.
+//   npm run build && node --import tsx bench/identity.ts --gallery <dir> --out <dir> [--levers a,b]
+//        [--judges mobileface,faceres,faceplugin,dlib] [--per-person K] [--iterations N] [--batch B]
+// Runs already in --out (their JSON exists) are read, not made again.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, basename, dirname } from 'node:path';
 import { readPng, writePng } from '../src/io/png.ts';
-import { facesFromSheet } from '../src/train/faces.ts';
+import { toModelInput, toneStats, type RgbImage } from '../src/io/image.ts';
+import { imageGrid } from '../src/io/plot.ts';
 
 const arg = (name: string, def?: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -17,48 +23,47 @@ const arg = (name: string, def?: string) => {
 };
 const gallery = arg('gallery');
 const out = arg('out');
-if (!gallery || !out) throw new Error('usage: identity.ts --gallery <dir> --out <dir> [--only a,b] [--per-person K] [--judge J] [--second-judge J] [--iterations N]');
-const judge = arg('judge', 'mobileface')!;
-const second = arg('second-judge', 'faceres')!;
+if (!gallery || !out) throw new Error('usage: identity.ts --gallery <dir> --out <dir> [--levers a,b] [--judges a,b] [--per-person K] [--iterations N] [--batch B]');
 const perPerson = arg('per-person', '1')!;
 const iterations = arg('iterations');
-const ensembleMember = judge === 'faceres' ? 'mobileface' : 'faceres';
+const batch = arg('batch', '13')!;
 
-/** Each lever alone, then combinations. Options of `faceinv judge --reconstruct` on top of the paper preset. */
-export const CONFIGS: Record<string, string[]> = {
-  paper: [],
-  jitter: ['--jitter', '4,0.05,3'],
-  gauss: ['--gauss-fit', join(out, 'prior-faces')],
-  'gauss-0.1': ['--gauss-fit', join(out, 'prior-faces'), '--gauss-weight', '0.1'],
-  'jitter-gauss': ['--jitter', '4,0.05,3', '--gauss-fit', join(out, 'prior-faces')],
-  lapparam: ['--lap-param', '4'],
-  decoder: ['--start-decoder', arg('decoder', 'out/cpu-run')!],
-  ensemble: ['--ensemble', `assets/judges/${ensembleMember}.onnx:1`],
-  lowguide: ['--guide-weight', '0.01'],
-  noguide: ['--guide-weight', '0'],
-  'noguide-jitter': ['--guide-weight', '0', '--jitter', '4,0.05,3'],
-  'noguide-jitter-ensemble': ['--guide-weight', '0', '--jitter', '4,0.05,3', '--ensemble', `assets/judges/${ensembleMember}.onnx:1`],
-  'jitter-lapparam': ['--jitter', '4,0.05,3', '--lap-param', '4'],
-  // --preset identity is the jitter row; this re-runs it by name on a new gallery.
-  identity: ['--preset', 'identity'],
+/** The face networks: ONNX files. dlib's is the default model; the others are bundled judges. */
+export const NETWORKS: Record<string, string> = {
+  dlib: 'models/dlib_face_recognition_resnet.onnx',
+  mobileface: 'assets/judges/mobileface.onnx',
+  faceres: 'assets/judges/faceres.onnx',
+  faceplugin: 'assets/judges/faceplugin.onnx',
 };
-const only = arg('only')?.split(',');
-const names = only ?? Object.keys(CONFIGS);
-for (const n of names) if (!CONFIGS[n]) throw new Error(`unknown configuration '${n}' (${Object.keys(CONFIGS).join(', ')})`);
+/** Networks of one family count as one: none may take part when another of its family judges. */
+const FAMILY: Record<string, string> = { 'faceres-deep': 'faceres' };
+const familyOf = (n: string) => FAMILY[n] ?? n;
 
-mkdirSync(out, { recursive: true });
-// Faces for the Gaussian prior: the LFW-subset faces the proxy gallery does not use (20 … 99).
-if (names.some((n) => CONFIGS[n].includes(join(out, 'prior-faces'))) && !existsSync(join(out, 'prior-faces'))) {
-  mkdirSync(join(out, 'prior-faces'), { recursive: true });
-  facesFromSheet(readPng('assets/lfw/faces-25px.png'), 150).slice(20).forEach((f, i) => writePng(join(out, 'prior-faces', `f${i}.png`), f));
+/**
+ * Lever configurations: options of `faceinv judge --reconstruct`, and whether the networks other than the
+ * judge join as an ensemble (otherwise the model works alone, and one set of reconstructions serves every
+ * judge but the model).
+ */
+export const LEVERS: Record<string, { args: string[]; ensemble: boolean }> = {
+  paper: { args: ['--preset', 'paper'], ensemble: false },
+  jitter: { args: ['--preset', 'paper', '--jitter', '4,0.05,3'], ensemble: false },
+  ensemble: { args: ['--preset', 'paper'], ensemble: true },
+  'ensemble-jitter': { args: ['--preset', 'paper', '--jitter', '4,0.05,3'], ensemble: true },
+  'ensemble-diverse': { args: ['--preset', 'paper', '--jitter', '4,0.05,3', '--flip', '--colour-jitter', '0.1'], ensemble: true },
+  'ensemble-diverse-tones': { args: ['--preset', 'paper', '--jitter', '4,0.05,3', '--flip', '--colour-jitter', '0.1', '--chroma-tv', '0.3', '--contrast', '30,0.2'], ensemble: true },
+  identity: { args: ['--preset', 'identity'], ensemble: true },
+};
+const levers = arg('levers', 'paper,identity')!.split(',');
+const judges = arg('judges', 'mobileface,faceres,faceplugin,dlib')!.split(',');
+for (const l of levers) if (!LEVERS[l]) throw new Error(`unknown lever configuration '${l}' (${Object.keys(LEVERS).join(', ')})`);
+for (const j of judges) if (!NETWORKS[j]) throw new Error(`unknown network '${j}' (${Object.keys(NETWORKS).join(', ')})`);
+
+/** The networks that may take part when `judge` judges: model first. */
+function participants(judge: string, ensemble: boolean): string[] {
+  const others = Object.keys(NETWORKS).filter((n) => familyOf(n) !== familyOf(judge));
+  const model = others.includes('dlib') ? 'dlib' : others[0];
+  return ensemble ? [model, ...others.filter((n) => n !== model)] : [model];
 }
-
-/** The reconstructions of a configuration: <dir>/<person>/<photo>.png (the report folder aside). */
-const pngsOf = (dir: string) =>
-  readdirSync(dir, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && d.name !== 'report')
-    .flatMap((d) => readdirSync(join(dir, d.name)).filter((f) => f.endsWith('.png')).sort().map((f) => join(dir, d.name, f)))
-    .sort();
 
 const cli = (args: string[], log: string) => {
   const t0 = performance.now();
@@ -68,55 +73,96 @@ const cli = (args: string[], log: string) => {
   return { json: JSON.parse(r.stdout.trim().split('\n').at(-1)!), seconds: (performance.now() - t0) / 1000 };
 };
 
-type Row = { name: string; rate: number; identified: number; judged: number; mean: number; rate2: number; mean2: number; whiteMean: number; whiteMax: number; seconds: number | null };
-const rows: Row[] = [];
-for (const name of names) {
-  const dir = join(out, name);
-  const first = join(out, `${name}.json`);
-  let seconds: number | null = null;
-  if (!existsSync(first)) {
-    const args = ['judge', '--gallery', gallery, '--judge', judge, '--reconstruct', '--per-person', perPerson, '--out', dir, '--report', join(dir, 'report'), ...(iterations ? ['--iterations', iterations] : []), ...CONFIGS[name]];
-    const r = cli(args, join(out, `${name}.log`));
-    writeFileSync(first, JSON.stringify(r.json) + '\n');
-    seconds = r.seconds;
-  }
-  const j = JSON.parse(readFileSync(first, 'utf8'));
-  const secondFile = join(out, `${name}.${second}.json`);
-  if (!existsSync(secondFile)) {
-    const files = pngsOf(dir);
-    writeFileSync(secondFile, JSON.stringify(cli(['judge', '--gallery', gallery, '--judge', second, ...files], join(out, `${name}.${second}.log`)).json) + '\n');
-  }
-  const k = JSON.parse(readFileSync(secondFile, 'utf8'));
-  // The white-box side, recomputed from the written PNGs: the default model's distance of each reconstruction
-  // to its source photo (the target it was made for).
-  const recs = pngsOf(dir);
-  const sources = recs.map((f) => join(gallery, basename(dirname(f)), basename(f)));
-  const emb = spawnSync(process.execPath, ['dist/cli.js', 'embed', ...recs, ...sources], { encoding: 'utf8', maxBuffer: 1 << 26 });
+/** The reconstructions in a run's folder: <dir>/<person>/<photo>.png (the report aside). */
+const pngsOf = (dir: string) =>
+  readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && d.name !== 'report')
+    .flatMap((d) => readdirSync(join(dir, d.name)).filter((f) => f.endsWith('.png')).sort().map((f) => join(dir, d.name, f)))
+    .sort();
+const sourceOf = (rec: string) => join(gallery, basename(dirname(rec)), basename(rec));
+const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+
+/** dlib's distance of each reconstruction to its source photo (the target it was made for). */
+function dlibDistances(recs: string[]): number[] {
+  const emb = spawnSync(process.execPath, ['dist/cli.js', 'embed', ...recs, ...recs.map(sourceOf)], { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (emb.status !== 0) throw new Error(`faceinv embed failed: ${emb.stderr}`);
   const e = emb.stdout.trim().split('\n').map((l) => JSON.parse(l).embedding as number[]);
-  const white = recs.map((_, i) => Math.sqrt(e[i].reduce((s, v, d) => s + (v - e[i + recs.length][d]) ** 2, 0)));
-  rows.push({
-    name,
-    rate: j.summary.rate,
-    identified: j.summary.identified,
-    judged: j.summary.judged,
-    mean: j.summary.meanScore,
-    rate2: k.summary.rate,
-    mean2: k.summary.meanScore,
-    whiteMean: white.reduce((a, b) => a + b, 0) / white.length,
-    whiteMax: Math.max(...white),
-    seconds,
-  });
-  console.error(`${name}: ${j.summary.identified}/${j.summary.judged} by ${judge}, ${k.summary.identified}/${k.summary.judged} by ${second}`);
+  return recs.map((_, i) => Math.sqrt(e[i].reduce((s, v, d) => s + (v - e[i + recs.length][d]) ** 2, 0)));
 }
-const chance = rows.length ? 1 / JSON.parse(readFileSync(join(out, `${names[0]}.json`), 'utf8')).people : 0;
-console.log(`| configuration | identified (${judge}) | mean similarity (${judge}) | identified (${second}) | mean similarity (${second}) | white-box distance mean / max |`);
-console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+
+type Verdict = { person: string; identified: boolean; score: number; bestOther: number };
+type Row = {
+  lever: string; judge: string; networks: string[]; identified: number; judged: number; rate: number; meanScore: number; meanBestOther: number;
+  dlibMean: number; dlibMax: number; dlibUnder: number; contrast: number; colourNoise: number; secondsPerFace: number | null; verdicts: Verdict[]; dir: string;
+};
+mkdirSync(out, { recursive: true });
+const rows: Row[] = [];
+for (const lever of levers) {
+  const { args, ensemble } = LEVERS[lever];
+  for (const judge of judges) {
+    const nets = participants(judge, ensemble);
+    const dir = join(out, lever, `${nets.join('+')}`);
+    const file = join(out, lever, `${nets.join('+')}.judged-by-${judge}.json`);
+    let seconds: number | null = null;
+    if (!existsSync(file)) {
+      mkdirSync(dirname(file), { recursive: true });
+      const made = existsSync(join(dir, 'made.json'));
+      const common = ['--gallery', gallery, '--judge', NETWORKS[judge]];
+      const [model, ...members] = nets;
+      const cosine = model !== 'dlib';
+      const r = made
+        ? cli(['judge', ...common, ...pngsOf(dir)], file.replace(/json$/, 'log'))
+        : cli(['judge', ...common, '--reconstruct', '--per-person', perPerson, '--batch', batch, '--out', dir, '--report', join(dir, 'report'),
+          '--model', NETWORKS[model], ...(cosine ? ['--normalize'] : []), ...members.flatMap((m) => ['--ensemble', NETWORKS[m]]), ...(iterations ? ['--iterations', iterations] : []), ...args], file.replace(/json$/, 'log'));
+      if (!made) {
+        seconds = r.seconds;
+        writeFileSync(join(dir, 'made.json'), JSON.stringify({ networks: nets, args, seconds, count: r.json.summary.judged }) + '\n');
+      }
+      writeFileSync(file, JSON.stringify(r.json) + '\n');
+    }
+    const j = JSON.parse(readFileSync(file, 'utf8'));
+    const made = JSON.parse(readFileSync(join(dir, 'made.json'), 'utf8'));
+    const recs = pngsOf(dir);
+    const d = dlibDistances(recs);
+    const tones = recs.map((f) => toneStats(readPng(f)));
+    rows.push({
+      lever, judge, networks: nets, identified: j.summary.identified, judged: j.summary.judged, rate: j.summary.rate,
+      meanScore: j.summary.meanScore, meanBestOther: j.summary.meanBestOther, dlibMean: mean(d), dlibMax: Math.max(...d), dlibUnder: d.filter((x) => x < 0.6).length,
+      contrast: mean(tones.map((t) => t.contrast)), colourNoise: mean(tones.map((t) => t.colourNoise)),
+      secondsPerFace: made.seconds ? made.seconds / made.count : null,
+      verdicts: j.verdicts.map((v: Verdict & { file: string }) => ({ person: v.person, identified: v.identified, score: v.score, bestOther: v.bestOther })),
+      dir,
+    });
+    console.error(`${lever}, ${judge} judging (${nets.join(' + ')} optimised): ${j.summary.identified}/${j.summary.judged}`);
+  }
+}
+
+// The photos' own tones, for scale.
+const photos = [...new Set(rows.flatMap((r) => pngsOf(r.dir).map(sourceOf)))].map((f) => toneStats(readPng(f)));
+const photoTones = { contrast: mean(photos.map((t) => t.contrast)), colourNoise: mean(photos.map((t) => t.colourNoise)) };
+const fmt = (v: number, k = 3) => v.toFixed(k);
+console.log('| configuration | judge (held out) | optimised | identified | similarity: own / best other | dlib distance mean / max (< 0.6) | contrast | colour noise | s per face |');
+console.log('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of rows) {
-  // A network that took part in the optimisation is no judge of it.
-  const tookPart = CONFIGS[r.name].some((a) => a.includes(`judges/${second}.onnx`));
-  const col2 = tookPart ? `(${second} took part) | |` : `${(100 * r.rate2).toFixed(0)} % | ${r.mean2.toFixed(3)} |`;
-  console.log(`| ${r.name} | ${r.identified}/${r.judged} (${(100 * r.rate).toFixed(0)} %) | ${r.mean.toFixed(3)} | ${col2} ${r.whiteMean.toFixed(3)} / ${r.whiteMax.toFixed(3)} |`);
+  console.log(`| ${r.lever} | ${r.judge} | ${r.networks.join(' + ')} | **${r.identified}/${r.judged}** | ${fmt(r.meanScore)} / ${fmt(r.meanBestOther)} | ${fmt(r.dlibMean)} / ${fmt(r.dlibMax)} (${r.dlibUnder}/${r.judged}) | ${fmt(r.contrast)} | ${fmt(r.colourNoise, 4)} | ${r.secondsPerFace === null ? '' : r.secondsPerFace.toFixed(0)} |`);
 }
-console.log(`chance: ${(100 * chance).toFixed(1)} %`);
-console.log(JSON.stringify({ gallery, judge, second, rows }));
+console.log(`\nthe photos: contrast ${fmt(photoTones.contrast)}, colour noise ${fmt(photoTones.colourNoise, 4)}; chance 1/${JSON.parse(readFileSync(join(out, levers[0], `${rows[0].networks.join('+')}.judged-by-${rows[0].judge}.json`), 'utf8')).people}`);
+
+// Per person: who each held-out judge identified, per configuration.
+for (const lever of levers) {
+  const mine = rows.filter((r) => r.lever === lever);
+  const people = [...new Set(mine.flatMap((r) => r.verdicts.map((v) => v.person)))].sort();
+  console.log(`\n${lever}, per person (✓ identified at rank 1):\n\n| person | ${mine.map((r) => r.judge).join(' | ')} |\n| --- |${mine.map(() => ' :---: |').join('')}`);
+  for (const p of people) console.log(`| ${p} | ${mine.map((r) => (r.verdicts.find((v) => v.person === p)?.identified ? '✓' : '·')).join(' | ')} |`);
+  // Grid: each person's source photo, then the reconstruction made without each judge.
+  const dirs = [...new Set(mine.map((r) => r.dir))];
+  const cells: RgbImage[] = [];
+  for (const rec of pngsOf(dirs[0])) {
+    cells.push(toModelInput(readPng(sourceOf(rec)), 112));
+    for (const d of dirs) cells.push(toModelInput(readPng(join(d, basename(dirname(rec)), basename(rec))), 112));
+  }
+  writePng(join(out, `${lever}-grid.png`), imageGrid(cells, dirs.length + 1));
+  console.log(`\ngrid: ${join(out, `${lever}-grid.png`)} (source photo, then the reconstructions made without: ${dirs.map((d) => `${basename(d)}`).join('; ')})`);
+}
+const summary = Object.fromEntries(levers.map((l) => [l, Object.fromEntries(rows.filter((r) => r.lever === l).map((r) => [r.judge, { identified: r.identified, judged: r.judged, rate: r.rate, optimised: r.networks, dlib_under_06: r.dlibUnder, seconds_per_face: r.secondsPerFace }]))]));
+console.log(JSON.stringify({ gallery, photo_tones: photoTones, levers: summary }));

@@ -141,4 +141,22 @@ describe('faceinv transfer and sweep-tv', () => {
     expect(svg).toContain('w_TV 0.001');
     expect((svg.match(/<polyline/g) ?? []).length).toBe(2);
   }, 600_000);
+
+  it('transfer and sweep-tv honour --ensemble: the other network changes the result', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'faceinv-ens-'));
+    const member = ['--ensemble', 'assets/judges/mobileface.onnx:20'];
+    const sweep = (out: string, ...extra: string[]) => cli('sweep-tv', '--target', SAMPLE_FACE, '--out', join(dir, out), '--values', '0.1', '--preset', 'fast', '--iterations', '3', ...extra);
+    for (const r of [sweep('alone'), sweep('ensemble', ...member)]) expect(r.code, r.err).toBe(0);
+    const differ = (a: string, b: string) => {
+      const [x, y] = [pixels(a).data, pixels(b).data];
+      return x.some((v, i) => Math.abs(v - y[i]) > 1);
+    };
+    expect(differ(join(dir, 'alone', 'tv-0.1.png'), join(dir, 'ensemble', 'tv-0.1.png'))).toBe(true);
+    const frames = join(dir, 'frames');
+    mkdirSync(frames);
+    copyFileSync(GUIDE, join(frames, 'f000.png'));
+    const transfer = (out: string, ...extra: string[]) => cli('transfer', '--target', SAMPLE_FACE, '--frames', frames, '--out', join(dir, out), '--preset', 'fast', '--iterations', '3', ...extra);
+    for (const r of [transfer('t-alone'), transfer('t-ensemble', ...member)]) expect(r.code, r.err).toBe(0);
+    expect(differ(join(dir, 't-alone', 'f000.png'), join(dir, 't-ensemble', 'f000.png'))).toBe(true);
+  }, 600_000);
 });

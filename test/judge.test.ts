@@ -35,6 +35,11 @@ describe('judge scoring', () => {
     expect(identify({ file: 't.png', person: 'cy', name: 'c1', embedding: [0, 0, 1] }, gallery, 'cosine', 0.9)).toBeNull();
     const s = summarize([v, w], 3);
     expect(s).toMatchObject({ judged: 2, identified: 1, identifiedAndClears: 1, rate: 0.5 });
+    // The best other person: bob for ann's reconstruction (its rank-1), ann or cy for bob's.
+    expect(v.bestOther).toBeCloseTo(v.rank1Score, 12);
+    const wOther = Math.max(similarity('cosine', [0.05, 1, 0.05], [1, 0, 0]), similarity('cosine', [0.05, 1, 0.05], [0.9, 0.1, 0]), similarity('cosine', [0.05, 1, 0.05], [0, 0, 1]));
+    expect(w.bestOther).toBeCloseTo(wOther, 12);
+    expect(s.meanBestOther).toBeCloseTo((v.bestOther + w.bestOther) / 2, 12);
     expect(s.chance).toBeCloseTo(1 / 3, 12);
   });
 
@@ -121,6 +126,16 @@ describe('faceinv judge', () => {
     expect(inv.code, inv.err).toBe(0);
     expect(readFileSync(join(dir, 'inv.csv'), 'utf8').split('\n')[0]).toMatch(/ensemble:0/);
     expect(cli('invert', '--target', join(dir, 'none.json'), '--out', join(dir, 'x.png'), '--ensemble', judge).err).toMatch(/does not exist/);
+  });
+
+  it('--reconstruct --ensemble with more photos than --batch: every batch gets its own rows of the ensemble targets', () => {
+    const dir = makeGallery();
+    // 4 people, batches of 3: the second batch (one photo) once got an empty slice of the member's targets.
+    const r = cli('judge', '--gallery', join(dir, 'gallery'), '--reconstruct', '--out', join(dir, 'rec'), '--per-person', '1', '--batch', '3',
+      '--preset', 'fast', '--iterations', '2', '--ensemble', 'assets/judges/faceplugin.onnx:0.5');
+    expect(r.code, r.err).toBe(0);
+    expect(lastJson(r.out).summary.judged).toBe(4);
+    for (let i = 0; i < 4; i++) expect(existsSync(join(dir, 'rec', `p${i}`, 'a.png'))).toBe(true);
   });
 
   it('--start-decoder starts each reconstruction from a trained decoder\'s face for its target', () => {

@@ -202,6 +202,9 @@ function csvTrace(r: ReconstructResult, itemLabel: (item: number) => string[], h
   return lines.join('\n') + '\n';
 }
 
+/** The target photos, when every target is a PNG (an ensemble embeds them with each of its networks). */
+const pngTargets = (files: string[]) => files.every((f) => readFileSync(f).readUInt32BE(0) === 0x89504e47);
+
 const withSuffix = (path: string, suffix: string, ext = extname(path) || '.png') => join(dirname(path), `${basename(path, extname(path))}${suffix}${ext}`);
 
 export async function invert(args: string[]): Promise<number> {
@@ -223,9 +226,8 @@ export async function invert(args: string[]): Promise<number> {
   const guidePixels = keep(pixelsOf(model, guideFiles));
   const { s, owned } = await settings(model, a, guidePixels);
   const target = keep(O.tensor(Float32Array.from(embeddings.flatMap((e) => Array.from({ length: G }, () => Array.from(e))).flat()), [T * G, embeddings[0].length]));
-  const pngTargets = all.target.every((f) => readFileSync(f).readUInt32BE(0) === 0x89504e47);
   // Ensemble targets per batch item: target t's photo for each of its G guides.
-  const ens = await ensembleOf(a, pngTargets ? all.target.flatMap((f) => Array.from({ length: G }, () => readPng(f))) : null);
+  const ens = await ensembleOf(a, pngTargets(all.target) ? all.target.flatMap((f) => Array.from({ length: G }, () => readPng(f))) : null);
   s.ensemble = ens.members;
   owned.push(ens);
   const guide = G === 1 ? guidePixels : keep(tidy(() => O.concat(Array.from({ length: T }, () => guidePixels), 0)));
@@ -324,6 +326,7 @@ export async function transfer(args: string[]): Promise<number> {
   const S = model.inputSize;
   const { embeddings } = await readTargets(model, all.target);
   const target = keep(O.tensor(embeddings[0], [1, embeddings[0].length]));
+  const ens = await ensembleOf(a, pngTargets(all.target) ? [readPng(all.target[0])] : null);
   mkdirSync(opt.out, { recursive: true });
   const distances: number[] = [];
   const t0 = performance.now();
@@ -336,7 +339,7 @@ export async function transfer(args: string[]): Promise<number> {
       const { s, owned } = await settings(model, a, guide);
       // Warm start: the previous frame's result, so consecutive frames stay consistent.
       if (previous) s.start = previous;
-      const r = await reconstruct({ ...s, model, target, guide, signal: sig.signal });
+      const r = await reconstruct({ ...s, ensemble: ens.members, model, target, guide, signal: sig.signal });
       previous?.dispose();
       previous = r.image;
       writePng(join(opt.out, frames[f]), imagesOf(await r.image.data(), 1, S)[0]);
@@ -349,6 +352,7 @@ export async function transfer(args: string[]): Promise<number> {
     bar.done();
     sig.release();
     previous?.dispose();
+    ens.dispose();
   }
   target.dispose();
   model.dispose();
@@ -381,6 +385,7 @@ export async function sweepTv(args: string[]): Promise<number> {
   const { embeddings } = await readTargets(model, all.target.slice(0, 1));
   const target = keep(O.tensor(embeddings[0], [1, embeddings[0].length]));
   const guide = keep(pixelsOf(model, [all.guide?.[0] ?? DEFAULT_GUIDE]));
+  const ens = await ensembleOf(a, pngTargets(all.target.slice(0, 1)) ? [readPng(all.target[0])] : null);
   mkdirSync(opt.out, { recursive: true });
   const images: RgbImage[] = [];
   const series: { name: string; points: [number, number][] }[] = [];
@@ -390,7 +395,7 @@ export async function sweepTv(args: string[]): Promise<number> {
     for (const w of values) {
       const { s, owned } = await settings(model, { ...a, opt: { ...opt, tv: String(w) } }, guide);
       const bar = new ProgressBar(s.iterations!, `w_TV ${w}`);
-      const r = await reconstruct({ ...s, model, target, guide, signal: sig.signal, onProgress: (p) => bar.update(p.iteration, { distance: p.distance[0] }, p.rate) });
+      const r = await reconstruct({ ...s, ensemble: ens.members, model, target, guide, signal: sig.signal, onProgress: (p) => bar.update(p.iteration, { distance: p.distance[0] }, p.rate) });
       bar.done();
       const img = imagesOf(await r.image.data(), 1, S)[0];
       r.image.dispose();
@@ -403,6 +408,7 @@ export async function sweepTv(args: string[]): Promise<number> {
     }
   } finally {
     sig.release();
+    ens.dispose();
   }
   writePng(join(opt.out, 'grid.png'), imageGrid(images, images.length));
   writePlot(join(opt.out, 'distance'), chartSvg({ title: 'Embedding distance per iteration for several w_TV (paper Fig. 6)', xLabel: 'iteration', yLabel: 'distance to the target', series }));

@@ -28,6 +28,8 @@ export interface Verdict {
   rank1Score: number;
   /** The true person's score (best of their other photos). */
   score: number;
+  /** The best score of any other person: the margin score − bestOther is how clearly the person stands out. */
+  bestOther: number;
   /** 1 + the number of other people scoring at least as high (ties count against it); 1 = identified. */
   rank: number;
   identified: boolean;
@@ -111,15 +113,17 @@ export function identify(probe: Probe, gallery: Labelled[], metric: Metric, thre
   let rank1 = probe.person;
   let rank1Score = score;
   let rank = 1;
+  let bestOther = -Infinity;
   for (const [person, s] of best) {
     if (person === probe.person) continue;
+    bestOther = Math.max(bestOther, s);
     if (s >= score) rank++;
     if (s > rank1Score) {
       rank1 = person;
       rank1Score = s;
     }
   }
-  return { file: probe.file, person: probe.person, source: probe.name, rank1, rank1Score, score, rank, identified: rank === 1, clears: score >= threshold };
+  return { file: probe.file, person: probe.person, source: probe.name, rank1, rank1Score, score, bestOther, rank, identified: rank === 1, clears: score >= threshold };
 }
 
 export interface Summary {
@@ -131,6 +135,8 @@ export interface Summary {
   rate: number;
   rateClears: number;
   meanScore: number;
+  /** Mean of the best other person's score: beside meanScore, how far the true person stands out. */
+  meanBestOther: number;
   /** The rate a judge guessing at random would reach: the mean of 1 / (people it chooses among). */
   chance: number;
 }
@@ -146,6 +152,7 @@ export function summarize(verdicts: Verdict[], people: number): Summary {
     rate: n ? identified / n : 0,
     rateClears: n ? both / n : 0,
     meanScore: n ? verdicts.reduce((a, v) => a + v.score, 0) / n : 0,
+    meanBestOther: n ? verdicts.reduce((a, v) => a + v.bestOther, 0) / n : 0,
     chance: 1 / people,
   };
 }

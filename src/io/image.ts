@@ -102,3 +102,28 @@ export function fromPlanes(data: Float32Array, n: number, height: number, width:
     return { width, height, data: out };
   });
 }
+
+/**
+ * How photo-like an image's tones are, in 0..1 units: `contrast`, the standard deviation of its luminance
+ * (Rec. 601; face photos about 0.18–0.29), and `colourNoise`, the mean magnitude of the discrete Laplacian of
+ * its chroma (each channel minus the luminance) — colour speckle, which real photos have little of.
+ */
+export function toneStats(img: RgbImage): { contrast: number; colourNoise: number } {
+  const { width: W, height: H, data } = img;
+  const n = W * H;
+  const lum = new Float64Array(n);
+  for (let i = 0; i < n; i++) lum[i] = (0.299 * data[i * 3] + 0.587 * data[i * 3 + 1] + 0.114 * data[i * 3 + 2]) / 255;
+  const mean = lum.reduce((a, b) => a + b, 0) / n;
+  const contrast = Math.sqrt(lum.reduce((a, v) => a + (v - mean) ** 2, 0) / n);
+  const chroma = (i: number, c: number) => data[i * 3 + c] / 255 - lum[i];
+  let noise = 0;
+  let count = 0;
+  for (let y = 1; y < H - 1; y++) {
+    for (let x = 1; x < W - 1; x++) {
+      const i = y * W + x;
+      for (let c = 0; c < 3; c++) noise += Math.abs(4 * chroma(i, c) - chroma(i - 1, c) - chroma(i + 1, c) - chroma(i - W, c) - chroma(i + W, c));
+      count += 3;
+    }
+  }
+  return { contrast, colourNoise: count ? noise / count : 0 };
+}
