@@ -298,6 +298,59 @@ describe('ONNX ops against onnxruntime-node', () => {
     }));
 });
 
+describe('ops common in face networks\' exports', () => {
+  it('Split (sizes as input), Expand on run-time tensors, HardSigmoid, HardSwish, per-channel PRelu [C,1,1], GlobalMaxPool, Squeeze with axes input', () =>
+    checkGraph({
+      nodes: [
+        node('Split', ['x', 'sizes'], ['a', 'b'], { axis: 1 }),
+        node('HardSigmoid', ['a'], ['hs'], { alpha: 0.3, beta: 0.4 }),
+        node('HardSwish', ['b'], ['hw']),
+        node('Expand', ['hs', 'to'], ['ex']),
+        node('Mul', ['ex', 'hw'], ['m']),
+        node('PRelu', ['m', 'slope'], ['p']),
+        node('GlobalMaxPool', ['p'], ['g']),
+        node('Squeeze', ['g', 'sq'], ['y']),
+      ],
+      inits: [int64Tensor('sizes', [2], [1, 3]), int64Tensor('to', [4], [1, 3, 1, 1]), W('slope', [3, 1, 1]), int64Tensor('sq', [2], [2, 3])],
+      input: [2, 4, 5, 6],
+      output: [2, 3],
+      opset: 14,
+    }));
+
+  it('InstanceNormalization, ReduceSumSquare with axes as input (opset 18), Flatten at axis 2, Gemm with transA', () =>
+    checkGraph({
+      nodes: [
+        node('InstanceNormalization', ['x', 'gamma', 'beta'], ['n'], { epsilon: 1e-3 }),
+        node('ReduceSumSquare', ['n', 'ax'], ['r'], { keepdims: 1 }),
+        node('Flatten', ['r'], ['f'], { axis: 2 }),
+        node('Gemm', ['f', 'w'], ['y'], { transA: 1, alpha: 0.7 }),
+      ],
+      inits: [W('gamma', [3]), W('beta', [3]), int64Tensor('ax', [1], [3]), W('w', [6, 4])],
+      input: [2, 3, 5, 4],
+      // [2,3,5,1] → Flatten(axis 2): [6, 5] → transposed: [5, 6] · [6, 4].
+      output: [5, 4],
+      opset: 18,
+    }));
+
+  for (const [mode, ct, shape, out] of [
+    ['linear', 'half_pixel', [2, 3, 4, 5], [2, 3, 8, 10]],
+    ['linear', 'pytorch_half_pixel', [1, 2, 6, 4], [1, 2, 3, 7]],
+    ['linear', 'align_corners', [1, 2, 4, 4], [1, 2, 7, 9]],
+    ['linear', 'asymmetric', [1, 2, 4, 4], [1, 2, 8, 8]],
+    ['nearest', 'asymmetric', [1, 2, 3, 4], [1, 2, 6, 8]],
+    ['nearest', 'half_pixel', [1, 2, 3, 4], [1, 2, 6, 8]],
+  ] as [string, string, number[], number[]][]) {
+    it(`Resize ${mode} (${ct}) ${shape.slice(2).join('×')} → ${out.slice(2).join('×')}`, () =>
+      checkGraph({
+        nodes: [node('Resize', ['x', '', '', 'sizes'], ['y'], { mode, coordinate_transformation_mode: ct, ...(ct === 'asymmetric' ? { nearest_mode: 'floor' } : {}) })],
+        inits: [int64Tensor('sizes', [4], out)],
+        input: shape,
+        output: out,
+        opset: 13,
+      }));
+  }
+});
+
 describe('bad ONNX input gives one-line errors that name the problem', () => {
   const good = encodeModel(
     model({ nodes: [node('Relu', ['x'], ['y'])], initializers: [], inputs: [valueInfo('x', ['N', 3])], outputs: [valueInfo('y', ['N', 3])] }),

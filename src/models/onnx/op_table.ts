@@ -219,9 +219,18 @@ function resize(c: OpContext, upsample: boolean): Tensor {
   const mode = c.str('mode', 'nearest');
   const ct = c.opset >= 11 ? c.str('coordinate_transformation_mode', 'half_pixel') : 'asymmetric';
   if (mode === 'nearest') {
+    // Repetition is exact when every output pixel picks floor(o / s), as torch's exports (asymmetric, floor)
+    // and half-pixel rounding do at integer scales; other maps are refused by name.
     const [sy, sx] = [OH / H, OW / W];
-    if (!Number.isInteger(sy) || !Number.isInteger(sx) || ct === 'align_corners' || ct === 'tf_crop_and_resize') {
-      fail(c, `nearest resizing is supported at integer scales (got ${H}×${W} → ${OH}×${OW}, ${ct})`);
+    const nm = c.str('nearest_mode', 'round_prefer_floor');
+    const pick = (o: number, s: number, n: number, on: number) => {
+      const u = ct === 'asymmetric' ? o / s : ct === 'align_corners' ? (on > 1 ? (o * (n - 1)) / (on - 1) : 0) : (o + 0.5) / s - 0.5;
+      const k = nm === 'floor' ? Math.floor(u) : nm === 'ceil' ? Math.ceil(u) : nm === 'round_prefer_ceil' ? Math.round(u) : Math.ceil(u - 0.5);
+      return Math.min(Math.max(k, 0), n - 1);
+    };
+    const repeats = (s: number, n: number, on: number) => Number.isInteger(s) && Array.from({ length: on }, (_, o) => pick(o, s, n, on) === Math.floor(o / s)).every(Boolean);
+    if (!repeats(sy, H, OH) || !repeats(sx, W, OW)) {
+      fail(c, `nearest resizing ${H}×${W} → ${OH}×${OW} (${ct}, ${nm}) is supported only where it repeats pixels (integer scales)`);
     }
     const rep = O.expand(O.reshape(x, [N, C, H, 1, W, 1]), [N, C, H, sy, W, sx]);
     return O.reshape(rep, [N, C, OH, OW]);
