@@ -150,7 +150,7 @@ async function reconstructGallery(a: ReturnType<typeof parse>, files: string[], 
   const { opt, all } = a;
   const out = String(opt.out);
   const model = loadModel(opt.model);
-  const S = model.inputSize;
+  const S = model.imageSize;
   const batch = num(opt, 'batch', 8, (v) => Number.isInteger(v) && v >= 1);
   const perPerson = num(opt, 'per-person', Infinity, (v) => v === Infinity || (Number.isInteger(v) && v >= 1));
   const taken = new Map<string, number>();

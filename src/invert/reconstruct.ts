@@ -174,7 +174,7 @@ function checkImages(what: string, t: Tensor, n: number | null, size: number): v
 export async function reconstruct(o: ReconstructOptions): Promise<ReconstructResult> {
   const e = engine();
   const model = o.model;
-  const S = model.inputSize;
+  const S = model.imageSize;
   const target = o.target;
   if (target.rank !== 2) throw new ReconstructError(`target must be embeddings [N, D], got ${fmt(target.shape)}`);
   const N = target.shape[0];
