@@ -4,6 +4,7 @@ import * as ort from 'onnxruntime-node';
 import * as F from '../src/index.ts';
 import { OnnxModule } from '../src/models/onnx/module.ts';
 import { OnnxError } from '../src/models/onnx/load.ts';
+import { OPS, SUPPORTED_OPS } from '../src/models/onnx/op_table.ts';
 import { floatTensor, int64Tensor, node, valueInfo, model, encodeModel } from '../src/models/onnx/builder.ts';
 import { defaultModelPath, sampleFaceRgb, normalizedNchw } from './helpers/faces.ts';
 import { Rand, relErr } from './helpers/ref.ts';
@@ -349,6 +350,15 @@ describe('ops common in face networks\' exports', () => {
         opset: 13,
       }));
   }
+});
+
+describe('the op table', () => {
+  it("is what the README lists, host-only ops included", () => {
+    const readme = readFileSync('README.md', 'utf8');
+    expect(readme.match(/^Ops: (.*)\.$/m)?.[1].split(', ')).toEqual(SUPPORTED_OPS);
+    const hostOnly = SUPPORTED_OPS.filter((op) => !OPS[op].gpu);
+    expect(readme.replace(/\s+/g, ' ')).toContain(`${hostOnly.slice(0, -1).join(', ')} and ${hostOnly.at(-1)} exist only there`);
+  });
 });
 
 describe('bad ONNX input gives one-line errors that name the problem', () => {
