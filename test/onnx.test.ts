@@ -352,6 +352,66 @@ describe('ops common in face networks\' exports', () => {
   }
 });
 
+describe('values derived from shapes', () => {
+  it('F.normalize as torch writes it (ReduceL2 → Clip → Expand(Shape) → Div) and a Shape-derived Reshape, at batch 2 then 5 on one module', async () => {
+    const bytes = encodeModel(
+      model({
+        nodes: [
+          node('Conv', ['x', 'w'], ['c'], { kernel_shape: [3, 3] }),
+          node('Shape', ['c'], ['s']),
+          node('Gather', ['s', 'zero'], ['n']),
+          node('Unsqueeze', ['n', 'ax0'], ['n1']),
+          node('Concat', ['n1', 'minus1'], ['flat_shape'], { axis: 0 }),
+          node('Reshape', ['c', 'flat_shape'], ['f']),
+          node('ReduceL2', ['f'], ['norm'], { axes: [1], keepdims: 1 }),
+          node('Clip', ['norm', 'eps'], ['clipped']),
+          node('Shape', ['f'], ['fs']),
+          node('Expand', ['clipped', 'fs'], ['den']),
+          node('Div', ['f', 'den'], ['y']),
+        ],
+        initializers: [W('w', [4, 3, 3, 3]), int64Tensor('zero', [], [0]), int64Tensor('ax0', [1], [0]), int64Tensor('minus1', [1], [-1]), floatTensor('eps', [], [1e-12])],
+        inputs: [valueInfo('x', ['N', 3, 5, 5])],
+        outputs: [valueInfo('y', ['N', 36])],
+        opset: 13,
+      }),
+    );
+    const m = OnnxModule.fromBytes(bytes, 'normalize');
+    for (const n of [2, 5, 2]) {
+      const x = Float32Array.from(new Rand(n).uniform(n * 75));
+      const y = F.tidy(() => m.run({ x: F.tensor(x, [n, 3, 5, 5]) }).y);
+      expect(y.shape).toEqual([n, 36]);
+      expect(relErr(await y.data(), await ortRun(bytes, { x: { data: x, shape: [n, 3, 5, 5] } }, 'y'))).toBeLessThan(1e-5);
+      y.dispose();
+    }
+    m.dispose();
+  });
+
+  it('Gather on a run-time tensor is refused by name (it runs only on constants and shapes)', () => {
+    const b = encodeModel(
+      model({ nodes: [node('Gather', ['x', 'i'], ['y'], { axis: 1 }, 'pick')], initializers: [int64Tensor('i', [1], [0])], inputs: [valueInfo('x', [1, 3])], outputs: [valueInfo('y', [1, 1])] }),
+    );
+    const m = OnnxModule.fromBytes(b, 't');
+    F.tidy(() => expect(() => m.run({ x: F.zeros([1, 3]) })).toThrow(/node 'pick' \(Gather, opset 17\): unsupported op 'Gather' on run-time tensors/));
+    m.dispose();
+  });
+
+  it('PRelu with 1-D per-channel slopes [C] (as some converters write them) acts per channel', async () => {
+    const slope = Float32Array.from([0.1, 0.5, -0.3]);
+    const graph = (dims: number[]) =>
+      OnnxModule.fromBytes(
+        encodeModel(model({ nodes: [node('PRelu', ['x', 's'], ['y'])], initializers: [floatTensor('s', dims, slope)], inputs: [valueInfo('x', [2, 3, 4, 5])], outputs: [valueInfo('y', [2, 3, 4, 5])] })),
+      );
+    const x = F.tensor(Float32Array.from(new Rand(3).uniform(120)), [2, 3, 4, 5]);
+    const [a, b] = [graph([3]), graph([3, 1, 1])];
+    const ya = F.tidy(() => a.run({ x }).y);
+    const yb = F.tidy(() => b.run({ x }).y);
+    expect(Array.from(await ya.data())).toEqual(Array.from(await yb.data()));
+    for (const t of [ya, yb, x]) t.dispose();
+    a.dispose();
+    b.dispose();
+  });
+});
+
 describe('the op table', () => {
   it("is what the README lists, host-only ops included", () => {
     const readme = readFileSync('README.md', 'utf8');
