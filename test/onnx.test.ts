@@ -333,6 +333,30 @@ describe('ops common in face networks\' exports', () => {
       opset: 18,
     }));
 
+  it('Erf in GELU as torch exports it before opset 20 (Div, Erf, Add, Mul, Mul), then Gelu (opset 20, exact and tanh)', async () => {
+    await checkGraph({
+      nodes: [
+        node('Mul', ['x', 'three'], ['x3']),
+        node('Div', ['x3', 'sqrt2'], ['d']),
+        node('Erf', ['d'], ['e']),
+        node('Add', ['e', 'one'], ['a']),
+        node('Mul', ['x3', 'a'], ['m']),
+        node('Mul', ['m', 'half'], ['y']),
+      ],
+      inits: [floatTensor('three', [], [3]), floatTensor('sqrt2', [], [Math.SQRT2]), floatTensor('one', [], [1]), floatTensor('half', [], [0.5])],
+      input: [2, 3, 4, 5],
+      output: [2, 3, 4, 5],
+      opset: 13,
+    });
+    await checkGraph({
+      nodes: [node('Mul', ['x', 'three'], ['x3']), node('Gelu', ['x3'], ['g']), node('Gelu', ['g'], ['y'], { approximate: 'tanh' })],
+      inits: [floatTensor('three', [], [3])],
+      input: [2, 3, 4, 5],
+      output: [2, 3, 4, 5],
+      opset: 20,
+    });
+  });
+
   for (const [mode, ct, shape, out] of [
     ['linear', 'half_pixel', [2, 3, 4, 5], [2, 3, 8, 10]],
     ['linear', 'pytorch_half_pixel', [1, 2, 6, 4], [1, 2, 3, 7]],

@@ -300,6 +300,29 @@ function prelu(c: OpContext): Tensor {
   return O.sub(O.relu(x), O.mul(slope, O.relu(O.neg(x))));
 }
 
+/**
+ * erf from engine ops: Numerical Recipes' erfc Chebyshev fit (fractional error < 1.2e-7), odd by a sign that is
+ * a clamp of a huge multiple of x (its gradient is zero wherever x ≠ 0, as the sign's is).
+ */
+function erf(x: Tensor): Tensor {
+  const z = O.abs(x);
+  const t = O.div(1, O.add(O.mul(z, 0.5), 1));
+  const coeffs = [-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.27886807, -1.13520398, 1.48851587, -0.82215223, 0.17087277];
+  let poly = O.mul(t, coeffs[9]);
+  for (let k = 8; k >= 1; k--) poly = O.mul(t, O.add(poly, coeffs[k]));
+  const erfc = O.mul(t, O.exp(O.sub(O.add(poly, coeffs[0]), O.square(z))));
+  return O.mul(O.clamp(O.mul(x, 1e30), -1, 1), O.sub(1, erfc));
+}
+
+function gelu(c: OpContext): Tensor {
+  const x = c.gpu(0);
+  if (c.str('approximate', 'none') === 'tanh') {
+    const inner = O.mul(O.add(x, O.mul(O.pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI));
+    return O.mul(O.mul(x, 0.5), O.add(O.tanh(inner), 1));
+  }
+  return O.mul(O.mul(x, 0.5), O.add(erf(O.mul(x, Math.SQRT1_2)), 1));
+}
+
 function clipBounds(c: OpContext): [number, number] {
   const bound = (i: number, name: string, d: number) => {
     if (c.opset < 11) return c.float(name, d);
@@ -453,6 +476,8 @@ export const OPS: Record<string, OpEntry> = {
   LeakyRelu: { gpu: (c) => O.leakyRelu(c.gpu(0), c.float('alpha', 0.01)) },
   PRelu: { gpu: prelu },
   HardSigmoid: { gpu: (c) => O.clamp(O.add(O.mul(c.gpu(0), c.float('alpha', 0.2)), c.float('beta', 0.5)), 0, 1) },
+  Erf: { gpu: (c) => erf(c.gpu(0)) },
+  Gelu: { gpu: gelu },
   HardSwish: { gpu: (c) => O.mul(c.gpu(0), O.clamp(O.add(O.mul(c.gpu(0), 1 / 6), 0.5), 0, 1)) },
   Clip: { gpu: (c) => O.clamp(c.gpu(0), ...clipBounds(c)) },
   Softmax: {
