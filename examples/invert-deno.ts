@@ -17,7 +17,7 @@ export async function invertExample(o: { target?: string; guide?: string; iterat
   await F.init();
   const model = F.FaceModel.fromBytes(await Deno.readFile('models/dlib_face_recognition_resnet.onnx'), 'dlib');
   const layers = JSON.parse(model.module.metadata['faceinv.guide_layers']) as string[];
-  const S = model.inputSize;
+  const S = model.imageSize;
   const targetImage = await F.decodePngBytes(await Deno.readFile(targetPath), targetPath);
   const guideImage = await F.decodePngBytes(await Deno.readFile(guidePath), guidePath);
   // The target embedding, here from a face image; an embedding from elsewhere works the same: F.tensor(values, [1, 128]).

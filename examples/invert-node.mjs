@@ -10,7 +10,7 @@ const [targetPath = 'assets/faces/astronaut.png', out = 'out/node-face.png', ite
 await F.init();
 const model = F.FaceModel.fromBytes(new Uint8Array(await readFile('models/dlib_face_recognition_resnet.onnx')), 'dlib');
 const layers = JSON.parse(model.module.metadata['faceinv.guide_layers']);
-const S = model.inputSize;
+const S = model.imageSize;
 const targetImage = await F.decodePngBytes(new Uint8Array(await readFile(targetPath)), targetPath);
 const guideImage = await F.decodePngBytes(new Uint8Array(await readFile('assets/guides/lfw-average.png')), 'guide');
 // The target embedding, here from a face image; an embedding from elsewhere works the same: F.tensor(values, [1, 128]).

@@ -18,8 +18,9 @@ export { setMatmulVariant, matmulVariant, type MatmulVariant } from './kernels/m
 export { setConvVariant, convVariant, type ConvVariant } from './kernels/conv.ts';
 export { OnnxModule, type IoInfo, type RunOptions } from './models/onnx/module.ts';
 export { OnnxError } from './models/onnx/load.ts';
+export { SUPPORTED_OPS } from './models/onnx/op_table.ts';
 export { convertFaceRecognitionNet, readWeights, FACE_MODEL_META } from './models/faceapi.ts';
-export { FaceModel, euclidean } from './models/face_model.ts';
+export { FaceModel, missingMetadata, euclidean } from './models/face_model.ts';
 export {
   reconstruct, ReconstructError, type ReconstructOptions, type ReconstructResult, type Progress, type TraceRow, type GuideLayer, type TvSettings,
 } from './invert/reconstruct.ts';

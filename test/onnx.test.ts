@@ -4,6 +4,7 @@ import * as ort from 'onnxruntime-node';
 import * as F from '../src/index.ts';
 import { OnnxModule } from '../src/models/onnx/module.ts';
 import { OnnxError } from '../src/models/onnx/load.ts';
+import { OPS, SUPPORTED_OPS } from '../src/models/onnx/op_table.ts';
 import { floatTensor, int64Tensor, node, valueInfo, model, encodeModel } from '../src/models/onnx/builder.ts';
 import { defaultModelPath, sampleFaceRgb, normalizedNchw } from './helpers/faces.ts';
 import { Rand, relErr } from './helpers/ref.ts';
@@ -296,6 +297,152 @@ describe('ONNX ops against onnxruntime-node', () => {
       input: [4, 3, 2, 2],
       output: [4, 6],
     }));
+});
+
+describe('ops common in face networks\' exports', () => {
+  it('Split (sizes as input), Expand on run-time tensors, HardSigmoid, HardSwish, per-channel PRelu [C,1,1], GlobalMaxPool, Squeeze with axes input', () =>
+    checkGraph({
+      nodes: [
+        node('Split', ['x', 'sizes'], ['a', 'b'], { axis: 1 }),
+        node('HardSigmoid', ['a'], ['hs'], { alpha: 0.3, beta: 0.4 }),
+        node('HardSwish', ['b'], ['hw']),
+        node('Expand', ['hs', 'to'], ['ex']),
+        node('Mul', ['ex', 'hw'], ['m']),
+        node('PRelu', ['m', 'slope'], ['p']),
+        node('GlobalMaxPool', ['p'], ['g']),
+        node('Squeeze', ['g', 'sq'], ['y']),
+      ],
+      inits: [int64Tensor('sizes', [2], [1, 3]), int64Tensor('to', [4], [1, 3, 1, 1]), W('slope', [3, 1, 1]), int64Tensor('sq', [2], [2, 3])],
+      input: [2, 4, 5, 6],
+      output: [2, 3],
+      opset: 14,
+    }));
+
+  it('InstanceNormalization, ReduceSumSquare with axes as input (opset 18), Flatten at axis 2, Gemm with transA', () =>
+    checkGraph({
+      nodes: [
+        node('InstanceNormalization', ['x', 'gamma', 'beta'], ['n'], { epsilon: 1e-3 }),
+        node('ReduceSumSquare', ['n', 'ax'], ['r'], { keepdims: 1 }),
+        node('Flatten', ['r'], ['f'], { axis: 2 }),
+        node('Gemm', ['f', 'w'], ['y'], { transA: 1, alpha: 0.7 }),
+      ],
+      inits: [W('gamma', [3]), W('beta', [3]), int64Tensor('ax', [1], [3]), W('w', [6, 4])],
+      input: [2, 3, 5, 4],
+      // [2,3,5,1] → Flatten(axis 2): [6, 5] → transposed: [5, 6] · [6, 4].
+      output: [5, 4],
+      opset: 18,
+    }));
+
+  it('Erf in GELU as torch exports it before opset 20 (Div, Erf, Add, Mul, Mul), then Gelu (opset 20, exact and tanh)', async () => {
+    await checkGraph({
+      nodes: [
+        node('Mul', ['x', 'three'], ['x3']),
+        node('Div', ['x3', 'sqrt2'], ['d']),
+        node('Erf', ['d'], ['e']),
+        node('Add', ['e', 'one'], ['a']),
+        node('Mul', ['x3', 'a'], ['m']),
+        node('Mul', ['m', 'half'], ['y']),
+      ],
+      inits: [floatTensor('three', [], [3]), floatTensor('sqrt2', [], [Math.SQRT2]), floatTensor('one', [], [1]), floatTensor('half', [], [0.5])],
+      input: [2, 3, 4, 5],
+      output: [2, 3, 4, 5],
+      opset: 13,
+    });
+    await checkGraph({
+      nodes: [node('Mul', ['x', 'three'], ['x3']), node('Gelu', ['x3'], ['g']), node('Gelu', ['g'], ['y'], { approximate: 'tanh' })],
+      inits: [floatTensor('three', [], [3])],
+      input: [2, 3, 4, 5],
+      output: [2, 3, 4, 5],
+      opset: 20,
+    });
+  });
+
+  for (const [mode, ct, shape, out] of [
+    ['linear', 'half_pixel', [2, 3, 4, 5], [2, 3, 8, 10]],
+    ['linear', 'pytorch_half_pixel', [1, 2, 6, 4], [1, 2, 3, 7]],
+    ['linear', 'align_corners', [1, 2, 4, 4], [1, 2, 7, 9]],
+    ['linear', 'asymmetric', [1, 2, 4, 4], [1, 2, 8, 8]],
+    ['nearest', 'asymmetric', [1, 2, 3, 4], [1, 2, 6, 8]],
+    ['nearest', 'half_pixel', [1, 2, 3, 4], [1, 2, 6, 8]],
+  ] as [string, string, number[], number[]][]) {
+    it(`Resize ${mode} (${ct}) ${shape.slice(2).join('×')} → ${out.slice(2).join('×')}`, () =>
+      checkGraph({
+        nodes: [node('Resize', ['x', '', '', 'sizes'], ['y'], { mode, coordinate_transformation_mode: ct, ...(ct === 'asymmetric' ? { nearest_mode: 'floor' } : {}) })],
+        inits: [int64Tensor('sizes', [4], out)],
+        input: shape,
+        output: out,
+        opset: 13,
+      }));
+  }
+});
+
+describe('values derived from shapes', () => {
+  it('F.normalize as torch writes it (ReduceL2 → Clip → Expand(Shape) → Div) and a Shape-derived Reshape, at batch 2 then 5 on one module', async () => {
+    const bytes = encodeModel(
+      model({
+        nodes: [
+          node('Conv', ['x', 'w'], ['c'], { kernel_shape: [3, 3] }),
+          node('Shape', ['c'], ['s']),
+          node('Gather', ['s', 'zero'], ['n']),
+          node('Unsqueeze', ['n', 'ax0'], ['n1']),
+          node('Concat', ['n1', 'minus1'], ['flat_shape'], { axis: 0 }),
+          node('Reshape', ['c', 'flat_shape'], ['f']),
+          node('ReduceL2', ['f'], ['norm'], { axes: [1], keepdims: 1 }),
+          node('Clip', ['norm', 'eps'], ['clipped']),
+          node('Shape', ['f'], ['fs']),
+          node('Expand', ['clipped', 'fs'], ['den']),
+          node('Div', ['f', 'den'], ['y']),
+        ],
+        initializers: [W('w', [4, 3, 3, 3]), int64Tensor('zero', [], [0]), int64Tensor('ax0', [1], [0]), int64Tensor('minus1', [1], [-1]), floatTensor('eps', [], [1e-12])],
+        inputs: [valueInfo('x', ['N', 3, 5, 5])],
+        outputs: [valueInfo('y', ['N', 36])],
+        opset: 13,
+      }),
+    );
+    const m = OnnxModule.fromBytes(bytes, 'normalize');
+    for (const n of [2, 5, 2]) {
+      const x = Float32Array.from(new Rand(n).uniform(n * 75));
+      const y = F.tidy(() => m.run({ x: F.tensor(x, [n, 3, 5, 5]) }).y);
+      expect(y.shape).toEqual([n, 36]);
+      expect(relErr(await y.data(), await ortRun(bytes, { x: { data: x, shape: [n, 3, 5, 5] } }, 'y'))).toBeLessThan(1e-5);
+      y.dispose();
+    }
+    m.dispose();
+  });
+
+  it('Gather on a run-time tensor is refused by name (it runs only on constants and shapes)', () => {
+    const b = encodeModel(
+      model({ nodes: [node('Gather', ['x', 'i'], ['y'], { axis: 1 }, 'pick')], initializers: [int64Tensor('i', [1], [0])], inputs: [valueInfo('x', [1, 3])], outputs: [valueInfo('y', [1, 1])] }),
+    );
+    const m = OnnxModule.fromBytes(b, 't');
+    F.tidy(() => expect(() => m.run({ x: F.zeros([1, 3]) })).toThrow(/node 'pick' \(Gather, opset 17\): unsupported op 'Gather' on run-time tensors/));
+    m.dispose();
+  });
+
+  it('PRelu with 1-D per-channel slopes [C] (as some converters write them) acts per channel', async () => {
+    const slope = Float32Array.from([0.1, 0.5, -0.3]);
+    const graph = (dims: number[]) =>
+      OnnxModule.fromBytes(
+        encodeModel(model({ nodes: [node('PRelu', ['x', 's'], ['y'])], initializers: [floatTensor('s', dims, slope)], inputs: [valueInfo('x', [2, 3, 4, 5])], outputs: [valueInfo('y', [2, 3, 4, 5])] })),
+      );
+    const x = F.tensor(Float32Array.from(new Rand(3).uniform(120)), [2, 3, 4, 5]);
+    const [a, b] = [graph([3]), graph([3, 1, 1])];
+    const ya = F.tidy(() => a.run({ x }).y);
+    const yb = F.tidy(() => b.run({ x }).y);
+    expect(Array.from(await ya.data())).toEqual(Array.from(await yb.data()));
+    for (const t of [ya, yb, x]) t.dispose();
+    a.dispose();
+    b.dispose();
+  });
+});
+
+describe('the op table', () => {
+  it("is what the README lists, host-only ops included", () => {
+    const readme = readFileSync('README.md', 'utf8');
+    expect(readme.match(/^Ops: (.*)\.$/m)?.[1].split(', ')).toEqual(SUPPORTED_OPS);
+    const hostOnly = SUPPORTED_OPS.filter((op) => !OPS[op].gpu);
+    expect(readme.replace(/\s+/g, ' ')).toContain(`${hostOnly.slice(0, -1).join(', ')} and ${hostOnly.at(-1)} exist only there`);
+  });
 });
 
 describe('bad ONNX input gives one-line errors that name the problem', () => {

@@ -206,7 +206,7 @@ describe('tfjs graph models → ONNX, checked against TensorFlow.js running the 
 
   for (const [id, size, dim] of [['mobileface', 112, 256], ['faceres', 224, 1024]] as const) it(`the bundled network ${id} loads as a face model and tells the sample face from the average face`, async () => {
     const judge = FaceModel.fromBytes(new Uint8Array(readFileSync(`assets/judges/${id}.onnx`)), id);
-    expect(judge.inputSize).toBe(size);
+    expect(judge.networkSize).toBe(size);
     expect(judge.imageSize).toBe(150);
     expect(judge.distance).toBe('cosine');
     const astro = readPng('assets/faces/astronaut.png');

@@ -92,7 +92,7 @@ async function main(): Promise<void> {
   if (!res.ok) throw new Error(`the default model is missing on the server (HTTP ${res.status}); run 'faceinv convert' before 'npm run web'`);
   const model = FaceModel.fromBytes(new Uint8Array(await res.arrayBuffer()), 'dlib');
   const layers = JSON.parse(model.module.metadata['faceinv.guide_layers'] ?? '[]') as string[];
-  const S = model.inputSize;
+  const S = model.imageSize;
 
   for (const g of GUIDES) $('guide').append(new Option(g, `assets/guides/${g}.png`));
   let targetImage = await fetchImage(($<HTMLSelectElement>('target')).value);
@@ -216,7 +216,7 @@ async function modelView(model: FaceModel, img: RgbImage): Promise<RgbImage> {
   const t = model.pixels([img]);
   const d = await t.data();
   t.dispose();
-  return fromPlanes(d, 1, model.inputSize, model.inputSize)[0];
+  return fromPlanes(d, 1, model.imageSize, model.imageSize)[0];
 }
 
 /** If the server offers a trained decoder (npm run web -- --decoder <dir>), decode in one pass. */
@@ -229,7 +229,7 @@ async function setupDecoder(model: FaceModel, target: () => RgbImage, guide: () 
   const decoder = Decoder.fromValues(ckpt.config, ckpt.params);
   $('decoderControls').hidden = false;
   $('decoderInfo').textContent = `${ckpt.config.kind === 'guided' ? 'guided (§4.2)' : '§4.1'} decoder, ${ckpt.config.filters} filters, ${ckpt.step} training steps. `;
-  const S = model.inputSize;
+  const S = model.imageSize;
   $('decode').addEventListener('click', async () => {
     const t0 = performance.now();
     const e = tidy(() => noGrad(() => model.embed(model.pixels([target()])).embedding));

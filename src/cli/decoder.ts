@@ -128,7 +128,7 @@ export async function trainDecoderCmd(args: string[]): Promise<number> {
       }
     }
     const decoder = defaultDecoderConfig({
-      outputSize: model.inputSize,
+      outputSize: model.imageSize,
       embeddingSize: Number(model.module.outputs[0].dims.at(-1)),
       ...p.decoder,
       ...cfgFile.decoder,
@@ -153,7 +153,7 @@ export async function trainDecoderCmd(args: string[]): Promise<number> {
     if (decoder.kind === 'embedding' && guides.length > 1) throw new UsageError('a §4.1 decoder trains with one guide; several need --kind guided');
     // The embedding Gaussian: fitted on real faces, some held out.
     const sheet = readPng(typeof opt.faces === 'string' ? opt.faces : join(packageRoot(), 'assets', 'lfw', 'faces-25px.png'));
-    const faces = await embeddingsOf(model, facesFromSheet(sheet, model.inputSize));
+    const faces = await embeddingsOf(model, facesFromSheet(sheet, model.imageSize));
     const heldOut = num(opt, 'held-out', 20, (v) => Number.isInteger(v) && v >= 0 && v <= faces.length - 2);
     const seed = num(opt, 'seed', 1, Number.isInteger);
     const sampler = GaussianSampler.fit(faces.slice(0, faces.length - heldOut));
@@ -285,7 +285,7 @@ export async function evalCmd(args: string[]): Promise<number> {
   const { embeddings } = await readTargets(model, [file]);
   const out = typeof opt.out === 'string' ? opt.out : join(opt.decoder, 'eval');
   mkdirSync(out, { recursive: true });
-  const S = model.inputSize;
+  const S = model.imageSize;
   const s = { guideLayers: run.train.guideLayers, tvWeight: run.train.tvWeight };
   const guide = keep(pixelsOf(model, [join(opt.decoder, run.guides[0])]));
   const acts = guideActivations(model, guide, s.guideLayers);

@@ -118,7 +118,7 @@ export async function settings(model: FaceModel, a: Parsed, firstGuide: Tensor |
   if (opt.lp !== undefined) {
     if (!firstGuide) throw new UsageError('--lp fits N_L and β to the guide: give a guide');
     const levels = 4;
-    const unit = tidy(() => noGrad(() => O.mul(O.slice(firstGuide, [0, 0, 0, 0], [1, 3, model.inputSize, model.inputSize]), 1 / 255)));
+    const unit = tidy(() => noGrad(() => O.mul(O.slice(firstGuide, [0, 0, 0, 0], [1, 3, model.imageSize, model.imageSize]), 1 / 255)));
     const fit = await fitLapSpectrum(unit, levels);
     unit.dispose();
     s.lp = { weight: num(opt, 'lp', 0, (v) => v >= 0), levels, ...fit };
@@ -217,7 +217,7 @@ export async function invert(args: string[]): Promise<number> {
   await init();
   if (!all.target?.length || typeof opt.out !== 'string') throw new UsageError("invert needs --target and --out (see 'faceinv invert --help')");
   const model = loadModel(opt.model);
-  const S = model.inputSize;
+  const S = model.imageSize;
   const { embeddings, labels } = await readTargets(model, all.target);
   const guideFiles = all.guide?.length ? all.guide : [DEFAULT_GUIDE];
   const T = embeddings.length;
@@ -323,7 +323,7 @@ export async function transfer(args: string[]): Promise<number> {
   const frames = readdirSync(dir).filter((f) => f.toLowerCase().endsWith('.png')).sort();
   if (!frames.length) throw new UsageError(`--frames: ${dir} holds no PNG files`);
   const model = loadModel(opt.model);
-  const S = model.inputSize;
+  const S = model.imageSize;
   const { embeddings } = await readTargets(model, all.target);
   const target = keep(O.tensor(embeddings[0], [1, embeddings[0].length]));
   const ens = await ensembleOf(a, pngTargets(all.target) ? [readPng(all.target[0])] : null);
@@ -381,7 +381,7 @@ export async function sweepTv(args: string[]): Promise<number> {
   const values = (typeof opt.values === 'string' ? opt.values : '1e-3,1e-2,3e-2,1e-1').split(',').map(Number);
   if (!values.length || values.some((v) => !(v >= 0 && Number.isFinite(v)))) throw new UsageError(`--values: '${opt.values}' is not a list of weights ≥ 0`);
   const model = loadModel(opt.model);
-  const S = model.inputSize;
+  const S = model.imageSize;
   const { embeddings } = await readTargets(model, all.target.slice(0, 1));
   const target = keep(O.tensor(embeddings[0], [1, embeddings[0].length]));
   const guide = keep(pixelsOf(model, [all.guide?.[0] ?? DEFAULT_GUIDE]));

@@ -1,8 +1,11 @@
 // The `faceinv` command. Thin: parses arguments, calls the library, reports.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { init, shutdown, tidy } from '../index.ts';
 import { convertDefaultModel } from '../models/faceapi-node.ts';
 import { FaceModel, euclidean, cosine } from '../models/face_model.ts';
+import { OnnxModule } from '../models/onnx/module.ts';
+import { decodeModel } from '../models/onnx/load.ts';
+import { encodeModel } from '../models/onnx/builder.ts';
 import { readPng } from '../io/png.ts';
 import { DEFAULT_MODEL } from './paths.ts';
 import { parse, loadModel, UsageError } from './common.ts';
@@ -25,6 +28,7 @@ Commands:
   embed       print the embedding of each image, one JSON line per image
   compare     the distance between two faces and whether they are the same person
   info        print the WebGPU adapter, its limits, and a model's inputs, metadata and tappable layers
+  annotate    write a copy of an ONNX model with faceinv.* metadata (how to feed a plain export)
   convert     write the default face model (dlib's ResNet from @vladmandic/face-api) as ONNX
   help        this text
 
@@ -90,16 +94,26 @@ async function compare(args: string[]): Promise<number> {
 async function info(args: string[]): Promise<number> {
   const { opt } = parse(args, ['model'], ['json']);
   if (opt.help) {
-    process.stdout.write('Usage: faceinv info [--model file.onnx] [--json]\n\nPrints the WebGPU adapter and its limits, then the model\'s inputs, outputs, metadata and tappable layers.\n');
+    process.stdout.write('Usage: faceinv info [--model file.onnx] [--json]\n\nPrints the WebGPU adapter and its limits, then the model\'s inputs, outputs, metadata (and what is missing for faceinv to use it) and tappable layers.\n');
     return 0;
   }
-  const model = loadModel(opt.model);
+  // The graph alone, so that a model faceinv cannot use yet is still described, with what it lacks.
+  const file = typeof opt.model === 'string' ? opt.model : DEFAULT_MODEL;
+  if (!existsSync(file)) throw new Error(typeof opt.model === 'string' ? `model file ${file} does not exist` : `the default model is missing at ${file}; run 'faceinv convert'`);
+  const m = OnnxModule.fromBytes(new Uint8Array(readFileSync(file)), file);
+  let faceModel: FaceModel | null = null;
+  let usable = 'yes';
+  try {
+    faceModel = new FaceModel(m);
+    usable = `yes: images ${faceModel.imageSize}×${faceModel.imageSize}${faceModel.chipBox ? `, network input ${faceModel.networkSize}×${faceModel.networkSize} from chip box [${faceModel.chipBox}]` : ''}, ${faceModel.distance} distance`;
+  } catch (e) {
+    usable = `no: ${(e as Error).message}`;
+  }
   const e = await init();
-  const m = model.module;
   const report = {
     adapter: e.adapter,
     limits: e.limits,
-    model: { file: m.name, opset: m.opset, inputs: m.inputs, outputs: m.outputs, metadata: m.metadata, layers: m.layers() },
+    model: { file: m.name, opset: m.opset, inputs: m.inputs, outputs: m.outputs, metadata: m.metadata, faceModel: usable, layers: m.layers() },
   };
   if (opt.json) process.stdout.write(JSON.stringify(report) + '\n');
   else {
@@ -110,11 +124,53 @@ async function info(args: string[]): Promise<number> {
     for (const i of m.inputs) out.push(`  input  ${i.name} [${i.dims.join(',')}]`);
     for (const o of m.outputs) out.push(`  output ${o.name} [${o.dims.join(',')}]`);
     for (const [k, v] of Object.entries(m.metadata)) out.push(`  ${k} = ${v}`);
+    out.push(`usable as a face model: ${usable}`);
     out.push(`layers (tap any by name, e.g. a guide layer): ${m.layers().length}`);
     for (const l of m.layers()) out.push(`  ${l.name}  (${l.op})`);
     process.stdout.write(out.join('\n') + '\n');
   }
-  model.dispose();
+  if (faceModel) faceModel.dispose();
+  else m.dispose();
+  return 0;
+}
+
+const ANNOTATE_HELP = `Usage: faceinv annotate <in.onnx> <out.onnx> key=value...
+
+Writes a copy of the model with faceinv.* metadata set (an empty value removes a key), then checks that
+faceinv can use it. The keys:
+  faceinv.mean=[r,g,b]        per-channel mean subtracted from 0..255 RGB pixels
+  faceinv.scale=s             multiplier applied after (e.g. 0.0078125 for (p − 127.5) / 128)
+  faceinv.chip_box=[x0,y0,s]  where the network's input lies in faceinv's face chips, in chip widths, for a
+                              network trained on another framing (images are then faceinv.chip_size, 150)
+  faceinv.distance=cosine     how embeddings compare (default euclidean)
+  faceinv.same_person_threshold=t
+  faceinv.guide_layers=["a","b"]  default guide layers for invert
+Example (an ArcFace-style export taking (p − 127.5) / 128 on 112×112 crops):
+  faceinv annotate arcface.onnx arcface-faceinv.onnx faceinv.mean=[127.5,127.5,127.5] faceinv.scale=0.0078125 faceinv.distance=cosine
+`;
+
+function annotate(args: string[]): number {
+  const { pos, opt } = parse(args, []);
+  if (opt.help || pos.length < 3) {
+    process.stdout.write(ANNOTATE_HELP);
+    return opt.help ? 0 : 2;
+  }
+  const [src, dst, ...pairs] = pos;
+  const m = decodeModel(new Uint8Array(readFileSync(src)), src);
+  const md = new Map((m.metadataProps ?? []).map((p) => [p.key!, p.value!]));
+  for (const kv of pairs) {
+    const at = kv.indexOf('=');
+    if (at <= 0 || !kv.startsWith('faceinv.')) throw new UsageError(`annotate: '${kv}' is not faceinv.key=value`);
+    const [k, v] = [kv.slice(0, at), kv.slice(at + 1)];
+    if (v === '') md.delete(k);
+    else md.set(k, v);
+  }
+  m.metadataProps = [...md].map(([key, value]) => ({ key, value }));
+  const bytes = encodeModel(m);
+  const check = FaceModel.fromBytes(bytes, dst);
+  check.dispose();
+  writeFileSync(dst, bytes);
+  process.stdout.write(`wrote ${dst}: images ${check.imageSize}×${check.imageSize}, ${check.distance} distance\n`);
   return 0;
 }
 
@@ -153,6 +209,8 @@ async function main(argv: string[]): Promise<number> {
       return compare(rest);
     case 'convert':
       return convert(rest);
+    case 'annotate':
+      return annotate(rest);
     case 'invert':
       return invert(rest);
     case 'transfer':

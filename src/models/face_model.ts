@@ -1,6 +1,6 @@
-// A face-embedding network plus what its metadata says about using it: input size, pixel normalisation,
-// the same-person threshold. Works for the bundled default model and any ONNX model carrying faceinv.*
-// metadata (other models get defaults derived from their input shape).
+// A face-embedding network plus what its metadata says about using it: the image size, pixel normalisation,
+// framing, the same-person threshold. Works for the bundled default model and any ONNX model carrying
+// faceinv.* metadata; a model without it is refused with a line naming the metadata to add.
 import { Tensor, keep } from '../tensor/tensor.ts';
 import * as O from '../autograd/ops.ts';
 import { OnnxModule } from './onnx/module.ts';
@@ -8,8 +8,24 @@ import { OnnxError } from './onnx/load.ts';
 import { toModelInput, type RgbImage } from '../io/image.ts';
 import { warp, packAffines, boxAffine } from '../autograd/warp.ts';
 
+/** The metadata a network needs before faceinv can feed it, as one line saying how to add it. */
+export function missingMetadata(name: string, md: Record<string, string>): string | null {
+  if ('faceinv.mean' in md || 'faceinv.scale' in md) return null;
+  return (
+    `${name}: no faceinv metadata says how to feed this network: add faceinv.mean (per-channel mean of 0..255 RGB pixels) and ` +
+    `faceinv.scale (multiplier after subtracting it), and where its crop differs from faceinv's chips faceinv.chip_box, ` +
+    `e.g. 'faceinv annotate ${name} out.onnx faceinv.mean=[127.5,127.5,127.5] faceinv.scale=0.0078125 faceinv.distance=cosine'`
+  );
+}
+
 export class FaceModel {
-  readonly inputSize: number;
+  /**
+   * The side of the square images faceinv works with for this model: what `pixels()` makes, `embed()` takes,
+   * inversion optimises and every command reads and writes. `fit()` resamples them to the network's input.
+   */
+  readonly imageSize: number;
+  /** The side of the network's own input (`fit()`'s output); nothing outside this class should need it. */
+  readonly networkSize: number;
   readonly mean: [number, number, number];
   readonly scale: number;
   readonly threshold: number;
@@ -20,8 +36,6 @@ export class FaceModel {
    * for networks trained on another framing (the judges); null when the network takes the whole chip.
    */
   readonly chipBox: [number, number, number] | null;
-  /** The side of the square images `pixels()` makes and `embed()` expects: the chip (150) or the input size. */
-  readonly imageSize: number;
   /** Distance the network's embeddings are compared with (`faceinv.distance`). */
   readonly distance: 'euclidean' | 'cosine';
   private meanTensor: Tensor | null = null;
@@ -35,7 +49,9 @@ export class FaceModel {
     if (!Number.isInteger(side) || side <= 0 || input.dims.length !== 4 || input.dims[1] !== 3) {
       throw new OnnxError(`${module.name}: input '${input.name}' [${input.dims.join(',')}] is not an NCHW RGB image of fixed size`);
     }
-    this.inputSize = side;
+    const missing = missingMetadata(module.name, md);
+    if (missing) throw new OnnxError(missing);
+    this.networkSize = side;
     this.inputName = input.name;
     this.outputName = module.outputs[0].name;
     this.mean = md['faceinv.mean'] ? (JSON.parse(md['faceinv.mean']) as [number, number, number]) : [0, 0, 0];
@@ -47,7 +63,10 @@ export class FaceModel {
       throw new OnnxError(`${module.name}: faceinv.chip_box must be [x0, y0, size] with size > 0, got ${md['faceinv.chip_box']}`);
     }
     this.chipBox = box as [number, number, number] | null;
+    // A network framed differently takes faceinv's chips (150 unless faceinv.chip_size says otherwise); one
+    // framed like them takes images at its own input size.
     this.imageSize = box ? Number(md['faceinv.chip_size'] ?? 150) : side;
+    if (!(Number.isInteger(this.imageSize) && this.imageSize > 0)) throw new OnnxError(`${module.name}: faceinv.chip_size must be a whole number > 0, got ${md['faceinv.chip_size']}`);
   }
 
   static fromBytes(bytes: Uint8Array, name = 'model'): FaceModel {
@@ -81,16 +100,16 @@ export class FaceModel {
   fit(pixels: Tensor): Tensor {
     const [N, , H, W] = pixels.shape;
     if (H !== W) throw new RangeError(`${this.module.name}: images must be square, got ${H}×${W}`);
-    if (!this.chipBox && H === this.inputSize) return pixels;
+    if (!this.chipBox && H === this.networkSize) return pixels;
     const key = `${N}:${H}`;
     let mats = this.cropMats.get(key);
     if (!mats || mats.isDisposed) {
-      const m = boxAffine(this.chipBox ?? [0, 0, 1], H, this.inputSize);
+      const m = boxAffine(this.chipBox ?? [0, 0, 1], H, this.networkSize);
       // Kept for the model's lifetime, one per batch and image size.
       mats = keep(O.tensor(packAffines(Array.from({ length: N }, () => m)), [N, 12]));
       this.cropMats.set(key, mats);
     }
-    return warp(pixels, mats, this.inputSize, this.inputSize);
+    return warp(pixels, mats, this.networkSize, this.networkSize);
   }
 
   /** Embeddings [N, D] of 0..255 pixel tensors, plus any tapped layers; all differentiable. */
