@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { PNG } from 'pngjs';
-import { resize, centerCropSquare, type RgbImage } from '../src/io/image.ts';
+import { resize, centerCropSquare, toneStats, type RgbImage } from '../src/io/image.ts';
 import { decodePng, readPng, ImageError } from '../src/io/png.ts';
 import { readFileSync } from 'node:fs';
 import { Rand } from './helpers/ref.ts';
@@ -93,5 +93,32 @@ describe('PNG codec without Node (web streams: the browser demo and Deno)', () =
       expect(Array.from(got.data).map(Math.round), `type ${colorType}/${bitDepth}`).toEqual(Array.from(decodePng(bytes).data).map(Math.round));
     }
     await expect(decodePngBytes(new Uint8Array([1, 2, 3]), 'x.png')).rejects.toThrow(/x.png: not a PNG file/);
+  });
+});
+
+describe('tone statistics (how photo-like: contrast and colour noise)', () => {
+  const W = 40;
+  const image = (f: (x: number, y: number) => [number, number, number]): RgbImage => {
+    const data = new Float32Array(W * W * 3);
+    for (let y = 0; y < W; y++) for (let x = 0; x < W; x++) data.set(f(x, y), (y * W + x) * 3);
+    return { width: W, height: W, data };
+  };
+
+  it('contrast is the standard deviation of the luminance in 0..1 units', () => {
+    // Half black, half white: σ = 0.5.
+    expect(toneStats(image((x) => (x < W / 2 ? [0, 0, 0] : [255, 255, 255]))).contrast).toBeCloseTo(0.5, 9);
+    expect(toneStats(image(() => [90, 120, 200])).contrast).toBeCloseTo(0, 9);
+  });
+
+  it('colour noise: none for grey detail, colour that follows brightness is low, colour speckle is high', () => {
+    const r = new Rand(3);
+    const noise = Array.from({ length: W * W }, () => r.uniform(3, 0, 1));
+    const grey = toneStats(image((x, y) => { const v = 255 * noise[y * W + x][0]; return [v, v, v]; }));
+    expect(grey.colourNoise).toBeLessThan(1e-6);
+    // Skin-like colour scaled with the brightness: chroma follows luminance.
+    const tinted = toneStats(image((x, y) => { const v = noise[y * W + x][0]; return [230 * v, 170 * v, 140 * v]; }));
+    const speckled = toneStats(image((x, y) => noise[y * W + x].map((v) => 110 + 40 * v) as [number, number, number]));
+    expect(tinted.colourNoise).toBeLessThan(0.4);
+    expect(speckled.colourNoise).toBeGreaterThan(1);
   });
 });

@@ -45,6 +45,8 @@ export const LOSS_OPTIONS = `Loss and optimiser (each overrides the preset):
   --colour-jitter C     also change its contrast and brightness at random each step by up to ±C (e.g. 0.1)
   --chroma-tv W         weight of the total variation of the image's colour (minus its luminance): less
                         colour speckle, the light-dark detail kept
+  --chroma-step K       scale the colour part of each step by K in [0, 1] (light and dark move faster; less
+                        colour blotching)
   --contrast W[,F]      weight of the contrast floor: images whose luminance standard deviation (0..1) is
                         below F (default 0.2, a face photo's) are pushed up to it
   --ensemble F[:W]      another ONNX face model optimised together, on unit-length embeddings of the
@@ -74,7 +76,7 @@ ${LOSS_OPTIONS}
 export const LOSS_VALUED = [
   'guide', 'preset', 'iterations', 'lr', 'optimizer', 'distance', 'target-scale', 'guide-layers', 'guide-weight', 'tv', 'tv-form',
   'tv-alpha', 'lap-levels', 'mirror', 'lp', 'gauss-fit', 'gauss-layer', 'gauss-weight', 'gauss-nu', 'start', 'seed', 'model',
-  'progress-every', 'jitter', 'ensemble', 'lap-param', 'colour-jitter', 'chroma-tv', 'contrast',
+  'progress-every', 'jitter', 'ensemble', 'lap-param', 'colour-jitter', 'chroma-tv', 'contrast', 'chroma-step',
 ];
 export const LOSS_SWITCHES = ['normalize', 'flip'];
 const VALUED = ['target', 'out', 'trace', 'snapshot-every', 'frames', 'values', ...LOSS_VALUED];
@@ -158,6 +160,7 @@ export async function settings(model: FaceModel, a: Parsed, firstGuide: Tensor |
     if (opt.flip) s.jitter.flip = true;
     if (opt['colour-jitter'] !== undefined) s.jitter.colour = num(opt, 'colour-jitter', 0, (v) => v >= 0 && v < 1);
   }
+  if (opt['chroma-step'] !== undefined) s.chromaStep = num(opt, 'chroma-step', 1, (v) => v >= 0 && v <= 1);
   if (opt['chroma-tv'] !== undefined) s.chromaTv = num(opt, 'chroma-tv', 0, (v) => v >= 0 && Number.isFinite(v));
   if (opt.contrast !== undefined) {
     const v = String(opt.contrast).split(',').map(Number);

@@ -75,6 +75,12 @@ export interface ReconstructOptions {
    */
   contrast?: { weight: number; floor: number } | null;
   /**
+   * The colour part of each step (the gradient minus its luminance, after the pyramid normalisation) is scaled
+   * by this (default 1): below 1, the networks' gradients move light and dark faster than colour, so colour
+   * stays coherent instead of gathering into blotches at every scale the normalisation lifts.
+   */
+  chromaStep?: number;
+  /**
    * Transformation robustness: before the network sees the image at each step, every item is shifted, scaled
    * and rotated at random (uniform within these bounds; the edges repeated), so the identity must survive
    * small changes of framing instead of living in one pixel grid.
@@ -270,7 +276,9 @@ export async function reconstruct(o: ReconstructOptions): Promise<ReconstructRes
   const contrast = o.contrast ?? null;
   if (!(chromaTv >= 0 && Number.isFinite(chromaTv))) throw new ReconstructError(`chromaTv must be a weight ≥ 0, got ${chromaTv}`);
   if (contrast && !(contrast.weight >= 0 && contrast.floor >= 0 && contrast.floor < 1)) throw new ReconstructError(`contrast needs a weight ≥ 0 and a floor in [0, 1), got ${JSON.stringify(contrast)}`);
-  const lumWeights = chromaTv || contrast ? own(O.tensor([0.299, 0.587, 0.114], [1, 3, 1, 1])) : null;
+  const chromaStep = o.chromaStep ?? 1;
+  if (!(chromaStep >= 0 && chromaStep <= 1)) throw new ReconstructError(`chromaStep must be in [0, 1], got ${chromaStep}`);
+  const lumWeights = chromaTv || contrast || chromaStep !== 1 ? own(O.tensor([0.299, 0.587, 0.114], [1, 3, 1, 1])) : null;
 
   const termNames = [
     'embedding',
@@ -333,6 +341,13 @@ export async function reconstruct(o: ReconstructOptions): Promise<ReconstructRes
       const g = p.grad!;
       p.grad = keep(lapNormalize(g, lapLevels, { perItem: true }));
       g.dispose();
+    }
+    if (chromaStep !== 1) {
+      for (const t of params) {
+        const g = t.grad!;
+        t.grad = keep(noGrad(() => O.sub(g, O.mul(chroma(g, lumWeights!), 1 - chromaStep))));
+        g.dispose();
+      }
     }
     opt.step();
     if (lapParam) {
