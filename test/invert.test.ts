@@ -203,6 +203,19 @@ describe('reconstruct() on the default model', () => {
       return q.trace.at(-1)!.values['chroma-tv'] / w;
     };
     expect(await finalChroma(3)).toBeLessThan(await finalChroma(1e-6));
+    // chromaStep 0: every step moves R, G and B alike, so the grey guide stays grey; at 1 it takes colour.
+    const greyness = async (chromaStep: number) => {
+      const q = await reconstruct({ ...base(), guide: average, chromaStep });
+      const px = await q.image.data();
+      q.image.dispose();
+      const P = px.length / 3;
+      let worst = 0;
+      for (let i = 0; i < P; i++) worst = Math.max(worst, Math.abs(px[i] - px[P + i]), Math.abs(px[i] - px[2 * P + i]));
+      return worst;
+    };
+    expect(await greyness(0)).toBeLessThan(0.01);
+    expect(await greyness(1)).toBeGreaterThan(1);
+    await expect(reconstruct({ ...base(), chromaStep: 2 })).rejects.toThrow(/chromaStep/);
     average.dispose();
     expect(r.termNames).toEqual(expect.arrayContaining(['chroma-tv', 'contrast']));
     const c = r.trace.map((row) => row.values.contrast);
@@ -298,7 +311,7 @@ describe('reconstruct() on the default model', () => {
       // so their per-step work is covered too.
       const r1 = await reconstruct({
         ...base(), iterations: 6, progressEvery: 1, onProgress: snap, jitter: { shift: 2, scale: 0.05, rotate: 0.05, flip: true, colour: 0.1 }, lapParam: 3,
-        chromaTv: 0.1, contrast: { weight: 10, floor: 0.25 },
+        chromaTv: 0.1, contrast: { weight: 10, floor: 0.25 }, chromaStep: 0.3,
       });
       r1.image.dispose();
       for (const s of seen.slice(1)) {
