@@ -117,7 +117,7 @@ describe('tone statistics (how photo-like: contrast and colour noise)', () => {
     expect(grey.colourNoise).toBeLessThan(1e-6);
     // Skin-like colour scaled with the brightness: chroma follows luminance.
     const tinted = toneStats(image((x, y) => { const v = noise[y * W + x][0]; return [230 * v, 170 * v, 140 * v]; }));
-    const speckled = toneStats(image((x, y) => noise[y * W + x].map((v) => 110 + 40 * v) as [number, number, number]));
+    const speckled = toneStats(image((x, y) => Array.from(noise[y * W + x], (v) => 110 + 40 * v) as [number, number, number]));
     expect(tinted.colourNoise).toBeLessThan(0.4);
     expect(speckled.colourNoise).toBeGreaterThan(1);
   });

@@ -16,7 +16,7 @@ import { chartSvg, imageGrid } from '../io/plot.ts';
 import { writePlot } from '../io/plot-png.ts';
 import { ProgressBar } from './progress.ts';
 import { parse, loadModel, num, pixelsOf, readTargets, writeText, abortOnSigint, UsageError, type Parsed } from './common.ts';
-import { DEFAULT_GUIDE } from './paths.ts';
+import { DEFAULT_GUIDE, DEFAULT_MODEL, BUNDLED_NETWORKS } from './paths.ts';
 
 export const LOSS_OPTIONS = `Loss and optimiser (each overrides the preset):
   --preset P            paper (default: 300 iterations), fast (100), or identity (paper + --jitter 4,0.05,3:
@@ -175,13 +175,25 @@ export async function settings(model: FaceModel, a: Parsed, firstGuide: Tensor |
 
 const imagesOf = (data: Float32Array, n: number, size: number): RgbImage[] => fromPlanes(data, n, size, size);
 
-/** The --ensemble members, their targets the given target photos embedded by each (one row per batch item). */
+/**
+ * The ensemble's networks: the --ensemble options ('none' for no ensemble), or else, with --preset identity,
+ * every bundled network that is neither the model nor excluded (the judge).
+ */
+function ensembleSpecs(a: Parsed, exclude: string[]): string[] {
+  const given = a.all.ensemble;
+  if (given) return given.includes('none') ? [] : given;
+  if (a.opt.preset !== 'identity') return [];
+  const taken = [typeof a.opt.model === 'string' ? a.opt.model : DEFAULT_MODEL, ...exclude].map((f) => resolvePath(f));
+  return BUNDLED_NETWORKS.filter((f) => !taken.includes(resolvePath(f)));
+}
+
+/** The ensemble members, their targets the given target photos embedded by each (one row per batch item). */
 export async function ensembleOf(a: Parsed, targetImages: RgbImage[] | null, exclude: string[] = []): Promise<{ members: NonNullable<ReconstructOptions['ensemble']>; dispose(): void }> {
-  const specs = a.all.ensemble ?? [];
+  const specs = ensembleSpecs(a, exclude);
   const members: NonNullable<ReconstructOptions['ensemble']> = [];
   const dispose = () => members.forEach((m) => (m.target.dispose(), m.model.dispose()));
   if (!specs.length) return { members, dispose };
-  if (!targetImages) throw new UsageError('--ensemble embeds the target photo with each network: give PNG targets');
+  if (!targetImages) throw new UsageError(`${a.all.ensemble ? '--ensemble' : '--preset identity'} embeds the target photo with each network of the ensemble: give PNG targets${a.all.ensemble ? '' : ', or --ensemble none'}`);
   try {
     for (const spec of specs) {
       const m = /^(.*?)(?::([0-9.eE+-]+))?$/.exec(spec)!;

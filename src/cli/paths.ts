@@ -13,3 +13,6 @@ export function packageRoot(): string {
 export const DEFAULT_MODEL = join(packageRoot(), 'models', 'dlib_face_recognition_resnet.onnx');
 /** The guide `faceinv invert` uses when none is given: the bundled average face. */
 export const DEFAULT_GUIDE = join(packageRoot(), 'assets', 'guides', 'lfw-average.png');
+/** The bundled face networks besides the default model (assets/judges/): judges, or ensemble members. */
+export const BUNDLED_NETWORKS = ['mobileface', 'faceres', 'faceplugin'].map((id) => join(packageRoot(), 'assets', 'judges', `${id}.onnx`));
+
