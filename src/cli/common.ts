@@ -1,42 +1,20 @@
 // What the faceinv commands share: argument parsing, loading the model, reading targets and images.
-import { existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, renameSync, rmSync } from 'node:fs';
 import { FaceModel } from '../models/face_model.ts';
-import { readPng } from '../io/png.ts';
+import { readPng, DEFAULT_PIXEL_LIMIT } from '../io/png.ts';
 import { tidy, type Tensor } from '../tensor/tensor.ts';
 import { noGrad } from '../autograd/tape.ts';
 import { DEFAULT_MODEL } from './paths.ts';
+import { UsageError, type OptionSpec } from './options.ts';
 
-export class UsageError extends Error {}
+export { UsageError, type Parsed } from './options.ts';
 
-export interface Parsed {
-  pos: string[];
-  /** Last value of each option; `all` keeps every value of repeatable ones. */
-  opt: Record<string, string | true>;
-  all: Record<string, string[]>;
-}
+/** Exit codes: 0 done, 1 an error, 2 a usage error, 3 a loss became non-finite, 4 stopped by Ctrl-C / SIGTERM (results written). */
+export const EXIT_NON_FINITE = 3;
+export const EXIT_INTERRUPTED = 4;
 
-/** Splits argv into positional arguments and `--flag value` / `--switch` options; unknown options are refused. */
-export function parse(args: string[], valued: string[], switches: string[] = []): Parsed {
-  const pos: string[] = [];
-  const opt: Record<string, string | true> = {};
-  const all: Record<string, string[]> = {};
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (!a.startsWith('--')) {
-      pos.push(a);
-      continue;
-    }
-    const name = a.slice(2);
-    if (valued.includes(name)) {
-      const v = args[++i];
-      if (v === undefined) throw new UsageError(`${a} needs a value`);
-      opt[name] = v;
-      (all[name] ??= []).push(v);
-    } else if (switches.includes(name) || name === 'help') opt[name] = true;
-    else throw new UsageError(`unknown option ${a}`);
-  }
-  return { pos, opt, all };
-}
+/** Input images over DEFAULT_PIXEL_LIMIT pixels (4096×4096) are refused before decoding unless this raises it. */
+export const MAX_PIXELS_OPTION: OptionSpec = { name: 'max-pixels', type: 'int', min: 1, help: `largest input image accepted, in pixels (default ${DEFAULT_PIXEL_LIMIT}, 4096×4096)` };
 
 export function loadModel(path: string | true | undefined): FaceModel {
   const file = typeof path === 'string' ? path : DEFAULT_MODEL;
@@ -122,22 +100,39 @@ export async function readTargets(model: FaceModel, sources: string[]): Promise<
 /** Writes a text file atomically (temp file + rename). */
 export function writeText(path: string, text: string): void {
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, text);
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
 }
 
 
+/** The signal that stopped the command's work early, if one did: the command then exits EXIT_INTERRUPTED. */
+let interruptedBy: NodeJS.Signals | null = null;
+export const interrupted = (): NodeJS.Signals | null => interruptedBy;
+
 /**
- * Stops long work at its next step on the first Ctrl-C (the work checks `signal.aborted` and still writes its
- * results); a second Ctrl-C exits at once.
+ * Stops long work at its next step on the first Ctrl-C or SIGTERM (the work checks `signal.aborted` and still
+ * writes its results; the command then exits EXIT_INTERRUPTED); a second one exits at once (128 + signal).
  */
 export function abortOnSigint(what = 'stopping after this iteration'): { signal: { aborted: boolean }; release(): void } {
   const signal = { aborted: false };
-  const handler = () => {
-    if (signal.aborted) process.exit(130);
+  const handler = (name: NodeJS.Signals) => {
+    if (signal.aborted) process.exit(name === 'SIGTERM' ? 143 : 130);
     signal.aborted = true;
-    process.stderr.write(`\nfaceinv: ${what} (Ctrl-C again to quit at once)\n`);
+    interruptedBy = name;
+    process.stderr.write(`\nfaceinv: ${name === 'SIGINT' ? 'Ctrl-C' : name}: ${what} (${name === 'SIGINT' ? 'Ctrl-C' : 'a second signal'} again to quit at once)\n`);
   };
   process.on('SIGINT', handler);
-  return { signal, release: () => process.off('SIGINT', handler) };
+  process.on('SIGTERM', handler);
+  return {
+    signal,
+    release: () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
 }

@@ -5,34 +5,12 @@ import { convertDefaultModel } from '../models/faceapi-node.ts';
 import { FaceModel, euclidean, cosine } from '../models/face_model.ts';
 import { readPng } from '../io/png.ts';
 import { DEFAULT_MODEL } from './paths.ts';
-import { parse, loadModel, UsageError } from './common.ts';
-import { invert, transfer, sweepTv } from './invert.ts';
-import { trainDecoderCmd, decodeCmd, evalCmd } from './decoder.ts';
-import { judgeCmd } from './judge.ts';
-
-const HELP = `faceinv — invert face-recognition embeddings on WebGPU
-
-Usage: faceinv <command> [options]
-
-Commands:
-  invert      reconstruct a face whose embedding matches a target (image or embedding)
-  transfer    face transfer: reconstruct a target over the frames of a video, one frame per guide
-  sweep-tv    the same reconstruction for several TV weights: images and a distance plot (paper Fig. 6)
-  train-decoder  train a feed-forward decoder (paper §4) with the same loss, with checkpoints and --resume
-  decode      faces from embeddings in one pass through a trained decoder
-  eval        Table 1 and Fig. 10 of the paper for a trained decoder on held-out embeddings
-  judge       does a face network that took no part recognise the person? identification against a gallery
-  embed       print the embedding of each image, one JSON line per image
-  compare     the distance between two faces and whether they are the same person
-  info        print the WebGPU adapter, its limits, and a model's inputs, metadata and tappable layers
-  convert     write the default face model (dlib's ResNet from @vladmandic/face-api) as ONNX
-  help        this text
-
-Options:
-  --model F   an ONNX face-embedding model (default: the bundled dlib ResNet)
-  --json      machine-readable output (info, compare)
-  --help      help for a command
-`;
+import { loadModel, interrupted, UsageError, MAX_PIXELS_OPTION, EXIT_INTERRUPTED, type Parsed } from './common.ts';
+import { parseCommand, helpText, wantsHelp, type CommandSpec } from './options.ts';
+import { setPixelLimit } from '../io/png.ts';
+import { invert, transfer, sweepTv, INVERT, TRANSFER, SWEEP_TV } from './invert.ts';
+import { trainDecoderCmd, decodeCmd, evalCmd, TRAIN_DECODER, DECODE, EVAL } from './decoder.ts';
+import { judgeCmd, JUDGE } from './judge.ts';
 
 async function embedImages(model: FaceModel, paths: string[]): Promise<Float32Array[]> {
   const images = paths.map(readPng);
@@ -43,12 +21,18 @@ async function embedImages(model: FaceModel, paths: string[]): Promise<Float32Ar
   return paths.map((_, i) => data.slice(i * d, (i + 1) * d));
 }
 
-async function embed(args: string[]): Promise<number> {
-  const { pos, opt } = parse(args, ['model']);
-  if (opt.help || pos.length === 0) {
-    process.stdout.write('Usage: faceinv embed <image.png ...> [--model file.onnx]\n\nPrints {"image", "embedding"} as one JSON line per image.\n');
-    return opt.help ? 0 : 2;
-  }
+const MODEL_OPTION = { name: 'model', type: 'string', arg: 'F', help: 'an ONNX face-embedding model (default: the bundled dlib ResNet)' } as const;
+
+const EMBED: CommandSpec = {
+  name: 'embed',
+  summary: 'print the embedding of each image, one JSON line per image',
+  usage: 'faceinv embed <image.png ...> [--model file.onnx]',
+  about: 'Prints {"image", "embedding"} as one JSON line per image.',
+  positionals: { name: 'image', min: 1, max: Infinity },
+  options: [MODEL_OPTION, MAX_PIXELS_OPTION],
+};
+
+async function embed({ pos, opt }: Parsed): Promise<number> {
   const model = loadModel(opt.model);
   await init();
   const embs = await embedImages(model, pos);
@@ -57,12 +41,17 @@ async function embed(args: string[]): Promise<number> {
   return 0;
 }
 
-async function compare(args: string[]): Promise<number> {
-  const { pos, opt } = parse(args, ['model'], ['json']);
-  if (opt.help || pos.length !== 2) {
-    process.stdout.write('Usage: faceinv compare <a.png> <b.png> [--model file.onnx] [--json]\n\nEuclidean distance of the embeddings (cosine similarity for models whose faceinv.distance is cosine, such as\nassets/judges/mobileface.onnx) and the verdict at the model\'s same-person threshold.\n');
-    return opt.help ? 0 : 2;
-  }
+const COMPARE: CommandSpec = {
+  name: 'compare',
+  summary: 'the distance between two faces and whether they are the same person',
+  usage: 'faceinv compare <a.png> <b.png> [--model file.onnx] [--json]',
+  about: `Euclidean distance of the embeddings (cosine similarity for models whose faceinv.distance is cosine, such as
+assets/judges/mobileface.onnx) and the verdict at the model's same-person threshold.`,
+  positionals: { name: 'image', min: 2, max: 2 },
+  options: [MODEL_OPTION, { name: 'json', type: 'flag', help: 'one JSON line' }, MAX_PIXELS_OPTION],
+};
+
+async function compare({ pos, opt }: Parsed): Promise<number> {
   const model = loadModel(opt.model);
   await init();
   const [a, b] = await embedImages(model, pos);
@@ -87,12 +76,15 @@ async function compare(args: string[]): Promise<number> {
   return 0;
 }
 
-async function info(args: string[]): Promise<number> {
-  const { opt } = parse(args, ['model'], ['json']);
-  if (opt.help) {
-    process.stdout.write('Usage: faceinv info [--model file.onnx] [--json]\n\nPrints the WebGPU adapter and its limits, then the model\'s inputs, outputs, metadata and tappable layers.\n');
-    return 0;
-  }
+const INFO: CommandSpec = {
+  name: 'info',
+  summary: "print the WebGPU adapter, its limits, and a model's inputs, metadata and tappable layers",
+  usage: 'faceinv info [--model file.onnx] [--json]',
+  about: "Prints the WebGPU adapter and its limits, then the model's inputs, outputs, metadata and tappable layers.",
+  options: [MODEL_OPTION, { name: 'json', type: 'flag', help: 'one JSON line' }],
+};
+
+async function info({ opt }: Parsed): Promise<number> {
   const model = loadModel(opt.model);
   const e = await init();
   const m = model.module;
@@ -118,59 +110,75 @@ async function info(args: string[]): Promise<number> {
   return 0;
 }
 
-function convert(args: string[]): number {
-  if (args.includes('--help')) {
-    process.stdout.write(
-      'Usage: faceinv convert [--out file.onnx] [--if-missing]\n\n' +
-        "Converts dlib's face-recognition ResNet shipped by @vladmandic/face-api into a standard ONNX file\n" +
-        `(default: ${DEFAULT_MODEL}); npm install runs this.\n`,
-    );
-    return 0;
-  }
-  const at = args.indexOf('--out');
-  const out = at >= 0 ? args[at + 1] : DEFAULT_MODEL;
-  if (!out) throw new Error('convert: --out needs a file name');
-  if (args.includes('--if-missing') && existsSync(out)) return 0;
+const CONVERT: CommandSpec = {
+  name: 'convert',
+  summary: "write the default face model (dlib's ResNet from @vladmandic/face-api) as ONNX",
+  usage: 'faceinv convert [--out file.onnx] [--if-missing]',
+  about: `Converts dlib's face-recognition ResNet shipped by @vladmandic/face-api into a standard ONNX file
+(default: ${DEFAULT_MODEL}); npm install runs this.`,
+  options: [
+    { name: 'out', type: 'string', help: 'the ONNX file to write' },
+    { name: 'if-missing', type: 'flag', help: 'do nothing when the file exists' },
+  ],
+};
+
+function convert({ opt }: Parsed): number {
+  const out = typeof opt.out === 'string' ? opt.out : DEFAULT_MODEL;
+  if (opt['if-missing'] && existsSync(out)) return 0;
   const r = convertDefaultModel(out);
   process.stdout.write(`wrote ${out} (${r.tensors} tensors, ${(r.bytes / 2 ** 20).toFixed(1)} MiB)\n`);
   return 0;
 }
 
+/** The command table: each command's declaration (options, help) and what runs it. */
+const COMMANDS: { spec: CommandSpec; run: (a: Parsed) => Promise<number> | number }[] = [
+  { spec: INVERT, run: invert },
+  { spec: TRANSFER, run: transfer },
+  { spec: SWEEP_TV, run: sweepTv },
+  { spec: TRAIN_DECODER, run: trainDecoderCmd },
+  { spec: DECODE, run: decodeCmd },
+  { spec: EVAL, run: evalCmd },
+  { spec: JUDGE, run: judgeCmd },
+  { spec: EMBED, run: embed },
+  { spec: COMPARE, run: compare },
+  { spec: INFO, run: info },
+  { spec: CONVERT, run: convert },
+];
+
+const HELP = `faceinv — invert face-recognition embeddings on WebGPU
+
+Usage: faceinv <command> [options]
+
+Commands:
+${COMMANDS.map(({ spec }) => `  ${spec.name.padEnd(14)} ${spec.summary}`).join('\n')}
+  help           this text
+
+'faceinv <command> --help' lists a command's options.
+Exit codes: 0 done, 1 an error, 2 a usage error, 3 a loss became non-finite, ${EXIT_INTERRUPTED} stopped by Ctrl-C or SIGTERM
+(the result so far is written).
+`;
+
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
-  switch (cmd) {
-    case undefined:
-    case 'help':
-    case '--help':
-    case '-h':
-      process.stdout.write(HELP);
-      return 0;
-    case 'info':
-      return info(rest);
-    case 'embed':
-      return embed(rest);
-    case 'compare':
-      return compare(rest);
-    case 'convert':
-      return convert(rest);
-    case 'invert':
-      return invert(rest);
-    case 'transfer':
-      return transfer(rest);
-    case 'sweep-tv':
-      return sweepTv(rest);
-    case 'train-decoder':
-      return trainDecoderCmd(rest);
-    case 'decode':
-      return decodeCmd(rest);
-    case 'eval':
-      return evalCmd(rest);
-    case 'judge':
-      return judgeCmd(rest);
-    default:
-      process.stderr.write(`faceinv: unknown command '${cmd}' (see 'faceinv help')\n`);
-      return 2;
+  if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') {
+    process.stdout.write(HELP);
+    return 0;
   }
+  const command = COMMANDS.find((c) => c.spec.name === cmd);
+  if (!command) throw new UsageError(`unknown command '${cmd}' (see 'faceinv help')`);
+  if (wantsHelp(rest)) {
+    process.stdout.write(helpText(command.spec));
+    return 0;
+  }
+  const a = parseCommand(command.spec, rest);
+  if (typeof a.opt['max-pixels'] === 'string') setPixelLimit(Number(a.opt['max-pixels']));
+  const code = await command.run(a);
+  const signal = interrupted();
+  if (signal && code === 0) {
+    process.stderr.write(`faceinv: ${cmd} was interrupted by ${signal}; what it had done is written (exit code ${EXIT_INTERRUPTED})\n`);
+    return EXIT_INTERRUPTED;
+  }
+  return code;
 }
 
 main(process.argv.slice(2))
