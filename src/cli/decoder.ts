@@ -22,6 +22,7 @@ import { writePlot } from '../io/plot-png.ts';
 import { ProgressBar } from './progress.ts';
 import { loadModel, num, pixelsOf, readTargets, writeText, abortOnSigint, UsageError, MAX_PIXELS_OPTION, EXIT_INTERRUPTED, EXIT_NON_FINITE, type Parsed } from './common.ts';
 import type { CommandSpec } from './options.ts';
+import { checkOutputs } from './outputs.ts';
 import { DEFAULT_GUIDE, packageRoot } from './paths.ts';
 
 const CHECKPOINT = 'checkpoint.bin';
@@ -109,20 +110,59 @@ function guideTensor(model: FaceModel, dir: string, files: string[]): Tensor {
   return keep(pixelsOf(model, files.map((f) => join(dir, f))));
 }
 
+/**
+ * On --resume only the length may change: every other option given must agree with the run's config.json
+ * (the same arguments again plus --resume are fine); one that differs, or one that only a fresh run reads,
+ * is refused by name rather than silently ignored.
+ */
+function checkResume(opt: Parsed['opt'], run: RunConfig, dir: string): void {
+  const own: Record<string, unknown> = {
+    kind: run.decoder.kind,
+    filters: run.decoder.filters,
+    batch: run.train.batch,
+    lr: run.train.lr,
+    tv: run.train.tvWeight,
+    'guide-weight': run.train.guideLayers[0]?.weight,
+    'checkpoint-every': run.train.checkpointEvery,
+    'log-every': run.train.logEvery,
+    seed: run.seed,
+    model: run.model,
+  };
+  const contradicts: string[] = [];
+  for (const [name, value] of Object.entries(own)) {
+    const given = opt[name];
+    if (given === undefined) continue;
+    const same = typeof value === 'number' ? Number(given) === value : String(given) === String(value);
+    if (!same) contradicts.push(`--${name} ${given} (the run's: ${value ?? 'none'})`);
+  }
+  const fresh = ['preset', 'config', 'guide', 'faces', 'held-out'].filter((n) => opt[n] !== undefined).map((n) => `--${n}`);
+  if (contradicts.length) throw new UsageError(`--resume: ${contradicts.join(', ')} contradict${contradicts.length === 1 ? 's' : ''} ${join(dir, 'config.json')}; drop ${contradicts.length === 1 ? 'it' : 'them'} or train into another --out`);
+  if (fresh.length) throw new UsageError(`--resume: ${fresh.join(', ')} only shape${fresh.length === 1 ? 's' : ''} a new run; the run in ${dir} keeps its own (drop ${fresh.length === 1 ? 'it' : 'them'})`);
+}
+
 export async function trainDecoderCmd({ opt, all }: Parsed): Promise<number> {
-  await init();
   const dir = String(opt.out);
+  checkOutputs([{ path: dir, what: '--out', dir: true }], [
+    ...(all.guide ?? []).map((path) => ({ path, what: `--guide ${path}` })),
+    ...(all.faces ?? []).map((path) => ({ path, what: `--faces ${path}` })),
+    ...(all.config ?? []).map((path) => ({ path, what: `--config ${path}` })),
+    ...(all.model ?? []).map((path) => ({ path, what: `--model ${path}` })),
+  ]);
   const ckptPath = join(dir, CHECKPOINT);
-  const model = loadModel(opt.model);
-  let run: RunConfig;
+  let resumedRun: RunConfig | null = null;
   let resumed: Checkpoint | null = null;
   if (opt.resume) {
     if (!existsSync(join(dir, 'config.json'))) throw new UsageError(`--resume: ${dir} holds no training run (no config.json)`);
-    run = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    resumedRun = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as RunConfig;
+    checkResume(opt, resumedRun, dir);
     if (existsSync(ckptPath)) resumed = readCheckpoint(ckptPath);
-    // Only the length may change on resuming; everything else is the run's own.
-    if (opt.steps !== undefined) run.train.steps = num(opt, 'steps', 0, (v) => Number.isInteger(v) && v > 0);
-  } else {
+    if (opt.steps !== undefined) resumedRun.train.steps = num(opt, 'steps', 0, (v) => Number.isInteger(v) && v > 0);
+  }
+  await init();
+  const model = loadModel(opt.model ?? (resumedRun && resumedRun.model !== 'default' ? resumedRun.model : undefined));
+  let run: RunConfig;
+  if (resumedRun) run = resumedRun;
+  else {
     if (existsSync(ckptPath)) throw new UsageError(`${dir} already holds a checkpoint: pass --resume to continue it, or choose another --out`);
     const p = presetSettings(String(opt.preset ?? 'cpu'), metaLayers(model));
     let cfgFile: { decoder?: Partial<DecoderConfig>; train?: Partial<TrainSettings> } = {};
@@ -243,11 +283,24 @@ the last stdout line is {"out", "distance", "seconds"}.`,
 };
 
 export async function decodeCmd({ opt, all }: Parsed): Promise<number> {
-  await init();
+  const out = String(opt.out);
+  const inputs = [
+    ...all.embedding.map((path) => ({ path, what: `--embedding ${path}` })),
+    ...(all.guide ?? []).map((path) => ({ path, what: `--guide ${path}` })),
+    ...(all.model ?? []).map((path) => ({ path, what: `--model ${path}` })),
+    { path: join(String(opt.decoder), CHECKPOINT), what: `the decoder's ${CHECKPOINT}` },
+  ];
+  checkOutputs([{ path: out, what: '--out' }], inputs);
   const { run, ckpt } = loadRun(String(opt.decoder));
-  const model = loadModel(opt.model ?? (run.model !== 'default' ? run.model : undefined));
   const decoder = Decoder.fromValues(ckpt.config, ckpt.params);
+  if (opt.guide !== undefined && decoder.config.kind !== 'guided') throw new UsageError(`--guide: the decoder in ${opt.decoder} is a §4.1 decoder, which takes no guide`);
+  if (opt.index !== undefined && !(Number(opt.index) < decoder.config.guideIndexCount)) {
+    throw new UsageError(`--index ${opt.index}: the decoder in ${opt.decoder} has ${decoder.config.guideIndexCount ? `guide indices 0..${decoder.config.guideIndexCount - 1}` : 'no guide index input'}`);
+  }
+  await init();
+  const model = loadModel(opt.model ?? (run.model !== 'default' ? run.model : undefined));
   const { embeddings } = await readTargets(model, all.embedding);
+  if (embeddings.length > 1) checkOutputs(embeddings.map((_, i) => ({ path: join(dirname(out), `${basename(out, extname(out))}-${i}.png`), what: '--out' })), inputs);
   const N = embeddings.length;
   const t0 = performance.now();
   const targets = keep(O.tensor(Float32Array.from(embeddings.flatMap((e) => Array.from(e))), [N, decoder.config.embeddingSize]));
@@ -259,7 +312,6 @@ export async function decodeCmd({ opt, all }: Parsed): Promise<number> {
   const d = Array.from(await dist.data());
   const seconds = (performance.now() - t0) / 1000;
   const S = decoder.config.outputSize;
-  const out = String(opt.out);
   const outs = N === 1 ? [out] : embeddings.map((_, i) => join(dirname(out), `${basename(out, extname(out))}-${i}.png`));
   fromPlanes(px, N, S, S).forEach((img, i) => {
     mkdirSync(dirname(outs[i]), { recursive: true });
@@ -295,9 +347,13 @@ stdout line as JSON.`,
 };
 
 export async function evalCmd({ opt }: Parsed): Promise<number> {
-  await init();
   const decoderDir = String(opt.decoder);
+  checkOutputs([{ path: typeof opt.out === 'string' ? opt.out : join(decoderDir, 'eval'), what: '--out', dir: true }], [
+    ...(typeof opt.embeddings === 'string' ? [{ path: opt.embeddings, what: `--embeddings ${opt.embeddings}` }] : []),
+    ...(typeof opt.model === 'string' ? [{ path: opt.model, what: `--model ${opt.model}` }] : []),
+  ]);
   const { run, ckpt } = loadRun(decoderDir);
+  await init();
   const model = loadModel(opt.model ?? (run.model !== 'default' ? run.model : undefined));
   const decoder = Decoder.fromValues(ckpt.config, ckpt.params);
   const file = typeof opt.embeddings === 'string' ? opt.embeddings : join(decoderDir, 'held-out.jsonl');

@@ -17,6 +17,7 @@ import { writePlot } from '../io/plot-png.ts';
 import { ProgressBar } from './progress.ts';
 import { loadModel, num, pixelsOf, readTargets, writeText, abortOnSigint, UsageError, MAX_PIXELS_OPTION, EXIT_INTERRUPTED, EXIT_NON_FINITE, type Parsed } from './common.ts';
 import type { CommandSpec, HelpHeading, OptionSpec } from './options.ts';
+import { checkOutputs, type NamedPath } from './outputs.ts';
 import { DEFAULT_GUIDE } from './paths.ts';
 
 /** S,K,R of --jitter: shift in pixels, scale change below 1, rotation in degrees, all ≥ 0. */
@@ -195,12 +196,35 @@ function csvTrace(r: ReconstructResult, itemLabel: (item: number) => string[], h
 
 const withSuffix = (path: string, suffix: string, ext = extname(path) || '.png') => join(dirname(path), `${basename(path, extname(path))}${suffix}${ext}`);
 
+/** The files and folders a reconstruction reads (none of them may be an output). */
+export function reconstructionInputs({ opt, all }: Parsed): NamedPath[] {
+  const named = (what: string, paths: string[] | undefined, dir = false) => (paths ?? []).map((path) => ({ path, what: `${what} ${path}`, dir }));
+  const start = typeof opt.start === 'string' && opt.start !== 'guide' && opt.start !== 'noise' ? [opt.start] : [];
+  return [
+    ...named('--target', all.target),
+    ...named('--guide', all.guide),
+    ...named('--model', all.model),
+    ...named('--start', start),
+    ...named('--gauss-fit', all['gauss-fit'], true),
+    ...named('--ensemble', all.ensemble?.map((e) => /^(.+?)(?::[^:]*)?$/.exec(e)![1])),
+  ];
+}
+
 export async function invert(a: Parsed): Promise<number> {
   const { opt, all } = a;
+  const out = String(opt.out);
+  const traceOf = (o: string) => (typeof opt.trace === 'string' ? opt.trace : withSuffix(o, '', '.csv'));
+  const outputs = (outs: string[]): NamedPath[] => [
+    ...outs.map((path) => ({ path, what: '--out' })),
+    { path: traceOf(out), what: typeof opt.trace === 'string' ? '--trace' : 'the trace (--out with .csv)' },
+  ];
+  checkOutputs(outputs([out]), reconstructionInputs(a));
   await init();
   const model = loadModel(opt.model);
   const S = model.inputSize;
   const { embeddings, labels } = await readTargets(model, all.target);
+  // Several targets (or JSON lines) write out-0.png, out-1.png, …: checked again by those names.
+  if (embeddings.length > 1) checkOutputs(outputs(embeddings.map((_, t) => withSuffix(out, `-${t}`))), reconstructionInputs(a));
   const guideFiles = all.guide?.length ? all.guide : [DEFAULT_GUIDE];
   const T = embeddings.length;
   const G = guideFiles.length;
@@ -214,9 +238,9 @@ export async function invert(a: Parsed): Promise<number> {
   s.ensemble = ens.members;
   owned.push(ens);
   const guide = G === 1 ? guidePixels : keep(tidy(() => O.concat(Array.from({ length: T }, () => guidePixels), 0)));
-  const outs = T === 1 ? [String(opt.out)] : embeddings.map((_, t) => withSuffix(String(opt.out), `-${t}`));
-  for (const o of outs) mkdirSync(dirname(o), { recursive: true });
-  const tracePath = typeof opt.trace === 'string' ? opt.trace : withSuffix(String(opt.out), '', '.csv');
+  const outs = T === 1 ? [out] : embeddings.map((_, t) => withSuffix(out, `-${t}`));
+  for (const o of [...outs, traceOf(out)]) mkdirSync(dirname(o), { recursive: true });
+  const tracePath = traceOf(out);
   const snapshotEvery = num(opt, 'snapshot-every', 0, (v) => Number.isInteger(v) && v >= 0);
   if (snapshotEvery) s.progressEvery = Math.min(s.progressEvery!, snapshotEvery);
   const bar = new ProgressBar(s.iterations!, 'invert');
@@ -299,9 +323,10 @@ code ${EXIT_INTERRUPTED}).`,
 
 export async function transfer(a: Parsed): Promise<number> {
   const { opt, all } = a;
-  await init();
   const dir = String(opt.frames);
   const out = String(opt.out);
+  checkOutputs([{ path: out, what: '--out', dir: true }], [...reconstructionInputs(a), { path: dir, what: `--frames ${dir}`, dir: true }]);
+  await init();
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--frames: ${dir} is not a directory`);
   const frames = readdirSync(dir).filter((f) => f.toLowerCase().endsWith('.png')).sort();
   if (!frames.length) throw new UsageError(`--frames: ${dir} holds no PNG files`);
@@ -364,9 +389,10 @@ distance per iteration for each w_TV); the last stdout line is {"out", "values",
 
 export async function sweepTv(a: Parsed): Promise<number> {
   const { opt, all } = a;
-  await init();
   const values = (typeof opt.values === 'string' ? opt.values : '1e-3,1e-2,3e-2,1e-1').split(',').map(Number);
   const out = String(opt.out);
+  checkOutputs([{ path: out, what: '--out', dir: true }], reconstructionInputs(a));
+  await init();
   const model = loadModel(opt.model);
   const S = model.inputSize;
   const { embeddings } = await readTargets(model, all.target.slice(0, 1));

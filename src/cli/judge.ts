@@ -18,7 +18,8 @@ import { loadModel, num, pixelsOf, writeText, abortOnSigint, UsageError, type Pa
 import type { CommandSpec } from './options.ts';
 import { loadRun } from './decoder.ts';
 import { Decoder } from '../models/decoder.ts';
-import { settings, ensembleOf, LOSS_OPTIONS } from './invert.ts';
+import { settings, ensembleOf, reconstructionInputs, LOSS_OPTIONS } from './invert.ts';
+import { checkOutputs } from './outputs.ts';
 import { DEFAULT_GUIDE, packageRoot } from './paths.ts';
 
 export const JUDGE: CommandSpec = {
@@ -91,6 +92,9 @@ export async function judgeCmd(a: Parsed): Promise<number> {
   if (!opt.reconstruct && !pos.length) throw new UsageError('judge needs reconstructions to judge, or --reconstruct');
   const judgePath = judgeFile(opt.judge);
   if (typeof opt.model === 'string' && resolvePath(opt.model) === resolvePath(judgePath)) throw new UsageError('--model is the judge; the judge must take no part in the optimisation');
+  const inputs = [{ path: opt.gallery, what: `--gallery ${opt.gallery}`, dir: true }, ...pos.map((path) => ({ path, what: `the reconstruction ${path}` })), ...reconstructionInputs(a)];
+  if (opt.reconstruct) checkOutputs([{ path: String(opt.out), what: '--out', dir: true }], inputs);
+  if (typeof opt.report === 'string') checkOutputs([{ path: opt.report, what: '--report', dir: true }], inputs);
   await init();
   const galleryRoot = opt.gallery;
   const files = pngs(galleryRoot).sort();

@@ -8,6 +8,7 @@ import { DEFAULT_MODEL } from './paths.ts';
 import { loadModel, interrupted, UsageError, MAX_PIXELS_OPTION, EXIT_INTERRUPTED, type Parsed } from './common.ts';
 import { parseCommand, helpText, wantsHelp, type CommandSpec } from './options.ts';
 import { setPixelLimit } from '../io/png.ts';
+import { checkOutputs } from './outputs.ts';
 import { invert, transfer, sweepTv, INVERT, TRANSFER, SWEEP_TV } from './invert.ts';
 import { trainDecoderCmd, decodeCmd, evalCmd, TRAIN_DECODER, DECODE, EVAL } from './decoder.ts';
 import { judgeCmd, JUDGE } from './judge.ts';
@@ -125,6 +126,7 @@ const CONVERT: CommandSpec = {
 function convert({ opt }: Parsed): number {
   const out = typeof opt.out === 'string' ? opt.out : DEFAULT_MODEL;
   if (opt['if-missing'] && existsSync(out)) return 0;
+  checkOutputs([{ path: out, what: '--out' }]);
   const r = convertDefaultModel(out);
   process.stdout.write(`wrote ${out} (${r.tensors} tensors, ${(r.bytes / 2 ** 20).toFixed(1)} MiB)\n`);
   return 0;
