@@ -1,5 +1,6 @@
 // What the faceinv commands share: argument parsing, loading the model, reading targets and images.
-import { existsSync, readFileSync, writeFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import type { RgbImage } from '../io/image.ts';
 import { FaceModel } from '../models/face_model.ts';
 import { readPng, DEFAULT_PIXEL_LIMIT } from '../io/png.ts';
 import { tidy, type Tensor } from '../tensor/tensor.ts';
@@ -21,6 +22,7 @@ export function loadModel(path: string | true | undefined): FaceModel {
   if (!existsSync(file)) {
     throw new Error(path ? `model file ${file} does not exist` : `the default model is missing at ${file}; run 'faceinv convert'`);
   }
+  if (statSync(file).isDirectory()) throw new Error(`model file ${file} is a directory, not an ONNX file`);
   return FaceModel.fromBytes(new Uint8Array(readFileSync(file)), file);
 }
 
@@ -33,9 +35,26 @@ export function num(opt: Record<string, string | true>, name: string, def: numbe
   return n;
 }
 
+/**
+ * Reads PNG files for the model, warning (once per file) about images much smaller than its input: they are
+ * enlarged bilinearly, and a face a few pixels wide carries almost nothing to match.
+ */
+const warned = new Set<string>();
+export function readImages(model: FaceModel, paths: string[]): RgbImage[] {
+  return paths.map((path) => {
+    const img = readPng(path);
+    const side = Math.min(img.width, img.height);
+    if (side < model.inputSize / 2 && !warned.has(path)) {
+      warned.add(path);
+      process.stderr.write(`faceinv: warning: ${path} is only ${img.width}×${img.height} pixels; it is enlarged to the model's ${model.inputSize}×${model.inputSize}\n`);
+    }
+    return img;
+  });
+}
+
 /** Pixels [N, 3, S, S] of PNG files, cropped and resized to the model's input. */
 export function pixelsOf(model: FaceModel, paths: string[]): Tensor {
-  return model.pixels(paths.map(readPng));
+  return model.pixels(readImages(model, paths));
 }
 
 /** Embeddings [N, D] of images (0..255 pixels). */
@@ -52,36 +71,53 @@ export async function readTargets(model: FaceModel, sources: string[]): Promise<
   const embeddings: (Float32Array | null)[] = [];
   const labels: string[] = [];
   const images: string[] = [];
+  const FLOAT32_MAX = 3.4028234663852886e38;
+  const expected = `a PNG, or JSON: an array of ${dim} numbers, {"embedding": [...]}, or one such per line`;
   for (const src of sources) {
-    if (!existsSync(src)) throw new Error(`target ${src} does not exist`);
-    const bytes = readFileSync(src);
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(src);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw new Error(`target ${src} does not exist`);
+      throw new Error(code === 'EISDIR' ? `target ${src} is a directory; expected ${expected}` : `target ${src}: cannot read (${code ?? (e as Error).message})`);
+    }
     if (bytes.length >= 8 && bytes.readUInt32BE(0) === 0x89504e47) {
       images.push(src);
       embeddings.push(null);
       labels.push(src);
       continue;
     }
-    const text = bytes.toString('utf8').trim();
-    let values: unknown[];
+    const text = bytes.toString('utf8');
+    if (!text.trim()) throw new Error(`target ${src} is empty; expected ${expected}`);
+    // The whole file as one JSON value, or one value per non-empty line (each with its line number).
+    let values: { value: unknown; line: number | null }[];
     try {
-      values = [JSON.parse(text)];
+      values = [{ value: JSON.parse(text), line: null }];
     } catch {
-      values = text.split('\n').filter((l) => l.trim()).map((line) => {
+      values = [];
+      text.split('\n').forEach((l, k) => {
+        if (!l.trim()) return;
         try {
-          return JSON.parse(line);
+          values.push({ value: JSON.parse(l), line: k + 1 });
         } catch {
-          throw new Error(`target ${src}: neither a PNG nor JSON (an embedding array, or {"embedding": [...]} per line)`);
+          throw new Error(`target ${src} (line ${k + 1}): not JSON; expected ${expected}`);
         }
       });
     }
-    values.forEach((v, k) => {
-      const arr = Array.isArray(v) ? v : (v as { embedding?: unknown } | null)?.embedding;
-      if (!Array.isArray(arr) || (Number.isInteger(dim) && arr.length !== dim) || arr.some((x) => typeof x !== 'number' || !Number.isFinite(x))) {
-        const got = Array.isArray(arr) ? `${arr.length} values` : 'no embedding';
-        throw new Error(`target ${src}${values.length > 1 ? ` (line ${k + 1})` : ''}: expected ${dim} finite numbers, got ${got}`);
-      }
+    const many = values.length > 1;
+    values.forEach(({ value, line }, k) => {
+      const at = line !== null && (many || text.trim().includes('\n')) ? ` (line ${line}` : '';
+      const where = (index?: number) => (at ? `${at}${index !== undefined ? `, index ${index}` : ''})` : index !== undefined ? ` (index ${index})` : '');
+      const arr = Array.isArray(value) ? value : (value as { embedding?: unknown } | null)?.embedding;
+      if (!Array.isArray(arr)) throw new Error(`target ${src}${where()}: no embedding; expected ${expected}`);
+      if (Number.isInteger(dim) && arr.length !== dim) throw new Error(`target ${src}${where()}: expected ${dim} finite numbers, got ${arr.length} values`);
+      arr.forEach((x, i) => {
+        if (typeof x !== 'number') throw new Error(`target ${src}${where(i)}: ${JSON.stringify(x)} is not a number`);
+        if (!(Math.abs(x) <= FLOAT32_MAX)) throw new Error(`target ${src}${where(i)}: ${x} is beyond float32 (|x| ≤ 3.4e38)`);
+      });
       embeddings.push(Float32Array.from(arr as number[]));
-      labels.push(values.length > 1 ? `${src}#${k}` : src);
+      labels.push(many ? `${src}#${k}` : src);
     });
   }
   if (images.length) {

@@ -3,9 +3,8 @@ import { existsSync } from 'node:fs';
 import { init, shutdown, tidy } from '../index.ts';
 import { convertDefaultModel } from '../models/faceapi-node.ts';
 import { FaceModel, euclidean, cosine } from '../models/face_model.ts';
-import { readPng } from '../io/png.ts';
 import { DEFAULT_MODEL } from './paths.ts';
-import { loadModel, interrupted, UsageError, MAX_PIXELS_OPTION, EXIT_INTERRUPTED, type Parsed } from './common.ts';
+import { loadModel, readImages, interrupted, UsageError, MAX_PIXELS_OPTION, EXIT_INTERRUPTED, type Parsed } from './common.ts';
 import { parseCommand, helpText, wantsHelp, type CommandSpec } from './options.ts';
 import { setPixelLimit } from '../io/png.ts';
 import { checkOutputs } from './outputs.ts';
@@ -14,7 +13,7 @@ import { trainDecoderCmd, decodeCmd, evalCmd, TRAIN_DECODER, DECODE, EVAL } from
 import { judgeCmd, JUDGE } from './judge.ts';
 
 async function embedImages(model: FaceModel, paths: string[]): Promise<Float32Array[]> {
-  const images = paths.map(readPng);
+  const images = readImages(model, paths);
   const e = tidy(() => model.embed(model.pixels(images)).embedding);
   const data = await e.data();
   e.dispose();
