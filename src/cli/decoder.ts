@@ -292,12 +292,13 @@ export async function decodeCmd({ opt, all }: Parsed): Promise<number> {
   ];
   checkOutputs([{ path: out, what: '--out' }], inputs);
   const { run, ckpt } = loadRun(String(opt.decoder));
-  const decoder = Decoder.fromValues(ckpt.config, ckpt.params);
-  if (opt.guide !== undefined && decoder.config.kind !== 'guided') throw new UsageError(`--guide: the decoder in ${opt.decoder} is a §4.1 decoder, which takes no guide`);
-  if (opt.index !== undefined && !(Number(opt.index) < decoder.config.guideIndexCount)) {
-    throw new UsageError(`--index ${opt.index}: the decoder in ${opt.decoder} has ${decoder.config.guideIndexCount ? `guide indices 0..${decoder.config.guideIndexCount - 1}` : 'no guide index input'}`);
+  const config = ckpt.config;
+  if (opt.guide !== undefined && config.kind !== 'guided') throw new UsageError(`--guide: the decoder in ${opt.decoder} is a §4.1 decoder, which takes no guide`);
+  if (opt.index !== undefined && !(Number(opt.index) < config.guideIndexCount)) {
+    throw new UsageError(`--index ${opt.index}: the decoder in ${opt.decoder} has ${config.guideIndexCount ? `guide indices 0..${config.guideIndexCount - 1}` : 'no guide index input'}`);
   }
   await init();
+  const decoder = Decoder.fromValues(config, ckpt.params);
   const model = loadModel(opt.model ?? (run.model !== 'default' ? run.model : undefined));
   const { embeddings } = await readTargets(model, all.embedding);
   if (embeddings.length > 1) checkOutputs(embeddings.map((_, i) => ({ path: join(dirname(out), `${basename(out, extname(out))}-${i}.png`), what: '--out' })), inputs);

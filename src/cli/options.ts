@@ -71,9 +71,9 @@ export function checkValue(o: OptionSpec, v: string): string | null {
     const n = Number(v);
     if (!Number.isFinite(n)) return `${bad} is not a finite number`;
     if (o.type === 'int' && !Number.isInteger(n)) return `${bad} is not a whole number`;
-    if (o.type === 'int' && !Number.isSafeInteger(n)) return `${bad} is too large`;
     const range = rangeText(o);
     if ((o.min !== undefined && n < o.min) || (o.max !== undefined && n > o.max) || (o.above !== undefined && !(n > o.above))) return `${bad} is out of range (${range})`;
+    if (o.type === 'int' && !Number.isSafeInteger(n)) return `${bad} is too large`;
   }
   return o.check ? o.check(v) : null;
 }
