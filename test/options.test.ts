@@ -5,6 +5,7 @@ import { describe, it, expect } from 'vitest';
 import { COMMANDS } from '../src/cli/commands.ts';
 import { parseCommand, checkValue, helpText, optionsOf, UsageError, type OptionSpec, type Parsed } from '../src/cli/options.ts';
 import { Rng } from '../src/tensor/random.ts';
+import { cli } from './helpers/cli.ts';
 
 /** Values a user might type for an option, valid and not. */
 function valueFor(o: OptionSpec, r: Rng): string {
@@ -54,6 +55,7 @@ describe('the option parser (one declaration per command)', () => {
     const r = new Rng(7);
     let parsed = 0;
     let refused = 0;
+    const samples: { args: string[]; message: string }[] = [];
     for (const { spec } of COMMANDS) {
       for (let i = 0; i < 1500; i++) {
         const args = randomArgs(spec, r);
@@ -65,7 +67,7 @@ describe('the option parser (one declaration per command)', () => {
           const m = (e as Error).message;
           expect(m.split('\n'), m).toHaveLength(1);
           expect(m.length).toBeGreaterThan(10);
-          refused++;
+          if (refused++ % 997 === 0) samples.push({ args: [spec.name, ...args], message: m });
         }
         if (p) {
           honours(spec, p);
@@ -76,7 +78,15 @@ describe('the option parser (one declaration per command)', () => {
     // Both outcomes occur: the generator reaches valid configurations, not only errors.
     expect(parsed).toBeGreaterThan(50);
     expect(refused).toBeGreaterThan(1000);
-  });
+    // A sample of the refused vectors through the real command: exit 2, that one line, nothing else.
+    expect(samples.length).toBeGreaterThan(8);
+    for (const { args, message } of samples) {
+      const r = cli(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err).toBe(`faceinv: ${message}`);
+      expect(r.out).toBe('');
+    }
+  }, 300_000);
 
   it('valid configurations built from the declaration parse to exactly what was given', () => {
     const r = new Rng(11);
