@@ -1,48 +1,28 @@
 // What the faceinv commands share: argument parsing, loading the model, reading targets and images.
-import { existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import type { RgbImage } from '../io/image.ts';
 import { FaceModel } from '../models/face_model.ts';
-import { readPng } from '../io/png.ts';
+import { readPng, DEFAULT_PIXEL_LIMIT } from '../io/png.ts';
 import { tidy, type Tensor } from '../tensor/tensor.ts';
 import { noGrad } from '../autograd/tape.ts';
 import { DEFAULT_MODEL } from './paths.ts';
+import { UsageError, type OptionSpec } from './options.ts';
 
-export class UsageError extends Error {}
+export { UsageError, type Parsed } from './options.ts';
 
-export interface Parsed {
-  pos: string[];
-  /** Last value of each option; `all` keeps every value of repeatable ones. */
-  opt: Record<string, string | true>;
-  all: Record<string, string[]>;
-}
+/** Exit codes: 0 done, 1 an error, 2 a usage error, 3 a loss became non-finite, 4 stopped by Ctrl-C / SIGTERM (results written). */
+export const EXIT_NON_FINITE = 3;
+export const EXIT_INTERRUPTED = 4;
 
-/** Splits argv into positional arguments and `--flag value` / `--switch` options; unknown options are refused. */
-export function parse(args: string[], valued: string[], switches: string[] = []): Parsed {
-  const pos: string[] = [];
-  const opt: Record<string, string | true> = {};
-  const all: Record<string, string[]> = {};
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (!a.startsWith('--')) {
-      pos.push(a);
-      continue;
-    }
-    const name = a.slice(2);
-    if (valued.includes(name)) {
-      const v = args[++i];
-      if (v === undefined) throw new UsageError(`${a} needs a value`);
-      opt[name] = v;
-      (all[name] ??= []).push(v);
-    } else if (switches.includes(name) || name === 'help') opt[name] = true;
-    else throw new UsageError(`unknown option ${a}`);
-  }
-  return { pos, opt, all };
-}
+/** Input images over DEFAULT_PIXEL_LIMIT pixels (4096×4096) are refused before decoding unless this raises it. */
+export const MAX_PIXELS_OPTION: OptionSpec = { name: 'max-pixels', type: 'int', min: 1, help: `largest input image accepted, in pixels (default ${DEFAULT_PIXEL_LIMIT}, 4096×4096)` };
 
 export function loadModel(path: string | true | undefined): FaceModel {
   const file = typeof path === 'string' ? path : DEFAULT_MODEL;
   if (!existsSync(file)) {
     throw new Error(path ? `model file ${file} does not exist` : `the default model is missing at ${file}; run 'faceinv convert'`);
   }
+  if (statSync(file).isDirectory()) throw new Error(`model file ${file} is a directory, not an ONNX file`);
   return FaceModel.fromBytes(new Uint8Array(readFileSync(file)), file);
 }
 
@@ -55,9 +35,26 @@ export function num(opt: Record<string, string | true>, name: string, def: numbe
   return n;
 }
 
+/**
+ * Reads PNG files for the model, warning (once per file) about images much smaller than its input: they are
+ * enlarged bilinearly, and a face a few pixels wide carries almost nothing to match.
+ */
+const warned = new Set<string>();
+export function readImages(model: FaceModel, paths: string[]): RgbImage[] {
+  return paths.map((path) => {
+    const img = readPng(path);
+    const side = Math.min(img.width, img.height);
+    if (side < model.imageSize / 2 && !warned.has(path)) {
+      warned.add(path);
+      process.stderr.write(`faceinv: warning: ${path} is only ${img.width}×${img.height} pixels; it is enlarged to the model's ${model.imageSize}×${model.imageSize}\n`);
+    }
+    return img;
+  });
+}
+
 /** Pixels [N, 3, S, S] of PNG files, cropped and resized to the model's input. */
 export function pixelsOf(model: FaceModel, paths: string[]): Tensor {
-  return model.pixels(paths.map(readPng));
+  return model.pixels(readImages(model, paths));
 }
 
 /** Embeddings [N, D] of images (0..255 pixels). */
@@ -74,36 +71,53 @@ export async function readTargets(model: FaceModel, sources: string[]): Promise<
   const embeddings: (Float32Array | null)[] = [];
   const labels: string[] = [];
   const images: string[] = [];
+  const FLOAT32_MAX = 3.4028234663852886e38;
+  const expected = `a PNG, or JSON: an array of ${dim} numbers, {"embedding": [...]}, or one such per line`;
   for (const src of sources) {
-    if (!existsSync(src)) throw new Error(`target ${src} does not exist`);
-    const bytes = readFileSync(src);
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(src);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw new Error(`target ${src} does not exist`);
+      throw new Error(code === 'EISDIR' ? `target ${src} is a directory; expected ${expected}` : `target ${src}: cannot read (${code ?? (e as Error).message})`);
+    }
     if (bytes.length >= 8 && bytes.readUInt32BE(0) === 0x89504e47) {
       images.push(src);
       embeddings.push(null);
       labels.push(src);
       continue;
     }
-    const text = bytes.toString('utf8').trim();
-    let values: unknown[];
+    const text = bytes.toString('utf8');
+    if (!text.trim()) throw new Error(`target ${src} is empty; expected ${expected}`);
+    // The whole file as one JSON value, or one value per non-empty line (each with its line number).
+    let values: { value: unknown; line: number | null }[];
     try {
-      values = [JSON.parse(text)];
+      values = [{ value: JSON.parse(text), line: null }];
     } catch {
-      values = text.split('\n').filter((l) => l.trim()).map((line) => {
+      values = [];
+      text.split('\n').forEach((l, k) => {
+        if (!l.trim()) return;
         try {
-          return JSON.parse(line);
+          values.push({ value: JSON.parse(l), line: k + 1 });
         } catch {
-          throw new Error(`target ${src}: neither a PNG nor JSON (an embedding array, or {"embedding": [...]} per line)`);
+          throw new Error(`target ${src} (line ${k + 1}): not JSON; expected ${expected}`);
         }
       });
     }
-    values.forEach((v, k) => {
-      const arr = Array.isArray(v) ? v : (v as { embedding?: unknown } | null)?.embedding;
-      if (!Array.isArray(arr) || (Number.isInteger(dim) && arr.length !== dim) || arr.some((x) => typeof x !== 'number' || !Number.isFinite(x))) {
-        const got = Array.isArray(arr) ? `${arr.length} values` : 'no embedding';
-        throw new Error(`target ${src}${values.length > 1 ? ` (line ${k + 1})` : ''}: expected ${dim} finite numbers, got ${got}`);
-      }
+    const many = values.length > 1;
+    values.forEach(({ value, line }, k) => {
+      const at = line !== null && (many || text.trim().includes('\n')) ? ` (line ${line}` : '';
+      const where = (index?: number) => (at ? `${at}${index !== undefined ? `, index ${index}` : ''})` : index !== undefined ? ` (index ${index})` : '');
+      const arr = Array.isArray(value) ? value : (value as { embedding?: unknown } | null)?.embedding;
+      if (!Array.isArray(arr)) throw new Error(`target ${src}${where()}: no embedding; expected ${expected}`);
+      if (Number.isInteger(dim) && arr.length !== dim) throw new Error(`target ${src}${where()}: expected ${dim} finite numbers, got ${arr.length} values`);
+      arr.forEach((x, i) => {
+        if (typeof x !== 'number') throw new Error(`target ${src}${where(i)}: ${JSON.stringify(x)} is not a number`);
+        if (!(Math.abs(x) <= FLOAT32_MAX)) throw new Error(`target ${src}${where(i)}: ${x} is beyond float32 (|x| ≤ 3.4e38)`);
+      });
       embeddings.push(Float32Array.from(arr as number[]));
-      labels.push(values.length > 1 ? `${src}#${k}` : src);
+      labels.push(many ? `${src}#${k}` : src);
     });
   }
   if (images.length) {
@@ -122,22 +136,39 @@ export async function readTargets(model: FaceModel, sources: string[]): Promise<
 /** Writes a text file atomically (temp file + rename). */
 export function writeText(path: string, text: string): void {
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, text);
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
 }
 
 
+/** The signal that stopped the command's work early, if one did: the command then exits EXIT_INTERRUPTED. */
+let interruptedBy: NodeJS.Signals | null = null;
+export const interrupted = (): NodeJS.Signals | null => interruptedBy;
+
 /**
- * Stops long work at its next step on the first Ctrl-C (the work checks `signal.aborted` and still writes its
- * results); a second Ctrl-C exits at once.
+ * Stops long work at its next step on the first Ctrl-C or SIGTERM (the work checks `signal.aborted` and still
+ * writes its results; the command then exits EXIT_INTERRUPTED); a second one exits at once (128 + signal).
  */
 export function abortOnSigint(what = 'stopping after this iteration'): { signal: { aborted: boolean }; release(): void } {
   const signal = { aborted: false };
-  const handler = () => {
-    if (signal.aborted) process.exit(130);
+  const handler = (name: NodeJS.Signals) => {
+    if (signal.aborted) process.exit(name === 'SIGTERM' ? 143 : 130);
     signal.aborted = true;
-    process.stderr.write(`\nfaceinv: ${what} (Ctrl-C again to quit at once)\n`);
+    interruptedBy = name;
+    process.stderr.write(`\nfaceinv: ${name === 'SIGINT' ? 'Ctrl-C' : name}: ${what} (${name === 'SIGINT' ? 'Ctrl-C' : 'a second signal'} again to quit at once)\n`);
   };
   process.on('SIGINT', handler);
-  return { signal, release: () => process.off('SIGINT', handler) };
+  process.on('SIGTERM', handler);
+  return {
+    signal,
+    release: () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
 }

@@ -20,7 +20,9 @@ import { fromPlanes } from '../io/image.ts';
 import { chartSvg, imageGrid } from '../io/plot.ts';
 import { writePlot } from '../io/plot-png.ts';
 import { ProgressBar } from './progress.ts';
-import { parse, loadModel, num, pixelsOf, readTargets, writeText, abortOnSigint, UsageError } from './common.ts';
+import { loadModel, num, pixelsOf, readTargets, writeText, abortOnSigint, UsageError, MAX_PIXELS_OPTION, EXIT_INTERRUPTED, EXIT_NON_FINITE, type Parsed } from './common.ts';
+import type { CommandSpec } from './options.ts';
+import { checkOutputs } from './outputs.ts';
 import { DEFAULT_GUIDE, packageRoot } from './paths.ts';
 
 const CHECKPOINT = 'checkpoint.bin';
@@ -45,28 +47,39 @@ function presetSettings(name: string, guideLayers: string[]): Preset {
   }
 }
 
-const TRAIN_HELP = `Usage: faceinv train-decoder --out <checkpoint dir> [--preset cpu|paper] [--config <json>] [--seed S] [--resume] [options]
-
-Trains a feed-forward decoder (paper §4.1; --kind guided for §4.2) on random embeddings drawn from a Gaussian
+export const TRAIN_DECODER: CommandSpec = {
+  name: 'train-decoder',
+  summary: 'train a feed-forward decoder (paper §4) with the same loss, with checkpoints and --resume',
+  usage: 'faceinv train-decoder --out <checkpoint dir> [--preset cpu|paper] [--config <json>] [--seed S] [--resume] [options]',
+  about: `Trains a feed-forward decoder (paper §4.1; --kind guided for §4.2) on random embeddings drawn from a Gaussian
 fitted to real faces, with the same loss as faceinv invert. Writes to the checkpoint dir: checkpoint.bin
-(atomically, every --checkpoint-every steps and on Ctrl-C), loss.csv, held-out.jsonl (embeddings the
-training never sees, for faceinv eval), config.json and the guide image(s). --resume continues from
-checkpoint.bin exactly as an uninterrupted run with the same seed would have.
-
-  --preset P             cpu (default: 16 filters, 400 steps of 8, minutes here) or paper (50 filters, for a GPU)
-  --config F             JSON with any of {"decoder": {...}, "train": {...}} overriding the preset
-  --kind K               embedding (§4.1, default) or guided (§4.2)
-  --filters L            L_n, channels of each deconvolution
-  --steps N  --batch B  --lr X  --tv W  --guide-weight W  --checkpoint-every K  --log-every K
-  --guide F              guide image (repeat for a guided decoder's set; default the bundled average face)
-  --faces F              a sheet of 25×25 real faces to fit the embedding Gaussian on (default: the bundled LFW subset)
-  --held-out N           real faces held out of the fit (default 20), besides 100 fresh Gaussian samples
-  --seed S               seed of the initialisation and of the embedding draws (default 1)
-  --model F              the face model (default: the bundled dlib ResNet)
-`;
-
-const VALUED = ['out', 'preset', 'config', 'kind', 'filters', 'steps', 'batch', 'lr', 'tv', 'guide-weight', 'checkpoint-every', 'log-every', 'guide', 'faces', 'held-out', 'seed', 'model', 'decoder', 'embedding', 'embeddings', 'iterations', 'index'];
-const SWITCHES = ['resume', 'iterative', 'json'];
+(atomically, every --checkpoint-every steps and on Ctrl-C or SIGTERM, which then exit with code ${EXIT_INTERRUPTED}),
+loss.csv, held-out.jsonl (embeddings the training never sees, for faceinv eval), config.json and the guide
+image(s). --resume continues from checkpoint.bin exactly as an uninterrupted run with the same seed would
+have; it takes a new --steps, and refuses any other option that contradicts the run's config.json.`,
+  required: ['out'],
+  options: [
+    { name: 'out', type: 'string', arg: 'DIR', help: 'the checkpoint directory' },
+    { name: 'resume', type: 'flag', help: 'continue the run in --out from its checkpoint' },
+    { name: 'preset', type: 'string', arg: 'P', choices: ['cpu', 'paper'], choiceName: 'a preset', help: 'cpu (default: 16 filters, 400 steps of 8, minutes here) or paper (50 filters, for a GPU)' },
+    { name: 'config', type: 'string', help: 'JSON with any of {"decoder": {...}, "train": {...}} overriding the preset' },
+    { name: 'kind', type: 'string', arg: 'K', choices: ['embedding', 'guided'], choiceName: 'a decoder kind', help: 'embedding (§4.1, default) or guided (§4.2)' },
+    { name: 'filters', type: 'int', arg: 'L', min: 1, max: 4096, help: 'L_n, channels of each deconvolution' },
+    { name: 'steps', type: 'int', min: 1, max: 1e9, help: 'training steps' },
+    { name: 'batch', type: 'int', arg: 'B', min: 1, max: 4096, help: 'embeddings per step' },
+    { name: 'lr', type: 'number', above: 0, help: 'Adam learning rate' },
+    { name: 'tv', type: 'number', arg: 'W', min: 0, help: 'w_TV' },
+    { name: 'guide-weight', type: 'number', arg: 'W', min: 0, help: 'weight of each guide layer' },
+    { name: 'checkpoint-every', type: 'int', arg: 'K', min: 1, help: 'write checkpoint.bin every K steps' },
+    { name: 'log-every', type: 'int', arg: 'K', min: 1, help: 'append to loss.csv every K steps' },
+    { name: 'guide', type: 'string', repeat: true, help: "guide image (repeat for a guided decoder's set; default the bundled average face)" },
+    { name: 'faces', type: 'string', help: 'a sheet of 25×25 real faces to fit the embedding Gaussian on (default: the bundled LFW subset)' },
+    { name: 'held-out', type: 'int', arg: 'N', min: 0, help: 'real faces held out of the fit (default 20), besides 100 fresh Gaussian samples' },
+    { name: 'seed', type: 'int', arg: 'S', min: 0, max: 2 ** 32 - 1, help: 'seed of the initialisation and of the embedding draws (default 1)' },
+    { name: 'model', type: 'string', help: 'the face model (default: the bundled dlib ResNet)' },
+    MAX_PIXELS_OPTION,
+  ],
+};
 
 interface RunConfig {
   decoder: DecoderConfig;
@@ -97,26 +110,59 @@ function guideTensor(model: FaceModel, dir: string, files: string[]): Tensor {
   return keep(pixelsOf(model, files.map((f) => join(dir, f))));
 }
 
-export async function trainDecoderCmd(args: string[]): Promise<number> {
-  const { opt, all } = parse(args, VALUED, SWITCHES);
-  if (opt.help) {
-    process.stdout.write(TRAIN_HELP);
-    return 0;
+/**
+ * On --resume only the length may change: every other option given must agree with the run's config.json
+ * (the same arguments again plus --resume are fine); one that differs, or one that only a fresh run reads,
+ * is refused by name rather than silently ignored.
+ */
+function checkResume(opt: Parsed['opt'], run: RunConfig, dir: string): void {
+  const own: Record<string, unknown> = {
+    kind: run.decoder.kind,
+    filters: run.decoder.filters,
+    batch: run.train.batch,
+    lr: run.train.lr,
+    tv: run.train.tvWeight,
+    'guide-weight': run.train.guideLayers[0]?.weight,
+    'checkpoint-every': run.train.checkpointEvery,
+    'log-every': run.train.logEvery,
+    seed: run.seed,
+    model: run.model,
+  };
+  const contradicts: string[] = [];
+  for (const [name, value] of Object.entries(own)) {
+    const given = opt[name];
+    if (given === undefined) continue;
+    const same = typeof value === 'number' ? Number(given) === value : String(given) === String(value);
+    if (!same) contradicts.push(`--${name} ${given} (the run's: ${value ?? 'none'})`);
   }
-  await init();
-  if (typeof opt.out !== 'string') throw new UsageError("train-decoder needs --out <checkpoint dir> (see 'faceinv train-decoder --help')");
-  const dir = opt.out;
+  const fresh = ['preset', 'config', 'guide', 'faces', 'held-out'].filter((n) => opt[n] !== undefined).map((n) => `--${n}`);
+  if (contradicts.length) throw new UsageError(`--resume: ${contradicts.join(', ')} contradict${contradicts.length === 1 ? 's' : ''} ${join(dir, 'config.json')}; drop ${contradicts.length === 1 ? 'it' : 'them'} or train into another --out`);
+  if (fresh.length) throw new UsageError(`--resume: ${fresh.join(', ')} only shape${fresh.length === 1 ? 's' : ''} a new run; the run in ${dir} keeps its own (drop ${fresh.length === 1 ? 'it' : 'them'})`);
+}
+
+export async function trainDecoderCmd({ opt, all }: Parsed): Promise<number> {
+  const dir = String(opt.out);
+  checkOutputs([{ path: dir, what: '--out', dir: true }], [
+    ...(all.guide ?? []).map((path) => ({ path, what: `--guide ${path}` })),
+    ...(all.faces ?? []).map((path) => ({ path, what: `--faces ${path}` })),
+    ...(all.config ?? []).map((path) => ({ path, what: `--config ${path}` })),
+    ...(all.model ?? []).map((path) => ({ path, what: `--model ${path}` })),
+  ]);
   const ckptPath = join(dir, CHECKPOINT);
-  const model = loadModel(opt.model);
-  let run: RunConfig;
+  let resumedRun: RunConfig | null = null;
   let resumed: Checkpoint | null = null;
   if (opt.resume) {
     if (!existsSync(join(dir, 'config.json'))) throw new UsageError(`--resume: ${dir} holds no training run (no config.json)`);
-    run = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    resumedRun = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as RunConfig;
+    checkResume(opt, resumedRun, dir);
     if (existsSync(ckptPath)) resumed = readCheckpoint(ckptPath);
-    // Only the length may change on resuming; everything else is the run's own.
-    if (opt.steps !== undefined) run.train.steps = num(opt, 'steps', 0, (v) => Number.isInteger(v) && v > 0);
-  } else {
+    if (opt.steps !== undefined) resumedRun.train.steps = num(opt, 'steps', 0, (v) => Number.isInteger(v) && v > 0);
+  }
+  await init();
+  const model = loadModel(opt.model ?? (resumedRun && resumedRun.model !== 'default' ? resumedRun.model : undefined));
+  let run: RunConfig;
+  if (resumedRun) run = resumedRun;
+  else {
     if (existsSync(ckptPath)) throw new UsageError(`${dir} already holds a checkpoint: pass --resume to continue it, or choose another --out`);
     const p = presetSettings(String(opt.preset ?? 'cpu'), metaLayers(model));
     let cfgFile: { decoder?: Partial<DecoderConfig>; train?: Partial<TrainSettings> } = {};
@@ -209,7 +255,7 @@ export async function trainDecoderCmd(args: string[]): Promise<number> {
   process.stdout.write(
     JSON.stringify({ out: dir, checkpoint: ckptPath, steps: r.steps, stopped: r.stopped, loss: lastRow?.loss ?? null, distance: lastRow?.distance ?? null, seconds: +((performance.now() - t0) / 1000).toFixed(3) }) + '\n',
   );
-  return r.stopped === 'non-finite' ? 3 : 0;
+  return r.stopped === 'non-finite' ? EXIT_NON_FINITE : 0;
 }
 
 export function loadRun(dir: string): { run: RunConfig; ckpt: Checkpoint } {
@@ -217,29 +263,49 @@ export function loadRun(dir: string): { run: RunConfig; ckpt: Checkpoint } {
   return { run: JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), ckpt: readCheckpoint(join(dir, CHECKPOINT)) };
 }
 
-const DECODE_HELP = `Usage: faceinv decode --decoder <checkpoint dir> --embedding <json | image.png>... --out out.png [--guide <image.png>] [--index K]
-
-Decodes faces from embeddings in one pass (paper §4). A guided decoder (§4.2) takes a guide (default: its
+export const DECODE: CommandSpec = {
+  name: 'decode',
+  summary: 'faces from embeddings in one pass through a trained decoder',
+  usage: 'faceinv decode --decoder <checkpoint dir> --embedding <json | image.png>... --out out.png [--guide <image.png>] [--index K]',
+  about: `Decodes faces from embeddings in one pass (paper §4). A guided decoder (§4.2) takes a guide (default: its
 first training guide) and, with a guide index input, --index. Several embeddings give out-0.png, out-1.png, …;
-the last stdout line is {"out", "distance", "seconds"}.
-`;
+the last stdout line is {"out", "distance", "seconds"}.`,
+  required: ['decoder', 'embedding', 'out'],
+  options: [
+    { name: 'decoder', type: 'string', arg: 'DIR', help: "a checkpoint directory from 'faceinv train-decoder'" },
+    { name: 'embedding', type: 'string', repeat: true, help: 'an embedding as JSON (one or more lines) or a face PNG (embedded first); repeatable' },
+    { name: 'out', type: 'string', help: 'output PNG (several embeddings: F with -0, -1, … before .png)' },
+    { name: 'guide', type: 'string', help: "a guided decoder's guide (default: its first training guide)" },
+    { name: 'index', type: 'int', arg: 'K', min: 0, help: "a guided decoder's guide index (default 0)" },
+    { name: 'model', type: 'string', help: "the face model (default: the decoder's)" },
+    MAX_PIXELS_OPTION,
+  ],
+};
 
-export async function decodeCmd(args: string[]): Promise<number> {
-  const { opt, all } = parse(args, VALUED, SWITCHES);
-  if (opt.help) {
-    process.stdout.write(DECODE_HELP);
-    return 0;
+export async function decodeCmd({ opt, all }: Parsed): Promise<number> {
+  const out = String(opt.out);
+  const inputs = [
+    ...all.embedding.map((path) => ({ path, what: `--embedding ${path}` })),
+    ...(all.guide ?? []).map((path) => ({ path, what: `--guide ${path}` })),
+    ...(all.model ?? []).map((path) => ({ path, what: `--model ${path}` })),
+    { path: join(String(opt.decoder), CHECKPOINT), what: `the decoder's ${CHECKPOINT}` },
+  ];
+  checkOutputs([{ path: out, what: '--out' }], inputs);
+  const { run, ckpt } = loadRun(String(opt.decoder));
+  const config = ckpt.config;
+  if (opt.guide !== undefined && config.kind !== 'guided') throw new UsageError(`--guide: the decoder in ${opt.decoder} is a §4.1 decoder, which takes no guide`);
+  if (opt.index !== undefined && !(Number(opt.index) < config.guideIndexCount)) {
+    throw new UsageError(`--index ${opt.index}: the decoder in ${opt.decoder} has ${config.guideIndexCount ? `guide indices 0..${config.guideIndexCount - 1}` : 'no guide index input'}`);
   }
   await init();
-  if (typeof opt.decoder !== 'string' || !all.embedding?.length || typeof opt.out !== 'string') throw new UsageError("decode needs --decoder, --embedding and --out (see 'faceinv decode --help')");
-  const { run, ckpt } = loadRun(opt.decoder);
+  const decoder = Decoder.fromValues(config, ckpt.params);
   const model = loadModel(opt.model ?? (run.model !== 'default' ? run.model : undefined));
-  const decoder = Decoder.fromValues(ckpt.config, ckpt.params);
   const { embeddings } = await readTargets(model, all.embedding);
+  if (embeddings.length > 1) checkOutputs(embeddings.map((_, i) => ({ path: join(dirname(out), `${basename(out, extname(out))}-${i}.png`), what: '--out' })), inputs);
   const N = embeddings.length;
   const t0 = performance.now();
   const targets = keep(O.tensor(Float32Array.from(embeddings.flatMap((e) => Array.from(e))), [N, decoder.config.embeddingSize]));
-  const guide = decoder.config.kind === 'guided' ? keep(pixelsOf(model, [typeof opt.guide === 'string' ? opt.guide : join(opt.decoder, run.guides[0])])) : undefined;
+  const guide = decoder.config.kind === 'guided' ? keep(pixelsOf(model, [typeof opt.guide === 'string' ? opt.guide : join(String(opt.decoder), run.guides[0])])) : undefined;
   const index = decoder.config.guideIndexCount > 0 ? Array(N).fill(num(opt, 'index', 0, (v) => Number.isInteger(v) && v >= 0 && v < decoder.config.guideIndexCount)) : undefined;
   const images = decoder.decode(targets, guide && tidy(() => O.expand(guide, [N, ...guide.shape.slice(1)])), index);
   const dist = tidy(() => noGrad(() => O.sqrt(O.sum(O.square(O.sub(model.embed(images).embedding, targets)), 1))));
@@ -247,7 +313,7 @@ export async function decodeCmd(args: string[]): Promise<number> {
   const d = Array.from(await dist.data());
   const seconds = (performance.now() - t0) / 1000;
   const S = decoder.config.outputSize;
-  const outs = N === 1 ? [opt.out] : embeddings.map((_, i) => join(dirname(opt.out as string), `${basename(opt.out as string, extname(opt.out as string))}-${i}.png`));
+  const outs = N === 1 ? [out] : embeddings.map((_, i) => join(dirname(out), `${basename(out, extname(out))}-${i}.png`));
   fromPlanes(px, N, S, S).forEach((img, i) => {
     mkdirSync(dirname(outs[i]), { recursive: true });
     writePng(outs[i], img);
@@ -259,35 +325,45 @@ export async function decodeCmd(args: string[]): Promise<number> {
   return 0;
 }
 
-const EVAL_HELP = `Usage: faceinv eval --decoder <checkpoint dir> [--embeddings <jsonl>] [--iterative [--iterations N]] [--out <dir>]
-
-Paper Table 1 for one decoder on held-out embeddings (default: the run's held-out.jsonl): ⟨L⟩, ⟨‖e1 − e2‖²⟩,
+export const EVAL: CommandSpec = {
+  name: 'eval',
+  summary: 'Table 1 and Fig. 10 of the paper for a trained decoder on held-out embeddings',
+  usage: 'faceinv eval --decoder <checkpoint dir> [--embeddings <jsonl>] [--iterative [--iterations N]] [--out <dir>]',
+  about: `Paper Table 1 for one decoder on held-out embeddings (default: the run's held-out.jsonl): ⟨L⟩, ⟨‖e1 − e2‖²⟩,
 ⟨ẽ1·ẽ2⟩ and the fraction the face model calls the same person, beside the same numbers for two constant
 images (one image for every embedding): the image the iterative method makes for the mean embedding of the
 fit, and the training guide. --iterative also runs the iterative method with the same loss on the same
 embeddings (N iterations, default 100) and draws Fig. 10: feed-forward loss against iterative loss, with
 their mean ratio (paper: 1.6). Writes <out>/faces.png (decoded faces), <out>/fig10.svg and .png, and the last
-stdout line as JSON.
-`;
+stdout line as JSON.`,
+  required: ['decoder'],
+  options: [
+    { name: 'decoder', type: 'string', arg: 'DIR', help: "a checkpoint directory from 'faceinv train-decoder'" },
+    { name: 'embeddings', type: 'string', help: "embeddings as JSON lines (default: the run's held-out.jsonl)" },
+    { name: 'iterative', type: 'flag', help: 'also run the iterative method on the same embeddings (Fig. 10)' },
+    { name: 'iterations', type: 'int', min: 1, max: 10_000_000, needs: 'iterative', help: 'its iterations (default 100)' },
+    { name: 'out', type: 'string', arg: 'DIR', help: 'where the figures and eval.json go (default: <decoder>/eval)' },
+    { name: 'model', type: 'string', help: "the face model (default: the decoder's)" },
+  ],
+};
 
-export async function evalCmd(args: string[]): Promise<number> {
-  const { opt } = parse(args, VALUED, SWITCHES);
-  if (opt.help) {
-    process.stdout.write(EVAL_HELP);
-    return 0;
-  }
+export async function evalCmd({ opt }: Parsed): Promise<number> {
+  const decoderDir = String(opt.decoder);
+  checkOutputs([{ path: typeof opt.out === 'string' ? opt.out : join(decoderDir, 'eval'), what: '--out', dir: true }], [
+    ...(typeof opt.embeddings === 'string' ? [{ path: opt.embeddings, what: `--embeddings ${opt.embeddings}` }] : []),
+    ...(typeof opt.model === 'string' ? [{ path: opt.model, what: `--model ${opt.model}` }] : []),
+  ]);
+  const { run, ckpt } = loadRun(decoderDir);
   await init();
-  if (typeof opt.decoder !== 'string') throw new UsageError("eval needs --decoder (see 'faceinv eval --help')");
-  const { run, ckpt } = loadRun(opt.decoder);
   const model = loadModel(opt.model ?? (run.model !== 'default' ? run.model : undefined));
   const decoder = Decoder.fromValues(ckpt.config, ckpt.params);
-  const file = typeof opt.embeddings === 'string' ? opt.embeddings : join(opt.decoder, 'held-out.jsonl');
+  const file = typeof opt.embeddings === 'string' ? opt.embeddings : join(decoderDir, 'held-out.jsonl');
   const { embeddings } = await readTargets(model, [file]);
-  const out = typeof opt.out === 'string' ? opt.out : join(opt.decoder, 'eval');
+  const out = typeof opt.out === 'string' ? opt.out : join(decoderDir, 'eval');
   mkdirSync(out, { recursive: true });
   const S = model.imageSize;
   const s = { guideLayers: run.train.guideLayers, tvWeight: run.train.tvWeight };
-  const guide = keep(pixelsOf(model, [join(opt.decoder, run.guides[0])]));
+  const guide = keep(pixelsOf(model, [join(decoderDir, run.guides[0])]));
   const acts = guideActivations(model, guide, s.guideLayers);
   const N = embeddings.length;
   const D = decoder.config.embeddingSize;

@@ -15,72 +15,84 @@ import { fromPlanes, type RgbImage } from '../io/image.ts';
 import { chartSvg, imageGrid } from '../io/plot.ts';
 import { writePlot } from '../io/plot-png.ts';
 import { ProgressBar } from './progress.ts';
-import { parse, loadModel, num, pixelsOf, readTargets, writeText, abortOnSigint, UsageError, type Parsed } from './common.ts';
+import { loadModel, num, pixelsOf, readTargets, writeText, abortOnSigint, UsageError, MAX_PIXELS_OPTION, EXIT_INTERRUPTED, EXIT_NON_FINITE, type Parsed } from './common.ts';
+import type { CommandSpec, HelpHeading, OptionSpec } from './options.ts';
+import { checkOutputs, type NamedPath } from './outputs.ts';
 import { DEFAULT_GUIDE, DEFAULT_MODEL, BUNDLED_NETWORKS } from './paths.ts';
 
-export const LOSS_OPTIONS = `Loss and optimiser (each overrides the preset):
-  --preset P            paper (default: 300 iterations), fast (100), or identity (paper + --jitter 4,0.05,3:
-                        what made both bundled judge networks see the person better, BENCHMARKS.md)
-  --iterations N        iterations
-  --lr X                learning rate (pixel units per step for Adam)
-  --optimizer O         adam or sgd
-  --distance D          l2 (default) or dot
-  --normalize           compare unit-length embeddings
-  --target-scale S      scale the target embedding before comparing (paper Fig. 8)
-  --guide-layers A,B    layers tied to the guide (default: the model's faceinv.guide_layers; 'pixels' = the image)
-  --guide-weight W      weight of each guide layer
-  --tv W                starting w_TV; it falls to a tenth over the run (0 turns TV off)
-  --tv-form F           global (paper eq. 2, default) or pixel
-  --tv-alpha A          exponent α of the global form (default 2)
-  --lap-levels N        Laplacian-pyramid gradient normalisation levels (0 = off; default 4)
-  --mirror W            weight of the mirror-symmetry regulariser
-  --lp W                weight of R_LP (eq. 12), its N_L and β fitted to the first guide
-  --gauss-fit DIR       fit the Gaussian activation prior (appendix A) on the PNG faces in DIR
-  --gauss-layer L       its layer (default: the second guide layer)
-  --gauss-weight W      its weight (default 1)
-  --gauss-nu V          its ν (default 0.1)
-  --jitter S,K,R        transformation robustness: each step the network sees the image shifted by up to S
-                        pixels, scaled by up to ±K and rotated by up to R degrees (e.g. 4,0.05,3)
-  --flip                also mirror the image the networks see, at random half of the steps
-  --colour-jitter C     also change its contrast and brightness at random each step by up to ±C (e.g. 0.1)
-  --chroma-tv W         weight of the total variation of the image's colour (minus its luminance): less
-                        colour speckle, the light-dark detail kept
-  --chroma-step K       scale the colour part of each step by K in [0, 1] (light and dark move faster; less
-                        colour blotching)
-  --contrast W[,F]      weight of the contrast floor: images whose luminance standard deviation (0..1) is
-                        below F (default 0.2, a face photo's) are pushed up to it
-  --ensemble F[:W]      another ONNX face model optimised together, on unit-length embeddings of the
-                        target photo under it, with weight W (default 1); repeatable; needs PNG targets
-  --lap-param N         optimise the image's Laplacian pyramid (N levels) instead of its pixels
-  --start S             guide (default), noise, or a PNG to start from
-  --seed S              seed of the noise start
-  --model F             an ONNX face model (default: the bundled dlib ResNet)
-  --progress-every K    read the losses back every K iterations (default 10)`;
+/** S,K,R of --jitter: shift in pixels, scale change below 1, rotation in degrees, all ≥ 0. */
+const jitterCheck = (v: string): string | null => {
+  const x = v.split(',').map((t) => (t.trim() === '' ? NaN : Number(t)));
+  return x.length === 3 && x.every((y) => y >= 0 && Number.isFinite(y)) && x[1] < 1 ? null : `--jitter: '${v}' is not S,K,R (shift in pixels, scale change below 1, rotation in degrees, all ≥ 0)`;
+};
+const ensembleCheck = (v: string): string | null => {
+  const m = /^(.+?)(?::([^:]*))?$/.exec(v);
+  if (!m) return `--ensemble: '${v}' is not F[:W]`;
+  return m[2] === undefined || (/^[0-9.eE+-]+$/.test(m[2]) && Number(m[2]) >= 0 && Number.isFinite(Number(m[2]))) ? null : `--ensemble: '${v}' has a bad weight (F:W with W ≥ 0)`;
+};
+const contrastCheck = (v: string): string | null => {
+  const x = v.split(',').map((t) => (t.trim() === '' ? NaN : Number(t)));
+  return x.length <= 2 && x[0] >= 0 && Number.isFinite(x[0]) && (x.length === 1 || (x[1] >= 0 && x[1] < 1)) ? null : `--contrast: '${v}' is not W or W,F (a weight ≥ 0, a floor in [0, 1))`;
+};
 
-const INVERT_HELP = `Usage: faceinv invert --target <image.png | embedding.json>... [--guide <image.png>]... --out out.png [options]
+/** The loss and optimiser options, shared by every command that reconstructs (each overrides the preset). */
+export const LOSS_OPTIONS: (OptionSpec | HelpHeading)[] = [
+  { heading: 'Loss and optimiser (each overrides the preset):' },
+  { name: 'preset', type: 'string', arg: 'P', choices: ['paper', 'fast', 'identity'], choiceName: 'a preset', help: 'paper (default: 300 iterations), fast (100), or identity (paper + --jitter 4,0.05,3:\nwhat made both bundled judge networks see the person better, BENCHMARKS.md)' },
+  { name: 'iterations', type: 'int', min: 0, max: 10_000_000, help: 'iterations' },
+  { name: 'lr', type: 'number', above: 0, help: 'learning rate (pixel units per step for Adam)' },
+  { name: 'optimizer', type: 'string', arg: 'O', choices: ['adam', 'sgd'], help: 'adam or sgd' },
+  { name: 'distance', type: 'string', arg: 'D', choices: ['l2', 'dot'], help: 'l2 (default) or dot' },
+  { name: 'normalize', type: 'flag', help: 'compare unit-length embeddings' },
+  { name: 'target-scale', type: 'number', arg: 'S', help: 'scale the target embedding before comparing (paper Fig. 8)' },
+  { name: 'guide-layers', type: 'string', arg: 'A,B', help: "layers tied to the guide (default: the model's faceinv.guide_layers; 'pixels' = the image)" },
+  { name: 'guide-weight', type: 'number', arg: 'W', min: 0, help: 'weight of each guide layer' },
+  { name: 'tv', type: 'number', arg: 'W', min: 0, help: 'starting w_TV; it falls to a tenth over the run (0 turns TV off)' },
+  { name: 'tv-form', type: 'string', arg: 'F', choices: ['global', 'pixel'], help: 'global (paper eq. 2, default) or pixel' },
+  { name: 'tv-alpha', type: 'number', arg: 'A', above: 0, help: 'exponent α of the global form (default 2)' },
+  { name: 'lap-levels', type: 'int', min: 0, max: 8, help: 'Laplacian-pyramid gradient normalisation levels (0 = off; default 4)' },
+  { name: 'mirror', type: 'number', arg: 'W', min: 0, help: 'weight of the mirror-symmetry regulariser' },
+  { name: 'lp', type: 'number', arg: 'W', min: 0, help: 'weight of R_LP (eq. 12), its N_L and β fitted to the first guide' },
+  { name: 'gauss-fit', type: 'string', arg: 'DIR', help: 'fit the Gaussian activation prior (appendix A) on the PNG faces in DIR' },
+  { name: 'gauss-layer', type: 'string', arg: 'L', needs: 'gauss-fit', help: 'its layer (default: the second guide layer)' },
+  { name: 'gauss-weight', type: 'number', arg: 'W', min: 0, needs: 'gauss-fit', help: 'its weight (default 1)' },
+  { name: 'gauss-nu', type: 'number', arg: 'V', above: 0, needs: 'gauss-fit', help: 'its ν (default 0.1)' },
+  { name: 'jitter', type: 'string', arg: 'S,K,R', check: jitterCheck, help: 'transformation robustness: each step the network sees the image shifted by up to S\npixels, scaled by up to ±K and rotated by up to R degrees (e.g. 4,0.05,3)' },
+  { name: 'flip', type: 'flag', help: 'also mirror the image the networks see, at random half of the steps' },
+  { name: 'colour-jitter', type: 'number', arg: 'C', min: 0, max: 0.99, help: 'also change its contrast and brightness at random each step by up to ±C (e.g. 0.1)' },
+  { name: 'chroma-tv', type: 'number', arg: 'W', min: 0, help: "weight of the total variation of the image's colour (minus its luminance): less\ncolour speckle, the light-dark detail kept" },
+  { name: 'chroma-step', type: 'number', arg: 'K', min: 0, max: 1, help: 'scale the colour part of each step by K (light and dark move faster; less colour\nblotching)' },
+  { name: 'contrast', type: 'string', arg: 'W[,F]', check: contrastCheck, help: 'weight of the contrast floor: images whose luminance standard deviation (0..1) is\nbelow F (default 0.2, a face photo\'s) are pushed up to it' },
+  { name: 'ensemble', type: 'string', arg: 'F[:W]', repeat: true, check: ensembleCheck, help: 'another ONNX face model optimised together, on unit-length embeddings of the\ntarget photo under it, with weight W (default 1); repeatable; needs PNG targets' },
+  { name: 'lap-param', type: 'int', min: 0, max: 8, help: "optimise the image's Laplacian pyramid (N levels) instead of its pixels" },
+  { name: 'start', type: 'string', arg: 'S', help: 'guide (default), noise, or a PNG to start from' },
+  { name: 'seed', type: 'int', arg: 'S', min: 0, max: 2 ** 32 - 1, help: 'seed of the noise start and of --jitter' },
+  { name: 'model', type: 'string', help: 'an ONNX face model (default: the bundled dlib ResNet)' },
+  MAX_PIXELS_OPTION,
+  { name: 'progress-every', type: 'int', arg: 'K', min: 1, help: 'read the losses back every K iterations (default 10)' },
+];
 
-Reconstructs a face whose embedding matches each target (paper §2–3, §5.1). With several guides, every
+const INVERT_ABOUT = `Reconstructs a face whose embedding matches each target (paper §2–3, §5.1). With several guides, every
 target is reconstructed with each guide in one batch and the result with the smallest embedding distance is
 kept (§3). Writes the PNG(s) at the model's input size and a CSV trace of every loss term per iteration; the
-last stdout line is {"out", "distance", "iterations", "seconds", ...}. Ctrl-C stops after the current
-iteration and still writes the result.
+last stdout line is {"out", "distance", "iterations", "seconds", ...}. Ctrl-C or SIGTERM stops after the
+current iteration, still writes the result, and exits with code ${EXIT_INTERRUPTED}.`;
 
-  --out F               output PNG (several targets: F with -0, -1, … before .png)
-  --trace F             CSV trace (default: the output path with .csv)
-  --snapshot-every K    also write the current image every K iterations (so a crash loses little)
-
-${LOSS_OPTIONS}
-`;
-
-/** The options of LOSS_OPTIONS (and --guide), shared by every command that reconstructs. */
-export const LOSS_VALUED = [
-  'guide', 'preset', 'iterations', 'lr', 'optimizer', 'distance', 'target-scale', 'guide-layers', 'guide-weight', 'tv', 'tv-form',
-  'tv-alpha', 'lap-levels', 'mirror', 'lp', 'gauss-fit', 'gauss-layer', 'gauss-weight', 'gauss-nu', 'start', 'seed', 'model',
-  'progress-every', 'jitter', 'ensemble', 'lap-param', 'colour-jitter', 'chroma-tv', 'contrast', 'chroma-step',
-];
-export const LOSS_SWITCHES = ['normalize', 'flip'];
-const VALUED = ['target', 'out', 'trace', 'snapshot-every', 'frames', 'values', ...LOSS_VALUED];
-const SWITCHES = [...LOSS_SWITCHES, 'json'];
+export const INVERT: CommandSpec = {
+  name: 'invert',
+  summary: 'reconstruct a face whose embedding matches a target (image or embedding)',
+  usage: 'faceinv invert --target <image.png | embedding.json>... [--guide <image.png>]... --out out.png [options]',
+  about: INVERT_ABOUT,
+  required: ['target', 'out'],
+  options: [
+    { name: 'target', type: 'string', repeat: true, help: 'a face PNG (embedded first) or an embedding as JSON; repeat for a batch' },
+    { name: 'guide', type: 'string', repeat: true, help: 'guide PNG (default: the bundled average face); repeat to keep the closest result' },
+    { name: 'out', type: 'string', help: 'output PNG (several targets: F with -0, -1, … before .png)' },
+    { name: 'trace', type: 'string', help: 'CSV trace (default: the output path with .csv)' },
+    { name: 'snapshot-every', type: 'int', arg: 'K', min: 0, help: 'also write the current image every K iterations (so a crash loses little)' },
+    ...LOSS_OPTIONS,
+  ],
+};
 
 /** Reconstruction settings from the preset and the options that override it (everything but targets and guides). */
 export async function settings(model: FaceModel, a: Parsed, firstGuide: Tensor | null): Promise<{ s: Omit<ReconstructOptions, 'model' | 'target' | 'guide'>; owned: { dispose(): void }[] }> {
@@ -222,18 +234,35 @@ const pngTargets = (files: string[]) => files.every((f) => readFileSync(f).readU
 
 const withSuffix = (path: string, suffix: string, ext = extname(path) || '.png') => join(dirname(path), `${basename(path, extname(path))}${suffix}${ext}`);
 
-export async function invert(args: string[]): Promise<number> {
-  const a = parse(args, VALUED, SWITCHES);
+/** The files and folders a reconstruction reads (none of them may be an output). */
+export function reconstructionInputs({ opt, all }: Parsed): NamedPath[] {
+  const named = (what: string, paths: string[] | undefined, dir = false) => (paths ?? []).map((path) => ({ path, what: `${what} ${path}`, dir }));
+  const start = typeof opt.start === 'string' && opt.start !== 'guide' && opt.start !== 'noise' ? [opt.start] : [];
+  return [
+    ...named('--target', all.target),
+    ...named('--guide', all.guide),
+    ...named('--model', all.model),
+    ...named('--start', start),
+    ...named('--gauss-fit', all['gauss-fit'], true),
+    ...named('--ensemble', all.ensemble?.map((e) => /^(.+?)(?::[^:]*)?$/.exec(e)![1])),
+  ];
+}
+
+export async function invert(a: Parsed): Promise<number> {
   const { opt, all } = a;
-  if (opt.help) {
-    process.stdout.write(INVERT_HELP);
-    return 0;
-  }
+  const out = String(opt.out);
+  const traceOf = (o: string) => (typeof opt.trace === 'string' ? opt.trace : withSuffix(o, '', '.csv'));
+  const outputs = (outs: string[]): NamedPath[] => [
+    ...outs.map((path) => ({ path, what: '--out' })),
+    { path: traceOf(out), what: typeof opt.trace === 'string' ? '--trace' : 'the trace (--out with .csv)' },
+  ];
+  checkOutputs(outputs([out]), reconstructionInputs(a));
   await init();
-  if (!all.target?.length || typeof opt.out !== 'string') throw new UsageError("invert needs --target and --out (see 'faceinv invert --help')");
   const model = loadModel(opt.model);
   const S = model.imageSize;
   const { embeddings, labels } = await readTargets(model, all.target);
+  // Several targets (or JSON lines) write out-0.png, out-1.png, …: checked again by those names.
+  if (embeddings.length > 1) checkOutputs(outputs(embeddings.map((_, t) => withSuffix(out, `-${t}`))), reconstructionInputs(a));
   const guideFiles = all.guide?.length ? all.guide : [DEFAULT_GUIDE];
   const T = embeddings.length;
   const G = guideFiles.length;
@@ -246,9 +275,9 @@ export async function invert(args: string[]): Promise<number> {
   s.ensemble = ens.members;
   owned.push(ens);
   const guide = G === 1 ? guidePixels : keep(tidy(() => O.concat(Array.from({ length: T }, () => guidePixels), 0)));
-  const outs = T === 1 ? [opt.out] : embeddings.map((_, t) => withSuffix(String(opt.out), `-${t}`));
-  for (const o of outs) mkdirSync(dirname(o), { recursive: true });
-  const tracePath = typeof opt.trace === 'string' ? opt.trace : withSuffix(String(opt.out), '', '.csv');
+  const outs = T === 1 ? [out] : embeddings.map((_, t) => withSuffix(out, `-${t}`));
+  for (const o of [...outs, traceOf(out)]) mkdirSync(dirname(o), { recursive: true });
+  const tracePath = traceOf(out);
   const snapshotEvery = num(opt, 'snapshot-every', 0, (v) => Number.isInteger(v) && v >= 0);
   if (snapshotEvery) s.progressEvery = Math.min(s.progressEvery!, snapshotEvery);
   const bar = new ProgressBar(s.iterations!, 'invert');
@@ -309,31 +338,32 @@ export async function invert(args: string[]): Promise<number> {
     trace: tracePath,
   };
   process.stdout.write(JSON.stringify(result) + '\n');
-  return r.stopped === 'non-finite' ? 3 : 0;
+  return r.stopped === 'non-finite' ? EXIT_NON_FINITE : 0;
 }
 
-const TRANSFER_HELP = `Usage: faceinv transfer --target <image.png | embedding.json> --frames <dir of PNG frames> --out <dir> [options]
-
-Face transfer (paper §3, Figs. 4–5): one reconstruction per frame, in file-name order, with that frame as the
+export const TRANSFER: CommandSpec = {
+  name: 'transfer',
+  summary: 'face transfer: reconstruct a target over the frames of a video, one frame per guide',
+  usage: 'faceinv transfer --target <image.png | embedding.json> --frames <dir of PNG frames> --out <dir> [options]',
+  about: `Face transfer (paper §3, Figs. 4–5): one reconstruction per frame, in file-name order, with that frame as the
 guide, each starting from the previous frame's result. Writes <out>/<frame name>.png; the last stdout line
-is {"out", "frames", "distance": [...], "seconds"}.
+is {"out", "frames", "distance": [...], "seconds"}. Ctrl-C or SIGTERM stops after the current frame (exit
+code ${EXIT_INTERRUPTED}).`,
+  required: ['target', 'frames', 'out'],
+  options: [
+    { name: 'target', type: 'string', help: 'a face PNG (embedded first) or an embedding as JSON' },
+    { name: 'frames', type: 'string', arg: 'DIR', help: 'a directory of PNG frames, each the guide of its reconstruction' },
+    { name: 'out', type: 'string', arg: 'DIR', help: 'where the reconstructed frames go' },
+    ...LOSS_OPTIONS,
+  ],
+};
 
-${LOSS_OPTIONS}
-`;
-
-export async function transfer(args: string[]): Promise<number> {
-  const a = parse(args, VALUED, SWITCHES);
+export async function transfer(a: Parsed): Promise<number> {
   const { opt, all } = a;
-  if (opt.help) {
-    process.stdout.write(TRANSFER_HELP);
-    return 0;
-  }
+  const dir = String(opt.frames);
+  const out = String(opt.out);
+  checkOutputs([{ path: out, what: '--out', dir: true }], [...reconstructionInputs(a), { path: dir, what: `--frames ${dir}`, dir: true }]);
   await init();
-  if (!all.target?.length || typeof opt.frames !== 'string' || typeof opt.out !== 'string') {
-    throw new UsageError("transfer needs --target, --frames and --out (see 'faceinv transfer --help')");
-  }
-  if (all.target.length > 1) throw new UsageError('transfer takes one --target');
-  const dir = opt.frames;
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--frames: ${dir} is not a directory`);
   const frames = readdirSync(dir).filter((f) => f.toLowerCase().endsWith('.png')).sort();
   if (!frames.length) throw new UsageError(`--frames: ${dir} holds no PNG files`);
@@ -342,7 +372,7 @@ export async function transfer(args: string[]): Promise<number> {
   const { embeddings } = await readTargets(model, all.target);
   const target = keep(O.tensor(embeddings[0], [1, embeddings[0].length]));
   const ens = await ensembleOf(a, pngTargets(all.target) ? [readPng(all.target[0])] : null);
-  mkdirSync(opt.out, { recursive: true });
+  mkdirSync(out, { recursive: true });
   const distances: number[] = [];
   const t0 = performance.now();
   const sig = abortOnSigint();
@@ -357,7 +387,7 @@ export async function transfer(args: string[]): Promise<number> {
       const r = await reconstruct({ ...s, ensemble: ens.members, model, target, guide, signal: sig.signal });
       previous?.dispose();
       previous = r.image;
-      writePng(join(opt.out, frames[f]), imagesOf(await r.image.data(), 1, S)[0]);
+      writePng(join(out, frames[f]), imagesOf(await r.image.data(), 1, S)[0]);
       distances.push(r.distance[0]);
       guide.dispose();
       for (const x of owned) x.dispose();
@@ -371,37 +401,44 @@ export async function transfer(args: string[]): Promise<number> {
   }
   target.dispose();
   model.dispose();
-  process.stdout.write(JSON.stringify({ out: opt.out, frames: distances.length, distance: distances, seconds: +((performance.now() - t0) / 1000).toFixed(3) }) + '\n');
+  process.stdout.write(JSON.stringify({ out, frames: distances.length, distance: distances, seconds: +((performance.now() - t0) / 1000).toFixed(3) }) + '\n');
   return 0;
 }
 
-const SWEEP_HELP = `Usage: faceinv sweep-tv --target <image.png | embedding.json> [--guide <image.png>] --out <dir> [--values 1e-3,1e-2,3e-2,1e-1] [options]
+const valuesCheck = (v: string): string | null =>
+  v.split(',').every((x) => x.trim() !== '' && Number(x) >= 0 && Number.isFinite(Number(x))) ? null : `--values: '${v}' is not a list of weights ≥ 0`;
 
-Paper Fig. 6: the same reconstruction for several starting w_TV values. Writes <out>/tv-<w>.png for each,
+export const SWEEP_TV: CommandSpec = {
+  name: 'sweep-tv',
+  summary: 'the same reconstruction for several TV weights: images and a distance plot (paper Fig. 6)',
+  usage: 'faceinv sweep-tv --target <image.png | embedding.json> [--guide <image.png>] --out <dir> [--values 1e-3,1e-2,3e-2,1e-1] [options]',
+  about: `Paper Fig. 6: the same reconstruction for several starting w_TV values. Writes <out>/tv-<w>.png for each,
 <out>/grid.png (the images left to right in the order given) and <out>/distance.svg / .png (embedding
-distance per iteration for each w_TV); the last stdout line is {"out", "values", "distance": [...]}.
+distance per iteration for each w_TV); the last stdout line is {"out", "values", "distance": [...]}.`,
+  required: ['target', 'out'],
+  options: [
+    { name: 'target', type: 'string', help: 'a face PNG (embedded first) or an embedding as JSON' },
+    { name: 'guide', type: 'string', help: 'guide PNG (default: the bundled average face)' },
+    { name: 'out', type: 'string', arg: 'DIR', help: 'where the images and the plot go' },
+    { name: 'values', type: 'string', arg: 'W,W,…', check: valuesCheck, help: 'the starting w_TV of each run (default 1e-3,1e-2,3e-2,1e-1)' },
+    // Each run's --tv is one of --values.
+    ...LOSS_OPTIONS.filter((o) => !('name' in o) || o.name !== 'tv'),
+  ],
+};
 
-${LOSS_OPTIONS}
-`;
-
-export async function sweepTv(args: string[]): Promise<number> {
-  const a = parse(args, VALUED, SWITCHES);
+export async function sweepTv(a: Parsed): Promise<number> {
   const { opt, all } = a;
-  if (opt.help) {
-    process.stdout.write(SWEEP_HELP);
-    return 0;
-  }
-  await init();
-  if (!all.target?.length || typeof opt.out !== 'string') throw new UsageError("sweep-tv needs --target and --out (see 'faceinv sweep-tv --help')");
   const values = (typeof opt.values === 'string' ? opt.values : '1e-3,1e-2,3e-2,1e-1').split(',').map(Number);
-  if (!values.length || values.some((v) => !(v >= 0 && Number.isFinite(v)))) throw new UsageError(`--values: '${opt.values}' is not a list of weights ≥ 0`);
+  const out = String(opt.out);
+  checkOutputs([{ path: out, what: '--out', dir: true }], reconstructionInputs(a));
+  await init();
   const model = loadModel(opt.model);
   const S = model.imageSize;
   const { embeddings } = await readTargets(model, all.target.slice(0, 1));
   const target = keep(O.tensor(embeddings[0], [1, embeddings[0].length]));
   const guide = keep(pixelsOf(model, [all.guide?.[0] ?? DEFAULT_GUIDE]));
   const ens = await ensembleOf(a, pngTargets(all.target.slice(0, 1)) ? [readPng(all.target[0])] : null);
-  mkdirSync(opt.out, { recursive: true });
+  mkdirSync(out, { recursive: true });
   const images: RgbImage[] = [];
   const series: { name: string; points: [number, number][] }[] = [];
   const finals: number[] = [];
@@ -414,7 +451,7 @@ export async function sweepTv(args: string[]): Promise<number> {
       bar.done();
       const img = imagesOf(await r.image.data(), 1, S)[0];
       r.image.dispose();
-      writePng(join(opt.out, `tv-${w}.png`), img);
+      writePng(join(out, `tv-${w}.png`), img);
       images.push(img);
       series.push({ name: `w_TV ${w}`, points: r.trace.map((row) => [row.iteration, row.values.distance]) });
       finals.push(r.distance[0]);
@@ -425,12 +462,12 @@ export async function sweepTv(args: string[]): Promise<number> {
     sig.release();
     ens.dispose();
   }
-  writePng(join(opt.out, 'grid.png'), imageGrid(images, images.length));
-  writePlot(join(opt.out, 'distance'), chartSvg({ title: 'Embedding distance per iteration for several w_TV (paper Fig. 6)', xLabel: 'iteration', yLabel: 'distance to the target', series }));
+  writePng(join(out, 'grid.png'), imageGrid(images, images.length));
+  writePlot(join(out, 'distance'), chartSvg({ title: 'Embedding distance per iteration for several w_TV (paper Fig. 6)', xLabel: 'iteration', yLabel: 'distance to the target', series }));
   target.dispose();
   guide.dispose();
   model.dispose();
-  process.stdout.write(JSON.stringify({ out: opt.out, values: values.slice(0, finals.length), distance: finals }) + '\n');
+  process.stdout.write(JSON.stringify({ out, values: values.slice(0, finals.length), distance: finals }) + '\n');
   return 0;
 }
 

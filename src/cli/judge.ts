@@ -14,16 +14,20 @@ import { readPng, writePng } from '../io/png.ts';
 import { fromPlanes, toModelInput, type RgbImage } from '../io/image.ts';
 import { imageGrid } from '../io/plot.ts';
 import { ProgressBar } from './progress.ts';
-import { parse, loadModel, num, pixelsOf, writeText, abortOnSigint, UsageError } from './common.ts';
+import { loadModel, num, pixelsOf, writeText, abortOnSigint, UsageError, type Parsed } from './common.ts';
+import type { CommandSpec } from './options.ts';
 import { loadRun } from './decoder.ts';
 import { Decoder } from '../models/decoder.ts';
-import { settings, ensembleOf, LOSS_OPTIONS, LOSS_VALUED, LOSS_SWITCHES } from './invert.ts';
+import { settings, ensembleOf, reconstructionInputs, LOSS_OPTIONS } from './invert.ts';
+import { checkOutputs } from './outputs.ts';
 import { DEFAULT_GUIDE, packageRoot } from './paths.ts';
 
-const HELP = `Usage: faceinv judge --gallery <dir> [--judge mobileface | file.onnx] <reconstruction.png ...>
-       faceinv judge --gallery <dir> --reconstruct --out <dir> [reconstruction options]
-
-Identifies the person in each reconstruction with a judge network that took no part in making it: each
+export const JUDGE: CommandSpec = {
+  name: 'judge',
+  summary: 'does a face network that took no part recognise the person? identification against a gallery',
+  usage: `faceinv judge --gallery <dir> [--judge mobileface | file.onnx] <reconstruction.png ...>
+faceinv judge --gallery <dir> --reconstruct --out <dir> [reconstruction options]`,
+  about: `Identifies the person in each reconstruction with a judge network that took no part in making it: each
 gallery person scores their best photo's similarity to the reconstruction, the photo it was made from left
 out; it is identified when its own person scores highest. The same-person threshold is measured on the
 gallery's labelled pairs (or given). Prints a line per reconstruction on stderr; the last stdout line is
@@ -31,22 +35,24 @@ gallery's labelled pairs (or given). Prints a line per reconstruction on stderr;
 
 The gallery: face chips framed like assets/faces/astronaut.png, as <dir>/<person>/<photo>.png (or flat
 <dir>/<person>_<k>.png), several people, at least two photos for those to be judged. A reconstruction's
-person and source photo come from its path the same way (<person>/<photo>.png).
-
-  --judge J             mobileface (bundled, default) or an ONNX face model
-  --threshold T         same-person threshold of the judge's similarity (default: measured on the gallery)
-  --report DIR          write DIR/report.html and DIR/grid.png (source photo | reconstruction | rank-1 photo)
-  --reconstruct         first reconstruct every photo of each person with two or more photos, from its
-                        embedding under --model, into --out/<person>/<photo>.png; then judge those
-  --out DIR             where --reconstruct writes
-  --guide F             the guide of every reconstruction (default: the bundled average face)
-  --batch B             reconstructions per batch (default 8)
-  --per-person K        reconstruct at most K photos of each person (the first K by name; default all)
-  --start-decoder DIR   start each reconstruction from a trained decoder's face for its target (DIR from
-                        'faceinv train-decoder'; an unguided decoder, or a guided one given --guide)
-
-${LOSS_OPTIONS}
-`;
+person and source photo come from its path the same way (<person>/<photo>.png).`,
+  required: ['gallery'],
+  positionals: { name: 'reconstruction', min: 0, max: Infinity },
+  options: [
+    { name: 'gallery', type: 'string', arg: 'DIR', help: 'the labelled gallery' },
+    { name: 'judge', type: 'string', arg: 'J', help: 'mobileface (bundled, default), faceres, or an ONNX face model' },
+    { name: 'threshold', type: 'number', arg: 'T', help: "same-person threshold of the judge's similarity (default: measured on the gallery)" },
+    { name: 'report', type: 'string', arg: 'DIR', help: 'write DIR/report.html and DIR/grid.png (source photo | reconstruction | rank-1 photo)' },
+    { name: 'reconstruct', type: 'flag', help: 'first reconstruct every photo of each person with two or more photos, from its\nembedding under --model, into --out/<person>/<photo>.png; then judge those' },
+    { name: 'out', type: 'string', arg: 'DIR', needs: 'reconstruct', help: 'where --reconstruct writes' },
+    { name: 'guide', type: 'string', needs: 'reconstruct', help: 'the guide of every reconstruction (default: the bundled average face)' },
+    { name: 'batch', type: 'int', arg: 'B', min: 1, max: 4096, needs: 'reconstruct', help: 'reconstructions per batch (default 8)' },
+    { name: 'per-person', type: 'int', arg: 'K', min: 1, needs: 'reconstruct', help: 'reconstruct at most K photos of each person (the first K by name; default all)' },
+    { name: 'start-decoder', type: 'string', arg: 'DIR', needs: 'reconstruct', help: "start each reconstruction from a trained decoder's face for its target (DIR from\n'faceinv train-decoder'; an unguided decoder, or a guided one given --guide)" },
+    // The reconstruction options act only with --reconstruct (input images are limited either way).
+    ...LOSS_OPTIONS.map((o) => ('name' in o && o.name !== 'max-pixels' ? { ...o, needs: o.needs ?? 'reconstruct' } : o)),
+  ],
+};
 
 const pngs = (dir: string): string[] =>
   readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -78,19 +84,17 @@ async function embedAll(model: FaceModel, images: RgbImage[], batch = 16): Promi
   return out;
 }
 
-export async function judgeCmd(args: string[]): Promise<number> {
-  const a = parse(args, ['gallery', 'judge', 'threshold', 'report', 'out', 'batch', 'per-person', 'start-decoder', ...LOSS_VALUED], ['reconstruct', ...LOSS_SWITCHES]);
+export async function judgeCmd(a: Parsed): Promise<number> {
   const { pos, opt } = a;
-  if (opt.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
   if (typeof opt.gallery !== 'string') throw new UsageError("judge needs --gallery (see 'faceinv judge --help')");
   if (!existsSync(opt.gallery) || !statSync(opt.gallery).isDirectory()) throw new UsageError(`--gallery: ${opt.gallery} is not a directory`);
   if (opt.reconstruct && typeof opt.out !== 'string') throw new UsageError('--reconstruct needs --out');
   if (!opt.reconstruct && !pos.length) throw new UsageError('judge needs reconstructions to judge, or --reconstruct');
   const judgePath = judgeFile(opt.judge);
   if (typeof opt.model === 'string' && resolvePath(opt.model) === resolvePath(judgePath)) throw new UsageError('--model is the judge; the judge must take no part in the optimisation');
+  const inputs = [{ path: opt.gallery, what: `--gallery ${opt.gallery}`, dir: true }, ...pos.map((path) => ({ path, what: `the reconstruction ${path}` })), ...reconstructionInputs(a)];
+  if (opt.reconstruct) checkOutputs([{ path: String(opt.out), what: '--out', dir: true }], inputs);
+  if (typeof opt.report === 'string') checkOutputs([{ path: opt.report, what: '--report', dir: true }], inputs);
   await init();
   const galleryRoot = opt.gallery;
   const files = pngs(galleryRoot).sort();
@@ -146,7 +150,7 @@ export async function judgeCmd(args: string[]): Promise<number> {
 type Made = { file: string; person: string; name: string; distance?: number; threshold?: number };
 
 /** Reconstructs every photo of the people with two or more photos; returns the written files as probes. */
-async function reconstructGallery(a: ReturnType<typeof parse>, files: string[], labels: { person: string; name: string }[], images: RgbImage[], people: Map<string, number>, judgePath: string) {
+async function reconstructGallery(a: Parsed, files: string[], labels: { person: string; name: string }[], images: RgbImage[], people: Map<string, number>, judgePath: string) {
   const { opt, all } = a;
   const out = String(opt.out);
   const model = loadModel(opt.model);

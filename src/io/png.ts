@@ -1,5 +1,5 @@
 // PNG read/write through pngjs (RGB, RGBA, grey, grey+alpha, 8 and 16 bit). Node only.
-import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { readFileSync, writeFileSync, renameSync, rmSync } from 'node:fs';
 import { PNG } from 'pngjs';
 import type { RgbImage } from './image.ts';
 
@@ -27,14 +27,33 @@ export function decodePng(bytes: Uint8Array, what = 'image'): RgbImage {
   return { width, height, data };
 }
 
+/**
+ * The most pixels readPng decodes (an image takes 12 bytes a pixel as floats, more while decoding): a larger
+ * file is refused from its header, before any decoding. 4096×4096 unless raised.
+ */
+export const DEFAULT_PIXEL_LIMIT = 4096 * 4096;
+let pixelLimit = DEFAULT_PIXEL_LIMIT;
+export function setPixelLimit(pixels: number): void {
+  pixelLimit = pixels;
+}
+
 export function readPng(path: string): RgbImage {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    throw new ImageError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ImageError(code === 'EISDIR' ? `${path}: is a directory, not a PNG file` : `${path}: cannot read (${code ?? (e as Error).message})`);
   }
   if (bytes.length < 8 || bytes.readUInt32BE(0) !== 0x89504e47) throw new ImageError(`${path}: not a PNG file`);
+  // IHDR follows the signature: length, 'IHDR', width, height.
+  if (bytes.length >= 24 && bytes.toString('latin1', 12, 16) === 'IHDR') {
+    const width = bytes.readUInt32BE(16);
+    const height = bytes.readUInt32BE(20);
+    if (width * height > pixelLimit) {
+      throw new ImageError(`${path}: ${width}×${height} is ${width * height} pixels, over the limit of ${pixelLimit} (raise it with --max-pixels)`);
+    }
+  }
   return decodePng(bytes, path);
 }
 
@@ -46,6 +65,11 @@ export function writePng(path: string, img: RgbImage): void {
     png.data[i * 4 + 3] = 255;
   }
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, PNG.sync.write(png));
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, PNG.sync.write(png));
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
 }

@@ -1,5 +1,5 @@
 // Node side of the converter: finds face-api's files in node_modules and writes the ONNX file.
-import { readFileSync, writeFileSync, renameSync, mkdirSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync, renameSync, mkdirSync, existsSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { readWeights, convertFaceRecognitionNet, type WeightSpec } from './faceapi.ts';
@@ -27,7 +27,12 @@ export function convertDefaultModel(out: string, modelDir = faceApiModelDir()): 
   const bytes = convertFaceRecognitionNet(weights);
   mkdirSync(dirname(out), { recursive: true });
   const tmp = `${out}.tmp-${process.pid}`;
-  writeFileSync(tmp, bytes);
-  renameSync(tmp, out);
+  try {
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, out);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
   return { bytes: bytes.length, tensors: weights.size };
 }

@@ -1,0 +1,124 @@
+// The CLI's declarative option parser (src/cli/options.ts) over every command of the table: random argument
+// vectors built from each command's own options (and careless variations of them) end either in a parsed
+// configuration that honours the declaration, or in a one-line usage error, never in anything else.
+import { describe, it, expect } from 'vitest';
+import { COMMANDS } from '../src/cli/commands.ts';
+import { parseCommand, checkValue, helpText, optionsOf, UsageError, type OptionSpec, type Parsed } from '../src/cli/options.ts';
+import { Rng } from '../src/tensor/random.ts';
+import { cli } from './helpers/cli.ts';
+
+/** Values a user might type for an option, valid and not. */
+function valueFor(o: OptionSpec, r: Rng): string {
+  const pick = <T>(xs: T[]) => xs[Math.floor(r.next() * xs.length)];
+  const good = o.choices ? pick([...o.choices]) : o.type === 'int' ? String(Math.max(o.min ?? 0, Math.ceil(o.above ?? 0) + 1)) : o.type === 'number' ? '0.5' : 'file.png';
+  return pick([good, good, '', ' ', '-1', '-0.5', '1e300', '1e-400', 'NaN', 'Infinity', '0x10', '3.5', '12abc', 'abc', '--out', '-x', '4,0.05,3', 'a.json:2', '0', '2', '9'.repeat(40)]);
+}
+
+function randomArgs(spec: (typeof COMMANDS)[number]['spec'], r: Rng): string[] {
+  const rows = optionsOf(spec);
+  const pick = <T>(xs: T[]) => xs[Math.floor(r.next() * xs.length)];
+  const args: string[] = [];
+  const n = Math.floor(r.next() * 8);
+  for (let i = 0; i < n; i++) {
+    const o = pick(rows);
+    const k = r.next();
+    if (k < 0.45) args.push(`--${o.name}`, valueFor(o, r));
+    else if (k < 0.6) args.push(`--${o.name}=${valueFor(o, r)}`);
+    else if (k < 0.72) args.push(`--${o.name}`);
+    else if (k < 0.8) args.push(pick(['stray.png', '--frobnicate', '-v', '--', '-', '--=x', '---out', 'x=1']));
+    else args.push(`--${o.name}`, valueFor(o, r), `--${pick(rows).name}`, valueFor(o, r));
+  }
+  return args;
+}
+
+/** What a parsed configuration must satisfy: only declared options, valid values, required ones present. */
+function honours(spec: (typeof COMMANDS)[number]['spec'], p: Parsed): void {
+  const rows = new Map(optionsOf(spec).map((o) => [o.name, o]));
+  for (const [name, v] of Object.entries(p.opt)) {
+    const o = rows.get(name);
+    expect(o, name).toBeDefined();
+    if (o!.type === 'flag') expect(v).toBe(true);
+    else {
+      for (const x of p.all[name]) expect(checkValue(o!, x), `--${name} ${x}`).toBeNull();
+      if (!o!.repeat) expect(p.all[name]).toHaveLength(1);
+    }
+    if (o!.needs) expect(p.opt[o!.needs], `--${name} needs --${o!.needs}`).toBeDefined();
+  }
+  for (const need of spec.required ?? []) expect(need.split('|').some((n) => p.opt[n] !== undefined), need).toBe(true);
+  const pos = spec.positionals ?? { min: 0, max: 0 };
+  expect(p.pos.length).toBeGreaterThanOrEqual(pos.min);
+  expect(p.pos.length).toBeLessThanOrEqual(pos.max);
+}
+
+describe('the option parser (one declaration per command)', () => {
+  it('random argument vectors: a configuration that honours the declaration, or a one-line usage error', () => {
+    const r = new Rng(7);
+    let parsed = 0;
+    let refused = 0;
+    const samples: { args: string[]; message: string }[] = [];
+    for (const { spec } of COMMANDS) {
+      for (let i = 0; i < 1500; i++) {
+        const args = randomArgs(spec, r);
+        let p: Parsed | null = null;
+        try {
+          p = parseCommand(spec, args);
+        } catch (e) {
+          expect(e, `${spec.name} ${JSON.stringify(args)}: ${(e as Error).stack}`).toBeInstanceOf(UsageError);
+          const m = (e as Error).message;
+          expect(m.split('\n'), m).toHaveLength(1);
+          expect(m.length).toBeGreaterThan(10);
+          if (refused++ % 997 === 0) samples.push({ args: [spec.name, ...args], message: m });
+        }
+        if (p) {
+          honours(spec, p);
+          parsed++;
+        }
+      }
+    }
+    // Both outcomes occur: the generator reaches valid configurations, not only errors.
+    expect(parsed).toBeGreaterThan(50);
+    expect(refused).toBeGreaterThan(1000);
+    // A sample of the refused vectors through the real command: exit 2, that one line, nothing else.
+    expect(samples.length).toBeGreaterThan(8);
+    for (const { args, message } of samples) {
+      const r = cli(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err).toBe(`faceinv: ${message}`);
+      expect(r.out).toBe('');
+    }
+  }, 300_000);
+
+  it('valid configurations built from the declaration parse to exactly what was given', () => {
+    const r = new Rng(11);
+    for (const { spec } of COMMANDS) {
+      for (let i = 0; i < 200; i++) {
+        const args: string[] = [];
+        const given = new Map<string, string | true>();
+        for (const o of optionsOf(spec)) {
+          const required = (spec.required ?? []).some((q) => q.split('|')[0] === o.name);
+          if (!required && (r.next() < 0.6 || (o.needs && !given.has(o.needs)))) continue;
+          if (o.type === 'flag') {
+            args.push(`--${o.name}`);
+            given.set(o.name, true);
+            continue;
+          }
+          const v = o.choices ? o.choices[Math.floor(r.next() * o.choices.length)] : o.type === 'int' ? String(Math.max(o.min ?? 0, 1)) : o.type === 'number' ? '1' : o.name === 'jitter' ? '4,0.05,3' : o.name === 'values' ? '0.1,1' : 'x.png';
+          args.push(`--${o.name}`, v);
+          given.set(o.name, v);
+        }
+        const pos = spec.positionals ? Array.from({ length: spec.positionals.min }, (_, k) => `p${k}.png`) : [];
+        const p = parseCommand(spec, [...args, ...pos]);
+        expect(p.opt).toEqual(Object.fromEntries(given));
+        expect(p.pos).toEqual(pos);
+      }
+    }
+  });
+
+  it('--help lists every declared option of every command', () => {
+    for (const { spec } of COMMANDS) {
+      const text = helpText(spec);
+      expect(text.startsWith(`Usage: faceinv ${spec.name}`), spec.name).toBe(true);
+      for (const o of optionsOf(spec)) expect(text, `${spec.name} --${o.name}`).toMatch(new RegExp(`^  --${o.name}\\b`, 'm'));
+    }
+  });
+});
