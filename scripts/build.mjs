@@ -56,7 +56,7 @@ for (const file of walk('dist/types').filter((f) => f.endsWith('.d.ts') && !f.in
     .replace(/^import (\w+) from 'onnx-proto';$/m, `import * as $1 from '${vendored}';`)
     .replace(/import\("onnx-proto"\)/g, `import("${vendored}")`);
   if (/['"]onnx-proto['"]/.test(text)) throw new Error(`build: ${file} still imports onnx-proto`);
-  // GPUDevice, GPUBuffer … in the public types come from @webgpu/types (a dependency), whatever the consumer's lib.
+  // GPUDevice, GPUBuffer … in the public types come from @webgpu/types, a dependency of the package.
   if (file === join('dist', 'types', 'index.d.ts')) text = '/// <reference types="@webgpu/types" />\n' + text;
   writeFileSync(file, text);
 }
