@@ -36,22 +36,27 @@ export function tensor(data: ArrayLike<number>, shape?: Shape, dtype: string = '
   return Tensor.fromData(data, shape ?? [data.length]);
 }
 
+/** A 0-d tensor holding one number. */
 export function scalar(v: number): Tensor {
   return Tensor.fromData([v], []);
 }
 
+/** A tensor of the given shape with every element `value`. */
 export function full(shape: Shape, value: number): Tensor {
   return filled(shape, value);
 }
 
+/** A tensor of the given shape filled with 0. */
 export function zeros(shape: Shape): Tensor {
   return filled(shape, 0);
 }
 
+/** A tensor of the given shape filled with 1. */
 export function ones(shape: Shape): Tensor {
   return filled(shape, 1);
 }
 
+/** Zeros with the shape of `x`. */
 export function zerosLike(x: Tensor): Tensor {
   return filled(x.shape, 0);
 }
@@ -74,17 +79,28 @@ function unary(op: UnaryGradOp, x: Tensor, alpha = 0, beta = 0): Tensor {
   return record(op, [x], y, (g) => [unaryGradKernel(op, x, y, g, alpha, beta)]);
 }
 
-export const neg = (x: Tensor) => unary('neg', x);
-export const relu = (x: Tensor) => unary('relu', x);
-export const exp = (x: Tensor) => unary('exp', x);
-export const log = (x: Tensor) => unary('log', x);
-export const sqrt = (x: Tensor) => unary('sqrt', x);
-export const abs = (x: Tensor) => unary('abs', x);
-export const sigmoid = (x: Tensor) => unary('sigmoid', x);
-export const tanh = (x: Tensor) => unary('tanh', x);
-export const square = (x: Tensor) => unary('square', x);
-export const leakyRelu = (x: Tensor, slope = 0.01) => unary('leaky_relu', x, slope);
+/** Element-wise −x. */
+export const neg = (x: Tensor): Tensor => unary('neg', x);
+/** Element-wise max(x, 0). */
+export const relu = (x: Tensor): Tensor => unary('relu', x);
+/** Element-wise eˣ. */
+export const exp = (x: Tensor): Tensor => unary('exp', x);
+/** Element-wise natural logarithm. */
+export const log = (x: Tensor): Tensor => unary('log', x);
+/** Element-wise square root. */
+export const sqrt = (x: Tensor): Tensor => unary('sqrt', x);
+/** Element-wise |x|. */
+export const abs = (x: Tensor): Tensor => unary('abs', x);
+/** Element-wise 1 / (1 + e⁻ˣ). */
+export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
+/** Element-wise hyperbolic tangent. */
+export const tanh = (x: Tensor): Tensor => unary('tanh', x);
+/** Element-wise x². */
+export const square = (x: Tensor): Tensor => unary('square', x);
+/** Element-wise x for x > 0, else slope · x. */
+export const leakyRelu = (x: Tensor, slope = 0.01): Tensor => unary('leaky_relu', x, slope);
 
+/** Element-wise x limited to [min, max]; the gradient is zero outside. */
 export function clamp(x: Tensor, min: number, max: number): Tensor {
   if (!(min <= max)) throw new RangeError(`clamp: min ${min} > max ${max}`);
   return unary('clamp', x, min, max);
@@ -112,30 +128,35 @@ function binary(op: BinaryOp, a: Tensor, b: Tensor, back: ((g: Tensor, out: Tens
   });
 }
 
+/** a + b, broadcasting (a number counts as a scalar tensor). */
 export function add(a: TensorLike, b: TensorLike): Tensor {
   if (typeof b === 'number') return unary('add_s', a as Tensor, b);
   if (typeof a === 'number') return unary('add_s', b, a);
   return binary('add', a, b, (g) => [g, g]);
 }
 
+/** a − b, broadcasting (a number counts as a scalar tensor). */
 export function sub(a: TensorLike, b: TensorLike): Tensor {
   if (typeof b === 'number') return unary('add_s', a as Tensor, -b);
   if (typeof a === 'number') return unary('rsub_s', b, a);
   return binary('sub', a, b, (g) => [g, neg(g)]);
 }
 
+/** a · b element-wise, broadcasting (a number counts as a scalar tensor). */
 export function mul(a: TensorLike, b: TensorLike): Tensor {
   if (typeof b === 'number') return unary('mul_s', a as Tensor, b);
   if (typeof a === 'number') return unary('mul_s', b, a);
   return binary('mul', a, b, (g) => [mul(g, b), mul(g, a)]);
 }
 
+/** a / b element-wise, broadcasting (a number counts as a scalar tensor). */
 export function div(a: TensorLike, b: TensorLike): Tensor {
   if (typeof b === 'number') return unary('mul_s', a as Tensor, 1 / b);
   if (typeof a === 'number') return unary('rdiv_s', b, a);
   return binary('div', a, b, (g, out) => [div(g, b), neg(div(mul(g, out), b))]);
 }
 
+/** a raised to b element-wise, broadcasting (a number counts as a scalar tensor). */
 export function pow(a: TensorLike, b: TensorLike): Tensor {
   if (typeof b === 'number') return unary('pow_s', a as Tensor, b);
   const at = typeof a === 'number' ? full([], a) : a;
@@ -143,6 +164,7 @@ export function pow(a: TensorLike, b: TensorLike): Tensor {
   return binary('pow', at, b, (g, out) => [mul(g, mul(b, pow(at, sub(b, 1)))), mul(g, mul(out, log(at)))]);
 }
 
+/** Element-wise larger of a and b, broadcasting; the gradient goes to the larger (to a on ties). */
 export function maximum(a: Tensor, b: Tensor): Tensor {
   return binary('max', a, b, (g) => {
     const mask = binaryKernel('ge', a, b);
@@ -150,6 +172,7 @@ export function maximum(a: Tensor, b: Tensor): Tensor {
   });
 }
 
+/** Element-wise smaller of a and b, broadcasting; the gradient goes to the smaller. */
 export function minimum(a: Tensor, b: Tensor): Tensor {
   return binary('min', a, b, (g) => {
     const mask = binaryKernel('ge', b, a);
@@ -158,11 +181,11 @@ export function minimum(a: Tensor, b: Tensor): Tensor {
 }
 
 /** 1 where a == b, else 0 (not differentiable). */
-export const equal = (a: Tensor, b: Tensor) => binary('eq', a, b, null);
+export const equal = (a: Tensor, b: Tensor): Tensor => binary('eq', a, b, null);
 /** 1 where a > b, else 0 (not differentiable). */
-export const greater = (a: Tensor, b: Tensor) => binary('gt', a, b, null);
+export const greater = (a: Tensor, b: Tensor): Tensor => binary('gt', a, b, null);
 /** 1 where a >= b, else 0 (not differentiable). */
-export const greaterEqual = (a: Tensor, b: Tensor) => binary('ge', a, b, null);
+export const greaterEqual = (a: Tensor, b: Tensor): Tensor => binary('ge', a, b, null);
 
 // ------------------------------------------------------------------ reductions
 
@@ -170,6 +193,7 @@ function reducedShape(shape: Shape, axes: number[], keepdims: boolean): number[]
   return keepdims ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
 }
 
+/** Sum over `axes` (all when omitted), dropping them unless `keepdims`. */
 export function sum(x: Tensor, axes?: number | number[], keepdims = false): Tensor {
   live('sum', x);
   const ax = normalizeAxes('sum', axes, x.rank);
@@ -179,6 +203,7 @@ export function sum(x: Tensor, axes?: number | number[], keepdims = false): Tens
   return record('sum', [x], out, (g) => [expand(reshape(g, kd), x.shape)]);
 }
 
+/** Mean over `axes` (all when omitted), dropping them unless `keepdims`. */
 export function mean(x: Tensor, axes?: number | number[], keepdims = false): Tensor {
   live('mean', x);
   const ax = normalizeAxes('mean', axes, x.rank);

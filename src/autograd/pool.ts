@@ -65,6 +65,7 @@ export function maxPool2d(x: Tensor, o: PoolOptions): Tensor {
   return pool('max', x, o, false);
 }
 
+/** Average pooling of x [N,C,H,W]; padding counts only with `countIncludePad`. */
 export function avgPool2d(x: Tensor, o: AvgPoolOptions): Tensor {
   if (o.dilation !== undefined && pair(o.dilation, [1, 1]).some((d) => d !== 1)) throw new RangeError('avgPool2d: dilation is not supported');
   return pool('avg', x, o, o.countIncludePad ?? false);

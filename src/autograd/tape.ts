@@ -6,6 +6,7 @@ import { filled } from '../kernels/copy.ts';
 
 let gradEnabled = true;
 
+/** Whether ops record onto the tape now (false inside noGrad). */
 export function isGradEnabled(): boolean {
   return gradEnabled;
 }

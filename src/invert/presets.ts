@@ -3,7 +3,7 @@
 // at the images. With the guide layers at 3e-3 and w_TV at 3e-2 the distance fell further (0.07 for the sample
 // face) but the images kept more colour speckle from the normalised fine levels; at 0.03 and 0.1 they are
 // cleaner faces at a distance of about 0.1, still far under the same-person threshold of 0.6.
-import type { ReconstructOptions } from './reconstruct.ts';
+import type { GuideLayer, ReconstructOptions } from './reconstruct.ts';
 
 export type PresetName = 'paper' | 'fast' | 'identity';
 
@@ -14,10 +14,10 @@ export type PresetSettings = Omit<ReconstructOptions, 'model' | 'target' | 'guid
  * w_TV decreasing with the iteration (§3: "reducing w_TV with the iteration number" to undo TV's blur):
  * from w0 at the start to w0·end at the last iteration, geometrically.
  */
-export const decayingTv = (w0: number, iterations: number, end = 0.1) => (t: number) => w0 * end ** Math.min(t / Math.max(iterations, 1), 1);
+export const decayingTv = (w0: number, iterations: number, end = 0.1): ((t: number) => number) => (t: number) => w0 * end ** Math.min(t / Math.max(iterations, 1), 1);
 
 /** The guide layers the model's metadata names (faceinv.guide_layers), each with weight w. */
-export const guideLayersOf = (layers: string[], w: number) => layers.map((layer) => ({ layer, weight: w }));
+export const guideLayersOf = (layers: string[], w: number): GuideLayer[] => layers.map((layer) => ({ layer, weight: w }));
 
 /**
  * paper: the method as the paper describes it — start from the guide; l2 distance on the unnormalised

@@ -185,6 +185,7 @@ export interface ReconstructResult {
   message?: string;
 }
 
+/** Options reconstruct() cannot run with (shapes, missing guide, unknown layer …). */
 export class ReconstructError extends Error {
   constructor(message: string) {
     super(message);

@@ -16,6 +16,7 @@ async function deflate(data: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
+/** PNG bytes that cannot be decoded (or an image that cannot be encoded). */
 export class PngCodecError extends Error {
   constructor(message: string) {
     super(message);

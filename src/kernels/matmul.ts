@@ -16,6 +16,7 @@ export function setMatmulVariant(v: MatmulVariant | null): void {
   override = v;
 }
 
+/** The matmul kernel variant in use: the forced one, else the one chosen for the adapter. */
 export function matmulVariant(): MatmulVariant {
   if (override) return override;
   if (!engine().adapter.isCpu) return 'shared';

@@ -36,6 +36,7 @@ export interface DecoderConfig {
   guideIndexCount: number;
 }
 
+/** The §4.1 decoder's configuration for the default model, with `over`'s fields replacing the defaults. */
 export function defaultDecoderConfig(over: Partial<DecoderConfig> = {}): DecoderConfig {
   const c: DecoderConfig = {
     kind: 'embedding', embeddingSize: 128, outputSize: 150, baseSize: 10, baseChannels: 16, filters: 50, upsamplings: 4, guideFilters: 8, guideIndexCount: 0,
@@ -132,6 +133,7 @@ export function initialParameters(c: DecoderConfig, seed: number): Map<string, F
   return out;
 }
 
+/** A feed-forward decoder (§4): embeddings [N, D] → face images [N, 3, S, S]; its parameters are tensors to train. */
 export class Decoder {
   readonly params: Map<string, Tensor>;
 

@@ -18,6 +18,7 @@ export function missingMetadata(name: string, md: Record<string, string>): strin
   );
 }
 
+/** A face-embedding network with its preprocessing: image tensors → embeddings, differentiably; built from ONNX bytes with fromBytes(). */
 export class FaceModel {
   /**
    * The side of the square images faceinv works with for this model: what `pixels()` makes, `embed()` takes,

@@ -10,7 +10,10 @@ export function faceApiModelDir(): string {
   try {
     pkg = require.resolve('@vladmandic/face-api/package.json');
   } catch {
-    throw new Error("the npm package '@vladmandic/face-api' is not installed (run npm install)");
+    throw new Error(
+      "converting the default model needs the npm package '@vladmandic/face-api' (npm install @vladmandic/face-api); " +
+        'an installed faceinv already ships the converted model in models/',
+    );
   }
   return join(dirname(pkg), 'model');
 }

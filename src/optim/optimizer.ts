@@ -21,6 +21,7 @@ export interface OptimizerOptions {
   range?: readonly [number, number];
 }
 
+/** Base of SGD and Adam: holds the parameters and their state; step() updates them from their gradients. */
 export abstract class Optimizer {
   /** Steps taken so far; the learning-rate schedule is evaluated at this value for the next step. */
   t = 0;

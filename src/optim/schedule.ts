@@ -8,6 +8,7 @@ function positive(schedule: string, name: string, v: number): void {
 
 const progress = (t: number, steps: number) => Math.min(Math.max(t / steps, 0), 1);
 
+/** A schedule that is `v` at every step. */
 export const constant = (v: number): Schedule => () => v;
 
 /** From `from` at t = 0 to `to` at t = steps, constant after. */

@@ -19,6 +19,7 @@ export interface DeviceHandle {
   destroy(): void;
 }
 
+/** No WebGPU adapter in this runtime; the message says what to install. */
 export class NoAdapterError extends Error {
   constructor(detail: string) {
     super(
@@ -88,6 +89,7 @@ export interface DeviceOptions {
   dawnFlags?: string[];
 }
 
+/** A WebGPU device with the adapter's limits (Node: Dawn; Deno and browsers: navigator.gpu), and a summary of its adapter. */
 export async function requestDevice(opts: DeviceOptions = {}): Promise<DeviceHandle> {
   let gpu: GPU | undefined = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   if (!gpu && isNode()) gpu = await nodeGpu(opts.dawnFlags ?? ['disable-dawn-features=timestamp_quantization']);

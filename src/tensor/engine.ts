@@ -34,6 +34,7 @@ const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x4 /* COPY_SRC */ | 0x8; /* COPY_DST
 const STAGING_USAGE = 0x1 /* MAP_READ */ | 0x8; /* COPY_DST */
 const UNIFORM_USAGE = 0x40 /* UNIFORM */ | 0x8; /* COPY_DST */
 
+/** A WebGPU validation or device error, naming the op and the shapes involved. */
 export class GpuError extends Error {
   constructor(message: string) {
     super(message);
@@ -41,6 +42,7 @@ export class GpuError extends Error {
   }
 }
 
+/** The GPU device, buffer pool, pipeline cache and command encoder every op goes through; get it from init(). */
 export class Engine {
   readonly device: GPUDevice;
   readonly adapter: AdapterSummary;
@@ -450,6 +452,7 @@ export async function init(opts: DeviceOptions & { debug?: boolean } = {}): Prom
   return pending;
 }
 
+/** The engine init() created; throws when init() has not been awaited. */
 export function engine(): Engine {
   if (!current || current.isDestroyed) throw new GpuError('faceinv is not initialised: call `await init()` first');
   return current;

@@ -41,11 +41,13 @@ export class Rng {
   }
 }
 
+/** A tensor of normal samples (mean 0, standard deviation `std`), reproducible from `seed`. */
 export function randn(shape: Shape, seed = 1, std = 1): Tensor {
   const r = new Rng(seed);
   return Tensor.fromData(r.fill(sizeOf(shape), () => std * r.normal()), shape);
 }
 
+/** A tensor of uniform samples in [lo, hi), reproducible from `seed`. */
 export function rand(shape: Shape, seed = 1, lo = 0, hi = 1): Tensor {
   const r = new Rng(seed);
   return Tensor.fromData(r.fill(sizeOf(shape), () => r.uniform(lo, hi)), shape);

@@ -2,12 +2,14 @@
 
 export type Shape = readonly number[];
 
+/** Number of elements of a shape (1 for []) */
 export function sizeOf(shape: Shape): number {
   let n = 1;
   for (const d of shape) n *= d;
   return n;
 }
 
+/** Row-major strides of a shape, in elements. */
 export function stridesOf(shape: Shape): number[] {
   const s = new Array<number>(shape.length);
   let acc = 1;
@@ -18,14 +20,17 @@ export function stridesOf(shape: Shape): number[] {
   return s;
 }
 
+/** A shape as text for messages: `[2,3]`. */
 export function fmt(shape: Shape): string {
   return `[${shape.join(',')}]`;
 }
 
+/** Whether two shapes are equal. */
 export function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
+/** Throws a RangeError naming `what` unless every dimension is a non-negative integer. */
 export function checkShape(shape: Shape, what: string): void {
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) throw new RangeError(`${what}: invalid shape ${fmt(shape)}`);

@@ -36,6 +36,7 @@ class Storage {
 let nextId = 1;
 const scopes: Set<Tensor>[] = [];
 
+/** An f32 array on the GPU with a shape; data()/item() read it back, requiresGrad and grad serve autodiff. */
 export class Tensor {
   readonly id = nextId++;
   readonly shape: readonly number[];

@@ -30,6 +30,7 @@ export interface Checkpoint extends CheckpointHeader {
   optimizerState: Float32Array[][];
 }
 
+/** A checkpoint that cannot be read: truncated, corrupt, or another format. */
 export class CheckpointError extends Error {
   constructor(message: string) {
     super(message);
@@ -37,6 +38,7 @@ export class CheckpointError extends Error {
   }
 }
 
+/** Serialises a checkpoint (weights, optimiser state, sampler, step) into bytes. */
 export function encodeCheckpoint(c: Checkpoint): Uint8Array {
   const tensors: { name: string; offset: number; length: number }[] = [];
   const blobs: Float32Array[] = [];
@@ -69,6 +71,7 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
   return out;
 }
 
+/** Reads bytes written by encodeCheckpoint back; throws CheckpointError naming `what` when they are not one. */
 export function decodeCheckpoint(bytes: Uint8Array, what = 'checkpoint'): Checkpoint {
   const fail = (why: string): never => {
     throw new CheckpointError(`${what}: ${why}`);

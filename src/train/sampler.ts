@@ -3,6 +3,7 @@
 // singular, so it is shrunk toward its diagonal: Σ' = (1 − λ)Σ + λ·diag(Σ).
 import { Rng } from '../tensor/random.ts';
 
+/** A Gaussian fitted to a set of embeddings (shrunk covariance); draws random embeddings like them. */
 export class GaussianSampler {
   private constructor(
     readonly mean: Float64Array,
@@ -47,7 +48,8 @@ export class GaussianSampler {
     return out;
   }
 
-  toJSON() {
+  /** The fitted Gaussian as plain JSON (fromJSON reads it back). */
+  toJSON(): { dim: number; count: number; shrinkage: number; mean: number[]; chol: number[] } {
     return { dim: this.dim, count: this.count, shrinkage: this.shrinkage, mean: Array.from(this.mean), chol: Array.from(this.chol) };
   }
 

@@ -1,6 +1,7 @@
 // Decoding and validating .onnx bytes: every failure becomes one OnnxError line naming the problem.
 import { onnx, DataType, type ModelProto, type TensorProto, type AttributeProto } from './proto.ts';
 
+/** An ONNX model that cannot be loaded or run: names the op, the node and the opset. */
 export class OnnxError extends Error {
   constructor(message: string) {
     super(message);

@@ -37,6 +37,7 @@ export interface RunOptions {
 
 const toNum = (v: number | { toNumber(): number }) => (typeof v === 'number' ? v : v.toNumber());
 
+/** An ONNX graph as engine ops: takes input tensors, returns outputs and any tapped layer, all differentiable. */
 export class OnnxModule {
   readonly name: string;
   readonly opset: number;
