@@ -245,11 +245,14 @@ describe('reconstruct() on the default model', () => {
     await expect(reconstruct({ ...base(), lapParam: 1.5 })).rejects.toThrow(/lapParam/);
   });
 
-  it('the identity preset is the paper preset plus jitter', () => {
+  it('the identity preset is the paper preset plus input diversity (jitter, flips, colour) and photo-like tones', () => {
     const paper = preset('paper', layers);
     const id = preset('identity', layers);
-    expect(id.jitter).toMatchObject({ shift: 4, scale: 0.05 });
-    expect({ ...id, jitter: undefined, tv: undefined }).toEqual({ ...paper, jitter: undefined, tv: undefined });
+    expect(id.jitter).toMatchObject({ shift: 4, scale: 0.05, flip: true, colour: 0.1 });
+    expect(id.chromaTv).toBeGreaterThan(0);
+    expect(id.contrast).toMatchObject({ floor: 0.2 });
+    const strip = { jitter: undefined, tv: undefined, chromaTv: undefined, contrast: undefined };
+    expect({ ...id, ...strip }).toEqual({ ...paper, ...strip });
     expect(() => preset('nope' as never, layers)).toThrow(/paper, fast, identity/);
   });
 

@@ -165,7 +165,7 @@ export async function settings(model: FaceModel, a: Parsed, firstGuide: Tensor |
     if (v.length !== 3 || !v.every((x) => x >= 0 && Number.isFinite(x)) || v[1] >= 1) {
       throw new UsageError(`--jitter: '${opt.jitter}' is not S,K,R (shift in pixels, scale change below 1, rotation in degrees, all ≥ 0)`);
     }
-    s.jitter = { shift: v[0], scale: v[1], rotate: (v[2] * Math.PI) / 180, seed: s.seed };
+    s.jitter = { ...(s.jitter ?? {}), shift: v[0], scale: v[1], rotate: (v[2] * Math.PI) / 180, seed: s.seed };
   }
   if (opt.flip || opt['colour-jitter'] !== undefined) {
     s.jitter = { ...(s.jitter ?? { shift: 0, scale: 0, rotate: 0, seed: s.seed }) };
