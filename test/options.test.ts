@@ -7,6 +7,9 @@ import { parseCommand, checkValue, helpText, optionsOf, UsageError, type OptionS
 import { Rng } from '../src/tensor/random.ts';
 import { cli } from './helpers/cli.ts';
 
+/** A valid value of each string option whose value has a form of its own. */
+const VALID: Record<string, string> = { jitter: '4,0.05,3', values: '0.1,1', contrast: '30,0.2' };
+
 /** Values a user might type for an option, valid and not. */
 function valueFor(o: OptionSpec, r: Rng): string {
   const pick = <T>(xs: T[]) => xs[Math.floor(r.next() * xs.length)];
@@ -20,6 +23,11 @@ function randomArgs(spec: (typeof COMMANDS)[number]['spec'], r: Rng): string[] {
   const args: string[] = [];
   const n = Math.floor(r.next() * 8);
   for (let i = 0; i < n; i++) {
+    // A command without options (annotate) gets only stray arguments.
+    if (!rows.length) {
+      args.push(pick(['stray.png', '--frobnicate', '-v', '--', '-', 'x=1', 'faceinv.mean=[1,2,3]']));
+      continue;
+    }
     const o = pick(rows);
     const k = r.next();
     if (k < 0.45) args.push(`--${o.name}`, valueFor(o, r));
@@ -102,7 +110,9 @@ describe('the option parser (one declaration per command)', () => {
             given.set(o.name, true);
             continue;
           }
-          const v = o.choices ? o.choices[Math.floor(r.next() * o.choices.length)] : o.type === 'int' ? String(Math.max(o.min ?? 0, 1)) : o.type === 'number' ? '1' : o.name === 'jitter' ? '4,0.05,3' : o.name === 'values' ? '0.1,1' : 'x.png';
+          // A value inside the declared range, or one the option's own check accepts.
+          const number = String(Math.min(o.max ?? Infinity, Math.max(o.min ?? 0, 1)));
+          const v = o.choices ? o.choices[Math.floor(r.next() * o.choices.length)] : o.type === 'int' ? String(Math.max(o.min ?? 0, 1)) : o.type === 'number' ? number : (VALID[o.name] ?? 'x.png');
           args.push(`--${o.name}`, v);
           given.set(o.name, v);
         }
