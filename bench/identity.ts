@@ -8,7 +8,9 @@
 // colour speckle, beside the photos'), and the time per reconstruction. Prints Markdown tables, writes a grid
 // per configuration (source photo, then the reconstruction made without each judge), and last one JSON line.
 //   npm run build && node --import tsx bench/identity.ts --gallery <dir> --out <dir> [--levers a,b]
-//        [--judges mobileface,faceres,faceplugin,dlib] [--per-person K] [--iterations N] [--batch B]
+//        [--judges mobileface,faceres,faceplugin,dlib] [--networks a,b] [--per-person K] [--iterations N] [--batch B]
+// --networks fixes the optimised networks (model first) instead of "all but the judge", to compare levers on
+// one set; a judge may then be any network outside it.
 // Runs already in --out (their JSON exists) are read, not made again.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
@@ -51,6 +53,7 @@ export const LEVERS: Record<string, { args: string[]; ensemble: boolean }> = {
   'ensemble-jitter': { args: ['--preset', 'paper', '--jitter', '4,0.05,3'], ensemble: true },
   'ensemble-diverse': { args: ['--preset', 'paper', '--jitter', '4,0.05,3', '--flip', '--colour-jitter', '0.1'], ensemble: true },
   'ensemble-diverse-tones': { args: ['--preset', 'paper', '--jitter', '4,0.05,3', '--flip', '--colour-jitter', '0.1', '--chroma-tv', '0.3', '--contrast', '30,0.2'], ensemble: true },
+  'ensemble-diverse-tones-chromastep': { args: ['--preset', 'identity', '--chroma-step', '0.5'], ensemble: true },
   identity: { args: ['--preset', 'identity'], ensemble: true },
 };
 const levers = arg('levers', 'paper,identity')!.split(',');
@@ -58,8 +61,15 @@ const judges = arg('judges', 'mobileface,faceres,faceplugin,dlib')!.split(',');
 for (const l of levers) if (!LEVERS[l]) throw new Error(`unknown lever configuration '${l}' (${Object.keys(LEVERS).join(', ')})`);
 for (const j of judges) if (!NETWORKS[j]) throw new Error(`unknown network '${j}' (${Object.keys(NETWORKS).join(', ')})`);
 
+const fixedNetworks = arg('networks')?.split(',');
+for (const n of fixedNetworks ?? []) if (!NETWORKS[n]) throw new Error(`unknown network '${n}' (${Object.keys(NETWORKS).join(', ')})`);
+
 /** The networks that may take part when `judge` judges: model first. */
 function participants(judge: string, ensemble: boolean): string[] {
+  if (fixedNetworks) {
+    if (fixedNetworks.some((n) => familyOf(n) === familyOf(judge))) throw new Error(`--networks ${fixedNetworks.join(',')} includes the judge ${judge} (or its family)`);
+    return ensemble ? fixedNetworks : fixedNetworks.slice(0, 1);
+  }
   const others = Object.keys(NETWORKS).filter((n) => familyOf(n) !== familyOf(judge));
   const model = others.includes('dlib') ? 'dlib' : others[0];
   return ensemble ? [model, ...others.filter((n) => n !== model)] : [model];
