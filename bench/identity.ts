@@ -174,5 +174,11 @@ for (const lever of levers) {
   writePng(join(out, `${lever}-grid.png`), imageGrid(cells, dirs.length + 1));
   console.log(`\ngrid: ${join(out, `${lever}-grid.png`)} (source photo, then the reconstructions made without: ${dirs.map((d) => `${basename(d)}`).join('; ')})`);
 }
+// All configurations side by side, reconstructions only (no gallery photo): a person per row, a column per
+// configuration and set of optimised networks, in the order run.
+const columns = [...new Set(rows.map((r) => r.dir))];
+const people = pngsOf(columns[0]).map((f) => join(basename(dirname(f)), basename(f)));
+writePng(join(out, 'reconstructions.png'), imageGrid(people.flatMap((p) => columns.map((d) => toModelInput(readPng(join(d, p)), 112))), columns.length));
+console.log(`\nreconstructions only: ${join(out, 'reconstructions.png')} (columns: ${columns.map((d) => `${basename(dirname(d))} ${basename(d)}`).join('; ')})`);
 const summary = Object.fromEntries(levers.map((l) => [l, Object.fromEntries(rows.filter((r) => r.lever === l).map((r) => [r.judge, { identified: r.identified, judged: r.judged, rate: r.rate, optimised: r.networks, dlib_under_06: r.dlibUnder, seconds_per_face: r.secondsPerFace }]))]));
 console.log(JSON.stringify({ gallery, photo_tones: photoTones, levers: summary }));

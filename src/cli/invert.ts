@@ -38,7 +38,7 @@ const contrastCheck = (v: string): string | null => {
 /** The loss and optimiser options, shared by every command that reconstructs (each overrides the preset). */
 export const LOSS_OPTIONS: (OptionSpec | HelpHeading)[] = [
   { heading: 'Loss and optimiser (each overrides the preset):' },
-  { name: 'preset', type: 'string', arg: 'P', choices: ['paper', 'fast', 'identity'], choiceName: 'a preset', help: 'paper (default: 300 iterations), fast (100), or identity (paper + --jitter 4,0.05,3:\nwhat made both bundled judge networks see the person better, BENCHMARKS.md)' },
+  { name: 'preset', type: 'string', arg: 'P', choices: ['paper', 'fast', 'identity'], choiceName: 'a preset', help: 'paper (default: 300 iterations), fast (100), or identity: paper + input diversity\n(--jitter 4,0.05,3 --flip --colour-jitter 0.1) + tones (--chroma-tv 0.3\n--contrast 30,0.2), every bundled network but the model and the judge as\n--ensemble: faces that other networks recognise (BENCHMARKS.md)' },
   { name: 'iterations', type: 'int', min: 0, max: 10_000_000, help: 'iterations' },
   { name: 'lr', type: 'number', above: 0, help: 'learning rate (pixel units per step for Adam)' },
   { name: 'optimizer', type: 'string', arg: 'O', choices: ['adam', 'sgd'], help: 'adam or sgd' },
