@@ -3,12 +3,15 @@
 // model, not an ensemble member); the others are the model (dlib's, unless dlib judges) and its ensemble. For
 // each lever configuration and each judge, `faceinv judge --reconstruct` reconstructs one photo per gallery
 // person (by default) from its embeddings and identifies each reconstruction against the gallery without that
-// photo (rank 1). Beside each judge's rate: the default model's distance of the written PNG to its target,
+// photo (rank 1). faceres judges but, by default, takes part in no optimisation (--optimise lists the networks
+// that may): at 224 px it costs about four default-model steps, which would put a reconstruction over the issue's
+// 3 minutes here. Beside each judge's rate: the default model's distance of the written PNG to its target,
 // the judge's similarity to the person's other photos against the best other person, the tones (contrast and
 // colour speckle, beside the photos'), and the time per reconstruction. Prints Markdown tables, writes a grid
 // per configuration (source photo, then the reconstruction made without each judge), and last one JSON line.
 //   npm run build && node --import tsx bench/identity.ts --gallery <dir> --out <dir> [--levers a,b]
-//        [--judges mobileface,faceres,faceplugin,dlib] [--networks a,b] [--per-person K] [--iterations N] [--batch B]
+//        [--judges mobileface,faceres,faceplugin,dlib] [--optimise dlib,mobileface,faceplugin] [--networks a,b]
+//        [--per-person K] [--iterations N] [--batch B]
 // --networks fixes the optimised networks (model first) instead of "all but the judge", to compare levers on
 // one set; a judge may then be any network outside it.
 // Runs already in --out (their JSON exists) are read, not made again.
@@ -62,7 +65,8 @@ for (const l of levers) if (!LEVERS[l]) throw new Error(`unknown lever configura
 for (const j of judges) if (!NETWORKS[j]) throw new Error(`unknown network '${j}' (${Object.keys(NETWORKS).join(', ')})`);
 
 const fixedNetworks = arg('networks')?.split(',');
-for (const n of fixedNetworks ?? []) if (!NETWORKS[n]) throw new Error(`unknown network '${n}' (${Object.keys(NETWORKS).join(', ')})`);
+const optimisable = arg('optimise', 'dlib,mobileface,faceplugin')!.split(',');
+for (const n of [...(fixedNetworks ?? []), ...optimisable]) if (!NETWORKS[n]) throw new Error(`unknown network '${n}' (${Object.keys(NETWORKS).join(', ')})`);
 
 /** The networks that may take part when `judge` judges: model first. */
 function participants(judge: string, ensemble: boolean): string[] {
@@ -70,7 +74,7 @@ function participants(judge: string, ensemble: boolean): string[] {
     if (fixedNetworks.some((n) => familyOf(n) === familyOf(judge))) throw new Error(`--networks ${fixedNetworks.join(',')} includes the judge ${judge} (or its family)`);
     return ensemble ? fixedNetworks : fixedNetworks.slice(0, 1);
   }
-  const others = Object.keys(NETWORKS).filter((n) => familyOf(n) !== familyOf(judge));
+  const others = optimisable.filter((n) => familyOf(n) !== familyOf(judge));
   const model = others.includes('dlib') ? 'dlib' : others[0];
   return ensemble ? [model, ...others.filter((n) => n !== model)] : [model];
 }

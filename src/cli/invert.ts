@@ -18,7 +18,7 @@ import { ProgressBar } from './progress.ts';
 import { loadModel, num, pixelsOf, readTargets, writeText, abortOnSigint, UsageError, MAX_PIXELS_OPTION, EXIT_INTERRUPTED, EXIT_NON_FINITE, type Parsed } from './common.ts';
 import type { CommandSpec, HelpHeading, OptionSpec } from './options.ts';
 import { checkOutputs, type NamedPath } from './outputs.ts';
-import { DEFAULT_GUIDE, DEFAULT_MODEL, BUNDLED_NETWORKS } from './paths.ts';
+import { DEFAULT_GUIDE, DEFAULT_MODEL, IDENTITY_ENSEMBLE } from './paths.ts';
 
 /** S,K,R of --jitter: shift in pixels, scale change below 1, rotation in degrees, all ≥ 0. */
 const jitterCheck = (v: string): string | null => {
@@ -38,7 +38,7 @@ const contrastCheck = (v: string): string | null => {
 /** The loss and optimiser options, shared by every command that reconstructs (each overrides the preset). */
 export const LOSS_OPTIONS: (OptionSpec | HelpHeading)[] = [
   { heading: 'Loss and optimiser (each overrides the preset):' },
-  { name: 'preset', type: 'string', arg: 'P', choices: ['paper', 'fast', 'identity'], choiceName: 'a preset', help: 'paper (default: 300 iterations), fast (100), or identity: paper + input diversity\n(--jitter 4,0.05,3 --flip --colour-jitter 0.1) + tones (--chroma-tv 0.3\n--contrast 30,0.2), every bundled network but the model and the judge as\n--ensemble: faces that other networks recognise (BENCHMARKS.md)' },
+  { name: 'preset', type: 'string', arg: 'P', choices: ['paper', 'fast', 'identity'], choiceName: 'a preset', help: 'paper (default: 300 iterations), fast (100), or identity: paper + input diversity\n(--jitter 4,0.05,3 --flip --colour-jitter 0.1) + tones (--chroma-tv 0.3\n--contrast 30,0.2), with mobileface and faceplugin (not the model or the judge)\nas --ensemble: faces that other networks recognise (BENCHMARKS.md)' },
   { name: 'iterations', type: 'int', min: 0, max: 10_000_000, help: 'iterations' },
   { name: 'lr', type: 'number', above: 0, help: 'learning rate (pixel units per step for Adam)' },
   { name: 'optimizer', type: 'string', arg: 'O', choices: ['adam', 'sgd'], help: 'adam or sgd' },
@@ -189,14 +189,14 @@ const imagesOf = (data: Float32Array, n: number, size: number): RgbImage[] => fr
 
 /**
  * The ensemble's networks: the --ensemble options ('none' for no ensemble), or else, with --preset identity,
- * every bundled network that is neither the model nor excluded (the judge).
+ * the bundled 112-px networks (mobileface, faceplugin) that are neither the model nor excluded (the judge).
  */
 function ensembleSpecs(a: Parsed, exclude: string[]): string[] {
   const given = a.all.ensemble;
   if (given) return given.includes('none') ? [] : given;
   if (a.opt.preset !== 'identity') return [];
   const taken = [typeof a.opt.model === 'string' ? a.opt.model : DEFAULT_MODEL, ...exclude].map((f) => resolvePath(f));
-  return BUNDLED_NETWORKS.filter((f) => !taken.includes(resolvePath(f)));
+  return IDENTITY_ENSEMBLE.filter((f) => !taken.includes(resolvePath(f)));
 }
 
 /** The ensemble members, their targets the given target photos embedded by each (one row per batch item). */

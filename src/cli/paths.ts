@@ -13,6 +13,10 @@ export function packageRoot(): string {
 export const DEFAULT_MODEL = join(packageRoot(), 'models', 'dlib_face_recognition_resnet.onnx');
 /** The guide `faceinv invert` uses when none is given: the bundled average face. */
 export const DEFAULT_GUIDE = join(packageRoot(), 'assets', 'guides', 'lfw-average.png');
-/** The bundled face networks besides the default model (assets/judges/): judges, or ensemble members. */
-export const BUNDLED_NETWORKS = ['mobileface', 'faceres', 'faceplugin'].map((id) => join(packageRoot(), 'assets', 'judges', `${id}.onnx`));
+const bundled = (id: string) => join(packageRoot(), 'assets', 'judges', `${id}.onnx`);
+/**
+ * The bundled networks --preset identity optimises with besides the model: both 112-px networks. faceres
+ * (224 px, about four default-model steps each) judges, or joins when named with --ensemble.
+ */
+export const IDENTITY_ENSEMBLE = ['mobileface', 'faceplugin'].map(bundled);
 

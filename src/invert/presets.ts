@@ -27,10 +27,11 @@ export const guideLayersOf = (layers: string[], w: number): GuideLayer[] => laye
  * fast: the same loss with a larger step and fewer iterations.
  * identity: the paper's loss, with input diversity each step (shifts ≤ 4 px, scale ±5 %, rotation ≤ 3°, a
  * mirror image half the time, contrast and brightness ±10 %) and photo-like tones (chroma TV 0.3, a contrast
- * floor at a luminance σ of 0.2 with weight 30); the CLI adds every bundled network but the model and the
- * judge as an ensemble. On the labelled gallery (BENCHMARKS.md § Identity) the diversity and tones took a
- * held-out network from 7 to 13 of 13 people identified against the ensemble with jitter alone, and the
- * images from a third of a photo's contrast to four fifths of it, with less colour blotching.
+ * floor at a luminance σ of 0.2 with weight 30); the CLI adds the bundled 112-px networks (mobileface,
+ * faceplugin) that are neither the model nor the judge as an ensemble. On the labelled gallery (BENCHMARKS.md
+ * § Identity) the diversity and tones took a held-out network from 7 to 13 of 13 people identified, against
+ * the ensemble with jitter alone, and the images from two fifths of a photo's contrast to 0.85 of it, with
+ * far less colour blotching.
  */
 export function preset(name: PresetName, guideLayers: string[], iterations?: number): PresetSettings {
   const common = { start: 'guide' as const, distance: 'l2' as const, normalize: false, targetScale: 1, lapNormLevels: 4, optimizer: 'adam' as const };
