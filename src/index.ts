@@ -32,3 +32,4 @@ export { Decoder, defaultDecoderConfig, parameterShapes, initialParameters, full
 export { encodeCheckpoint, decodeCheckpoint, CheckpointError, type Checkpoint } from './train/checkpoint.ts';
 export { GaussianSampler } from './train/sampler.ts';
 export { decodePngBytes, encodePngBytes, PngCodecError } from './io/png-codec.ts';
+export { decodeJpeg, readJpegHeader, applyOrientation, isJpeg, JpegError, type JpegHeader } from './io/jpeg.ts';

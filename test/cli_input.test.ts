@@ -95,9 +95,9 @@ describe('targets and images are validated with one message naming what is wrong
       [['--target', big], /target .*big\.json \(index 5\): 1e\+39 is beyond float32/],
       [['--target', str], /target .*str\.json \(index 3\): "a" is not a number/],
       [['--target', lines], /target .*lines\.json \(line 2, index 0\): null is not a number/],
-      [['--target', empty], /target .*empty\.json is empty; expected a PNG, or JSON/],
+      [['--target', empty], /target .*empty\.json is empty; expected a PNG or JPEG, or JSON/],
       [['--target', blank], /target .*blank\.json is empty/],
-      [['--target', join(dir, 'folder')], /target .*folder is a directory; expected a PNG, or JSON/],
+      [['--target', join(dir, 'folder')], /target .*folder is a directory; expected a PNG or JPEG, or JSON/],
       [['--target', SAMPLE_FACE, '--model', join(dir, 'folder')], /model file .*folder is a directory, not an ONNX file/],
     ];
     for (const [args, msg] of cases) refuses(dir, ['invert', ...args, '--out', out, '--iterations', '1'], 1, msg);

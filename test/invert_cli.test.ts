@@ -103,7 +103,7 @@ describe('faceinv invert', () => {
       [['invert', '--target', SAMPLE_FACE, '--out', join(dir, 'o.png'), '--frobnicate'], /unknown option --frobnicate/],
       [['invert', '--target', SAMPLE_FACE, '--out', join(dir, 'o.png'), '--preset', 'slow'], /--preset: 'slow' is not a preset/],
       [['invert', '--target', SAMPLE_FACE, '--out', join(dir, 'o.png'), '--guide-layers', 'nope'], /the model has no layer 'nope'/],
-      [['invert', '--target', SAMPLE_FACE, '--out', join(dir, 'o.png'), '--guide', 'package.json'], /package\.json: not a PNG file/],
+      [['invert', '--target', SAMPLE_FACE, '--out', join(dir, 'o.png'), '--guide', 'package.json'], /package\.json: not a PNG or JPEG file/],
     ];
     for (const [args, msg] of cases) {
       const r = cli(...args);

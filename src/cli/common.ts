@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, writeFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import type { RgbImage } from '../io/image.ts';
 import { FaceModel } from '../models/face_model.ts';
-import { readPng, DEFAULT_PIXEL_LIMIT } from '../io/png.ts';
+import { readImage, isImageFile, DEFAULT_PIXEL_LIMIT } from '../io/png.ts';
 import { tidy, type Tensor } from '../tensor/tensor.ts';
 import { noGrad } from '../autograd/tape.ts';
 import { DEFAULT_MODEL } from './paths.ts';
@@ -36,13 +36,13 @@ export function num(opt: Record<string, string | true>, name: string, def: numbe
 }
 
 /**
- * Reads PNG files for the model, warning (once per file) about images much smaller than its input: they are
+ * Reads PNG and JPEG files for the model, warning (once per file) about images much smaller than its input: they are
  * enlarged bilinearly, and a face a few pixels wide carries almost nothing to match.
  */
 const warned = new Set<string>();
 export function readImages(model: FaceModel, paths: string[]): RgbImage[] {
   return paths.map((path) => {
-    const img = readPng(path);
+    const img = readImage(path);
     const side = Math.min(img.width, img.height);
     if (side < model.imageSize / 2 && !warned.has(path)) {
       warned.add(path);
@@ -52,7 +52,7 @@ export function readImages(model: FaceModel, paths: string[]): RgbImage[] {
   });
 }
 
-/** Pixels [N, 3, S, S] of PNG files, cropped and resized to the model's input. */
+/** Pixels [N, 3, S, S] of PNG or JPEG files, cropped and resized to the model's input. */
 export function pixelsOf(model: FaceModel, paths: string[]): Tensor {
   return model.pixels(readImages(model, paths));
 }
@@ -63,7 +63,7 @@ export function embedPixels(model: FaceModel, pixels: Tensor): Tensor {
 }
 
 /**
- * Target embeddings from --target values: a PNG (embedded with the model), or JSON: an array of numbers,
+ * Target embeddings from --target values: a PNG or JPEG (embedded with the model), or JSON: an array of numbers,
  * {"embedding": [...]} (what `faceinv embed` prints), or several such lines.
  */
 export async function readTargets(model: FaceModel, sources: string[]): Promise<{ embeddings: Float32Array[]; labels: string[] }> {
@@ -72,7 +72,7 @@ export async function readTargets(model: FaceModel, sources: string[]): Promise<
   const labels: string[] = [];
   const images: string[] = [];
   const FLOAT32_MAX = 3.4028234663852886e38;
-  const expected = `a PNG, or JSON: an array of ${dim} numbers, {"embedding": [...]}, or one such per line`;
+  const expected = `a PNG or JPEG, or JSON: an array of ${dim} numbers, {"embedding": [...]}, or one such per line`;
   for (const src of sources) {
     let bytes: Buffer;
     try {
@@ -82,7 +82,7 @@ export async function readTargets(model: FaceModel, sources: string[]): Promise<
       if (code === 'ENOENT') throw new Error(`target ${src} does not exist`);
       throw new Error(code === 'EISDIR' ? `target ${src} is a directory; expected ${expected}` : `target ${src}: cannot read (${code ?? (e as Error).message})`);
     }
-    if (bytes.length >= 8 && bytes.readUInt32BE(0) === 0x89504e47) {
+    if (isImageFile(bytes)) {
       images.push(src);
       embeddings.push(null);
       labels.push(src);

@@ -10,7 +10,7 @@ import { reconstruct, type ReconstructOptions, type ReconstructResult } from '..
 import { preset, decayingTv, guideLayersOf, type PresetName } from '../invert/presets.ts';
 import { GaussianPrior, fitLapSpectrum } from '../invert/losses.ts';
 import type { FaceModel } from '../models/face_model.ts';
-import { readPng, writePng } from '../io/png.ts';
+import { readPng, writePng, isImageFile } from '../io/png.ts';
 import { fromPlanes, type RgbImage } from '../io/image.ts';
 import { chartSvg, imageGrid } from '../io/plot.ts';
 import { writePlot } from '../io/plot-png.ts';
@@ -229,8 +229,8 @@ function csvTrace(r: ReconstructResult, itemLabel: (item: number) => string[], h
   return lines.join('\n') + '\n';
 }
 
-/** The target photos, when every target is a PNG (an ensemble embeds them with each of its networks). */
-const pngTargets = (files: string[]) => files.every((f) => readFileSync(f).readUInt32BE(0) === 0x89504e47);
+/** The target photos, when every target is a PNG or JPEG (an ensemble embeds them with each of its networks). */
+const pngTargets = (files: string[]) => files.every((f) => isImageFile(readFileSync(f)));
 
 const withSuffix = (path: string, suffix: string, ext = extname(path) || '.png') => join(dirname(path), `${basename(path, extname(path))}${suffix}${ext}`);
 

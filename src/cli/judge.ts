@@ -58,8 +58,8 @@ const pngs = (dir: string): string[] =>
   readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const p = join(dir, e.name);
     if (e.isDirectory()) return pngs(p);
-    if (/\.(jpe?g|webp|bmp|gif)$/i.test(e.name)) throw new UsageError(`${p}: only PNG images are read; convert it to PNG`);
-    return e.name.toLowerCase().endsWith('.png') ? [p] : [];
+    if (/\.(webp|bmp|gif|heic|tiff?)$/i.test(e.name)) throw new UsageError(`${p}: only PNG and JPEG images are read; convert it to PNG`);
+    return /\.(png|jpe?g)$/i.test(e.name) ? [p] : [];
   });
 
 /** The judge's ONNX file: a bundled judge by name, or a path. */
