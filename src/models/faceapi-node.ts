@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync, renameSync, mkdirSync, existsSync, rmSync 
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { readWeights, convertFaceRecognitionNet, type WeightSpec } from './faceapi.ts';
+import { convertTinyFaceDetector, convertLandmarkNet } from './faceapi-detect.ts';
 
 export function faceApiModelDir(): string {
   const require = createRequire(import.meta.url);
@@ -18,15 +19,40 @@ export function faceApiModelDir(): string {
   return join(dirname(pkg), 'model');
 }
 
-/** Converts face-api's recognition net to ONNX at `out` (written to a temp file, then renamed). */
-export function convertDefaultModel(out: string, modelDir = faceApiModelDir()): { bytes: number; tensors: number } {
-  const manifestPath = join(modelDir, 'face_recognition_model-weights_manifest.json');
+/** The tensors of one of face-api's models (`face_recognition_model`, `tiny_face_detector_model`, …). */
+export function faceApiWeights(name: string, modelDir = faceApiModelDir()): Map<string, { shape: number[]; data: Float32Array }> {
+  const manifestPath = join(modelDir, `${name}-weights_manifest.json`);
   if (!existsSync(manifestPath)) throw new Error(`face-api weights manifest not found at ${manifestPath}`);
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { paths: string[]; weights: WeightSpec[] }[];
   const specs = manifest.flatMap((g) => g.weights);
   const shards = manifest.flatMap((g) => g.paths).map((p) => readFileSync(join(modelDir, p)));
-  const bin = new Uint8Array(Buffer.concat(shards));
-  const weights = readWeights(specs, bin);
+  return readWeights(specs, new Uint8Array(Buffer.concat(shards)));
+}
+
+/** The face detector and the 68-point landmark net as ONNX bytes, converted from face-api's weights. */
+export function convertDetectorModels(modelDir = faceApiModelDir()): { detector: Uint8Array; landmarks: Uint8Array } {
+  return {
+    detector: convertTinyFaceDetector(faceApiWeights('tiny_face_detector_model', modelDir)),
+    landmarks: convertLandmarkNet(faceApiWeights('face_landmark_68_model', modelDir)),
+  };
+}
+
+/** Writes bytes to `out` atomically (temp file, then rename), making its directory. */
+export function writeAtomic(out: string, bytes: Uint8Array): void {
+  mkdirSync(dirname(out), { recursive: true });
+  const tmp = `${out}.tmp-${process.pid}`;
+  try {
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, out);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** Converts face-api's recognition net to ONNX at `out` (written to a temp file, then renamed). */
+export function convertDefaultModel(out: string, modelDir = faceApiModelDir()): { bytes: number; tensors: number } {
+  const weights = faceApiWeights('face_recognition_model', modelDir);
   const bytes = convertFaceRecognitionNet(weights);
   mkdirSync(dirname(out), { recursive: true });
   const tmp = `${out}.tmp-${process.pid}`;
