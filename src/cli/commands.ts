@@ -1,45 +1,56 @@
 // The faceinv command table: every command's declaration (options, help) beside what runs it, and the
 // small commands that need no file of their own (embed, compare, info, convert).
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve as resolvePath } from 'node:path';
 import { init, tidy } from '../index.ts';
-import { convertDefaultModel } from '../models/faceapi-node.ts';
+import { convertDefaultModel, convertDetectorModels, writeAtomic } from '../models/faceapi-node.ts';
+import { writePng } from '../io/png.ts';
 import { FaceModel, euclidean, cosine } from '../models/face_model.ts';
 import { OnnxModule } from '../models/onnx/module.ts';
 import { decodeModel } from '../models/onnx/load.ts';
 import { encodeModel } from '../models/onnx/builder.ts';
-import { DEFAULT_MODEL } from './paths.ts';
-import { UsageError, loadModel, readImages, MAX_PIXELS_OPTION, EXIT_INTERRUPTED, type Parsed } from './common.ts';
+import { DEFAULT_MODEL, DETECTOR_MODEL, LANDMARK_MODEL } from './paths.ts';
+import { UsageError, loadModel, readFaces, MAX_PIXELS_OPTION, ALIGN_OPTION, EXIT_INTERRUPTED, type Face, type Parsed } from './common.ts';
 import type { CommandSpec } from './options.ts';
 import { checkOutputs } from './outputs.ts';
 import { invert, transfer, sweepTv, INVERT, TRANSFER, SWEEP_TV } from './invert.ts';
 import { trainDecoderCmd, decodeCmd, evalCmd, TRAIN_DECODER, DECODE, EVAL } from './decoder.ts';
 import { judgeCmd, JUDGE } from './judge.ts';
 
-async function embedImages(model: FaceModel, paths: string[]): Promise<Float32Array[]> {
-  const images = readImages(model, paths);
-  const e = tidy(() => model.embed(model.pixels(images)).embedding);
+async function embedFaces(model: FaceModel, faces: Face[]): Promise<Float32Array[]> {
+  const e = tidy(() => model.embed(model.pixels(faces.map((f) => f.image))).embedding);
   const data = await e.data();
   e.dispose();
-  const d = data.length / paths.length;
-  return paths.map((_, i) => data.slice(i * d, (i + 1) * d));
+  const d = data.length / faces.length;
+  return faces.map((_, i) => data.slice(i * d, (i + 1) * d));
 }
 
 const MODEL_OPTION = { name: 'model', type: 'string', arg: 'F', help: 'an ONNX face-embedding model (default: the bundled dlib ResNet)' } as const;
 
 const EMBED: CommandSpec = {
   name: 'embed',
-  summary: 'print the embedding of each image, one JSON line per image',
-  usage: 'faceinv embed <image.png ...> [--model file.onnx]',
-  about: 'Prints {"image", "embedding"} as one JSON line per image.',
+  summary: 'print the embedding of each face, one JSON line per face',
+  usage: 'faceinv embed <photo.jpg|image.png ...> [--model file.onnx] [--no-align]',
+  about: `Finds the faces in each photo (PNG or JPEG), aligns each to the model's chip and prints
+{"image", "face", "box": [x, y, width, height], "embedding"} as one JSON line per face; with --no-align,
+{"image", "embedding"} per image taken as a ready chip.`,
   positionals: { name: 'image', min: 1, max: Infinity },
-  options: [MODEL_OPTION, MAX_PIXELS_OPTION],
+  options: [MODEL_OPTION, ALIGN_OPTION, MAX_PIXELS_OPTION],
 };
+
+const boxOf = (f: Face) => (f.box ? { box: [f.box.x, f.box.y, f.box.width, f.box.height].map((v) => Math.round(v * 10) / 10), score: Math.round(f.box.score * 1000) / 1000 } : {});
 
 async function embed({ pos, opt }: Parsed): Promise<number> {
   const model = loadModel(opt.model);
   await init();
-  const embs = await embedImages(model, pos);
-  pos.forEach((image, i) => process.stdout.write(JSON.stringify({ image, embedding: Array.from(embs[i]) }) + '\n'));
+  const faces = await readFaces(model, pos, { all: true });
+  const embs = await embedFaces(model, faces);
+  const index = new Map<string, number>();
+  faces.forEach((f, i) => {
+    const k = index.get(f.path) ?? 0;
+    index.set(f.path, k + 1);
+    process.stdout.write(JSON.stringify({ image: f.path, ...(f.box ? { face: k } : {}), ...boxOf(f), embedding: Array.from(embs[i]) }) + '\n');
+  });
   model.dispose();
   return 0;
 }
@@ -47,17 +58,18 @@ async function embed({ pos, opt }: Parsed): Promise<number> {
 const COMPARE: CommandSpec = {
   name: 'compare',
   summary: 'the distance between two faces and whether they are the same person',
-  usage: 'faceinv compare <a.png> <b.png> [--model file.onnx] [--json]',
+  usage: 'faceinv compare <a.jpg|a.png> <b.jpg|b.png> [--model file.onnx] [--json] [--no-align]',
   about: `Euclidean distance of the embeddings (cosine similarity for models whose faceinv.distance is cosine, such as
-assets/judges/mobileface.onnx) and the verdict at the model's same-person threshold.`,
+assets/judges/mobileface.onnx) and the verdict at the model's same-person threshold. Each photo's most confident
+face is aligned to the model's chip first (--no-align: the images are ready chips).`,
   positionals: { name: 'image', min: 2, max: 2 },
-  options: [MODEL_OPTION, { name: 'json', type: 'flag', help: 'one JSON line' }, MAX_PIXELS_OPTION],
+  options: [MODEL_OPTION, { name: 'json', type: 'flag', help: 'one JSON line' }, ALIGN_OPTION, MAX_PIXELS_OPTION],
 };
 
 async function compare({ pos, opt }: Parsed): Promise<number> {
   const model = loadModel(opt.model);
   await init();
-  const [a, b] = await embedImages(model, pos);
+  const [a, b] = await embedFaces(model, await readFaces(model, pos));
   const threshold = Number.isFinite(model.threshold) ? model.threshold : null;
   if (model.distance === 'cosine') {
     // Networks compared by angle (the judges): a similarity, the same person at or above the threshold.
@@ -165,12 +177,54 @@ function annotate({ pos }: Parsed): number {
   return 0;
 }
 
+const CROP: CommandSpec = {
+  name: 'crop',
+  summary: "find the faces in photos and write each aligned to the model's chip as a PNG",
+  usage: 'faceinv crop <photo.jpg|photo.png ...> --out <dir> [--model file.onnx]',
+  about: `Finds every face in each photo (PNG or JPEG; EXIF orientation applied) with face-api's tiny face detector
+and 68-point landmark net run on faceinv's engine, aligns it to the model's chip (dlib's 150-px template) and
+writes <dir>/<photo name>.png, or <photo name>-<k>.png when the photo holds several faces, printing one line
+per face with its box. A photo without a face is an error naming it.`,
+  positionals: { name: 'photo', min: 1, max: Infinity },
+  required: ['out'],
+  options: [{ name: 'out', type: 'string', arg: 'DIR', help: 'the directory to write the chips into (made if missing)' }, MODEL_OPTION, MAX_PIXELS_OPTION],
+};
+
+async function crop({ pos, opt }: Parsed): Promise<number> {
+  const dir = String(opt.out);
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UsageError(`--out: ${dir} is a file, not a directory`);
+  const model = loadModel(opt.model);
+  await init();
+  const faces = await readFaces(model, pos, { all: true });
+  mkdirSync(dir, { recursive: true });
+  const count = new Map<string, number>();
+  for (const f of faces) count.set(f.path, (count.get(f.path) ?? 0) + 1);
+  const seen = new Map<string, number>();
+  const written = new Set<string>();
+  for (const f of faces) {
+    const k = seen.get(f.path) ?? 0;
+    seen.set(f.path, k + 1);
+    const stem = basename(f.path, extname(f.path)) + (count.get(f.path)! > 1 ? `-${k}` : '');
+    // Photos of the same name from different folders: the folder's name goes before the later ones.
+    let name = `${stem}.png`;
+    for (let n = 2; written.has(name); n++) name = `${basename(dirname(resolvePath(f.path)))}-${stem}${n > 2 ? `-${n}` : ''}.png`;
+    written.add(name);
+    const out = join(dir, name);
+    writePng(out, f.image);
+    const b = f.box!;
+    process.stdout.write(`${out}: face ${k} of ${f.path}, box ${[b.x, b.y, b.width, b.height].map((v) => v.toFixed(0)).join(',')} (x,y,w,h), score ${b.score.toFixed(2)}\n`);
+  }
+  model.dispose();
+  return 0;
+}
+
 const CONVERT: CommandSpec = {
   name: 'convert',
-  summary: "write the default face model (dlib's ResNet from @vladmandic/face-api) as ONNX",
+  summary: "write the default face model (dlib's ResNet from @vladmandic/face-api) and the face detector as ONNX",
   usage: 'faceinv convert [--out file.onnx] [--if-missing]',
   about: `Converts dlib's face-recognition ResNet shipped by @vladmandic/face-api into a standard ONNX file
-(default: ${DEFAULT_MODEL}); npm install runs this.`,
+(default: ${DEFAULT_MODEL}), and, beside the default model, face-api's tiny face detector and 68-point landmark
+net (${DETECTOR_MODEL}, ${LANDMARK_MODEL}); npm install runs this.`,
   options: [
     { name: 'out', type: 'string', help: 'the ONNX file to write' },
     { name: 'if-missing', type: 'flag', help: 'do nothing when the file exists' },
@@ -179,10 +233,18 @@ const CONVERT: CommandSpec = {
 
 function convert({ opt }: Parsed): number {
   const out = typeof opt.out === 'string' ? opt.out : DEFAULT_MODEL;
-  if (opt['if-missing'] && existsSync(out)) return 0;
-  checkOutputs([{ path: out, what: '--out' }]);
-  const r = convertDefaultModel(out);
-  process.stdout.write(`wrote ${out} (${r.tensors} tensors, ${(r.bytes / 2 ** 20).toFixed(1)} MiB)\n`);
+  if (!(opt['if-missing'] && existsSync(out))) {
+    checkOutputs([{ path: out, what: '--out' }]);
+    const r = convertDefaultModel(out);
+    process.stdout.write(`wrote ${out} (${r.tensors} tensors, ${(r.bytes / 2 ** 20).toFixed(1)} MiB)\n`);
+  }
+  // The detector files go beside the bundled model (only when converting the default model).
+  if (typeof opt.out !== 'string' && !(opt['if-missing'] && existsSync(DETECTOR_MODEL) && existsSync(LANDMARK_MODEL))) {
+    const m = convertDetectorModels();
+    writeAtomic(DETECTOR_MODEL, m.detector);
+    writeAtomic(LANDMARK_MODEL, m.landmarks);
+    process.stdout.write(`wrote ${DETECTOR_MODEL} and ${LANDMARK_MODEL}\n`);
+  }
   return 0;
 }
 
@@ -199,6 +261,7 @@ export const COMMANDS: { spec: CommandSpec; run: (a: Parsed) => Promise<number> 
   { spec: COMPARE, run: compare },
   { spec: INFO, run: info },
   { spec: ANNOTATE, run: annotate },
+  { spec: CROP, run: crop },
   { spec: CONVERT, run: convert },
 ];
 

@@ -5,7 +5,10 @@ import { FaceModel } from '../models/face_model.ts';
 import { readImage, isImageFile, DEFAULT_PIXEL_LIMIT } from '../io/png.ts';
 import { tidy, type Tensor } from '../tensor/tensor.ts';
 import { noGrad } from '../autograd/tape.ts';
-import { DEFAULT_MODEL } from './paths.ts';
+import { DEFAULT_MODEL, DETECTOR_MODEL, LANDMARK_MODEL } from './paths.ts';
+import { FaceDetector, type FaceBox } from '../models/face_detect.ts';
+import { alignFaces } from '../models/align.ts';
+import { convertDetectorModels } from '../models/faceapi-node.ts';
 import { UsageError, type OptionSpec } from './options.ts';
 
 export { UsageError, type Parsed } from './options.ts';
@@ -24,6 +27,94 @@ export function loadModel(path: string | true | undefined): FaceModel {
   }
   if (statSync(file).isDirectory()) throw new Error(`model file ${file} is a directory, not an ONNX file`);
   return FaceModel.fromBytes(new Uint8Array(readFileSync(file)), file);
+}
+
+/**
+ * Photos are searched for faces, and each face aligned to the model's chip (face_detect.ts, align.ts), unless
+ * --no-align: then every image is taken as a ready chip, centre-cropped and resized as before.
+ */
+export const ALIGN_OPTION: OptionSpec = {
+  name: 'no-align',
+  type: 'flag',
+  help: "take images as ready face chips (centre crop, resize) instead of finding and\naligning the faces in them",
+};
+let aligning = true;
+export function setAlign(on: boolean): void {
+  aligning = on;
+}
+export const isAligning = (): boolean => aligning;
+
+let detector: FaceDetector | null = null;
+/** The face detector and landmark net: the converted files in models/, else converted now from face-api's weights. */
+export function loadDetector(): FaceDetector {
+  if (detector) return detector;
+  if (existsSync(DETECTOR_MODEL) && existsSync(LANDMARK_MODEL)) {
+    detector = FaceDetector.fromBytes(new Uint8Array(readFileSync(DETECTOR_MODEL)), new Uint8Array(readFileSync(LANDMARK_MODEL)));
+  } else {
+    let m: ReturnType<typeof convertDetectorModels>;
+    try {
+      m = convertDetectorModels();
+    } catch (e) {
+      throw new Error(`the face detector is missing at ${DETECTOR_MODEL} and cannot be converted (${(e as Error).message.split('\n')[0]}); run 'faceinv convert', or give --no-align for ready face chips`);
+    }
+    detector = FaceDetector.fromBytes(m.detector, m.landmarks);
+  }
+  return detector;
+}
+
+/** The image with `m` pixels of its edge colour's mean (a flat surround) on every side. */
+function padImage(img: RgbImage, m: number): RgbImage {
+  const W = img.width + 2 * m;
+  const H = img.height + 2 * m;
+  const mean = [0, 0, 0];
+  let n = 0;
+  for (let y = 0; y < img.height; y++)
+    for (let x = 0; x < img.width; x++) {
+      if (y > 0 && y < img.height - 1 && x > 0 && x < img.width - 1) continue;
+      for (let c = 0; c < 3; c++) mean[c] += img.data[(y * img.width + x) * 3 + c];
+      n++;
+    }
+  const data = new Float32Array(W * H * 3);
+  for (let i = 0; i < W * H; i++) for (let c = 0; c < 3; c++) data[i * 3 + c] = mean[c] / n;
+  for (let y = 0; y < img.height; y++) data.set(img.data.subarray(y * img.width * 3, (y + 1) * img.width * 3), ((y + m) * W + m) * 3);
+  return { width: W, height: H, data };
+}
+
+/** One face of a photo: its chip (the model's image size), where it was found, and a label for output lines. */
+export interface Face {
+  path: string;
+  /** The path, with #k after it when the photo holds several faces. */
+  label: string;
+  image: RgbImage;
+  /** The detector's box in photo pixels (absent with --no-align). */
+  box?: FaceBox;
+}
+
+/**
+ * The faces of image files, aligned to the model's chips (every face of each photo with `all`, else the most
+ * confident one), or with --no-align the images as ready chips. A photo without a face is an error naming it.
+ * Faces are looked for at the detector's threshold (0.5), then, where none reaches it, at 0.2.
+ */
+export async function readFaces(model: FaceModel, paths: string[], opts: { all?: boolean } = {}): Promise<Face[]> {
+  if (!aligning) return readImages(model, paths).map((image, i) => ({ path: paths[i], label: paths[i], image }));
+  const det = loadDetector();
+  const out: Face[] = [];
+  for (const path of paths) {
+    const photo = readImage(path);
+    let faces = await alignFaces(det, photo, model.imageSize);
+    // A face filling the frame (a ready chip, a close portrait) is found once the photo has room around it.
+    if (!faces.length) {
+      const m = Math.round(Math.max(photo.width, photo.height) / 2);
+      const padded = padImage(photo, m);
+      faces = await alignFaces(det, padded, model.imageSize);
+      if (!faces.length) faces = (await alignFaces(det, padded, model.imageSize, { scoreThreshold: 0.2 })).slice(0, 1);
+      for (const f of faces) f.box = { ...f.box, x: f.box.x - m, y: f.box.y - m };
+    }
+    if (!faces.length) throw new Error(`${path}: no face found (${photo.width}×${photo.height} pixels; give --no-align if it is a ready face chip)`);
+    const kept = opts.all ? faces : faces.slice(0, 1);
+    kept.forEach((f, k) => out.push({ path, label: kept.length > 1 ? `${path}#${k}` : path, image: f.chip, box: f.box }));
+  }
+  return out;
 }
 
 /** A number option, checked. */
@@ -121,7 +212,8 @@ export async function readTargets(model: FaceModel, sources: string[]): Promise<
     });
   }
   if (images.length) {
-    const e = tidy(() => embedPixels(model, pixelsOf(model, images)));
+    const faces = await readFaces(model, images);
+    const e = tidy(() => embedPixels(model, model.pixels(faces.map((f) => f.image))));
     const data = await e.data();
     e.dispose();
     const d = data.length / images.length;

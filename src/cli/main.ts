@@ -1,7 +1,7 @@
 // The `faceinv` command. Thin: parses arguments against the command table, calls the command, reports.
 import { shutdown } from '../index.ts';
 import { setPixelLimit } from '../io/png.ts';
-import { interrupted, UsageError, EXIT_INTERRUPTED } from './common.ts';
+import { interrupted, setAlign, UsageError, EXIT_INTERRUPTED } from './common.ts';
 import { parseCommand, helpText, wantsHelp } from './options.ts';
 import { COMMANDS, HELP } from './commands.ts';
 
@@ -19,6 +19,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const a = parseCommand(command.spec, rest);
   if (typeof a.opt['max-pixels'] === 'string') setPixelLimit(Number(a.opt['max-pixels']));
+  if (a.opt['no-align']) setAlign(false);
   const code = await command.run(a);
   const signal = interrupted();
   if (signal && code === 0) {

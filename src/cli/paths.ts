@@ -11,6 +11,9 @@ export function packageRoot(): string {
 }
 
 export const DEFAULT_MODEL = join(packageRoot(), 'models', 'dlib_face_recognition_resnet.onnx');
+/** The face detector and 68-point landmark net (face-api's, converted to ONNX by `faceinv convert`). */
+export const DETECTOR_MODEL = join(packageRoot(), 'models', 'tiny_face_detector.onnx');
+export const LANDMARK_MODEL = join(packageRoot(), 'models', 'face_landmark_68.onnx');
 /** The guide `faceinv invert` uses when none is given: the bundled average face. */
 export const DEFAULT_GUIDE = join(packageRoot(), 'assets', 'guides', 'lfw-average.png');
 const bundled = (id: string) => join(packageRoot(), 'assets', 'judges', `${id}.onnx`);
