@@ -95,7 +95,7 @@ export interface Face {
  * confident one), or with --no-align the images as ready chips. A photo without a face is an error naming it.
  * Faces are looked for at the detector's threshold (0.5), then, where none reaches it, at 0.2.
  */
-export async function readFaces(model: FaceModel, paths: string[], opts: { all?: boolean } = {}): Promise<Face[]> {
+export async function readFaces(model: { imageSize: number }, paths: string[], opts: { all?: boolean } = {}): Promise<Face[]> {
   if (!aligning) return readImages(model, paths).map((image, i) => ({ path: paths[i], label: paths[i], image }));
   const det = loadDetector();
   const out: Face[] = [];
@@ -131,7 +131,7 @@ export function num(opt: Record<string, string | true>, name: string, def: numbe
  * enlarged bilinearly, and a face a few pixels wide carries almost nothing to match.
  */
 const warned = new Set<string>();
-export function readImages(model: FaceModel, paths: string[]): RgbImage[] {
+export function readImages(model: { imageSize: number }, paths: string[]): RgbImage[] {
   return paths.map((path) => {
     const img = readImage(path);
     const side = Math.min(img.width, img.height);

@@ -20,7 +20,7 @@ import { fromPlanes } from '../io/image.ts';
 import { chartSvg, imageGrid } from '../io/plot.ts';
 import { writePlot } from '../io/plot-png.ts';
 import { ProgressBar } from './progress.ts';
-import { loadModel, num, pixelsOf, readTargets, writeText, abortOnSigint, UsageError, MAX_PIXELS_OPTION, EXIT_INTERRUPTED, EXIT_NON_FINITE, type Parsed } from './common.ts';
+import { loadModel, num, pixelsOf, readTargets, writeText, abortOnSigint, UsageError, MAX_PIXELS_OPTION, ALIGN_OPTION, EXIT_INTERRUPTED, EXIT_NON_FINITE, type Parsed } from './common.ts';
 import type { CommandSpec } from './options.ts';
 import { checkOutputs } from './outputs.ts';
 import { DEFAULT_GUIDE, packageRoot } from './paths.ts';
@@ -278,6 +278,7 @@ the last stdout line is {"out", "distance", "seconds"}.`,
     { name: 'guide', type: 'string', help: "a guided decoder's guide (default: its first training guide)" },
     { name: 'index', type: 'int', arg: 'K', min: 0, help: "a guided decoder's guide index (default 0)" },
     { name: 'model', type: 'string', help: "the face model (default: the decoder's)" },
+    ALIGN_OPTION,
     MAX_PIXELS_OPTION,
   ],
 };

@@ -15,7 +15,7 @@ import { fromPlanes, type RgbImage } from '../io/image.ts';
 import { chartSvg, imageGrid } from '../io/plot.ts';
 import { writePlot } from '../io/plot-png.ts';
 import { ProgressBar } from './progress.ts';
-import { loadModel, num, pixelsOf, readTargets, writeText, abortOnSigint, UsageError, MAX_PIXELS_OPTION, EXIT_INTERRUPTED, EXIT_NON_FINITE, type Parsed } from './common.ts';
+import { loadModel, num, pixelsOf, readTargets, writeText, abortOnSigint, UsageError, MAX_PIXELS_OPTION, ALIGN_OPTION, EXIT_INTERRUPTED, EXIT_NON_FINITE, type Parsed } from './common.ts';
 import type { CommandSpec, HelpHeading, OptionSpec } from './options.ts';
 import { checkOutputs, type NamedPath } from './outputs.ts';
 import { DEFAULT_GUIDE, DEFAULT_MODEL, IDENTITY_ENSEMBLE } from './paths.ts';
@@ -68,6 +68,7 @@ export const LOSS_OPTIONS: (OptionSpec | HelpHeading)[] = [
   { name: 'start', type: 'string', arg: 'S', help: 'guide (default), noise, or a PNG to start from' },
   { name: 'seed', type: 'int', arg: 'S', min: 0, max: 2 ** 32 - 1, help: 'seed of the noise start and of --jitter' },
   { name: 'model', type: 'string', help: 'an ONNX face model (default: the bundled dlib ResNet)' },
+  ALIGN_OPTION,
   MAX_PIXELS_OPTION,
   { name: 'progress-every', type: 'int', arg: 'K', min: 1, help: 'read the losses back every K iterations (default 10)' },
 ];

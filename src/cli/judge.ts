@@ -14,7 +14,7 @@ import { readPng, writePng } from '../io/png.ts';
 import { fromPlanes, toModelInput, type RgbImage } from '../io/image.ts';
 import { imageGrid } from '../io/plot.ts';
 import { ProgressBar } from './progress.ts';
-import { loadModel, num, pixelsOf, writeText, abortOnSigint, UsageError, type Parsed } from './common.ts';
+import { loadModel, num, pixelsOf, readFaces, writeText, abortOnSigint, UsageError, type Parsed } from './common.ts';
 import type { CommandSpec } from './options.ts';
 import { loadRun } from './decoder.ts';
 import { Decoder } from '../models/decoder.ts';
@@ -50,7 +50,7 @@ person and source photo come from its path the same way (<person>/<photo>.png).`
     { name: 'per-person', type: 'int', arg: 'K', min: 1, needs: 'reconstruct', help: 'reconstruct at most K photos of each person (the first K by name; default all)' },
     { name: 'start-decoder', type: 'string', arg: 'DIR', needs: 'reconstruct', help: "start each reconstruction from a trained decoder's face for its target (DIR from\n'faceinv train-decoder'; an unguided decoder, or a guided one given --guide)" },
     // The reconstruction options act only with --reconstruct (input images are limited either way).
-    ...LOSS_OPTIONS.map((o) => ('name' in o && o.name !== 'max-pixels' ? { ...o, needs: o.needs ?? 'reconstruct' } : o)),
+    ...LOSS_OPTIONS.map((o) => ('name' in o && o.name !== 'max-pixels' && o.name !== 'no-align' ? { ...o, needs: o.needs ?? 'reconstruct' } : o)),
   ],
 };
 
@@ -100,7 +100,9 @@ export async function judgeCmd(a: Parsed): Promise<number> {
   const files = pngs(galleryRoot).sort();
   const labels = files.map((f) => labelOf(relative(galleryRoot, f)));
   const people = galleryPeople(labels.map((l) => ({ ...l, embedding: [] })));
-  const images = files.map(readPng);
+  // Gallery photos: each one's most confident face aligned to the 150-px chip every bundled network takes
+  // (--no-align: ready chips). Probes (reconstructions) are chips already.
+  const images = (await readFaces({ imageSize: 150 }, files)).map((f) => f.image);
 
   let probes: Made[];
   if (opt.reconstruct) probes = await reconstructGallery(a, files, labels, images, people, judgePath);
