@@ -32,8 +32,9 @@ const EMBED: CommandSpec = {
   summary: 'print the embedding of each face, one JSON line per face',
   usage: 'faceinv embed <photo.jpg|image.png ...> [--model file.onnx] [--no-align]',
   about: `Finds the faces in each photo (PNG or JPEG), aligns each to the model's chip and prints
-{"image", "face", "box": [x, y, width, height], "embedding"} as one JSON line per face; with --no-align,
-{"image", "embedding"} per image taken as a ready chip.`,
+{"image", "face", "box": [x, y, width, height], "score", "embedding"} as one JSON line per face. Square images
+no larger than the chip (150×150) are taken as ready chips, and so is every image with --no-align:
+{"image", "embedding"} per image.`,
   positionals: { name: 'image', min: 1, max: Infinity },
   options: [MODEL_OPTION, ALIGN_OPTION, MAX_PIXELS_OPTION],
 };
@@ -195,7 +196,7 @@ async function crop({ pos, opt }: Parsed): Promise<number> {
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UsageError(`--out: ${dir} is a file, not a directory`);
   const model = loadModel(opt.model);
   await init();
-  const faces = await readFaces(model, pos, { all: true });
+  const faces = await readFaces(model, pos, { all: true, force: true });
   mkdirSync(dir, { recursive: true });
   const count = new Map<string, number>();
   for (const f of faces) count.set(f.path, (count.get(f.path) ?? 0) + 1);

@@ -36,7 +36,7 @@ export function loadModel(path: string | true | undefined): FaceModel {
 export const ALIGN_OPTION: OptionSpec = {
   name: 'no-align',
   type: 'flag',
-  help: "take images as ready face chips (centre crop, resize) instead of finding and\naligning the faces in them",
+  help: "take images as ready face chips (centre crop, resize) instead of finding and\naligning the faces in photos (square images up to the chip's size always are)",
 };
 let aligning = true;
 export function setAlign(on: boolean): void {
@@ -92,15 +92,20 @@ export interface Face {
 
 /**
  * The faces of image files, aligned to the model's chips (every face of each photo with `all`, else the most
- * confident one), or with --no-align the images as ready chips. A photo without a face is an error naming it.
- * Faces are looked for at the detector's threshold (0.5), then, where none reaches it, at 0.2.
+ * confident one), or with --no-align the images as ready chips. Square images no larger than the chip (150×150
+ * for the bundled models) are ready chips already, unless `force` (crop). A photo without a face is an error
+ * naming it. Faces are looked for at the detector's threshold (0.5), then, where none reaches it, at 0.2.
  */
-export async function readFaces(model: { imageSize: number }, paths: string[], opts: { all?: boolean } = {}): Promise<Face[]> {
+export async function readFaces(model: { imageSize: number }, paths: string[], opts: { all?: boolean; force?: boolean } = {}): Promise<Face[]> {
   if (!aligning) return readImages(model, paths).map((image, i) => ({ path: paths[i], label: paths[i], image }));
-  const det = loadDetector();
   const out: Face[] = [];
   for (const path of paths) {
     const photo = readImage(path);
+    if (!opts.force && photo.width === photo.height && photo.width <= model.imageSize) {
+      out.push({ path, label: path, image: readImages(model, [path])[0] });
+      continue;
+    }
+    const det = loadDetector();
     let faces = await alignFaces(det, photo, model.imageSize);
     // A face filling the frame (a ready chip, a close portrait) is found once the photo has room around it.
     if (!faces.length) {
