@@ -84,13 +84,14 @@ export function landmarkForward(w: P, batch: tf.Tensor4D): tf.Tensor2D {
 }
 
 /** detectAllFaces(img, TinyFaceDetectorOptions).withFaceLandmarks() on an HWC tensor, as face-api computes it. */
-export function faceApiDetect(det: P, lm: P, img: { width: number; height: number; data: Float32Array }, scoreThreshold = 0.5) {
+export async function faceApiDetect(det: P, lm: P, img: { width: number; height: number; data: Float32Array }, scoreThreshold = 0.5) {
   const hwc = tf.tensor3d(img.data, [img.height, img.width, 3]);
   const raw = tf.tidy(() => tf.transpose(detectorForward(det, toBatchTensor(hwc, 416, false)), [0, 3, 1, 2]));
   const grid = raw.shape[2];
-  const rel = decodeBoxes(raw.dataSync() as Float32Array, grid, img.width, img.height, scoreThreshold, 416);
+  const rel = decodeBoxes((await raw.data()) as Float32Array, grid, img.width, img.height, scoreThreshold, 416);
   raw.dispose();
-  const faces = rel.map((b) => {
+  const faces = [];
+  for (const b of rel) {
     const box = { x: b.x * img.width, y: b.y * img.height, width: b.w * img.width, height: b.h * img.height, score: b.score };
     // extractFaceTensors: Box.clipAtImageBorders(...).floor(), then slice.
     const cx = Math.max(box.x, 0);
@@ -98,7 +99,9 @@ export function faceApiDetect(det: P, lm: P, img: { width: number; height: numbe
     const cw = Math.floor(Math.min(box.x + box.width - cx, img.width - cx));
     const ch = Math.floor(Math.min(box.y + box.height - cy, img.height - cy));
     const [x0, y0] = [Math.floor(cx), Math.floor(cy)];
-    const rel = tf.tidy(() => landmarkForward(lm, toBatchTensor(tf.slice3d(hwc, [y0, x0, 0], [ch, cw, 3]), 112, true)).dataSync());
+    const out = tf.tidy(() => landmarkForward(lm, toBatchTensor(tf.slice3d(hwc, [y0, x0, 0], [ch, cw, 3]), 112, true)));
+    const rel = await out.data();
+    out.dispose();
     // postProcess then FaceLandmarks(imageDims = crop) shifted by the detection box's corner.
     const scale = 112 / Math.max(cw, ch);
     const iw = cw * scale;
@@ -106,8 +109,8 @@ export function faceApiDetect(det: P, lm: P, img: { width: number; height: numbe
     const padX = iw < ih ? Math.abs(iw - ih) / 2 : 0;
     const padY = ih < iw ? Math.abs(iw - ih) / 2 : 0;
     const landmarks = Array.from({ length: 68 }, (_, i): [number, number] => [((rel[2 * i] * 112 - padX) / iw) * cw + box.x, ((rel[2 * i + 1] * 112 - padY) / ih) * ch + box.y]);
-    return { box, landmarks };
-  });
+    faces.push({ box, landmarks });
+  }
   hwc.dispose();
   return faces;
 }

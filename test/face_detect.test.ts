@@ -34,7 +34,7 @@ describe('face detection and landmarks on the engine', () => {
     for (const p of CASES) {
       const photo = pasteChip(chip, p);
       const got = await det.detect(photo);
-      const want = faceApiDetect(dw, lw, photo);
+      const want = await faceApiDetect(dw, lw, photo);
       const what = JSON.stringify(p);
       expect(want.length, what).toBeGreaterThanOrEqual(1);
       expect(got.length, what).toBe(want.length);
