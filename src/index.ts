@@ -21,6 +21,9 @@ export { OnnxError } from './models/onnx/load.ts';
 export { SUPPORTED_OPS } from './models/onnx/op_table.ts';
 export { convertFaceRecognitionNet, readWeights, FACE_MODEL_META } from './models/faceapi.ts';
 export { FaceModel, missingMetadata, euclidean } from './models/face_model.ts';
+export { FaceDetector, decodeBoxes, type FaceBox, type DetectedFace, type DetectOptions } from './models/face_detect.ts';
+export { alignFaces, chipTransform, chipTemplate, cutChip, similarity, type AlignedFace, type LandmarkDetector } from './models/align.ts';
+export { convertTinyFaceDetector, convertLandmarkNet } from './models/faceapi-detect.ts';
 export {
   reconstruct, ReconstructError, type ReconstructOptions, type ReconstructResult, type Progress, type TraceRow, type GuideLayer, type TvSettings,
 } from './invert/reconstruct.ts';

@@ -2,11 +2,14 @@
 // localhost by scripts/web.mjs (the same engine on Chromium's own WebGPU: SwiftShader on a machine without a GPU).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { encode } from 'jpeg-js';
+import { readImage } from '../src/io/png.ts';
+import { pasteChip } from './helpers/photos.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { defaultModelPath } from './helpers/faces.ts';
+import { defaultModelPath, SAMPLE_FACE } from './helpers/faces.ts';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 // Headless, and no background traffic: this machine's network is closed.
@@ -122,6 +125,31 @@ describe('browser demo (web/, npm run web)', () => {
       srv.kill();
     }
   }, 600_000);
+
+  it('a photo from the disk (JPEG): the face is found on the engine, its box drawn, the target is its aligned chip', async () => {
+    const photo = pasteChip(readImage(SAMPLE_FACE), { width: 480, height: 360, angle: 0.15, scale: 1.2, cx: 300, cy: 170 });
+    const rgba = Buffer.alloc(480 * 360 * 4);
+    for (let i = 0; i < 480 * 360; i++) {
+      for (let c = 0; c < 3; c++) rgba[i * 4 + c] = Math.round(photo.data[i * 3 + c]);
+      rgba[i * 4 + 3] = 255;
+    }
+    const file = join(mkdtempSync(join(tmpdir(), 'faceinv-web-')), 'photo.jpg');
+    writeFileSync(file, encode({ data: rgba, width: 480, height: 360 }, 92).data);
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(url);
+    await page.waitForFunction(() => (window as unknown as { faceinvDemo: Demo }).faceinvDemo.state !== 'loading', null, { timeout: 180_000 });
+    await page.setInputFiles('#targetFile', file);
+    await page.waitForFunction(() => (window as unknown as { faceinvDemo: { faces: number[][] } }).faceinvDemo.faces.length > 0, null, { timeout: 180_000 });
+    const faces = await page.evaluate(() => (window as unknown as { faceinvDemo: { faces: number[][] } }).faceinvDemo.faces);
+    expect(faces).toHaveLength(1);
+    const [x, y, w, h] = faces[0];
+    expect(Math.hypot(x + w / 2 - 300, y + h / 2 - 170)).toBeLessThan(40);
+    expect(await page.locator('#photoFigure').isVisible()).toBe(true);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 400_000);
 
   it('without WebGPU (navigator.gpu hidden) the page says so instead of failing silently', async () => {
     const context = await browser.newContext();

@@ -2,12 +2,14 @@
 // scripts/web.mjs (npm run web), which also serves the default model, the bundled faces and, optionally, a
 // trained decoder. State for tests and curious users: window.faceinvDemo.
 import {
-  init, FaceModel, reconstruct, preset, chartSvg, fromPlanes, tidy, noGrad, keep, Decoder, decodeCheckpoint, sqrt, sum, square, sub,
+  init, FaceModel, FaceDetector, alignFaces, reconstruct, preset, chartSvg, fromPlanes, tidy, noGrad, keep, Decoder, decodeCheckpoint, sqrt, sum, square, sub,
   type RgbImage, type Tensor, type ReconstructOptions,
 } from '../src/index.ts';
 
 interface DemoState {
   state: 'loading' | 'ready' | 'running' | 'done' | 'error' | 'no-webgpu';
+  /** The boxes [x, y, width, height] found in the last photo the user gave (empty for a ready chip). */
+  faces: number[][];
   adapter: string;
   iteration: number;
   /** [iteration, embedding distance] of every progress report of the current run. */
@@ -15,7 +17,7 @@ interface DemoState {
   error: string | null;
 }
 
-const demo: DemoState = { state: 'loading', adapter: '', iteration: 0, distances: [], error: null };
+const demo: DemoState = { state: 'loading', faces: [], adapter: '', iteration: 0, distances: [], error: null };
 (window as unknown as { faceinvDemo: DemoState }).faceinvDemo = demo;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -102,11 +104,56 @@ async function main(): Promise<void> {
     draw('guideCanvas', await modelView(model, guideImage));
   };
   await showInputs();
-  $('targetFile').addEventListener('change', async (ev) => {
-    const f = (ev.target as HTMLInputElement).files?.[0];
-    if (f) targetImage = await loadImage(f);
+  // The face detector and landmark net (written beside the model by 'faceinv convert'): photos from the disk or
+  // the camera are searched for a face and aligned to the model's chip; without them, photos are centre-cropped.
+  let detector: FaceDetector | null = null;
+  try {
+    const [d, l] = await Promise.all(['models/tiny_face_detector.onnx', 'models/face_landmark_68.onnx'].map((u) => fetch(u)));
+    if (d.ok && l.ok) detector = FaceDetector.fromBytes(new Uint8Array(await d.arrayBuffer()), new Uint8Array(await l.arrayBuffer()));
+  } catch {
+    detector = null;
+  }
+  const usePhoto = async (f: File) => {
+    // The browser decodes PNG and JPEG itself and turns the photo upright by its EXIF orientation.
+    const photo = await loadImage(f);
+    const fig = $('photoFigure');
+    demo.faces = [];
+    if (!detector || (photo.width === photo.height && photo.width <= S)) {
+      targetImage = photo;
+      fig.hidden = true;
+      if (!detector) status('No face detector on the server (run faceinv convert): the photo is centre-cropped.');
+    } else {
+      status('Looking for a face…');
+      let faces = await alignFaces(detector, photo, S);
+      if (!faces.length) faces = (await alignFaces(detector, photo, S, { scoreThreshold: 0.2 })).slice(0, 1);
+      if (!faces.length) {
+        status(`No face found in ${f.name}; choose another photo.`);
+        return;
+      }
+      demo.faces = faces.map((x) => [x.box.x, x.box.y, x.box.width, x.box.height]);
+      targetImage = faces[0].chip;
+      // The photo, shrunk to 320 px wide at most, with the detected boxes (the first is the target).
+      const k = Math.min(1, 320 / photo.width);
+      draw('photoCanvas', photo);
+      const c = $<HTMLCanvasElement>('photoCanvas');
+      c.style.width = `${Math.round(photo.width * k)}px`;
+      const ctx = c.getContext('2d')!;
+      ctx.lineWidth = Math.max(2, 2 / k);
+      faces.forEach((x, i) => {
+        ctx.strokeStyle = i === 0 ? '#0c0' : '#fc0';
+        ctx.strokeRect(x.box.x, x.box.y, x.box.width, x.box.height);
+      });
+      fig.hidden = false;
+      status(`${faces.length} face(s) found; the green one is the target.`);
+    }
     await showInputs();
-  });
+  };
+  for (const id of ['targetFile', 'targetCamera']) {
+    $(id).addEventListener('change', async (ev) => {
+      const f = (ev.target as HTMLInputElement).files?.[0];
+      if (f) await usePhoto(f);
+    });
+  }
   $('guide').addEventListener('change', async () => {
     guideImage = await fetchImage($<HTMLSelectElement>('guide').value);
     await showInputs();
