@@ -1,6 +1,6 @@
 // Identification of reconstructions by a judge network (issue 8): the pure scoring, and `faceinv judge`.
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, mkdirSync, copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, copyFileSync, existsSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { calibrate, identify, summarize, labelOf, similarity, galleryPeople, type Labelled } from '../src/invert/judge.ts';
@@ -153,13 +153,16 @@ describe('faceinv judge', () => {
     expect(cli('judge', '--gallery', join(dir, 'gallery'), '--reconstruct', '--out', join(dir, 'rec'), '--start-decoder', join(dir, 'nope')).err).toMatch(/holds no trained decoder/);
   });
 
-  it('clear errors: no gallery, a JPEG in it, an unknown judge, a gallery of one person', () => {
+  it('clear errors: no gallery, a WebP or a broken JPEG in it, an unknown judge, a gallery of one person', () => {
     const dir = makeGallery();
     expect(cli('judge', 'x.png').err).toMatch(/needs --gallery/);
     expect(cli('judge', '--gallery', join(dir, 'nope'), 'x.png').err).toMatch(/not a directory/);
     expect(cli('judge', '--gallery', join(dir, 'gallery'), '--judge', 'nosuch', join(dir, 'gallery', 'p0', 'a.png')).err).toMatch(/neither a bundled judge/);
+    writeFileSync(join(dir, 'gallery', 'p0', 'c.webp'), 'x');
+    expect(cli('judge', '--gallery', join(dir, 'gallery'), join(dir, 'gallery', 'p0', 'a.png')).err).toMatch(/c\.webp: only PNG and JPEG images are read/);
+    rmSync(join(dir, 'gallery', 'p0', 'c.webp'));
     writeFileSync(join(dir, 'gallery', 'p0', 'c.jpg'), 'x');
-    expect(cli('judge', '--gallery', join(dir, 'gallery'), join(dir, 'gallery', 'p0', 'a.png')).err).toMatch(/only PNG/);
+    expect(cli('judge', '--gallery', join(dir, 'gallery'), join(dir, 'gallery', 'p0', 'a.png')).err).toMatch(/c\.jpg: not a PNG or JPEG file/);
     const one = join(dir, 'one', 'ann');
     mkdirSync(one, { recursive: true });
     copyFileSync(join(dir, 'gallery', 'p0', 'a.png'), join(one, 'a.png'));
