@@ -10,12 +10,12 @@ import { reconstruct, type ReconstructOptions, type ReconstructResult } from '..
 import { preset, decayingTv, guideLayersOf, type PresetName } from '../invert/presets.ts';
 import { GaussianPrior, fitLapSpectrum } from '../invert/losses.ts';
 import type { FaceModel } from '../models/face_model.ts';
-import { readPng, writePng, isImageFile } from '../io/png.ts';
+import { writePng, isImageFile } from '../io/png.ts';
 import { fromPlanes, type RgbImage } from '../io/image.ts';
 import { chartSvg, imageGrid } from '../io/plot.ts';
 import { writePlot } from '../io/plot-png.ts';
 import { ProgressBar } from './progress.ts';
-import { loadModel, num, pixelsOf, readTargets, writeText, abortOnSigint, UsageError, MAX_PIXELS_OPTION, ALIGN_OPTION, EXIT_INTERRUPTED, EXIT_NON_FINITE, type Parsed } from './common.ts';
+import { loadModel, num, pixelsOf, readTargets, readFaces, writeText, abortOnSigint, UsageError, MAX_PIXELS_OPTION, ALIGN_OPTION, EXIT_INTERRUPTED, EXIT_NON_FINITE, type Parsed } from './common.ts';
 import type { CommandSpec, HelpHeading, OptionSpec } from './options.ts';
 import { checkOutputs, type NamedPath } from './outputs.ts';
 import { DEFAULT_GUIDE, DEFAULT_MODEL, IDENTITY_ENSEMBLE } from './paths.ts';
@@ -232,6 +232,8 @@ function csvTrace(r: ReconstructResult, itemLabel: (item: number) => string[], h
 
 /** The target photos, when every target is a PNG or JPEG (an ensemble embeds them with each of its networks). */
 const pngTargets = (files: string[]) => files.every((f) => isImageFile(readFileSync(f)));
+/** Target photos as the ensemble sees them: each one's face aligned to a 150-px chip, as the model's target is (readTargets). */
+const targetFaces = async (files: string[]) => (await readFaces({ imageSize: 150 }, files)).map((f) => f.image);
 
 const withSuffix = (path: string, suffix: string, ext = extname(path) || '.png') => join(dirname(path), `${basename(path, extname(path))}${suffix}${ext}`);
 
@@ -272,7 +274,7 @@ export async function invert(a: Parsed): Promise<number> {
   const { s, owned } = await settings(model, a, guidePixels);
   const target = keep(O.tensor(Float32Array.from(embeddings.flatMap((e) => Array.from({ length: G }, () => Array.from(e))).flat()), [T * G, embeddings[0].length]));
   // Ensemble targets per batch item: target t's photo for each of its G guides.
-  const ens = await ensembleOf(a, pngTargets(all.target) ? all.target.flatMap((f) => Array.from({ length: G }, () => readPng(f))) : null);
+  const ens = await ensembleOf(a, pngTargets(all.target) ? (await targetFaces(all.target)).flatMap((img) => Array.from({ length: G }, () => img)) : null);
   s.ensemble = ens.members;
   owned.push(ens);
   const guide = G === 1 ? guidePixels : keep(tidy(() => O.concat(Array.from({ length: T }, () => guidePixels), 0)));
@@ -372,7 +374,7 @@ export async function transfer(a: Parsed): Promise<number> {
   const S = model.imageSize;
   const { embeddings } = await readTargets(model, all.target);
   const target = keep(O.tensor(embeddings[0], [1, embeddings[0].length]));
-  const ens = await ensembleOf(a, pngTargets(all.target) ? [readPng(all.target[0])] : null);
+  const ens = await ensembleOf(a, pngTargets(all.target) ? await targetFaces(all.target.slice(0, 1)) : null);
   mkdirSync(out, { recursive: true });
   const distances: number[] = [];
   const t0 = performance.now();
@@ -438,7 +440,7 @@ export async function sweepTv(a: Parsed): Promise<number> {
   const { embeddings } = await readTargets(model, all.target.slice(0, 1));
   const target = keep(O.tensor(embeddings[0], [1, embeddings[0].length]));
   const guide = keep(pixelsOf(model, [all.guide?.[0] ?? DEFAULT_GUIDE]));
-  const ens = await ensembleOf(a, pngTargets(all.target.slice(0, 1)) ? [readPng(all.target[0])] : null);
+  const ens = await ensembleOf(a, pngTargets(all.target.slice(0, 1)) ? await targetFaces(all.target.slice(0, 1)) : null);
   mkdirSync(out, { recursive: true });
   const images: RgbImage[] = [];
   const series: { name: string; points: [number, number][] }[] = [];
