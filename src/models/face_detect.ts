@@ -67,11 +67,6 @@ export function squareResize(img: RgbImage, side: number, size: number, centred:
   return out;
 }
 
-/** face-api's centred zero padding of a crop to a square (padToSquare(isCenterImage = true)): the pad before, per side. */
-function centredPad(w: number, h: number): { side: number } {
-  return { side: Math.max(w, h) };
-}
-
 /** Crops x, y, w, h (whole pixels inside the image) out of an image. */
 function crop(img: RgbImage, x: number, y: number, w: number, h: number): RgbImage {
   const data = new Float32Array(w * h * 3);
@@ -180,7 +175,7 @@ export class FaceDetector {
     if (!crops.length) return [];
     const L = LANDMARK_NET.inputSize;
     const planes = new Float32Array(crops.length * 3 * L * L);
-    crops.forEach((c, k) => squareResize(crop(img, c.x, c.y, c.w, c.h), centredPad(c.w, c.h).side, L, true, planes, k * 3 * L * L));
+    crops.forEach((c, k) => squareResize(crop(img, c.x, c.y, c.w, c.h), Math.max(c.w, c.h), L, true, planes, k * 3 * L * L));
     const rawLm = await this.rawLandmarks(planes, crops.length);
     return crops.map((c, k) => {
       // face-api's postProcess: undo the centred padding, then scale to the crop and shift by the box corner.

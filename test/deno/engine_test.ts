@@ -50,3 +50,19 @@ Deno.test({
     F.shutdown();
   },
 });
+
+Deno.test({
+  name: 'JPEG decoding under Deno (jpeg-js, EXIF orientation applied)',
+  fn() {
+    const img = F.decodeJpeg(Deno.readFileSync(new URL('../fixtures/jpeg/orient6.jpg', import.meta.url)), 'orient6.jpg');
+    // Stored 30×40, tagged "turn 90° clockwise": upright it is the 40×30 reference.
+    if (img.width !== 40 || img.height !== 30) throw new Error(`orient6.jpg decoded to ${img.width}×${img.height}, expected 40×30`);
+    let threw = '';
+    try {
+      F.decodeJpeg(new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 4, 1, 2]), 'cut.jpg');
+    } catch (e) {
+      threw = (e as Error).message;
+    }
+    if (!/^cut\.jpg: not a readable JPEG/.test(threw)) throw new Error(`a truncated JPEG gave '${threw}'`);
+  },
+});
