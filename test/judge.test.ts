@@ -2,7 +2,7 @@
 import { describe, it, expect } from 'vitest';
 import { mkdtempSync, mkdirSync, copyFileSync, existsSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, basename } from 'node:path';
 import { calibrate, identify, summarize, labelOf, similarity, galleryPeople, type Labelled } from '../src/invert/judge.ts';
 import { readPng, writePng } from '../src/io/png.ts';
 import { facesFromSheet } from '../src/train/faces.ts';
@@ -136,6 +136,17 @@ describe('faceinv judge', () => {
     expect(r.code, r.err).toBe(0);
     expect(lastJson(r.out).summary.judged).toBe(4);
     for (let i = 0; i < 4; i++) expect(existsSync(join(dir, 'rec', `p${i}`, 'a.png'))).toBe(true);
+  });
+
+  it('--preset identity optimises with the bundled networks but never the judge, and says which it used', () => {
+    const dir = makeGallery();
+    const run = (judge: string) => {
+      const r = cli('judge', '--gallery', join(dir, 'gallery'), '--judge', judge, '--reconstruct', '--out', join(dir, `rec-${judge}`), '--per-person', '1', '--preset', 'identity', '--iterations', '1');
+      expect(r.code, r.err).toBe(0);
+      return (lastJson(r.out).optimised as string[]).map((f) => basename(f));
+    };
+    expect(run('faceplugin')).toEqual(['dlib_face_recognition_resnet.onnx', 'mobileface.onnx']);
+    expect(run('mobileface')).toEqual(['dlib_face_recognition_resnet.onnx', 'faceplugin.onnx']);
   });
 
   it('--start-decoder starts each reconstruction from a trained decoder\'s face for its target', () => {

@@ -192,7 +192,7 @@ const imagesOf = (data: Float32Array, n: number, size: number): RgbImage[] => fr
  * The ensemble's networks: the --ensemble options ('none' for no ensemble), or else, with --preset identity,
  * the bundled 112-px networks (mobileface, faceplugin) that are neither the model nor excluded (the judge).
  */
-function ensembleSpecs(a: Parsed, exclude: string[]): string[] {
+export function ensembleSpecs(a: Parsed, exclude: string[] = []): string[] {
   const given = a.all.ensemble;
   if (given) return given.includes('none') ? [] : given;
   if (a.opt.preset !== 'identity') return [];

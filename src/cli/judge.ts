@@ -18,9 +18,9 @@ import { loadModel, num, pixelsOf, readFaces, writeText, abortOnSigint, UsageErr
 import type { CommandSpec } from './options.ts';
 import { loadRun } from './decoder.ts';
 import { Decoder } from '../models/decoder.ts';
-import { settings, ensembleOf, reconstructionInputs, LOSS_OPTIONS } from './invert.ts';
+import { settings, ensembleOf, ensembleSpecs, reconstructionInputs, LOSS_OPTIONS } from './invert.ts';
 import { checkOutputs } from './outputs.ts';
-import { DEFAULT_GUIDE, packageRoot } from './paths.ts';
+import { DEFAULT_GUIDE, DEFAULT_MODEL, packageRoot } from './paths.ts';
 
 export const JUDGE: CommandSpec = {
   name: 'judge',
@@ -144,7 +144,9 @@ export async function judgeCmd(a: Parsed): Promise<number> {
       `${summary.identifiedAndClears} also above the threshold ${threshold.toFixed(3)} (gallery pairs: same ${calibration.sameMean.toFixed(3)}, different ${calibration.differentMean.toFixed(3)}, balanced accuracy ${calibration.accuracy.toFixed(3)})\n`,
   );
   if (typeof opt.report === 'string') writeReport(opt.report, verdicts, files, labels, images, summary, threshold);
-  process.stdout.write(JSON.stringify({ judge: typeof opt.judge === 'string' ? opt.judge : 'mobileface', gallery: galleryRoot, people: people.size, photos: files.length, threshold, calibration, summary, white_box: whiteBox, verdicts }) + '\n');
+  // The networks that made the reconstructions (model first), so a reader can check the judge was not one.
+  const optimised = opt.reconstruct ? [typeof opt.model === 'string' ? opt.model : DEFAULT_MODEL, ...ensembleSpecs(a, [judgePath]).map((f) => f.replace(/:[0-9.eE+-]+$/, ''))] : null;
+  process.stdout.write(JSON.stringify({ judge: typeof opt.judge === 'string' ? opt.judge : 'mobileface', gallery: galleryRoot, people: people.size, photos: files.length, threshold, calibration, summary, white_box: whiteBox, optimised, verdicts }) + '\n');
   return 0;
 }
 
