@@ -1,5 +1,6 @@
 // What the faceinv commands share: argument parsing, loading the model, reading targets and images.
-import { existsSync, readFileSync, writeFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { writeFileAtomic } from '../io/atomic.ts';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { RgbImage } from '../io/image.ts';
 import { FaceModel } from '../models/face_model.ts';
 import { readImage, isImageFile, DEFAULT_PIXEL_LIMIT } from '../io/png.ts';
@@ -232,14 +233,7 @@ export async function readTargets(model: FaceModel, sources: string[]): Promise<
 
 /** Writes a text file atomically (temp file + rename). */
 export function writeText(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, text);
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+  writeFileAtomic(path, text);
 }
 
 

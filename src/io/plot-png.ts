@@ -1,6 +1,6 @@
 // Plots written as SVG and as PNG (rendered by resvg, with the system's fonts). Node only.
 // resvg is a native module that only plots need: an optional peer dependency, loaded on first use.
-import { writeFileSync, renameSync } from 'node:fs';
+import { writeFileAtomic } from './atomic.ts';
 import { createRequire } from 'node:module';
 import type { Resvg as ResvgClass } from '@resvg/resvg-js';
 
@@ -26,12 +26,7 @@ export function svgToPng(svg: string): Uint8Array {
 
 /** Writes `<base>.svg` and `<base>.png` (each atomically); returns both paths. */
 export function writePlot(base: string, svg: string): [string, string] {
-  const write = (path: string, data: string | Uint8Array) => {
-    const tmp = `${path}.tmp-${process.pid}`;
-    writeFileSync(tmp, data);
-    renameSync(tmp, path);
-  };
-  write(`${base}.svg`, svg);
-  write(`${base}.png`, svgToPng(svg));
+  writeFileAtomic(`${base}.svg`, svg);
+  writeFileAtomic(`${base}.png`, svgToPng(svg));
   return [`${base}.svg`, `${base}.png`];
 }

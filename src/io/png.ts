@@ -1,6 +1,7 @@
 // Image files in Node: PNG read/write through pngjs (RGB, RGBA, grey, grey+alpha, 8 and 16 bit), and JPEG
 // read (baseline and progressive, EXIF orientation applied) through jpeg.ts. Node only.
-import { readFileSync, writeFileSync, renameSync, rmSync } from 'node:fs';
+import { writeFileAtomic } from './atomic.ts';
+import { readFileSync } from 'node:fs';
 import { PNG } from 'pngjs';
 import type { RgbImage } from './image.ts';
 import { decodeJpeg, isJpeg, JpegError } from './jpeg.ts';
@@ -86,12 +87,5 @@ export function writePng(path: string, img: RgbImage): void {
     for (let c = 0; c < 3; c++) png.data[i * 4 + c] = Math.max(0, Math.min(255, Math.round(img.data[i * 3 + c])));
     png.data[i * 4 + 3] = 255;
   }
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, PNG.sync.write(png));
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+  writeFileAtomic(path, PNG.sync.write(png));
 }

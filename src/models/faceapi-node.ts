@@ -1,7 +1,8 @@
 // Node side of the converter: finds face-api's files in node_modules and writes the ONNX file.
-import { readFileSync, writeFileSync, renameSync, mkdirSync, existsSync, rmSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../io/atomic.ts';
 import { readWeights, convertFaceRecognitionNet, type WeightSpec } from './faceapi.ts';
 import { convertTinyFaceDetector, convertLandmarkNet } from './faceapi-detect.ts';
 
@@ -38,30 +39,12 @@ export function convertDetectorModels(modelDir = faceApiModelDir()): { detector:
 }
 
 /** Writes bytes to `out` atomically (temp file, then rename), making its directory. */
-export function writeAtomic(out: string, bytes: Uint8Array): void {
-  mkdirSync(dirname(out), { recursive: true });
-  const tmp = `${out}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, out);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-}
+export const writeAtomic = (out: string, bytes: Uint8Array): void => writeFileAtomic(out, bytes, { mkdir: true });
 
 /** Converts face-api's recognition net to ONNX at `out` (written to a temp file, then renamed). */
 export function convertDefaultModel(out: string, modelDir = faceApiModelDir()): { bytes: number; tensors: number } {
   const weights = faceApiWeights('face_recognition_model', modelDir);
   const bytes = convertFaceRecognitionNet(weights);
-  mkdirSync(dirname(out), { recursive: true });
-  const tmp = `${out}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, out);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+  writeAtomic(out, bytes);
   return { bytes: bytes.length, tensors: weights.size };
 }
