@@ -1,0 +1,116 @@
+// Issue 20's measurement: do a feed-forward decoder's one-pass faces show the person? For each gallery person
+// the decoder decodes the default model's embedding of one photo (the first by name); every network that took
+// no part in the decoder's training judges the faces at rank 1 against the gallery without that photo (as
+// bench/identity.ts does for the iterative method). Beside the rates: dlib's distance of each face to its
+// target, how distinct the faces of different people are (mean pixel distance between two people's decoded
+// faces over the same between their photos; the issue asks for at least 0.5), and ms per face at batch 1 and
+// 16 against the iterative method's seconds per face. Prints Markdown, then one JSON line.
+//   npm run build && node --import tsx bench/decoder-identity.ts --gallery <dir> --out <dir>
+//        (--decoder <run dir> | --train '<faceinv train-decoder options>') [--judges mobileface,faceres,faceplugin]
+// --train runs `faceinv train-decoder --out <out>/decoder <options>` first unless that run exists.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join, basename } from 'node:path';
+import { readPng, writePng } from '../src/io/png.ts';
+import { toModelInput, toneStats } from '../src/io/image.ts';
+import { imageGrid } from '../src/io/plot.ts';
+import { init, shutdown, tidy, noGrad, tensor, Rng } from '../src/index.ts';
+import { Decoder } from '../src/models/decoder.ts';
+import { loadRun } from '../src/cli/decoder.ts';
+import { timeGpu } from './common.ts';
+
+const arg = (name: string, def?: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : def;
+};
+const gallery = arg('gallery');
+const out = arg('out');
+if (!gallery || !out) throw new Error("usage: decoder-identity.ts --gallery <dir> --out <dir> (--decoder <dir> | --train '<options>') [--judges a,b]");
+const judges = arg('judges', 'mobileface,faceres,faceplugin')!.split(',');
+mkdirSync(out, { recursive: true });
+
+const cli = (args: string[]) => {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, ['dist/cli.js', ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`faceinv ${args.join(' ')} failed: ${r.stderr.split('\n').slice(-3).join(' ')}`);
+  return { json: JSON.parse(r.stdout.trim().split('\n').at(-1)!), seconds: (performance.now() - t0) / 1000 };
+};
+
+let decoderDir = arg('decoder');
+if (!decoderDir) {
+  const train = arg('train');
+  if (train === undefined) throw new Error('give --decoder <run dir> or --train <options>');
+  decoderDir = join(out, 'decoder');
+  if (!existsSync(join(decoderDir, 'config.json'))) {
+    const r = cli(['train-decoder', '--out', decoderDir, ...train.split(' ').filter(Boolean)]);
+    console.error(`trained ${decoderDir} in ${r.seconds.toFixed(0)} s`);
+  }
+}
+
+// One photo per person: the first by name (as judge --per-person 1 picks).
+const people = readdirSync(gallery, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+const sources = people
+  .map((p) => ({ person: p, files: readdirSync(join(gallery, p)).filter((f) => f.toLowerCase().endsWith('.png')).sort() }))
+  .filter((p) => p.files.length >= 2)
+  .map((p) => ({ person: p.person, photo: p.files[0] }));
+const faces = join(out, 'faces');
+const decoded = cli(['decode', '--decoder', decoderDir, ...sources.flatMap((s) => ['--embedding', join(gallery, s.person, s.photo)]), '--out', join(faces, 'x.png')]);
+sources.forEach((s, i) => {
+  mkdirSync(join(faces, s.person), { recursive: true });
+  renameSync(join(faces, `x-${i}.png`), join(faces, s.person, s.photo));
+});
+const files = sources.map((s) => join(faces, s.person, s.photo));
+const distances: number[] = decoded.json.distance;
+
+const rows = judges.map((j) => {
+  const r = cli(['judge', '--gallery', gallery, '--judge', j, ...files]).json;
+  return { judge: j, identified: r.summary.identified as number, judged: r.summary.judged as number, meanScore: r.summary.meanScore as number, meanBestOther: r.summary.meanBestOther as number, hits: r.verdicts.filter((v: { identified: boolean }) => v.identified).map((v: { person: string }) => v.person) };
+});
+
+// Distinctness: mean absolute pixel difference over pairs of people, decoded faces against their photos.
+const chips = (paths: string[]) => paths.map((f) => toModelInput(readPng(f), 150).data);
+const meanPairDiff = (imgs: Float32Array[]) => {
+  let s = 0;
+  let n = 0;
+  for (let a = 0; a < imgs.length; a++) {
+    for (let b = a + 1; b < imgs.length; b++) {
+      let d = 0;
+      for (let i = 0; i < imgs[a].length; i++) d += Math.abs(imgs[a][i] - imgs[b][i]);
+      s += d / imgs[a].length;
+      n++;
+    }
+  }
+  return s / n;
+};
+const facesDiff = meanPairDiff(chips(files));
+const photosDiff = meanPairDiff(chips(sources.map((s) => join(gallery, s.person, s.photo))));
+const tones = files.map((f) => toneStats(readPng(f)));
+
+// Decode speed in-process: batches of 1 and 16 random embeddings of the right size.
+await init();
+const { ckpt } = loadRun(decoderDir);
+const decoder = Decoder.fromValues(ckpt.config, ckpt.params);
+const rng = new Rng(5);
+const msPerFace: Record<string, number> = {};
+for (const B of [1, 16]) {
+  const e = tensor(rng.fill(B * ckpt.config.embeddingSize, () => 0.1 * rng.normal()), [B, ckpt.config.embeddingSize]);
+  const s = await timeGpu(() => tidy(() => noGrad(() => decoder.decode(e, undefined, ckpt.config.guideIndexCount > 0 ? Array(B).fill(0) : undefined))).dispose());
+  msPerFace[`batch ${B}`] = (1000 * s) / B;
+  e.dispose();
+}
+decoder.dispose();
+shutdown();
+
+console.log(`| judge (took no part) | identified | similarity: own / best other |\n| --- | ---: | ---: |`);
+for (const r of rows) console.log(`| ${r.judge} | **${r.identified}/${r.judged}** | ${r.meanScore.toFixed(3)} / ${r.meanBestOther.toFixed(3)} |`);
+const under = distances.filter((d) => d < 0.6).length;
+console.log(`\ndlib distance to the target: mean ${(distances.reduce((a, b) => a + b, 0) / distances.length).toFixed(3)}, max ${Math.max(...distances).toFixed(3)}, ${under}/${distances.length} under 0.6`);
+console.log(`distinctness: mean pixel distance between two people's decoded faces ${facesDiff.toFixed(1)} against ${photosDiff.toFixed(1)} between their photos (ratio ${(facesDiff / photosDiff).toFixed(2)})`);
+console.log(`tones: contrast ${(tones.reduce((a, t) => a + t.contrast, 0) / tones.length).toFixed(3)}, colour noise ${(tones.reduce((a, t) => a + t.colourNoise, 0) / tones.length).toFixed(3)}`);
+console.log(`decode: ${Object.entries(msPerFace).map(([k, v]) => `${v.toFixed(1)} ms per face at ${k}`).join(', ')}`);
+writePng(join(out, 'decoded.png'), imageGrid(files.map((f) => toModelInput(readPng(f), 112)), sources.length));
+console.log(`grid: ${join(out, 'decoded.png')} (${sources.map((s) => basename(s.person)).join(', ')})`);
+const result = { gallery, decoder: decoderDir, judges: rows, dlib_under_06: under, distinctness: facesDiff / photosDiff, ms_per_face: msPerFace };
+writeFileSync(join(out, 'result.json'), JSON.stringify(result) + '\n');
+console.log(JSON.stringify(result));
+process.exit(0);
