@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import * as F from '../src/index.ts';
-import { lapSplit, lapMerge, lapNormalize, lapRegularizer, mirrorRegularizer, pyrDown, pyrUp, chroma, contrastDeficit, totalVariation } from '../src/autograd/regularizers.ts';
+import { lapSplit, lapMerge, lapNormalize, lapRegularizer, mirrorRegularizer, pyrDown, pyrUp, chroma, contrastDeficit, skinTone, totalVariation } from '../src/autograd/regularizers.ts';
 import { Rand, size, gradCheck, relErr } from './helpers/ref.ts';
 
 const K = [1, 4, 6, 4, 1].map((v) => v / 16);
@@ -249,5 +249,28 @@ describe('photo-likeness regularisers: chroma total variation and the contrast f
     await gradCheck({ inputs: [{ data: xs, shape }], gpuFn: (t) => contrastDeficit(t, w, floor), refFn: refDeficit(floor), tol: 1e-3 });
     w.dispose();
   });
+  it('skin tone: ‖masked mean of each channel minus the luminance − target‖² per item, with its gradient', async () => {
+    const xs = new Rand(23).uniform(size(shape));
+    // An irregular region (weights need not sum to one) and a target off the data's mean.
+    const maskData = Float64Array.from({ length: HW }, (_, i) => (i % 3 === 0 ? 1 / HW : 0.5 / HW));
+    const target = [0.12, -0.04, -0.13];
+    const w = F.keep(weights());
+    const mask = F.keep(F.tensor(maskData, [1, 1, H, W]));
+    const t = F.keep(F.tensor(target, [1, 3]));
+    const ref = (a: Float64Array) =>
+      Float64Array.from({ length: N }, (_, n) =>
+        target.reduce((s, tc, c) => {
+          let m = 0;
+          for (let i = 0; i < HW; i++) m += (a[(n * 3 + c) * HW + i] - lum(a, n, i)) * maskData[i];
+          return s + (m - tc) ** 2;
+        }, 0));
+    const v = F.tidy(() => skinTone(F.tensor(Float32Array.from(xs), shape), w, mask, t));
+    expect(v.shape).toEqual([N]);
+    const want = ref(Float64Array.from(Float32Array.from(xs)));
+    expect(Math.min(...want)).toBeGreaterThan(1e-3);
+    expect(relErr(await v.data(), want)).toBeLessThan(1e-4);
+    v.dispose();
+    await gradCheck({ inputs: [{ data: xs, shape }], gpuFn: (x) => skinTone(x, w, mask, t), refFn: ref, tol: 1e-3 });
+    for (const k of [w, mask, t]) k.dispose();
+  });
 });
-

@@ -178,3 +178,14 @@ export function contrastDeficit(p: Tensor, weights: Tensor, floor: number): Tens
   return square(relu(add(mul(sigma, -1), floor)));
 }
 
+
+/**
+ * How far the mean colour of each image's face region is from a skin tone: ‖mean(chroma · mask) − target‖²
+ * per batch item ([N]). `mask` is [1, 1, H, W] holding 1/count inside the region (so the masked sum is its
+ * mean) and `target` [1, 3] the chroma (each channel minus the luminance, 0..1 units) of the skin tone; the
+ * caller keeps both. Only the region's average hue is pulled: every local colour stays free.
+ */
+export function skinTone(p: Tensor, weights: Tensor, mask: Tensor, target: Tensor): Tensor {
+  const means = sum(mul(chroma(p, weights), mask), [2, 3]);
+  return sum(square(sub(means, target)), 1);
+}

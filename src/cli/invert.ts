@@ -38,7 +38,7 @@ const contrastCheck = (v: string): string | null => {
 /** The loss and optimiser options, shared by every command that reconstructs (each overrides the preset). */
 export const LOSS_OPTIONS: (OptionSpec | HelpHeading)[] = [
   { heading: 'Loss and optimiser (each overrides the preset):' },
-  { name: 'preset', type: 'string', arg: 'P', choices: ['paper', 'fast', 'identity'], choiceName: 'a preset', help: 'paper (default: 300 iterations), fast (100), or identity: paper + input diversity\n(--jitter 4,0.05,3 --flip --colour-jitter 0.1) + tones (--chroma-tv 0.3\n--contrast 30,0.2), with mobileface and faceplugin (not the model or the judge)\nas --ensemble: faces that other networks recognise (BENCHMARKS.md)' },
+  { name: 'preset', type: 'string', arg: 'P', choices: ['paper', 'fast', 'identity'], choiceName: 'a preset', help: 'paper (default: 300 iterations), fast (100), or identity: paper + input diversity\n(--jitter 4,0.05,3 --flip --colour-jitter 0.1) + tones (--chroma-tv 0.3\n--contrast 30,0.2 --skin 20), with mobileface and faceplugin (not the model or\nthe judge) as --ensemble: faces that other networks recognise (BENCHMARKS.md)' },
   { name: 'iterations', type: 'int', min: 0, max: 10_000_000, help: 'iterations' },
   { name: 'lr', type: 'number', above: 0, help: 'learning rate (pixel units per step for Adam)' },
   { name: 'optimizer', type: 'string', arg: 'O', choices: ['adam', 'sgd'], help: 'adam or sgd' },
@@ -61,6 +61,7 @@ export const LOSS_OPTIONS: (OptionSpec | HelpHeading)[] = [
   { name: 'flip', type: 'flag', help: 'also mirror the image the networks see, at random half of the steps' },
   { name: 'colour-jitter', type: 'number', arg: 'C', min: 0, max: 0.99, help: 'also change its contrast and brightness at random each step by up to ±C (e.g. 0.1)' },
   { name: 'chroma-tv', type: 'number', arg: 'W', min: 0, help: "weight of the total variation of the image's colour (minus its luminance): less\ncolour speckle, the light-dark detail kept" },
+  { name: 'skin', type: 'number', arg: 'W', min: 0, help: "weight of the skin-tone prior: the face region's mean colour pulled toward skin\n(local colour left free)" },
   { name: 'chroma-step', type: 'number', arg: 'K', min: 0, max: 1, help: 'scale the colour part of each step by K (light and dark move faster; less colour\nblotching)' },
   { name: 'contrast', type: 'string', arg: 'W[,F]', check: contrastCheck, help: 'weight of the contrast floor: images whose luminance standard deviation (0..1) is\nbelow F (default 0.2, a face photo\'s) are pushed up to it' },
   { name: 'ensemble', type: 'string', arg: 'F[:W]', repeat: true, check: ensembleCheck, help: 'another ONNX face model optimised together, on unit-length embeddings of the\ntarget photo under it, with weight W (default 1); repeatable; needs PNG targets' },
@@ -174,6 +175,7 @@ export async function settings(model: FaceModel, a: Parsed, firstGuide: Tensor |
     if (opt['colour-jitter'] !== undefined) s.jitter.colour = num(opt, 'colour-jitter', 0, (v) => v >= 0 && v < 1);
   }
   if (opt['chroma-step'] !== undefined) s.chromaStep = num(opt, 'chroma-step', 1, (v) => v >= 0 && v <= 1);
+  if (opt['skin'] !== undefined) s.skin = num(opt, 'skin', 0, (v) => v >= 0 && Number.isFinite(v));
   if (opt['chroma-tv'] !== undefined) s.chromaTv = num(opt, 'chroma-tv', 0, (v) => v >= 0 && Number.isFinite(v));
   if (opt.contrast !== undefined) {
     const v = String(opt.contrast).split(',').map(Number);

@@ -15,7 +15,7 @@ import { fmt } from '../tensor/shape.ts';
 import { Rng } from '../tensor/random.ts';
 import * as O from '../autograd/ops.ts';
 import { backward, noGrad } from '../autograd/tape.ts';
-import { totalVariation, lapNormalize, lapRegularizer, mirrorRegularizer, lapSplit, lapMerge, chroma, contrastDeficit } from '../autograd/regularizers.ts';
+import { totalVariation, lapNormalize, lapRegularizer, mirrorRegularizer, lapSplit, lapMerge, chroma, contrastDeficit, skinTone } from '../autograd/regularizers.ts';
 import { Adam } from '../optim/adam.ts';
 import { SGD } from '../optim/sgd.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
@@ -80,6 +80,13 @@ export interface ReconstructOptions {
    * stays coherent instead of gathering into blotches at every scale the normalisation lifts.
    */
   chromaStep?: number;
+  /**
+   * Weight of the skin-tone prior: the squared distance of the mean colour of each image's face region (the
+   * chip's central 60 %) from a skin chroma (SKIN_CHROMA), in 0..1 units. The networks' gradients carry little
+   * about hue, so from a grey guide the colour drifts to whatever they tolerate (violet casts); this pulls only
+   * the region's average hue toward skin and leaves every local colour free.
+   */
+  skin?: number;
   /**
    * Transformation robustness: before the network sees the image at each step, every item is shifted, scaled
    * and rotated at random (uniform within these bounds; the edges repeated), so the identity must survive
@@ -193,6 +200,23 @@ export class ReconstructError extends Error {
   }
 }
 
+/**
+ * The skin-tone prior's target: each channel minus the luminance (Rec. 601) of the colour at Cb = 110, Cr = 150
+ * (8-bit YCbCr), the middle of the skin cluster that YCbCr skin detectors use (Chai & Ngan 1999: Cb 77–127,
+ * Cr 133–173). Skin of every complexion falls near it: people differ mostly in luminance, which stays free.
+ */
+export const SKIN_CHROMA: readonly [number, number, number] = (() => {
+  const [r, b] = [(150 - 128) / 255 / 0.713, (110 - 128) / 255 / 0.564];
+  return [r, -(0.299 * r + 0.114 * b) / 0.587, b];
+})();
+
+/** [1, 1, S, S]: 1/count on the chip's central 60 % (the face), 0 elsewhere. */
+function faceRegionMask(S: number): Tensor {
+  const [lo, hi] = [Math.round(0.2 * S), Math.round(0.8 * S)];
+  const w = 1 / (hi - lo) ** 2;
+  return O.tensor(Float32Array.from({ length: S * S }, (_, i) => (i % S >= lo && i % S < hi && Math.floor(i / S) >= lo && Math.floor(i / S) < hi ? w : 0)), [1, 1, S, S]);
+}
+
 /** Pixels → 0..1 for the image-space regularisers, so their weights do not depend on the pixel scale. */
 const UNIT = 1 / 255;
 
@@ -279,7 +303,10 @@ export async function reconstruct(o: ReconstructOptions): Promise<ReconstructRes
   if (contrast && !(contrast.weight >= 0 && contrast.floor >= 0 && contrast.floor < 1)) throw new ReconstructError(`contrast needs a weight ≥ 0 and a floor in [0, 1), got ${JSON.stringify(contrast)}`);
   const chromaStep = o.chromaStep ?? 1;
   if (!(chromaStep >= 0 && chromaStep <= 1)) throw new ReconstructError(`chromaStep must be in [0, 1], got ${chromaStep}`);
-  const lumWeights = chromaTv || contrast || chromaStep !== 1 ? own(O.tensor([0.299, 0.587, 0.114], [1, 3, 1, 1])) : null;
+  const skin = o.skin ?? 0;
+  if (!(skin >= 0 && Number.isFinite(skin))) throw new ReconstructError(`skin must be a weight ≥ 0, got ${skin}`);
+  const skinConsts = skin ? { mask: own(faceRegionMask(S)), target: own(O.tensor([...SKIN_CHROMA], [1, 3])) } : null;
+  const lumWeights = chromaTv || contrast || skin || chromaStep !== 1 ? own(O.tensor([0.299, 0.587, 0.114], [1, 3, 1, 1])) : null;
 
   const termNames = [
     'embedding',
@@ -291,6 +318,7 @@ export async function reconstruct(o: ReconstructOptions): Promise<ReconstructRes
     ...(o.mirror ? ['mirror'] : []),
     ...(chromaTv ? ['chroma-tv'] : []),
     ...(contrast ? ['contrast'] : []),
+    ...(skin ? ['skin'] : []),
     'total',
     'distance',
   ];
@@ -336,6 +364,7 @@ export async function reconstruct(o: ReconstructOptions): Promise<ReconstructRes
     if (o.mirror) terms.push(O.mul(mirrorRegularizer(unit, { perItem: true }), o.mirror));
     if (chromaTv) terms.push(O.mul(totalVariation(chroma(unit, lumWeights!), { perItem: true }), chromaTv));
     if (contrast) terms.push(O.mul(contrastDeficit(unit, lumWeights!, contrast.floor), contrast.weight));
+    if (skinConsts) terms.push(O.mul(skinTone(unit, lumWeights!, skinConsts.mask, skinConsts.target), skin));
     const total = terms.reduce((a, b) => O.add(a, b));
     backward(O.sum(total));
     if (lapLevels > 0 && !lapParam) {
