@@ -14,6 +14,35 @@ describe('the tape: backward, accumulation, noGrad, grad / valueAndGrad', () => 
     x.dispose();
   });
 
+  it('a constant operand costs no gradient kernel (PReLU\'s slope, a tensor exponent)', async () => {
+    // The ops backward launches, by name, when only x requires a gradient: the constant's rule (a full-size
+    // multiply, a log) must not run.
+    const backwardOps = async (make: (x: F.Tensor, c: F.Tensor) => F.Tensor) => {
+      const x = F.tensor([0.5, 2, 3, 1.5], [4]);
+      const c = F.tensor([1.5, 0.5, 2, 1], [4]);
+      x.requiresGrad = true;
+      const e = engine();
+      e.startProfile();
+      F.tidy(() => F.backward(F.sum(make(x, c))));
+      const both = Object.fromEntries((await e.stopProfile()).map((r) => [r.op, r.calls]));
+      [x, c].forEach((t) => t.dispose());
+      // Less the forward's ops (profiled alone): what remains is backward's.
+      const x2 = F.tensor([0.5, 2, 3, 1.5], [4]);
+      const c2 = F.tensor([1.5, 0.5, 2, 1], [4]);
+      e.startProfile();
+      F.tidy(() => F.sum(make(x2, c2)));
+      const forward = Object.fromEntries((await e.stopProfile()).map((r) => [r.op, r.calls]));
+      [x2, c2].forEach((t) => t.dispose());
+      return Object.fromEntries(Object.keys(both).map((op) => [op, both[op] - (forward[op] ?? 0)]).filter(([, n]) => n > 0));
+    };
+    expect((await backwardOps((x, c) => F.mul(x, c))).mul).toBe(1);
+    expect((await backwardOps((x, c) => F.mul(c, x))).mul).toBe(1);
+    expect((await backwardOps((x, c) => F.pow(x, c))).log).toBeUndefined();
+    expect((await backwardOps((x, c) => F.div(x, c))).div).toBe(1);
+    // PReLU as the importer builds it: relu(x) − slope · relu(−x).
+    expect((await backwardOps((x, c) => F.sub(F.relu(x), F.mul(c, F.relu(F.neg(x)))))).mul).toBe(1);
+  });
+
   it('gradients accumulate across backward calls until cleared', async () => {
     const x = F.tensor([2], [1]);
     x.requiresGrad = true;

@@ -118,42 +118,47 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
   return record('sumTo', [g], out, (gg) => [expand(gg, g.shape)]);
 }
 
-function binary(op: BinaryOp, a: Tensor, b: Tensor, back: ((g: Tensor, out: Tensor) => [Tensor | null, Tensor | null]) | null): Tensor {
+/** The gradient with respect to one input of a binary op, given the output gradient and the output. */
+type PartialGrad = (g: Tensor, out: Tensor) => Tensor;
+
+/**
+ * A broadcasting binary op and its gradient, one rule per input. A rule runs only for an input that requires
+ * a gradient, so a constant operand (PReLU's slope, a fixed exponent, a mask) costs no kernel in backward.
+ */
+function binary(op: BinaryOp, a: Tensor, b: Tensor, back: [PartialGrad, PartialGrad] | null): Tensor {
   live(op, a, b);
   const out = binaryKernel(op, a, b);
   if (!back) return recordNonDifferentiable(op, [a, b], out);
-  return record(op, [a, b], out, (g) => {
-    const [ga, gb] = back(g, out);
-    return [ga && a.requiresGrad ? sumTo(ga, a.shape) : null, gb && b.requiresGrad ? sumTo(gb, b.shape) : null];
-  });
+  const [da, db] = back;
+  return record(op, [a, b], out, (g) => [a.requiresGrad ? sumTo(da(g, out), a.shape) : null, b.requiresGrad ? sumTo(db(g, out), b.shape) : null]);
 }
 
 /** a + b, broadcasting (a number counts as a scalar tensor). */
 export function add(a: TensorLike, b: TensorLike): Tensor {
   if (typeof b === 'number') return unary('add_s', a as Tensor, b);
   if (typeof a === 'number') return unary('add_s', b, a);
-  return binary('add', a, b, (g) => [g, g]);
+  return binary('add', a, b, [(g) => g, (g) => g]);
 }
 
 /** a − b, broadcasting (a number counts as a scalar tensor). */
 export function sub(a: TensorLike, b: TensorLike): Tensor {
   if (typeof b === 'number') return unary('add_s', a as Tensor, -b);
   if (typeof a === 'number') return unary('rsub_s', b, a);
-  return binary('sub', a, b, (g) => [g, neg(g)]);
+  return binary('sub', a, b, [(g) => g, (g) => neg(g)]);
 }
 
 /** a · b element-wise, broadcasting (a number counts as a scalar tensor). */
 export function mul(a: TensorLike, b: TensorLike): Tensor {
   if (typeof b === 'number') return unary('mul_s', a as Tensor, b);
   if (typeof a === 'number') return unary('mul_s', b, a);
-  return binary('mul', a, b, (g) => [mul(g, b), mul(g, a)]);
+  return binary('mul', a, b, [(g) => mul(g, b), (g) => mul(g, a)]);
 }
 
 /** a / b element-wise, broadcasting (a number counts as a scalar tensor). */
 export function div(a: TensorLike, b: TensorLike): Tensor {
   if (typeof b === 'number') return unary('mul_s', a as Tensor, 1 / b);
   if (typeof a === 'number') return unary('rdiv_s', b, a);
-  return binary('div', a, b, (g, out) => [div(g, b), neg(div(mul(g, out), b))]);
+  return binary('div', a, b, [(g) => div(g, b), (g, out) => neg(div(mul(g, out), b))]);
 }
 
 /** a raised to b element-wise, broadcasting (a number counts as a scalar tensor). */
@@ -161,23 +166,17 @@ export function pow(a: TensorLike, b: TensorLike): Tensor {
   if (typeof b === 'number') return unary('pow_s', a as Tensor, b);
   const at = typeof a === 'number' ? full([], a) : a;
   // d/da a^b = b·a^(b−1); d/db a^b = a^b·ln a (defined for a > 0).
-  return binary('pow', at, b, (g, out) => [mul(g, mul(b, pow(at, sub(b, 1)))), mul(g, mul(out, log(at)))]);
+  return binary('pow', at, b, [(g) => mul(g, mul(b, pow(at, sub(b, 1)))), (g, out) => mul(g, mul(out, log(at)))]);
 }
 
 /** Element-wise larger of a and b, broadcasting; the gradient goes to the larger (to a on ties). */
 export function maximum(a: Tensor, b: Tensor): Tensor {
-  return binary('max', a, b, (g) => {
-    const mask = binaryKernel('ge', a, b);
-    return [mul(g, mask), mul(g, sub(1, mask))];
-  });
+  return binary('max', a, b, [(g) => mul(g, binaryKernel('ge', a, b)), (g) => mul(g, sub(1, binaryKernel('ge', a, b)))]);
 }
 
 /** Element-wise smaller of a and b, broadcasting; the gradient goes to the smaller. */
 export function minimum(a: Tensor, b: Tensor): Tensor {
-  return binary('min', a, b, (g) => {
-    const mask = binaryKernel('ge', b, a);
-    return [mul(g, mask), mul(g, sub(1, mask))];
-  });
+  return binary('min', a, b, [(g) => mul(g, binaryKernel('ge', b, a)), (g) => mul(g, sub(1, binaryKernel('ge', b, a)))]);
 }
 
 /** 1 where a == b, else 0 (not differentiable). */
