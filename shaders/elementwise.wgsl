@@ -4,7 +4,8 @@
 //   BINARY:     out = OP(a, b) with NumPy broadcasting when BROADCAST (strides 0 on broadcast axes); GRID3 is
 //               broadcasting over at most 3 (coalesced) axes, one per grid dimension: no index divisions,
 //               which CPU drivers would run lane by lane.
-// OP names a function below; the TS side picks it, the maths lives here.
+// OP names a function below; scripts/gen-shaders.mjs turns the u_/g_/b_ names into the TypeScript unions
+// UnaryOp, UnaryGradOp and BinaryOp, so adding an op here is what makes it exist on the TS side.
 
 struct Params {
   n: u32,
@@ -35,7 +36,6 @@ fn u_rdiv_s(x: f32, a: f32, b: f32) -> f32 { return a / x; }
 fn u_pow_s(x: f32, a: f32, b: f32) -> f32 { return powf(x, a); }
 fn u_clamp(x: f32, a: f32, b: f32) -> f32 { return clamp(x, a, b); }
 fn u_leaky_relu(x: f32, a: f32, b: f32) -> f32 { return select(a * x, x, x > 0.0); }
-fn u_step(x: f32, a: f32, b: f32) -> f32 { return select(0.0, 1.0, x > a); }
 fn u_fill(x: f32, a: f32, b: f32) -> f32 { return a; }
 
 // pow that follows C's powf for negative bases with integral exponents and for zero exponents.

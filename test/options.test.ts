@@ -132,3 +132,24 @@ describe('the option parser (one declaration per command)', () => {
     }
   });
 });
+
+describe('reconstruction settings from the options', () => {
+  it('--tv-alpha sets the global form\'s α only, --tv-beta the per-pixel form\'s β', async () => {
+    const { settings } = await import('../src/cli/invert.ts');
+    const { FaceModel } = await import('../src/models/face_model.ts');
+    const { defaultModelPath } = await import('./helpers/faces.ts');
+    const { readFileSync } = await import('node:fs');
+    const model = FaceModel.fromBytes(new Uint8Array(readFileSync(defaultModelPath())));
+    const spec = COMMANDS.find((c) => c.spec.name === 'invert')!.spec;
+    const tvOf = async (...args: string[]) => {
+      const { s, owned } = await settings(model, parseCommand(spec, ['--target', 'a.png', '--out', 'o.png', ...args]), null);
+      owned.forEach((o) => o.dispose());
+      return s.tv!;
+    };
+    const a = await tvOf('--tv-alpha', '1.5');
+    expect([a.alpha, a.beta]).toEqual([1.5, undefined]);
+    const b = await tvOf('--tv-form', 'pixel', '--tv-beta', '1.2');
+    expect([b.form, b.alpha, b.beta]).toEqual(['pixel', 2, 1.2]);
+    model.dispose();
+  });
+});

@@ -71,8 +71,6 @@ export function clone(x: Tensor): Tensor {
 
 // ------------------------------------------------------------------ element-wise unary
 
-const unaryOps = ['neg', 'relu', 'exp', 'log', 'sqrt', 'abs', 'sigmoid', 'tanh', 'square'] as const;
-
 function unary(op: UnaryGradOp, x: Tensor, alpha = 0, beta = 0): Tensor {
   live(op, x);
   const y = unaryKernel(op, x, alpha, beta);
@@ -105,8 +103,6 @@ export function clamp(x: Tensor, min: number, max: number): Tensor {
   if (!(min <= max)) throw new RangeError(`clamp: min ${min} > max ${max}`);
   return unary('clamp', x, min, max);
 }
-
-export { unaryOps };
 
 // ------------------------------------------------------------------ element-wise binary (broadcasting)
 

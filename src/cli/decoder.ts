@@ -308,7 +308,9 @@ export async function decodeCmd({ opt, all }: Parsed): Promise<number> {
   const targets = keep(O.tensor(Float32Array.from(embeddings.flatMap((e) => Array.from(e))), [N, decoder.config.embeddingSize]));
   const guide = decoder.config.kind === 'guided' ? keep(pixelsOf(model, [typeof opt.guide === 'string' ? opt.guide : join(String(opt.decoder), run.guides[0])])) : undefined;
   const index = decoder.config.guideIndexCount > 0 ? Array(N).fill(num(opt, 'index', 0, (v) => Number.isInteger(v) && v >= 0 && v < decoder.config.guideIndexCount)) : undefined;
-  const images = decoder.decode(targets, guide && tidy(() => O.expand(guide, [N, ...guide.shape.slice(1)])), index);
+  const guides = guide && tidy(() => O.expand(guide, [N, ...guide.shape.slice(1)]));
+  const images = decoder.decode(targets, guides, index);
+  guides?.dispose();
   const dist = tidy(() => noGrad(() => O.sqrt(O.sum(O.square(O.sub(model.embed(images).embedding, targets)), 1))));
   const px = await images.data();
   const d = Array.from(await dist.data());

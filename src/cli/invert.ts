@@ -50,6 +50,7 @@ export const LOSS_OPTIONS: (OptionSpec | HelpHeading)[] = [
   { name: 'tv', type: 'number', arg: 'W', min: 0, help: 'starting w_TV; it falls to a tenth over the run (0 turns TV off)' },
   { name: 'tv-form', type: 'string', arg: 'F', choices: ['global', 'pixel'], help: 'global (paper eq. 2, default) or pixel' },
   { name: 'tv-alpha', type: 'number', arg: 'A', above: 0, help: 'exponent α of the global form (default 2)' },
+  { name: 'tv-beta', type: 'number', arg: 'B', above: 0, help: 'exponent β of the per-pixel form (default 2)' },
   { name: 'lap-levels', type: 'int', min: 0, max: 8, help: 'Laplacian-pyramid gradient normalisation levels (0 = off; default 4)' },
   { name: 'mirror', type: 'number', arg: 'W', min: 0, help: 'weight of the mirror-symmetry regulariser' },
   { name: 'lp', type: 'number', arg: 'W', min: 0, help: 'weight of R_LP (eq. 12), its N_L and β fitted to the first guide' },
@@ -128,7 +129,8 @@ export async function settings(model: FaceModel, a: Parsed, firstGuide: Tensor |
     if (opt['tv-form'] !== 'global' && opt['tv-form'] !== 'pixel') throw new UsageError(`--tv-form: '${opt['tv-form']}' is not global or pixel`);
     s.tv.form = opt['tv-form'];
   }
-  if (s.tv && opt['tv-alpha'] !== undefined) s.tv = { ...s.tv, alpha: num(opt, 'tv-alpha', 2, (v) => v > 0), beta: num(opt, 'tv-alpha', 2, (v) => v > 0) };
+  if (s.tv && opt['tv-alpha'] !== undefined) s.tv = { ...s.tv, alpha: num(opt, 'tv-alpha', 2, (v) => v > 0) };
+  if (s.tv && opt['tv-beta'] !== undefined) s.tv = { ...s.tv, beta: num(opt, 'tv-beta', 2, (v) => v > 0) };
   if (opt['lap-levels'] !== undefined) s.lapNormLevels = num(opt, 'lap-levels', 4, (v) => Number.isInteger(v) && v >= 0);
   if (opt.mirror !== undefined) s.mirror = num(opt, 'mirror', 0, (v) => v >= 0);
   if (opt.lp !== undefined) {

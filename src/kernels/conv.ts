@@ -2,7 +2,6 @@
 // Shapes travel as uniforms, so one pipeline per block-size choice serves every layer.
 import { engine } from '../tensor/engine.ts';
 import { Tensor } from '../tensor/tensor.ts';
-import { fmt } from '../tensor/shape.ts';
 import { Params, grid } from './params.ts';
 import { gather, scatterInto, filled } from './copy.ts';
 import { subgroupKernelsSupported, SUBGROUP_WIDTH } from './subgroups.ts';
@@ -256,4 +255,3 @@ export function conv2dGradFilterKernel(x: Tensor, dy: Tensor, g: ConvGeometry): 
   return out;
 }
 
-export { fmt };

@@ -4,11 +4,10 @@ import { Tensor } from '../tensor/tensor.ts';
 import { broadcastShapes, broadcastStrides, fmt, sameShape } from '../tensor/shape.ts';
 import { Params, grid } from './params.ts';
 
-export type UnaryOp =
-  | 'neg' | 'relu' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sigmoid' | 'tanh' | 'square'
-  | 'add_s' | 'mul_s' | 'rsub_s' | 'rdiv_s' | 'pow_s' | 'clamp' | 'leaky_relu' | 'step' | 'fill';
-export type UnaryGradOp = Exclude<UnaryOp, 'step' | 'fill'>;
-export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'max' | 'min' | 'eq' | 'gt' | 'ge';
+import type { UnaryOp, UnaryGradOp, BinaryOp } from './shaders.gen.ts';
+
+// The op names are generated from shaders/elementwise.wgsl's function names (scripts/gen-shaders.mjs).
+export type { UnaryOp, UnaryGradOp, BinaryOp };
 
 export const MAX_RANK = 8;
 const FLAGS = { UNARY: false, UNARY_GRAD: false, BROADCAST: false, GRID3: false };

@@ -174,15 +174,17 @@ export class Tensor {
 
 type Nested = Tensor | null | undefined | number | string | boolean | Nested[] | { [k: string]: Nested };
 
-function collect(value: unknown, out: Set<Tensor>, depth = 0): void {
-  if (depth > 4 || value === null || typeof value !== 'object') return;
+/** Every tensor (and its gradient) in a returned value, through arrays and plain objects of any depth. */
+function collect(value: unknown, out: Set<Tensor>, seen = new Set<object>()): void {
+  if (value === null || typeof value !== 'object' || seen.has(value)) return;
+  seen.add(value);
   if (value instanceof Tensor) {
     out.add(value);
     if (value.grad) out.add(value.grad);
     return;
   }
-  if (Array.isArray(value)) for (const v of value) collect(v, out, depth + 1);
-  else if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) collect(v, out, depth + 1);
+  if (Array.isArray(value)) for (const v of value) collect(v, out, seen);
+  else if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) collect(v, out, seen);
 }
 
 /**
