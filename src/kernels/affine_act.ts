@@ -3,6 +3,7 @@ import { engine } from '../tensor/engine.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { fmt } from '../tensor/shape.ts';
 import { Params, grid } from './params.ts';
+import { shaderPipeline } from './preprocess.ts';
 
 export function affineActKernel(x: Tensor, bias: Tensor | null, scale: Tensor | null, shift: Tensor | null, relu: boolean): Tensor {
   const e = engine();
@@ -10,7 +11,7 @@ export function affineActKernel(x: Tensor, bias: Tensor | null, scale: Tensor | 
   const C = x.shape[1];
   const HW = x.shape.slice(2).reduce((a, b) => a * b, 1);
   e.dispatch({
-    pipeline: e.pipeline(
+    pipeline: shaderPipeline(
       'affine_act',
       { HAS_BIAS: !!bias, HAS_SCALE: !!scale, HAS_SHIFT: !!shift, RELU: relu },
       ['read', 'read', 'read', 'read', 'write', 'uniform'],

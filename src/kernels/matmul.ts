@@ -6,6 +6,7 @@ import { subgroupKernelsSupported, SUBGROUP_WIDTH } from './subgroups.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { fmt } from '../tensor/shape.ts';
 import { Params } from './params.ts';
+import { shaderPipeline } from './preprocess.ts';
 
 export type MatmulVariant = 'shared' | 'subgroup' | 'register';
 
@@ -72,7 +73,7 @@ export function matmulKernel(m: MatmulArgs): Tensor {
     TN,
     TMN: TM * TN,
   };
-  const pipe = e.pipeline('matmul', defines, ['read', 'read', 'write', 'uniform']);
+  const pipe = shaderPipeline('matmul', defines, ['read', 'read', 'write', 'uniform']);
   const [bm, bn] = variant === 'shared' ? [64, 64] : variant === 'subgroup' ? [SG_ROWS, SG_COLS] : [TM * 8, TN * 8];
   e.dispatch({
     pipeline: pipe,

@@ -1,6 +1,7 @@
 // Specialises WGSL files from shaders/ with wgsl-preprocessor: `#if ${FLAG}` blocks and `${NAME}` values.
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { SHADERS } from './shaders.gen.ts';
+import { engine, type BindingKind, type Pipeline } from '../tensor/engine.ts';
 
 export type DefineValue = boolean | number | string;
 export type Defines = Record<string, DefineValue>;
@@ -23,4 +24,13 @@ export function specialise(shader: string, defines: Defines): string {
   strings.push(source.slice(last));
   const raw = Object.assign([...strings], { raw: strings }) as unknown as TemplateStringsArray;
   return wgsl(raw, ...values);
+}
+
+/**
+ * The pipeline of shaders/<shader>.wgsl specialised with `defines`, binding `kinds` in order (the uniform
+ * last): cached by the engine under the shader, the defines, the kinds and the entry point, so the WGSL is
+ * specialised and compiled once per combination.
+ */
+export function shaderPipeline(shader: string, defines: Defines, kinds: readonly BindingKind[], entryPoint = 'main'): Pipeline {
+  return engine().pipeline(`${shader}:${JSON.stringify(defines)}`, () => specialise(shader, defines), kinds, entryPoint);
 }

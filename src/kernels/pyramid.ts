@@ -3,6 +3,7 @@ import { engine } from '../tensor/engine.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { fmt } from '../tensor/shape.ts';
 import { Params, grid } from './params.ts';
+import { shaderPipeline } from './preprocess.ts';
 
 /** DOWN: [...,H,W] → [...,ceil(H/2),ceil(W/2)]; UP: [...,h,w] → [...,outH,outW]. Output = gain × the sum. */
 export function resampleKernel(mode: 'down' | 'up', src: Tensor, outH: number, outW: number, gain: number): Tensor {
@@ -11,7 +12,7 @@ export function resampleKernel(mode: 'down' | 'up', src: Tensor, outH: number, o
   const lead = src.shape.slice(0, -2);
   const out = Tensor.empty([...lead, outH, outW]);
   e.dispatch({
-    pipeline: e.pipeline('pyramid', { DOWN: mode === 'down' }, ['read', 'write', 'uniform']),
+    pipeline: shaderPipeline('pyramid', { DOWN: mode === 'down' }, ['read', 'write', 'uniform']),
     buffers: [src.buffer, out.buffer],
     uniforms: new Params().u(out.size, SH, SW, outH, outW, 0, 0).f(gain).build(),
     workgroups: grid(out.size, 256),

@@ -4,6 +4,7 @@ import { engine } from '../tensor/engine.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { fmt } from '../tensor/shape.ts';
 import { Params, grid } from './params.ts';
+import { shaderPipeline } from './preprocess.ts';
 
 export type ReduceOp = 'sum' | 'max';
 
@@ -28,7 +29,7 @@ function reduceMiddle(op: ReduceOp, src: Tensor, outer: number, r: number, inner
   const out = Tensor.empty([outer * inner]);
   const outputs = outer * inner;
   const wgPerOutput = outputs < 2048 && r >= 64;
-  const pipe = e.pipeline('reduce', { MAX: op === 'max', WG_PER_OUTPUT: wgPerOutput }, ['read', 'write', 'uniform']);
+  const pipe = shaderPipeline('reduce', { MAX: op === 'max', WG_PER_OUTPUT: wgPerOutput }, ['read', 'write', 'uniform']);
   e.dispatch({
     pipeline: pipe,
     buffers: [src.buffer, out.buffer],

@@ -3,6 +3,7 @@ import { engine } from '../tensor/engine.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { fmt } from '../tensor/shape.ts';
 import { Params, grid } from './params.ts';
+import { shaderPipeline } from './preprocess.ts';
 
 /** Returns [per-pixel terms, gradient]; see shaders/tv.wgsl for what each form writes. */
 export function tvKernel(img: Tensor, form: 'global' | 'pixel', beta: number, eps: number): [Tensor, Tensor] {
@@ -11,7 +12,7 @@ export function tvKernel(img: Tensor, form: 'global' | 'pixel', beta: number, ep
   const contrib = Tensor.empty(img.shape);
   const grad = Tensor.empty(img.shape);
   e.dispatch({
-    pipeline: e.pipeline('tv', { GLOBAL: form === 'global' }, ['read', 'write', 'write', 'uniform']),
+    pipeline: shaderPipeline('tv', { GLOBAL: form === 'global' }, ['read', 'write', 'write', 'uniform']),
     buffers: [img.buffer, contrib.buffer, grad.buffer],
     uniforms: new Params().u(img.size, H, W, 0).f(beta, eps, 0, 0).build(),
     workgroups: grid(img.size, 256),

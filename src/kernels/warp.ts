@@ -3,6 +3,7 @@ import { engine } from '../tensor/engine.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { fmt } from '../tensor/shape.ts';
 import { Params, grid } from './params.ts';
+import { shaderPipeline } from './preprocess.ts';
 
 /**
  * One pass of the shader. Forward: src = x [N,C,H,W] → [N,C,OH,OW]; GRAD: src = g [N,C,OH,OW] → dx [N,C,H,W].
@@ -13,7 +14,7 @@ function dispatch(src: Tensor, mats: Tensor, [H, W]: number[], [OH, OW]: number[
   const out = Tensor.empty(grad ? [N, C, H, W] : [N, C, OH, OW]);
   const e = engine();
   e.dispatch({
-    pipeline: e.pipeline('warp', { GRAD: grad }, ['read', 'read', 'write', 'uniform']),
+    pipeline: shaderPipeline('warp', { GRAD: grad }, ['read', 'read', 'write', 'uniform']),
     buffers: [src.buffer, mats.buffer, out.buffer],
     uniforms: new Params().u(out.size, C, H, W).u(OH, OW, 0, 0).build(),
     workgroups: grid(out.size, 256),

@@ -4,7 +4,6 @@
 // the pending work may touch, or an explicit flush().
 import { requestDevice, type DeviceHandle, type DeviceOptions, type AdapterSummary } from './device.ts';
 import { BufferPool, bufferId, type PoolStats } from './pool.ts';
-import { specialise, type Defines } from '../kernels/preprocess.ts';
 
 export type BindingKind = 'read' | 'write' | 'uniform';
 
@@ -120,22 +119,26 @@ export class Engine {
     return [layout, this.pipelineLayouts.get(key)!, key];
   }
 
-  /** A compute pipeline for shaders/<shader>.wgsl specialised with `defines`, cached by both. */
-  pipeline(shader: string, defines: Defines, kinds: readonly BindingKind[], entryPoint = 'main'): Pipeline {
-    const key = `${shader}:${entryPoint}:${JSON.stringify(defines)}`;
+  /**
+   * A compute pipeline, cached by everything that makes it: `source` (a name for the WGSL `code` returns: the
+   * shader and its specialisation), the binding kinds and the entry point. `code` runs on a cache miss only.
+   * Kernels reach this through shaderPipeline() (src/kernels/preprocess.ts), which specialises shaders/*.wgsl.
+   */
+  pipeline(source: string, code: () => string, kinds: readonly BindingKind[], entryPoint = 'main'): Pipeline {
+    const key = `${source}:${entryPoint}:${kinds.join(',')}`;
     const hit = this.pipelines.get(key);
     if (hit) return hit;
+    const shader = source.split(':')[0];
     const storageCount = kinds.filter((k) => k !== 'uniform').length;
     const maxStorage = this.limits.maxStorageBuffersPerShaderStage ?? 8;
     if (storageCount > maxStorage) {
       throw new GpuError(`shader ${shader} needs ${storageCount} storage buffers; the device allows ${maxStorage}`);
     }
-    const code = specialise(shader, defines);
     const [layout, pipelineLayout, layoutKey] = this.layoutFor(kinds);
     if (this.debug) this.device.pushErrorScope('validation');
-    const module = this.device.createShaderModule({ code, label: shader });
+    const module = this.device.createShaderModule({ code: code(), label: shader });
     const gpu = this.device.createComputePipeline({ layout: pipelineLayout, compute: { module, entryPoint }, label: key });
-    if (this.debug) this.trackScope(`compiling shaders/${shader}.wgsl with ${JSON.stringify(defines)}`);
+    if (this.debug) this.trackScope(`compiling ${source}`);
     const p: Pipeline = { key, gpu, layout, layoutKey, kinds };
     this.pipelines.set(key, p);
     return p;
