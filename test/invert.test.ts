@@ -7,7 +7,7 @@ import * as F from '../src/index.ts';
 import { FaceModel } from '../src/models/face_model.ts';
 import { readPng } from '../src/io/png.ts';
 import { embeddingLoss, guideLoss, GaussianPrior, fitLapSpectrum, unitRows } from '../src/invert/losses.ts';
-import { reconstruct, jitterAffines, ReconstructError, type ReconstructOptions, type Progress } from '../src/invert/reconstruct.ts';
+import { reconstruct, jitterAffines, SKIN_CHROMA, ReconstructError, type ReconstructOptions, type Progress } from '../src/invert/reconstruct.ts';
 import { preset, decayingTv } from '../src/invert/presets.ts';
 import { Rand, size, gradCheck, relErr } from './helpers/ref.ts';
 import { defaultModelPath, SAMPLE_FACE } from './helpers/faces.ts';
@@ -180,10 +180,16 @@ describe('reconstruct() on the default model', () => {
     // A second network (here the bundled judge, as any ONNX face model) with its own target.
     const other = FaceModel.fromBytes(new Uint8Array(readFileSync('assets/judges/mobileface.onnx')), 'mobileface');
     const otherTarget = F.keep(F.tidy(() => F.noGrad(() => other.embed(other.pixels([readPng(SAMPLE_FACE)])).embedding)));
-    const r = await lowers({ ensemble: [{ model: other, target: otherTarget, weight: 0.01 }], jitter }, 'ensemble + jitter');
+    // Without jitter, so that every step scores the same view: the total and the member's own term fall.
+    const r = await lowers({ ensemble: [{ model: other, target: otherTarget, weight: 0.01 }] }, 'ensemble');
     expect(r.termNames).toContain('ensemble:0');
     const e0 = r.trace.map((row) => row.values['ensemble:0']);
     expect(e0.at(-1)!).toBeLessThan(e0[0]);
+    // With jitter the member's term still falls over the run.
+    const rj = await reconstruct({ ...base(), ensemble: [{ model: other, target: otherTarget, weight: 0.01 }], jitter, iterations: 20 });
+    const ej = rj.trace.map((row) => row.values['ensemble:0']);
+    expect(ej.slice(-3).reduce((a, b) => a + b) / 3).toBeLessThan(ej[0]);
+    rj.image.dispose();
     await expect(reconstruct({ ...base(), ensemble: [{ model, target, weight: 1 }] })).rejects.toThrow(/is the main model/);
     await expect(reconstruct({ ...base(), ensemble: [{ model: other, target: F.zeros([2, 256]), weight: 1 }] })).rejects.toThrow(/target must be \[1, D\]/);
     await expect(reconstruct({ ...base(), jitter: { shift: -1, scale: 0, rotate: 0 } })).rejects.toThrow(/jitter bounds/);
@@ -225,6 +231,35 @@ describe('reconstruct() on the default model', () => {
     await expect(reconstruct({ ...base(), jitter: { shift: 0, scale: 0, rotate: 0, colour: 1 } })).rejects.toThrow(/jitter bounds/);
   });
 
+  it('skin-tone prior: from the grey average face, the face region\'s mean hue moves to the skin chroma', async () => {
+    const average = F.keep(model.pixels([readPng('assets/guides/lfw-average.png')]));
+    // Mean chroma (each channel minus the luminance, 0..1) over the chip's central 60 %.
+    const hue = async (img: F.Tensor) => {
+      const px = await img.data();
+      const S = Math.sqrt(px.length / 3);
+      const [lo, hi] = [Math.round(0.2 * S), Math.round(0.8 * S)];
+      const m = [0, 0, 0];
+      for (let y = lo; y < hi; y++)
+        for (let x = lo; x < hi; x++) {
+          const [r, g, b] = [0, 1, 2].map((c) => px[c * S * S + y * S + x] / 255);
+          const lum = 0.299 * r + 0.587 * g + 0.114 * b;
+          [r, g, b].forEach((v, c) => (m[c] += (v - lum) / (hi - lo) ** 2));
+        }
+      return m;
+    };
+    const off = (m: number[]) => Math.hypot(...m.map((v, c) => v - SKIN_CHROMA[c]));
+    const before = off(await hue(average));
+    const r = await lowers({ guide: average, skin: 20 }, 'skin tone');
+    expect(r.termNames).toContain('skin');
+    const q = await reconstruct({ ...base(), guide: average, skin: 20, iterations: 40 });
+    const after = off(await hue(q.image));
+    q.image.dispose();
+    expect(before).toBeGreaterThan(0.1);
+    expect(after, `distance of the mean hue from skin: ${before} → ${after}`).toBeLessThan(before / 4);
+    await expect(reconstruct({ ...base(), skin: -1 })).rejects.toThrow(/skin must be a weight/);
+    average.dispose();
+  });
+
   it('flipped jitter transformations mirror the image about its centre', () => {
     const rng = new F.Rng(3);
     const ms = jitterAffines(rng, 100, 150, { shift: 0, scale: 0, rotate: 0, flip: true });
@@ -251,7 +286,8 @@ describe('reconstruct() on the default model', () => {
     expect(id.jitter).toMatchObject({ shift: 4, scale: 0.05, flip: true, colour: 0.1 });
     expect(id.chromaTv).toBeGreaterThan(0);
     expect(id.contrast).toMatchObject({ floor: 0.2 });
-    const strip = { jitter: undefined, tv: undefined, chromaTv: undefined, contrast: undefined };
+    expect(id.skin).toBeGreaterThan(0);
+    const strip = { jitter: undefined, tv: undefined, chromaTv: undefined, contrast: undefined, skin: undefined };
     expect({ ...id, ...strip }).toEqual({ ...paper, ...strip });
     expect(() => preset('nope' as never, layers)).toThrow(/paper, fast, identity/);
   });

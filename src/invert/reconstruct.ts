@@ -13,6 +13,7 @@ import { Tensor, keep, tidy } from '../tensor/tensor.ts';
 import { engine } from '../tensor/engine.ts';
 import { fmt } from '../tensor/shape.ts';
 import { Rng } from '../tensor/random.ts';
+import { LossHistory } from '../tensor/history.ts';
 import * as O from '../autograd/ops.ts';
 import { backward, noGrad } from '../autograd/tape.ts';
 import { totalVariation, lapNormalize, lapRegularizer, mirrorRegularizer, lapSplit, lapMerge, chroma, contrastDeficit, skinTone } from '../autograd/regularizers.ts';
@@ -323,7 +324,7 @@ export async function reconstruct(o: ReconstructOptions): Promise<ReconstructRes
     'distance',
   ];
   const T = termNames.length;
-  const history = own(O.zeros([every, T, N]));
+  const history = new LossHistory(every, T * N);
 
   const lr = o.lr ?? (o.optimizer === 'sgd' ? 1 : 2);
   const range: [number, number] | undefined = lapParam ? undefined : [0, 255];
@@ -397,27 +398,25 @@ export async function reconstruct(o: ReconstructOptions): Promise<ReconstructRes
   let message: string | undefined;
   try {
     for (let it = 0; it < iterations; it++) {
-      const slot = it % every;
-      const checkNow = slot === every - 1 || it === iterations - 1 || !!o.signal?.aborted;
+      const checkNow = history.count === every - 1 || it === iterations - 1 || !!o.signal?.aborted;
       // The image this iteration starts from: the one kept if the losses read back after it are finite.
       if (checkNow) e.copyBuffer(p.buffer, 0, candidate.buffer, 0, p.size * 4);
       const stats = tidy(() => step(it));
-      e.copyBuffer(stats.buffer, 0, history.buffer, slot * T * N * 4, T * N * 4);
+      history.record(stats);
       stats.dispose();
       opt.zeroGrad();
       e.flush();
       done = it + 1;
       if (!checkNow) continue;
-      const block = await history.data();
-      const first = it - slot;
-      let bad = -1;
-      for (let s = 0; s <= slot && bad < 0; s++) {
-        for (let k = 0; k < T * N; k++) if (!Number.isFinite(block[s * T * N + k])) bad = first + s;
-        if (bad >= 0) break;
+      const first = it + 1 - history.count;
+      const { rows, bad: badRow } = await history.read();
+      const bad = badRow >= 0 ? first + badRow : -1;
+      // Every row up to the first non-finite one goes into the trace ([T, N] each: term k of item i at k·N + i).
+      for (const [r, row] of rows.slice(0, badRow >= 0 ? badRow : rows.length).entries()) {
         for (let item = 0; item < N; item++) {
           const values: Record<string, number> = {};
-          termNames.forEach((name, k) => (values[name] = block[(s * T + k) * N + item]));
-          trace.push({ iteration: first + s, item, values });
+          termNames.forEach((name, k) => (values[name] = row[k * N + item]));
+          trace.push({ iteration: first + r, item, values });
         }
       }
       if (bad >= 0) {
@@ -432,9 +431,9 @@ export async function reconstruct(o: ReconstructOptions): Promise<ReconstructRes
       verified = it;
       if (o.onProgress) {
         const now = performance.now();
-        const last = slot;
+        const last = rows[rows.length - 1];
         const terms: Record<string, number[]> = {};
-        termNames.forEach((name, k) => (terms[name] = Array.from({ length: N }, (_, item) => block[(last * T + k) * N + item])));
+        termNames.forEach((name, k) => (terms[name] = Array.from(last.subarray(k * N, (k + 1) * N))));
         await o.onProgress({
           iteration: it + 1,
           iterations,
@@ -473,5 +472,6 @@ export async function reconstruct(o: ReconstructOptions): Promise<ReconstructRes
       t.grad = null;
     }
     for (const t of owned) t.dispose();
+    history.dispose();
   }
 }

@@ -17,6 +17,7 @@ import type { Decoder } from '../models/decoder.ts';
 import { embeddingLoss, embeddingDistance, guideLoss } from '../invert/losses.ts';
 import type { GuideLayer } from '../invert/reconstruct.ts';
 import type { GaussianSampler } from './sampler.ts';
+import { LossHistory } from '../tensor/history.ts';
 
 export interface TrainSettings {
   steps: number;
@@ -122,7 +123,7 @@ export async function trainDecoder(o: TrainOptions): Promise<TrainResult> {
   }
   const guideActs = guideActivations(model, o.guides, s.guideLayers);
   const targets = keep(O.zeros([B, D]));
-  const history = keep(O.zeros([every, TERMS.length]));
+  const history = new LossHistory(every, TERMS.length);
   const needsIndex = decoder.config.kind === 'guided' && decoder.config.guideIndexCount > 0;
 
   const snapshot = async (): Promise<TrainState> => {
@@ -137,7 +138,6 @@ export async function trainDecoder(o: TrainOptions): Promise<TrainResult> {
 
   let stopped: TrainResult['stopped'] = 'done';
   let message: string | undefined;
-  let blockStart = step;
   let t0 = performance.now();
   try {
     while (step < s.steps) {
@@ -154,7 +154,7 @@ export async function trainDecoder(o: TrainOptions): Promise<TrainResult> {
         opt.step();
         return noGrad(() => O.concat([l.total, l.embedding, l.guide, l.tv, l.distance].map((t) => O.reshape(O.mean(t), [1])), 0));
       });
-      e.copyBuffer(stats.buffer, 0, history.buffer, ((step - blockStart) % every) * TERMS.length * 4, TERMS.length * 4);
+      history.record(stats);
       stats.dispose();
       opt.zeroGrad();
       e.flush();
@@ -163,22 +163,17 @@ export async function trainDecoder(o: TrainOptions): Promise<TrainResult> {
       // run never stops without a checkpoint of the step it stops at.
       const aborting = !!o.signal?.aborted;
       const checkpointNow = step % s.checkpointEvery === 0 || step === s.steps || aborting;
-      if (step - blockStart === every || checkpointNow) {
-        const block = await history.data();
-        const rows: LogRow[] = [];
-        for (let k = 0; k < step - blockStart; k++) {
-          const v = block.subarray(k * TERMS.length, (k + 1) * TERMS.length);
-          rows.push({ step: blockStart + k, loss: v[0], embedding: v[1], guide: v[2], tv: v[3], distance: v[4] });
-        }
+      if (history.full || checkpointNow) {
+        const first = step - history.count;
+        const block = await history.read();
+        const rows: LogRow[] = block.rows.map((v, k) => ({ step: first + k, loss: v[0], embedding: v[1], guide: v[2], tv: v[3], distance: v[4] }));
         const now = performance.now();
-        o.onLog?.(rows, ((step - blockStart) * 1000) / Math.max(now - t0, 1e-3));
-        const bad = rows.find((r) => !Number.isFinite(r.loss));
-        if (bad) {
+        o.onLog?.(rows, (rows.length * 1000) / Math.max(now - t0, 1e-3));
+        if (block.bad >= 0) {
           stopped = 'non-finite';
-          message = `the loss became non-finite at step ${bad.step}; the last checkpoint holds the weights from before it. Lower the learning rate.`;
+          message = `the loss became non-finite at step ${first + block.bad}; the last checkpoint holds the weights from before it. Lower the learning rate.`;
           break;
         }
-        blockStart = step;
         t0 = performance.now();
       }
       if (checkpointNow) {
