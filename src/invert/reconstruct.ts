@@ -228,50 +228,109 @@ function checkImages(what: string, t: Tensor, n: number | null, size: number): v
   }
 }
 
-/** Runs the reconstruction; see ReconstructOptions for every setting and its default. */
-export async function reconstruct(o: ReconstructOptions): Promise<ReconstructResult> {
-  const e = engine();
-  const model = o.model;
+/** The options resolved to their defaults and checked, before anything is allocated. */
+interface Checked {
+  N: number;
+  S: number;
+  start: 'guide' | 'noise' | Tensor;
+  iterations: number;
+  every: number;
+  lapLevels: number;
+  lapParam: number;
+  guideLayers: GuideLayer[];
+  /** Guide layers of the model (not 'pixels'), and every layer the objective taps. */
+  layerNames: string[];
+  taps: string[];
+  ensemble: NonNullable<ReconstructOptions['ensemble']>;
+  jitter: Jitter | null;
+  chromaTv: number;
+  contrast: { weight: number; floor: number } | null;
+  chromaStep: number;
+  skin: number;
+}
+
+/** Every check of the options, up front: a bad option throws ReconstructError before a tensor exists. */
+function check(o: ReconstructOptions): Checked {
+  const fail = (msg: string): never => {
+    throw new ReconstructError(msg);
+  };
+  const { model, target } = o;
   const S = model.imageSize;
-  const target = o.target;
-  if (target.rank !== 2) throw new ReconstructError(`target must be embeddings [N, D], got ${fmt(target.shape)}`);
+  if (target.rank !== 2) fail(`target must be embeddings [N, D], got ${fmt(target.shape)}`);
   const N = target.shape[0];
   const guideLayers = o.guideLayers ?? [];
   const start = o.start ?? (o.guide ? 'guide' : 'noise');
   if (o.guide) checkImages('guide', o.guide, N, S);
-  if (!o.guide && (start === 'guide' || guideLayers.length)) {
-    throw new ReconstructError(start === 'guide' ? 'starting from the guide needs a guide image' : 'guide layers need a guide image');
-  }
+  if (!o.guide && (start === 'guide' || guideLayers.length)) fail(start === 'guide' ? 'starting from the guide needs a guide image' : 'guide layers need a guide image');
   if (start instanceof Tensor) checkImages('start image', start, N, S);
   const iterations = o.iterations ?? 300;
-  if (!(Number.isInteger(iterations) && iterations >= 0)) throw new ReconstructError(`iterations must be a whole number ≥ 0, got ${iterations}`);
-  const every = Math.max(1, Math.floor(o.progressEvery ?? 10));
-  const lapLevels = o.lapNormLevels ?? 0;
+  if (!(Number.isInteger(iterations) && iterations >= 0)) fail(`iterations must be a whole number ≥ 0, got ${iterations}`);
   const layerNames = guideLayers.map((g) => g.layer).filter((l) => l !== 'pixels');
   const known = new Set(model.module.layers().map((l) => l.name));
-  for (const l of [...layerNames, ...(o.gauss ? [o.gauss.prior.layer] : [])]) {
-    if (!known.has(l)) throw new ReconstructError(`the model has no layer '${l}' (see 'faceinv info' for the list)`);
-  }
   const taps = [...new Set([...layerNames, ...(o.gauss ? [o.gauss.prior.layer] : [])])];
+  for (const l of taps) if (!known.has(l)) fail(`the model has no layer '${l}' (see 'faceinv info' for the list)`);
   const ensemble = o.ensemble ?? [];
   ensemble.forEach((m, k) => {
-    if (m.target.rank !== 2 || m.target.shape[0] !== N) throw new ReconstructError(`ensemble member ${k}: target must be [${N}, D], got ${fmt(m.target.shape)}`);
-    if (m.model === model) throw new ReconstructError(`ensemble member ${k} is the main model`);
+    if (m.target.rank !== 2 || m.target.shape[0] !== N) fail(`ensemble member ${k}: target must be [${N}, D], got ${fmt(m.target.shape)}`);
+    if (m.model === model) fail(`ensemble member ${k} is the main model`);
   });
   const jitter = o.jitter ?? null;
   if (jitter && !([jitter.shift, jitter.scale, jitter.rotate, jitter.colour ?? 0].every((v) => v >= 0 && Number.isFinite(v)) && jitter.scale < 1 && (jitter.colour ?? 0) < 1)) {
-    throw new ReconstructError(`jitter bounds must be ≥ 0 (scale < 1), got ${JSON.stringify(jitter)}`);
+    fail(`jitter bounds must be ≥ 0 (scale < 1), got ${JSON.stringify(jitter)}`);
   }
+  const lapParam = o.lapParam ?? 0;
+  if (!(Number.isInteger(lapParam) && lapParam >= 0)) fail(`lapParam must be a whole number of levels ≥ 0, got ${lapParam}`);
+  const [chromaTv, skin, contrast, chromaStep] = [o.chromaTv ?? 0, o.skin ?? 0, o.contrast ?? null, o.chromaStep ?? 1];
+  if (!(chromaTv >= 0 && Number.isFinite(chromaTv))) fail(`chromaTv must be a weight ≥ 0, got ${chromaTv}`);
+  if (!(skin >= 0 && Number.isFinite(skin))) fail(`skin must be a weight ≥ 0, got ${skin}`);
+  if (contrast && !(contrast.weight >= 0 && contrast.floor >= 0 && contrast.floor < 1)) fail(`contrast needs a weight ≥ 0 and a floor in [0, 1), got ${JSON.stringify(contrast)}`);
+  if (!(chromaStep >= 0 && chromaStep <= 1)) fail(`chromaStep must be in [0, 1], got ${chromaStep}`);
+  const every = Math.max(1, Math.floor(o.progressEvery ?? 10));
+  return { N, S, start, iterations, every, lapLevels: o.lapNormLevels ?? 0, lapParam, guideLayers, layerNames, taps, ensemble, jitter, chromaTv, contrast, chromaStep, skin };
+}
 
-  // Everything that lives for the whole run, outside every scope.
-  const owned: Tensor[] = [];
-  const own = <T extends Tensor>(t: T): T => (owned.push(keep(t)), t);
+/** The names of the loss terms, in the order of the rows one step returns. */
+function termNamesOf(o: ReconstructOptions, c: Checked): string[] {
+  return [
+    'embedding',
+    ...c.ensemble.map((_, k) => `ensemble:${k}`),
+    ...c.guideLayers.map((g) => `guide:${g.layer}`),
+    ...(o.gauss ? ['gauss'] : []),
+    ...(o.tv ? ['tv'] : []),
+    ...(o.lp ? ['lp'] : []),
+    ...(o.mirror ? ['mirror'] : []),
+    ...(c.chromaTv ? ['chroma-tv'] : []),
+    ...(c.contrast ? ['contrast'] : []),
+    ...(c.skin ? ['skin'] : []),
+    'total',
+    'distance',
+  ];
+}
+
+/** What a run holds from start to end: the images, the parameters, the guide's activations, constants. */
+interface RunState {
+  /** The current images [N, 3, S, S], pixels 0..255. */
+  p: Tensor;
+  /** What the optimiser moves: p itself, or p's Laplacian pyramid (lapParam). */
+  params: Tensor[];
+  guide: Tensor | null;
+  guideActs: Record<string, Tensor>;
+  /** Rec. 601 luminance weights [1, 3, 1, 1] for the colour terms (null when none is on). */
+  lumWeights: Tensor | null;
+  skin: { mask: Tensor; target: Tensor } | null;
+  jitterMats: Tensor | null;
+  colourJit: Tensor | null;
+}
+
+/** Allocates the run's state; every tensor goes through `own`, which the caller disposes at the end. */
+function allocate(o: ReconstructOptions, c: Checked, own: <T extends Tensor>(t: T) => T): RunState {
+  const { N, S, start } = c;
   const expandN = (t: Tensor) => (t.shape[0] === N ? O.clone(t) : O.expand(t, [N, ...t.shape.slice(1)]));
   const guide = o.guide ? own(tidy(() => noGrad(() => expandN(o.guide!)))) : null;
   const guideActs: Record<string, Tensor> = {};
-  if (guide && layerNames.length) {
-    const acts = tidy(() => noGrad(() => model.embed(guide, layerNames).taps));
-    for (const l of layerNames) guideActs[l] = own(acts[l]);
+  if (guide && c.layerNames.length) {
+    const acts = tidy(() => noGrad(() => o.model.embed(guide, c.layerNames).taps));
+    for (const l of c.layerNames) guideActs[l] = own(acts[l]);
   }
   const p = own(
     tidy(() =>
@@ -283,61 +342,41 @@ export async function reconstruct(o: ReconstructOptions): Promise<ReconstructRes
       }),
     ),
   );
-  // The last image whose loss was read back finite, and the one being checked.
-  const safe = own(noGrad(() => O.clone(p)));
-  const candidate = own(O.zerosLike(p));
-  const lapParam = o.lapParam ?? 0;
-  if (!(Number.isInteger(lapParam) && lapParam >= 0)) throw new ReconstructError(`lapParam must be a whole number of levels ≥ 0, got ${lapParam}`);
   // The parameters: the pixels, or the image's Laplacian pyramid (then p follows them after every step).
-  const params = lapParam ? tidy(() => noGrad(() => lapSplit(p, lapParam))).map((t) => own(t)) : [p];
+  const params = c.lapParam ? tidy(() => noGrad(() => lapSplit(p, c.lapParam))).map((t) => own(t)) : [p];
   for (const t of params) t.requiresGrad = true;
-  const pixelsOf = () => (lapParam ? O.clamp(lapMerge(params), 0, 255) : p);
+  const colour = c.chromaTv || c.contrast || c.skin || c.chromaStep !== 1;
+  return {
+    p,
+    params,
+    guide,
+    guideActs,
+    lumWeights: colour ? own(O.tensor([0.299, 0.587, 0.114], [1, 3, 1, 1])) : null,
+    skin: c.skin ? { mask: own(faceRegionMask(S)), target: own(O.tensor([...SKIN_CHROMA], [1, 3])) } : null,
+    jitterMats: c.jitter ? own(O.zeros([N, 12])) : null,
+    colourJit: c.jitter?.colour ? own(O.zeros([2, N, 1, 1, 1])) : null,
+  };
+}
 
+/**
+ * The objective and update of one iteration: returns step(it), which records forward, backward, the
+ * gradient's normalisation and the optimiser's update, and returns the loss terms [T, N] (termNamesOf).
+ */
+function stepper(o: ReconstructOptions, c: Checked, r: RunState, opt: Optimizer): (it: number) => Tensor {
+  const { model, target } = o;
+  const { N, S, jitter, lapParam, lapLevels } = c;
+  const { p, params, guide, guideActs, lumWeights, jitterMats, colourJit } = r;
   const jitterRng = new Rng(jitter?.seed ?? 7);
   const jitterHost = new Float32Array(N * 12);
-  const jitterMats = jitter ? own(O.zeros([N, 12])) : null;
   const colourHost = new Float32Array(2 * N);
-  const colourJit = jitter?.colour ? own(O.zeros([2, N, 1, 1, 1])) : null;
-  const chromaTv = o.chromaTv ?? 0;
-  const contrast = o.contrast ?? null;
-  if (!(chromaTv >= 0 && Number.isFinite(chromaTv))) throw new ReconstructError(`chromaTv must be a weight ≥ 0, got ${chromaTv}`);
-  if (contrast && !(contrast.weight >= 0 && contrast.floor >= 0 && contrast.floor < 1)) throw new ReconstructError(`contrast needs a weight ≥ 0 and a floor in [0, 1), got ${JSON.stringify(contrast)}`);
-  const chromaStep = o.chromaStep ?? 1;
-  if (!(chromaStep >= 0 && chromaStep <= 1)) throw new ReconstructError(`chromaStep must be in [0, 1], got ${chromaStep}`);
-  const skin = o.skin ?? 0;
-  if (!(skin >= 0 && Number.isFinite(skin))) throw new ReconstructError(`skin must be a weight ≥ 0, got ${skin}`);
-  const skinConsts = skin ? { mask: own(faceRegionMask(S)), target: own(O.tensor([...SKIN_CHROMA], [1, 3])) } : null;
-  const lumWeights = chromaTv || contrast || skin || chromaStep !== 1 ? own(O.tensor([0.299, 0.587, 0.114], [1, 3, 1, 1])) : null;
-
-  const termNames = [
-    'embedding',
-    ...ensemble.map((_, k) => `ensemble:${k}`),
-    ...guideLayers.map((g) => `guide:${g.layer}`),
-    ...(o.tv ? ['tv'] : []),
-    ...(o.gauss ? ['gauss'] : []),
-    ...(o.lp ? ['lp'] : []),
-    ...(o.mirror ? ['mirror'] : []),
-    ...(chromaTv ? ['chroma-tv'] : []),
-    ...(contrast ? ['contrast'] : []),
-    ...(skin ? ['skin'] : []),
-    'total',
-    'distance',
-  ];
-  const T = termNames.length;
-  const history = new LossHistory(every, T * N);
-
-  const lr = o.lr ?? (o.optimizer === 'sgd' ? 1 : 2);
-  const range: [number, number] | undefined = lapParam ? undefined : [0, 255];
-  const opt: Optimizer = o.optimizer === 'sgd' ? new SGD(params, { lr, momentum: o.momentum ?? 0.9, range }) : new Adam(params, { lr, range });
   const embW = o.embeddingWeight ?? 1;
   const embOpts = { distance: o.distance ?? 'l2', normalize: o.normalize ?? false, scale: o.targetScale ?? 1 };
+  const pixelsOf = () => (lapParam ? O.clamp(lapMerge(params), 0, 255) : p);
 
-  /** One iteration: loss terms [T, N], backward, gradient normalisation, update. */
-  const step = (it: number): Tensor => {
-    const image = pixelsOf();
-    let seen: Tensor = image;
+  /** What the networks see this step: the image moved and re-toned at random (new values written in place). */
+  const view = (image: Tensor): Tensor => {
+    let seen = image;
     if (jitterMats) {
-      // New transformations each step, written in place: no allocation.
       jitterMats.write(packAffines(jitterAffines(jitterRng, N, S, jitter!), jitterHost));
       seen = warp(image, jitterMats, S, S);
     }
@@ -346,132 +385,169 @@ export async function reconstruct(o: ReconstructOptions): Promise<ReconstructRes
       const [gain, offset] = [0, 1].map((k) => O.reshape(O.slice(colourJit, [k, 0, 0, 0, 0], [k + 1, N, 1, 1, 1]), [N, 1, 1, 1]));
       seen = O.add(O.mul(seen, gain), offset);
     }
-    const { embedding, taps: acts } = model.embed(seen, taps);
-    const terms: Tensor[] = [O.mul(embeddingLoss(embedding, target, embOpts), embW)];
-    // Unit-length embeddings, so networks of any embedding scale weigh alike.
-    for (const m of ensemble) terms.push(O.mul(embeddingLoss(m.model.embed(seen).embedding, m.target, { ...embOpts, normalize: true }), m.weight));
-    const unit = O.mul(image, UNIT);
-    for (const g of guideLayers) {
-      const a = g.layer === 'pixels' ? unit : acts[g.layer];
-      const ref = g.layer === 'pixels' ? O.mul(guide!, UNIT) : guideActs[g.layer];
-      terms.push(O.mul(guideLoss(a, ref), g.weight));
-    }
-    if (o.tv) {
-      const w = resolve(o.tv.weight, it);
-      terms.push(O.mul(totalVariation(unit, { form: o.tv.form, alpha: o.tv.alpha, beta: o.tv.beta, perItem: true }), w));
-    }
-    if (o.gauss) terms.push(O.mul(o.gauss.prior.loss(acts[o.gauss.prior.layer]), o.gauss.weight));
+    return seen;
+  };
+
+  /** The image-space regularisers of the image itself (0..1 units), each [N]. */
+  const imageTerms = (unit: Tensor, it: number): Tensor[] => {
+    const terms: Tensor[] = [];
+    if (o.tv) terms.push(O.mul(totalVariation(unit, { form: o.tv.form, alpha: o.tv.alpha, beta: o.tv.beta, perItem: true }), resolve(o.tv.weight, it)));
     if (o.lp) terms.push(O.mul(lapRegularizer(unit, { ...o.lp, perItem: true }), o.lp.weight));
     if (o.mirror) terms.push(O.mul(mirrorRegularizer(unit, { perItem: true }), o.mirror));
-    if (chromaTv) terms.push(O.mul(totalVariation(chroma(unit, lumWeights!), { perItem: true }), chromaTv));
-    if (contrast) terms.push(O.mul(contrastDeficit(unit, lumWeights!, contrast.floor), contrast.weight));
-    if (skinConsts) terms.push(O.mul(skinTone(unit, lumWeights!, skinConsts.mask, skinConsts.target), skin));
-    const total = terms.reduce((a, b) => O.add(a, b));
-    backward(O.sum(total));
+    if (c.chromaTv) terms.push(O.mul(totalVariation(chroma(unit, lumWeights!), { perItem: true }), c.chromaTv));
+    if (c.contrast) terms.push(O.mul(contrastDeficit(unit, lumWeights!, c.contrast.floor), c.contrast.weight));
+    if (r.skin) terms.push(O.mul(skinTone(unit, lumWeights!, r.skin.mask, r.skin.target), c.skin));
+    return terms;
+  };
+
+  /** The gradient as the step takes it: pyramid-normalised, its colour part scaled by chromaStep. */
+  const shapeGradients = () => {
     if (lapLevels > 0 && !lapParam) {
       const g = p.grad!;
       p.grad = keep(lapNormalize(g, lapLevels, { perItem: true }));
       g.dispose();
     }
-    if (chromaStep !== 1) {
-      for (const t of params) {
-        const g = t.grad!;
-        t.grad = keep(noGrad(() => O.sub(g, O.mul(chroma(g, lumWeights!), 1 - chromaStep))));
-        g.dispose();
-      }
+    if (c.chromaStep === 1) return;
+    for (const t of params) {
+      const g = t.grad!;
+      t.grad = keep(noGrad(() => O.sub(g, O.mul(chroma(g, lumWeights!), 1 - c.chromaStep))));
+      g.dispose();
     }
+  };
+
+  return (it: number): Tensor => {
+    const image = pixelsOf();
+    const seen = view(image);
+    const { embedding, taps: acts } = model.embed(seen, c.taps);
+    const terms: Tensor[] = [O.mul(embeddingLoss(embedding, target, embOpts), embW)];
+    // Unit-length embeddings, so networks of any embedding scale weigh alike.
+    for (const m of c.ensemble) terms.push(O.mul(embeddingLoss(m.model.embed(seen).embedding, m.target, { ...embOpts, normalize: true }), m.weight));
+    // The guide terms all compare what the network sees (the jittered view) with the unjittered guide: a
+    // layer's activations exist only for the view, so the pixel term takes the view too. The guide then
+    // acts as a prior that tolerates the jitter's few pixels of misalignment, at every level alike, and no
+    // second forward pass of the unjittered image is needed.
+    for (const g of c.guideLayers) {
+      const a = g.layer === 'pixels' ? O.mul(seen, UNIT) : acts[g.layer];
+      const ref = g.layer === 'pixels' ? O.mul(guide!, UNIT) : guideActs[g.layer];
+      terms.push(O.mul(guideLoss(a, ref), g.weight));
+    }
+    if (o.gauss) terms.push(O.mul(o.gauss.prior.loss(acts[o.gauss.prior.layer]), o.gauss.weight));
+    // TV, mirror and tone terms are properties of the image itself, not of a view of it.
+    terms.push(...imageTerms(O.mul(image, UNIT), it));
+    const total = terms.reduce((a, b) => O.add(a, b));
+    backward(O.sum(total));
+    shapeGradients();
     opt.step();
     if (lapParam) {
       const next = noGrad(() => pixelsOf());
-      e.copyBuffer(next.buffer, 0, p.buffer, 0, p.size * 4);
+      engine().copyBuffer(next.buffer, 0, p.buffer, 0, p.size * 4);
     }
     return noGrad(() => O.concat([...terms, total, embeddingDistance(embedding, target)].map((t) => O.reshape(t, [1, N])), 0));
   };
+}
 
-  const trace: TraceRow[] = [];
-  const t0 = performance.now();
-  let lastReport = t0;
-  let lastReportIt = 0;
-  let done = 0;
-  let verified = 0;
-  let stopped: ReconstructResult['stopped'] = 'done';
-  let message: string | undefined;
+/** Runs the reconstruction; see ReconstructOptions for every setting and its default. */
+export async function reconstruct(o: ReconstructOptions): Promise<ReconstructResult> {
+  const c = check(o);
+  // Everything that lives for the whole run, outside every scope; disposed at the end whatever happens.
+  const owned: Tensor[] = [];
+  const own = <T extends Tensor>(t: T): T => (owned.push(keep(t)), t);
+  const termNames = termNamesOf(o, c);
+  const history = new LossHistory(c.every, termNames.length * c.N);
+  let opt: Optimizer | null = null;
+  let r: RunState | null = null;
   try {
-    for (let it = 0; it < iterations; it++) {
-      const checkNow = history.count === every - 1 || it === iterations - 1 || !!o.signal?.aborted;
-      // The image this iteration starts from: the one kept if the losses read back after it are finite.
-      if (checkNow) e.copyBuffer(p.buffer, 0, candidate.buffer, 0, p.size * 4);
-      const stats = tidy(() => step(it));
-      history.record(stats);
-      stats.dispose();
-      opt.zeroGrad();
-      e.flush();
-      done = it + 1;
-      if (!checkNow) continue;
-      const first = it + 1 - history.count;
-      const { rows, bad: badRow } = await history.read();
-      const bad = badRow >= 0 ? first + badRow : -1;
-      // Every row up to the first non-finite one goes into the trace ([T, N] each: term k of item i at k·N + i).
-      for (const [r, row] of rows.slice(0, badRow >= 0 ? badRow : rows.length).entries()) {
-        for (let item = 0; item < N; item++) {
-          const values: Record<string, number> = {};
-          termNames.forEach((name, k) => (values[name] = row[k * N + item]));
-          trace.push({ iteration: first + r, item, values });
-        }
-      }
-      if (bad >= 0) {
-        // Back to the last image whose losses were all finite.
-        e.copyBuffer(safe.buffer, 0, p.buffer, 0, p.size * 4);
-        stopped = 'non-finite';
-        message = `a loss term became non-finite at iteration ${bad}; kept the image of iteration ${verified} (the last one checked finite). Lower the learning rate or the loss weights.`;
-        done = verified;
-        break;
-      }
-      e.copyBuffer(candidate.buffer, 0, safe.buffer, 0, p.size * 4);
-      verified = it;
-      if (o.onProgress) {
-        const now = performance.now();
-        const last = rows[rows.length - 1];
-        const terms: Record<string, number[]> = {};
-        termNames.forEach((name, k) => (terms[name] = Array.from(last.subarray(k * N, (k + 1) * N))));
-        await o.onProgress({
-          iteration: it + 1,
-          iterations,
-          terms,
-          distance: terms.distance,
-          seconds: (now - t0) / 1000,
-          rate: ((it + 1 - lastReportIt) * 1000) / Math.max(now - lastReport, 1e-3),
-          image: () => p.data(),
-        });
-        // The rate counts iterations, not the time the callback took (snapshots).
-        lastReport = performance.now();
-        lastReportIt = it + 1;
-      }
-      if (o.signal?.aborted) {
-        stopped = 'aborted';
-        break;
-      }
-    }
-    // The distance of the images returned, measured on them.
-    const embT = tidy(() => noGrad(() => model.embed(p).embedding));
-    const emb = await embT.data();
-    embT.dispose();
-    const D = target.shape[1];
-    const tgt = await target.data();
-    const embedding = Array.from({ length: N }, (_, i) => emb.slice(i * D, (i + 1) * D));
-    const distance = embedding.map((v, i) => Math.sqrt(v.reduce((s, x, k) => s + (x - tgt[i * D + k]) ** 2, 0)));
-    if (distance.some((d) => !Number.isFinite(d)) && stopped !== 'non-finite') {
-      throw new ReconstructError('the final image has a non-finite embedding');
-    }
-    const image = keep(noGrad(() => O.clone(p)));
-    return { image, distance, embedding, iterations: done, seconds: (performance.now() - t0) / 1000, trace, termNames, stopped, message };
+    r = allocate(o, c, own);
+    const lr = o.lr ?? (o.optimizer === 'sgd' ? 1 : 2);
+    const range: [number, number] | undefined = c.lapParam ? undefined : [0, 255];
+    opt = o.optimizer === 'sgd' ? new SGD(r.params, { lr, momentum: o.momentum ?? 0.9, range }) : new Adam(r.params, { lr, range });
+    return await iterate(o, c, r, opt, stepper(o, c, r, opt), termNames, history, own);
   } finally {
-    opt.dispose();
-    for (const t of params) {
+    opt?.dispose();
+    for (const t of r?.params ?? []) {
       t.grad?.dispose();
       t.grad = null;
     }
     for (const t of owned) t.dispose();
     history.dispose();
   }
+}
+
+/**
+ * The loop: one step per iteration, the losses read back every `every` iterations, where a non-finite value
+ * rolls the image back to the last one checked finite and progress is reported; then the final distances.
+ */
+async function iterate(
+  o: ReconstructOptions, c: Checked, r: RunState, opt: Optimizer, step: (it: number) => Tensor,
+  termNames: string[], history: LossHistory, own: <T extends Tensor>(t: T) => T,
+): Promise<ReconstructResult> {
+  const e = engine();
+  const { N, iterations, every } = c;
+  const { p } = r;
+  // The last image whose loss was read back finite, and the one being checked.
+  const safe = own(noGrad(() => O.clone(p)));
+  const candidate = own(O.zerosLike(p));
+  const trace: TraceRow[] = [];
+  const t0 = performance.now();
+  let [lastReport, lastReportIt, done, verified] = [t0, 0, 0, 0];
+  let stopped: ReconstructResult['stopped'] = 'done';
+  let message: string | undefined;
+  for (let it = 0; it < iterations; it++) {
+    const checkNow = history.count === every - 1 || it === iterations - 1 || !!o.signal?.aborted;
+    // The image this iteration starts from: the one kept if the losses read back after it are finite.
+    if (checkNow) e.copyBuffer(p.buffer, 0, candidate.buffer, 0, p.size * 4);
+    const stats = tidy(() => step(it));
+    history.record(stats);
+    stats.dispose();
+    opt.zeroGrad();
+    e.flush();
+    done = it + 1;
+    if (!checkNow) continue;
+    const first = it + 1 - history.count;
+    const { rows, bad } = await history.read();
+    // Every row up to the first non-finite one goes into the trace ([T, N] each: term k of item i at k·N + i).
+    for (const [k, row] of rows.slice(0, bad >= 0 ? bad : rows.length).entries()) {
+      for (let item = 0; item < N; item++) trace.push({ iteration: first + k, item, values: Object.fromEntries(termNames.map((name, t) => [name, row[t * N + item]])) });
+    }
+    if (bad >= 0) {
+      // Back to the last image whose losses were all finite.
+      e.copyBuffer(safe.buffer, 0, p.buffer, 0, p.size * 4);
+      stopped = 'non-finite';
+      message = `a loss term became non-finite at iteration ${first + bad}; kept the image of iteration ${verified} (the last one checked finite). Lower the learning rate or the loss weights.`;
+      done = verified;
+      break;
+    }
+    e.copyBuffer(candidate.buffer, 0, safe.buffer, 0, p.size * 4);
+    verified = it;
+    if (o.onProgress) {
+      const now = performance.now();
+      const last = rows[rows.length - 1];
+      const terms = Object.fromEntries(termNames.map((name, t) => [name, Array.from(last.subarray(t * N, (t + 1) * N))]));
+      await o.onProgress({
+        iteration: it + 1, iterations, terms, distance: terms.distance, seconds: (now - t0) / 1000,
+        rate: ((it + 1 - lastReportIt) * 1000) / Math.max(now - lastReport, 1e-3),
+        image: () => p.data(),
+      });
+      // The rate counts iterations, not the time the callback took (snapshots).
+      [lastReport, lastReportIt] = [performance.now(), it + 1];
+    }
+    if (o.signal?.aborted) {
+      stopped = 'aborted';
+      break;
+    }
+  }
+  return { ...(await finalDistances(o.model, o.target, p, stopped)), iterations: done, seconds: (performance.now() - t0) / 1000, trace, termNames, stopped, message };
+}
+
+/** The returned images (a copy the caller owns) and their embeddings and distances, measured on them. */
+async function finalDistances(model: FaceModel, target: Tensor, p: Tensor, stopped: ReconstructResult['stopped']) {
+  const embT = tidy(() => noGrad(() => model.embed(p).embedding));
+  const emb = await embT.data();
+  embT.dispose();
+  const [N, D] = target.shape;
+  const tgt = await target.data();
+  const embedding = Array.from({ length: N }, (_, i) => emb.slice(i * D, (i + 1) * D));
+  const distance = embedding.map((v, i) => Math.sqrt(v.reduce((s, x, k) => s + (x - tgt[i * D + k]) ** 2, 0)));
+  if (distance.some((d) => !Number.isFinite(d)) && stopped !== 'non-finite') throw new ReconstructError('the final image has a non-finite embedding');
+  return { image: keep(noGrad(() => O.clone(p))), distance, embedding };
 }
