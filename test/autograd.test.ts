@@ -202,7 +202,7 @@ describe('bad input', () => {
     const e = engine();
     const t = F.tensor([1, 2, 3], [3]);
     // Binding one buffer as both the read-only input and the writable output is invalid WebGPU.
-    const pipe = shaderPipeline('elementwise', { UNARY: true, UNARY_GRAD: false, BROADCAST: false, GRID3: false, OP: 'u_neg' }, ['read', 'write', 'uniform']);
+    const pipe = shaderPipeline('elementwise', { UNARY: true, UNARY_GRAD: false, BROADCAST: false, GRID3: false, OP: 'u_neg' });
     e.dispatch({ pipeline: pipe, buffers: [t.buffer, t.buffer], uniforms: new Params().u(3, 0).f(0, 0).build(), workgroups: grid(3, 256), label: 'aliased-neg([3])' });
     await expect(t.data()).rejects.toThrow(/WebGPU error in aliased-neg\(\[3\]\)/);
     t.dispose();
@@ -210,7 +210,7 @@ describe('bad input', () => {
 
   it('too many workgroups are refused before reaching the GPU', () => {
     const e = engine();
-    const pipe = shaderPipeline('elementwise', { UNARY: true, UNARY_GRAD: false, BROADCAST: false, GRID3: false, OP: 'u_neg' }, ['read', 'write', 'uniform']);
+    const pipe = shaderPipeline('elementwise', { UNARY: true, UNARY_GRAD: false, BROADCAST: false, GRID3: false, OP: 'u_neg' });
     const t = F.zeros([1]);
     expect(() => e.dispatch({ pipeline: pipe, buffers: [t.buffer, t.buffer], uniforms: new Params().u(1).build(), workgroups: [70000, 1, 1], label: 'huge' })).toThrow(
       /huge: 70000×1×1 workgroups exceed the device limit/,

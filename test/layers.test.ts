@@ -27,3 +27,18 @@ describe('layering', () => {
     expect(upward).toEqual([]);
   });
 });
+
+describe('kernels declared once: binding kinds come from the WGSL', () => {
+  it('bindingKinds reads each specialised shader\'s declarations, in order, and refuses gaps and misplaced uniforms', async () => {
+    const { bindingKinds, specialise } = await import('../src/kernels/preprocess.ts');
+    // The pool shader declares different bindings for its forward and backward variants.
+    const window = { KH: 2, KW: 2, SH: 2, SW: 2, DH: 1, DW: 1 };
+    expect(bindingKinds(specialise('pool', { BACKWARD: false, MAX: true, COUNT_PAD: false, ...window }))).toEqual(['read', 'write', 'write', 'uniform']);
+    expect(bindingKinds(specialise('pool', { BACKWARD: true, MAX: true, COUNT_PAD: false, ...window }))).toEqual(['read', 'read', 'write', 'uniform']);
+    expect(bindingKinds(specialise('optim', { ADAM: false, MOMENTUM: false, NESTEROV: false }))).toEqual(['write', 'read', 'uniform']);
+    const decl = (i: number, kind: string) => `@group(0) @binding(${i}) var<${kind}> b${i}: array<f32>;`;
+    expect(() => bindingKinds([decl(0, 'storage, read'), decl(2, 'uniform')].join('\n'))).toThrow(/binding 1 is missing/);
+    expect(() => bindingKinds([decl(0, 'uniform'), decl(1, 'storage, read_write')].join('\n'))).toThrow(/uniform block must be the last/);
+    expect(() => bindingKinds([decl(0, 'storage, read'), decl(0, 'storage, read')].join('\n'))).toThrow(/declared twice/);
+  });
+});

@@ -11,11 +11,7 @@ export function affineActKernel(x: Tensor, bias: Tensor | null, scale: Tensor | 
   const C = x.shape[1];
   const HW = x.shape.slice(2).reduce((a, b) => a * b, 1);
   e.dispatch({
-    pipeline: shaderPipeline(
-      'affine_act',
-      { HAS_BIAS: !!bias, HAS_SCALE: !!scale, HAS_SHIFT: !!shift, RELU: relu },
-      ['read', 'read', 'read', 'read', 'write', 'uniform'],
-    ),
+    pipeline: shaderPipeline('affine_act', { HAS_BIAS: !!bias, HAS_SCALE: !!scale, HAS_SHIFT: !!shift, RELU: relu }),
     buffers: [x.buffer, bias?.buffer ?? e.scratch, scale?.buffer ?? e.scratch, shift?.buffer ?? e.scratch, y.buffer],
     uniforms: new Params().u(x.size, C, HW, 0).build(),
     workgroups: grid(x.size, 256),

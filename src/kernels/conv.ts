@@ -79,7 +79,7 @@ export function conv2dKernel(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvG
   // A group too thin for a 64-row tile (depthwise) is better served by the register kernel everywhere.
   if (convVariant() === 'shared' && g.K / g.G >= 16) {
     e.dispatch({
-      pipeline: shaderPipeline('conv2d_shared', {}, ['read', 'read', 'read', 'write', 'uniform']),
+      pipeline: shaderPipeline('conv2d_shared', {}),
       buffers: [x.buffer, w.buffer, bias ? bias.buffer : e.scratch, out.buffer],
       uniforms: params(g, !!bias),
       workgroups: [Math.ceil((g.N * g.OH * g.OW) / 64), Math.ceil(g.K / g.G / 64), g.G],
@@ -91,7 +91,7 @@ export function conv2dKernel(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvG
   const TP = 8;
   const invocations = Math.ceil((g.OH * g.OW) / TP) * Math.ceil(g.K / g.G / TCO) * g.G * g.N;
   const WG = wgFor(invocations);
-  const pipe = shaderPipeline('conv2d', { TCO, TP, TCOTP: TCO * TP, WG }, ['read', 'read', 'read', 'write', 'uniform']);
+  const pipe = shaderPipeline('conv2d', { TCO, TP, TCOTP: TCO * TP, WG });
   e.dispatch({
     pipeline: pipe,
     buffers: [x.buffer, w.buffer, bias ? bias.buffer : e.scratch, out.buffer],
@@ -126,7 +126,7 @@ export function conv2dGradInputKernel(dy: Tensor, w: Tensor, bias: Tensor | null
   const TP = 8;
   const invocations = Math.ceil(Math.ceil(g.W / g.SW) / TP) * g.SW * g.H * Math.ceil(g.C / g.G / TCI) * g.G * g.N;
   const WG = wgFor(invocations);
-  const pipe = shaderPipeline('conv_transpose2d', { TCI, TP, TCITP: TCI * TP, WG }, ['read', 'read', 'read', 'write', 'uniform']);
+  const pipe = shaderPipeline('conv_transpose2d', { TCI, TP, TCITP: TCI * TP, WG });
   e.dispatch({
     pipeline: pipe,
     buffers: [dy.buffer, w.buffer, bias ? bias.buffer : e.scratch, out.buffer],
@@ -167,7 +167,7 @@ function gatheredGemm(src: Tensor, A: Tensor, bias: Tensor | null, out: Tensor, 
   };
   const [wx, wy] = grid(quads, SUBGROUP_WIDTH, e.limits.maxComputeWorkgroupsPerDimension ?? 65535);
   e.dispatch({
-    pipeline: shaderPipeline('conv_subgroup', defines, ['read', 'read', 'read', 'write', 'uniform']),
+    pipeline: shaderPipeline('conv_subgroup', defines),
     buffers: [src.buffer, A.buffer, bias ? bias.buffer : e.scratch, out.buffer],
     uniforms,
     workgroups: [wx, wy, Math.ceil(m.M / (8 * frags)) * m.G],
@@ -244,7 +244,7 @@ export function conv2dGradFilterKernel(x: Tensor, dy: Tensor, g: ConvGeometry): 
   const out = Tensor.empty([g.K, g.C / g.G, g.KH, g.KW]);
   const TCO = block(g.K / g.G);
   const TR = 8;
-  const pipe = shaderPipeline('conv2d_grad_filter', { TCO, TR, TCOTR: TCO * TR }, ['read', 'read', 'write', 'uniform']);
+  const pipe = shaderPipeline('conv2d_grad_filter', { TCO, TR, TCOTR: TCO * TR });
   const invocations = Math.ceil(((g.C / g.G) * g.KH * g.KW) / TR) * Math.ceil(g.K / g.G / TCO) * g.G;
   e.dispatch({
     pipeline: pipe,

@@ -13,7 +13,7 @@ export function gather(src: Tensor, shape: readonly number[], strides: readonly 
   if (out.size === 0) return out;
   const e = engine();
   e.dispatch({
-    pipeline: shaderPipeline('copy', { SCATTER: false }, ['read', 'write', 'uniform']),
+    pipeline: shaderPipeline('copy', { SCATTER: false }),
     buffers: [src.buffer, out.buffer],
     uniforms: new Params().u(out.size, shape.length, offset, 0).vec(shape, MAX_RANK).vec(strides, MAX_RANK).build(),
     workgroups: grid(out.size, 256),
@@ -29,7 +29,7 @@ export function scatterInto(dst: Tensor, src: Tensor, strides: readonly number[]
   if (src.rank > MAX_RANK) throw new RangeError(`${label}: rank ${src.rank} exceeds the supported ${MAX_RANK}`);
   const e = engine();
   e.dispatch({
-    pipeline: shaderPipeline('copy', { SCATTER: true }, ['read', 'write', 'uniform']),
+    pipeline: shaderPipeline('copy', { SCATTER: true }),
     buffers: [src.buffer, dst.buffer],
     uniforms: new Params().u(src.size, src.rank, offset, 0).vec(src.shape, MAX_RANK).vec(strides, MAX_RANK).build(),
     workgroups: grid(src.size, 256),
@@ -47,7 +47,7 @@ export function filled(shape: readonly number[], value: number): Tensor {
     return out;
   }
   e.dispatch({
-    pipeline: shaderPipeline('elementwise', { UNARY: true, UNARY_GRAD: false, BROADCAST: false, GRID3: false, OP: 'u_fill' }, ['read', 'write', 'uniform']),
+    pipeline: shaderPipeline('elementwise', { UNARY: true, UNARY_GRAD: false, BROADCAST: false, GRID3: false, OP: 'u_fill' }),
     buffers: [e.scratch, out.buffer],
     uniforms: new Params().u(out.size, 0).f(value, 0).build(),
     workgroups: grid(out.size, 256),

@@ -20,7 +20,7 @@ function checkRank(op: string, shape: readonly number[]): void {
 export function unaryKernel(op: UnaryOp, x: Tensor, alpha = 0, beta = 0, out?: Tensor): Tensor {
   const e = engine();
   const y = out ?? Tensor.empty(x.shape);
-  const pipe = shaderPipeline('elementwise', { ...FLAGS, UNARY: true, OP: `u_${op}` }, ['read', 'write', 'uniform']);
+  const pipe = shaderPipeline('elementwise', { ...FLAGS, UNARY: true, OP: `u_${op}` });
   e.dispatch({
     pipeline: pipe,
     buffers: [x.buffer, y.buffer],
@@ -34,7 +34,7 @@ export function unaryKernel(op: UnaryOp, x: Tensor, alpha = 0, beta = 0, out?: T
 export function unaryGradKernel(op: UnaryGradOp, x: Tensor, y: Tensor, g: Tensor, alpha = 0, beta = 0): Tensor {
   const e = engine();
   const dx = Tensor.empty(x.shape);
-  const pipe = shaderPipeline('elementwise', { ...FLAGS, UNARY_GRAD: true, OP: `g_${op}` }, ['read', 'read', 'read', 'write', 'uniform']);
+  const pipe = shaderPipeline('elementwise', { ...FLAGS, UNARY_GRAD: true, OP: `g_${op}` });
   e.dispatch({
     pipeline: pipe,
     buffers: [x.buffer, y.buffer, g.buffer, dx.buffer],
@@ -84,7 +84,7 @@ export function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
     }
     if (dims.length === 3 && dims[0] <= maxDim && dims[1] <= maxDim && Math.ceil(dims[2] / 64) <= maxDim) {
       e.dispatch({
-        pipeline: shaderPipeline('elementwise', { ...FLAGS, GRID3: true, OP: `b_${op}` }, ['read', 'read', 'write', 'uniform']),
+        pipeline: shaderPipeline('elementwise', { ...FLAGS, GRID3: true, OP: `b_${op}` }),
         buffers: [a.buffer, b.buffer, out.buffer],
         uniforms: new Params().u(out.size, 3).f(0, 0).vec(dims, MAX_RANK).vec(as, MAX_RANK).vec(bs, MAX_RANK).build(),
         workgroups: [Math.ceil(dims[2] / 64), dims[1], dims[0]],
@@ -93,7 +93,7 @@ export function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
       return out;
     }
   }
-  const pipe = shaderPipeline('elementwise', { ...FLAGS, BROADCAST: broadcast, OP: `b_${op}` }, ['read', 'read', 'write', 'uniform']);
+  const pipe = shaderPipeline('elementwise', { ...FLAGS, BROADCAST: broadcast, OP: `b_${op}` });
   const params = new Params().u(out.size, shape.length).f(0, 0);
   params.vec(shape, MAX_RANK).vec(broadcastStrides(a.shape, shape), MAX_RANK).vec(broadcastStrides(b.shape, shape), MAX_RANK);
   e.dispatch({

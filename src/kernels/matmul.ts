@@ -73,7 +73,7 @@ export function matmulKernel(m: MatmulArgs): Tensor {
     TN,
     TMN: TM * TN,
   };
-  const pipe = shaderPipeline('matmul', defines, ['read', 'read', 'write', 'uniform']);
+  const pipe = shaderPipeline('matmul', defines);
   const [bm, bn] = variant === 'shared' ? [64, 64] : variant === 'subgroup' ? [SG_ROWS, SG_COLS] : [TM * 8, TN * 8];
   e.dispatch({
     pipeline: pipe,

@@ -40,9 +40,8 @@ export function sgdUpdateKernel(theta: Tensor, grad: Tensor, buf: Tensor | null,
   const e = engine();
   theta.markWritten();
   const momentum = buf !== null;
-  const kinds = momentum ? (['write', 'read', 'write', 'uniform'] as const) : (['write', 'read', 'uniform'] as const);
   e.dispatch({
-    pipeline: shaderPipeline('optim', { ADAM: false, MOMENTUM: momentum, NESTEROV: s.nesterov }, kinds),
+    pipeline: shaderPipeline('optim', { ADAM: false, MOMENTUM: momentum, NESTEROV: s.nesterov }),
     buffers: momentum ? [theta.buffer, grad.buffer, buf.buffer] : [theta.buffer, grad.buffer],
     uniforms: uniforms(theta.size, s.lr, s.momentum, 0, 0, 0, 0, 0, s.weightDecay, 1, s.range),
     workgroups: grid(theta.size, 256),
@@ -57,7 +56,7 @@ export function adamUpdateKernel(theta: Tensor, grad: Tensor, m: Tensor, v: Tens
   const bc1 = s.t > 0 ? 1 - s.beta1 ** s.t : 1;
   const bc2 = s.t > 0 ? 1 - s.beta2 ** s.t : 1;
   e.dispatch({
-    pipeline: shaderPipeline('optim', { ADAM: true, MOMENTUM: true, NESTEROV: false }, ['write', 'read', 'write', 'write', 'uniform']),
+    pipeline: shaderPipeline('optim', { ADAM: true, MOMENTUM: true, NESTEROV: false }),
     buffers: [theta.buffer, grad.buffer, m.buffer, v.buffer],
     uniforms: uniforms(
       theta.size, s.lr / bc1, s.beta1, 1 - s.beta1, s.beta2, 1 - s.beta2, s.eps, 1 / Math.sqrt(bc2),

@@ -26,7 +26,7 @@ export function poolKernel(kind: PoolKind, x: Tensor, g: PoolGeometry, countPad 
   const y = Tensor.empty([g.N, g.C, g.OH, g.OW]);
   const arg = kind === 'max' ? Tensor.empty(y.shape) : null;
   e.dispatch({
-    pipeline: shaderPipeline('pool', { BACKWARD: false, MAX: kind === 'max', COUNT_PAD: countPad, ...window(g) }, ['read', 'write', 'write', 'uniform']),
+    pipeline: shaderPipeline('pool', { BACKWARD: false, MAX: kind === 'max', COUNT_PAD: countPad, ...window(g) }),
     buffers: [x.buffer, y.buffer, arg ? arg.buffer : e.scratch],
     uniforms: uniforms(g),
     workgroups: grid(y.size, 256),
@@ -40,7 +40,7 @@ export function poolGradKernel(kind: PoolKind, dy: Tensor, arg: Tensor | null, g
   const e = engine();
   const dx = Tensor.empty([g.N, g.C, g.H, g.W]);
   e.dispatch({
-    pipeline: shaderPipeline('pool', { BACKWARD: true, MAX: kind === 'max', COUNT_PAD: countPad, ...window(g) }, ['read', 'read', 'write', 'uniform']),
+    pipeline: shaderPipeline('pool', { BACKWARD: true, MAX: kind === 'max', COUNT_PAD: countPad, ...window(g) }),
     buffers: [dy.buffer, arg ? arg.buffer : e.scratch, dx.buffer],
     uniforms: uniforms(g),
     workgroups: grid(dx.size, 256),

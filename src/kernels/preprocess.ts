@@ -26,11 +26,42 @@ export function specialise(shader: string, defines: Defines): string {
   return wgsl(raw, ...values);
 }
 
+const BINDING = /@group\(0\)\s*@binding\((\d+)\)\s*var<\s*(storage\s*,\s*read_write|storage\s*,\s*read|storage|uniform)\s*>/g;
+
 /**
- * The pipeline of shaders/<shader>.wgsl specialised with `defines`, binding `kinds` in order (the uniform
- * last): cached by the engine under the shader, the defines, the kinds and the entry point, so the WGSL is
- * specialised and compiled once per combination.
+ * The binding kinds a specialised shader declares, in binding order: `var<storage, read>` is 'read',
+ * `var<storage, read_write>` 'write', `var<uniform>` 'uniform'. The WGSL is the one place a kernel's bindings
+ * are written; the pipeline layout is derived from it.
  */
-export function shaderPipeline(shader: string, defines: Defines, kinds: readonly BindingKind[], entryPoint = 'main'): Pipeline {
-  return engine().pipeline(`${shader}:${JSON.stringify(defines)}`, () => specialise(shader, defines), kinds, entryPoint);
+export function bindingKinds(code: string, what = 'shader'): BindingKind[] {
+  const kinds: BindingKind[] = [];
+  for (const m of code.matchAll(BINDING)) {
+    const i = Number(m[1]);
+    if (kinds[i] !== undefined) throw new Error(`${what}: binding ${i} is declared twice`);
+    const kind = m[2].replace(/\s/g, '');
+    kinds[i] = kind === 'uniform' ? 'uniform' : kind === 'storage,read' ? 'read' : 'write';
+  }
+  for (let i = 0; i < kinds.length; i++) if (kinds[i] === undefined) throw new Error(`${what}: bindings must be numbered 0, 1, … without gaps (binding ${i} is missing)`);
+  if (kinds.slice(0, -1).includes('uniform')) throw new Error(`${what}: the uniform block must be the last binding`);
+  return kinds;
+}
+
+/** Specialised sources and their bindings, by shader and defines: each variant is specialised once. */
+const variants = new Map<string, { code: string; kinds: BindingKind[] }>();
+
+/**
+ * The pipeline of shaders/<shader>.wgsl specialised with `defines`: its bindings are the ones the WGSL
+ * declares (bindingKinds), the engine caches it under the shader, the defines, the kinds and the entry point,
+ * and the WGSL is specialised and compiled once per combination.
+ */
+export function shaderPipeline(shader: string, defines: Defines, entryPoint = 'main'): Pipeline {
+  const key = `${shader}:${JSON.stringify(defines)}`;
+  let v = variants.get(key);
+  if (!v) {
+    const code = specialise(shader, defines);
+    v = { code, kinds: bindingKinds(code, `shaders/${shader}.wgsl with ${JSON.stringify(defines)}`) };
+    variants.set(key, v);
+  }
+  const { code } = v;
+  return engine().pipeline(key, () => code, v.kinds, entryPoint);
 }

@@ -12,7 +12,7 @@ export function resampleKernel(mode: 'down' | 'up', src: Tensor, outH: number, o
   const lead = src.shape.slice(0, -2);
   const out = Tensor.empty([...lead, outH, outW]);
   e.dispatch({
-    pipeline: shaderPipeline('pyramid', { DOWN: mode === 'down' }, ['read', 'write', 'uniform']),
+    pipeline: shaderPipeline('pyramid', { DOWN: mode === 'down' }),
     buffers: [src.buffer, out.buffer],
     uniforms: new Params().u(out.size, SH, SW, outH, outW, 0, 0).f(gain).build(),
     workgroups: grid(out.size, 256),

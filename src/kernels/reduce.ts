@@ -29,7 +29,7 @@ function reduceMiddle(op: ReduceOp, src: Tensor, outer: number, r: number, inner
   const out = Tensor.empty([outer * inner]);
   const outputs = outer * inner;
   const wgPerOutput = outputs < 2048 && r >= 64;
-  const pipe = shaderPipeline('reduce', { MAX: op === 'max', WG_PER_OUTPUT: wgPerOutput }, ['read', 'write', 'uniform']);
+  const pipe = shaderPipeline('reduce', { MAX: op === 'max', WG_PER_OUTPUT: wgPerOutput });
   e.dispatch({
     pipeline: pipe,
     buffers: [src.buffer, out.buffer],

@@ -12,7 +12,7 @@ export function tvKernel(img: Tensor, form: 'global' | 'pixel', beta: number, ep
   const contrib = Tensor.empty(img.shape);
   const grad = Tensor.empty(img.shape);
   e.dispatch({
-    pipeline: shaderPipeline('tv', { GLOBAL: form === 'global' }, ['read', 'write', 'write', 'uniform']),
+    pipeline: shaderPipeline('tv', { GLOBAL: form === 'global' }),
     buffers: [img.buffer, contrib.buffer, grad.buffer],
     uniforms: new Params().u(img.size, H, W, 0).f(beta, eps, 0, 0).build(),
     workgroups: grid(img.size, 256),

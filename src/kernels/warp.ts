@@ -14,7 +14,7 @@ function dispatch(src: Tensor, mats: Tensor, [H, W]: number[], [OH, OW]: number[
   const out = Tensor.empty(grad ? [N, C, H, W] : [N, C, OH, OW]);
   const e = engine();
   e.dispatch({
-    pipeline: shaderPipeline('warp', { GRAD: grad }, ['read', 'read', 'write', 'uniform']),
+    pipeline: shaderPipeline('warp', { GRAD: grad }),
     buffers: [src.buffer, mats.buffer, out.buffer],
     uniforms: new Params().u(out.size, C, H, W).u(OH, OW, 0, 0).build(),
     workgroups: grid(out.size, 256),
