@@ -78,6 +78,10 @@ fn b_min(x: f32, y: f32) -> f32 { return min(x, y); }
 fn b_eq(x: f32, y: f32) -> f32 { return select(0.0, 1.0, x == y); }
 fn b_gt(x: f32, y: f32) -> f32 { return select(0.0, 1.0, x > y); }
 fn b_ge(x: f32, y: f32) -> f32 { return select(0.0, 1.0, x >= y); }
+// PReLU (x, slope) and its partial derivatives, so that the op is one kernel each way.
+fn b_prelu(x: f32, y: f32) -> f32 { return select(y * x, x, x > 0.0); }
+fn b_prelu_dx(x: f32, y: f32) -> f32 { return select(y, 1.0, x > 0.0); }
+fn b_prelu_ds(x: f32, y: f32) -> f32 { return select(x, 0.0, x > 0.0); }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 #if ${UNARY}

@@ -70,6 +70,7 @@ const binaryCases: [string, (a: F.Tensor, b: F.Tensor) => F.Tensor, (a: number, 
   ['pow', F.pow, (a, b) => a ** b, [0.3, 2], [-1.5, 1.5]],
   ['maximum', F.maximum, Math.max, [-2, 2], [-2, 2]],
   ['minimum', F.minimum, Math.min, [-2, 2], [-2, 2]],
+  ['prelu', F.prelu, (a, b) => (a > 0 ? a : b * a), [-2, 2], [0.05, 0.5]],
 ];
 
 // Broadcasting on each axis, rank promotion, and a plain same-shape case; sizes avoid tile multiples.

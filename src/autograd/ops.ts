@@ -175,6 +175,14 @@ export function minimum(a: Tensor, b: Tensor): Tensor {
   return binary('min', a, b, [(g) => mul(g, binaryKernel('ge', b, a)), (g) => mul(g, sub(1, binaryKernel('ge', b, a)))]);
 }
 
+/**
+ * PReLU: x where x > 0, slope · x elsewhere, the slope broadcasting onto x (ONNX PRelu). One kernel forward
+ * and one pair backward per input that needs a gradient (the relu/neg/mul/sub composition took five and six).
+ */
+export function prelu(x: Tensor, slope: Tensor): Tensor {
+  return binary('prelu', x, slope, [(g) => mul(g, binaryKernel('prelu_dx', x, slope)), (g) => mul(g, binaryKernel('prelu_ds', x, slope))]);
+}
+
 /** 1 where a == b, else 0 (not differentiable). */
 export const equal = (a: Tensor, b: Tensor): Tensor => binary('eq', a, b, null);
 /** 1 where a > b, else 0 (not differentiable). */

@@ -296,8 +296,8 @@ function prelu(c: OpContext): Tensor {
   if (slope.rank === 1 && x.rank >= 3 && slope.shape[0] === x.shape[1] && slope.shape[0] !== x.shape[x.rank - 1] && slope.shape[0] !== 1) {
     slope = O.reshape(slope, [slope.shape[0], ...Array(x.rank - 2).fill(1)]);
   }
-  // relu(x) − slope · relu(−x), the slope broadcasting unidirectionally onto x.
-  return O.sub(O.relu(x), O.mul(slope, O.relu(O.neg(x))));
+  // The slope broadcasts unidirectionally onto x.
+  return O.prelu(x, slope);
 }
 
 /**
