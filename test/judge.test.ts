@@ -3,7 +3,7 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, mkdirSync, copyFileSync, existsSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, basename } from 'node:path';
-import { calibrate, identify, summarize, labelOf, similarity, galleryPeople, type Labelled } from '../src/invert/judge.ts';
+import { calibrate, identify, summarize, labelOf, similarity, galleryPeople, type Labelled } from '../src/evaluate/judge.ts';
 import { readPng, writePng } from '../src/io/png.ts';
 import { facesFromSheet } from '../src/train/faces.ts';
 import { mirrorImage } from '../src/io/image.ts';

@@ -1,5 +1,5 @@
 // faceinv judge: does a face network that took no part in the optimisation recognise the person in
-// reconstructions? Identification against a labelled gallery (src/invert/judge.ts), optionally after making
+// reconstructions? Identification against a labelled gallery (src/evaluate/judge.ts), optionally after making
 // the reconstructions of every gallery photo itself (--reconstruct), with an HTML report.
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve as resolvePath } from 'node:path';
@@ -9,7 +9,7 @@ import * as O from '../autograd/ops.ts';
 import { noGrad } from '../autograd/tape.ts';
 import { reconstruct } from '../invert/reconstruct.ts';
 import type { FaceModel } from '../models/face_model.ts';
-import { calibrate, identify, summarize, galleryPeople, labelOf, type Labelled, type Verdict, type Metric } from '../invert/judge.ts';
+import { calibrate, identify, summarize, galleryPeople, labelOf, type Labelled, type Verdict, type Metric } from '../evaluate/judge.ts';
 import { readPng, writePng } from '../io/png.ts';
 import { fromPlanes, toModelInput, type RgbImage } from '../io/image.ts';
 import { imageGrid } from '../io/plot.ts';
