@@ -16,7 +16,7 @@ import { toModelInput, toneStats } from '../src/io/image.ts';
 import { imageGrid } from '../src/io/plot.ts';
 import { init, shutdown, tidy, noGrad, tensor, Rng } from '../src/index.ts';
 import { Decoder } from '../src/models/decoder.ts';
-import { loadRun } from '../src/cli/decoder.ts';
+import { loadRun } from '../src/cli/decoder-run.ts';
 import { timeGpu } from './common.ts';
 
 const arg = (name: string, def?: string) => {

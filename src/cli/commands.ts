@@ -14,7 +14,9 @@ import { UsageError, loadModel, readFaces, MAX_PIXELS_OPTION, ALIGN_OPTION, EXIT
 import type { CommandSpec } from './options.ts';
 import { checkOutputs } from './outputs.ts';
 import { invert, transfer, sweepTv, INVERT, TRANSFER, SWEEP_TV } from './invert.ts';
-import { trainDecoderCmd, decodeCmd, evalCmd, TRAIN_DECODER, DECODE, EVAL } from './decoder.ts';
+import { trainDecoderCmd, TRAIN_DECODER } from './train-decoder.ts';
+import { decodeCmd, DECODE } from './decode.ts';
+import { evalCmd, EVAL } from './eval.ts';
 import { judgeCmd, JUDGE } from './judge.ts';
 
 async function embedFaces(model: FaceModel, faces: Face[]): Promise<Float32Array[]> {

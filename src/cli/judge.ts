@@ -16,7 +16,7 @@ import { imageGrid } from '../io/plot.ts';
 import { ProgressBar } from './progress.ts';
 import { loadModel, num, pixelsOf, readFaces, writeText, abortOnSigint, UsageError, type Parsed } from './common.ts';
 import type { CommandSpec } from './options.ts';
-import { loadRun } from './decoder.ts';
+import { loadRun } from './decoder-run.ts';
 import { Decoder } from '../models/decoder.ts';
 import { settings, ensembleOf, ensembleSpecs, reconstructionInputs, LOSS_OPTIONS } from './invert.ts';
 import { checkOutputs } from './outputs.ts';
