@@ -53,7 +53,12 @@ export interface BackwardOptions {
   retainGraph?: boolean;
 }
 
-/** Accumulates d(root)/d(leaf) into `leaf.grad` for every leaf with requiresGrad that `root` depends on. */
+/**
+ * Accumulates d(root)/d(leaf) into `leaf.grad` for every leaf with requiresGrad that `root` depends on. Long on
+ * purpose: the topological sort, the gradient accumulation and the freeing of each node's intermediate
+ * gradients as soon as its last consumer has run share one set of maps, and splitting them would pass those
+ * maps around for nothing.
+ */
 export function backward(root: Tensor, seed?: Tensor, opts: BackwardOptions = {}): void {
   root.assertLive('backward');
   if (!root.requiresGrad) {

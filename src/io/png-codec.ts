@@ -24,7 +24,10 @@ export class PngCodecError extends Error {
   }
 }
 
-/** RGB 0..255 (alpha dropped, 16-bit scaled) from PNG bytes. */
+/**
+ * RGB 0..255 (alpha dropped, 16-bit scaled) from PNG bytes. Long on purpose: it walks the chunk stream once,
+ * checking each chunk where it stands, so every refusal of a malformed file names the chunk it came from.
+ */
 export async function decodePngBytes(bytes: Uint8Array, what = 'image'): Promise<RgbImage> {
   const fail = (why: string): never => {
     throw new PngCodecError(`${what}: ${why}`);

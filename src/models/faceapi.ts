@@ -67,7 +67,10 @@ export function readWeights(specs: WeightSpec[], bin: Uint8Array): Map<string, {
   return out;
 }
 
-/** Builds the ONNX model bytes from face-api's recognition weights. */
+/**
+ * Builds the ONNX model bytes from face-api's recognition weights. Long on purpose: it writes the network out
+ * layer by layer in the order of face-api's forwardInput, so it can be checked against that file line by line.
+ */
 export function convertFaceRecognitionNet(weights: Map<string, { shape: number[]; data: Float32Array }>): Uint8Array {
   const get = (name: string) => {
     const w = weights.get(name);

@@ -72,6 +72,11 @@ export function samePads(size: number, k: number, stride: number, dilation = 1):
   return [Math.floor(total / 2), total - Math.floor(total / 2)];
 }
 
+/**
+ * A tfjs graph model (model.json + weights) as ONNX bytes. Long on purpose: one closure scope holds the
+ * converter's state (the emitted nodes, initializers, host constants and value shapes) that every per-op
+ * helper below writes to; `translate` is a switch with one case per TensorFlow op, read one case at a time.
+ */
 export function convertGraphModel(json: GraphModelJson, bin: Uint8Array, opts: ConvertOptions): Uint8Array {
   const specs = json.modelTopology?.node ? json.weightsManifest.flatMap((g) => g.weights) : null;
   if (!specs) throw new TfjsConvertError('not a TensorFlow.js graph model: modelTopology.node is missing');
