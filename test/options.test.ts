@@ -152,4 +152,27 @@ describe('reconstruction settings from the options', () => {
     expect([b.form, b.alpha, b.beta]).toEqual(['pixel', 2, 1.2]);
     model.dispose();
   });
+
+  it('every option declared with a plain effect (its row\'s set) changes the settings it names', async () => {
+    const { settings, LOSS_OPTIONS } = await import('../src/cli/invert.ts');
+    const { FaceModel } = await import('../src/models/face_model.ts');
+    const { defaultModelPath } = await import('./helpers/faces.ts');
+    const { readFileSync } = await import('node:fs');
+    const model = FaceModel.fromBytes(new Uint8Array(readFileSync(defaultModelPath())));
+    const spec = COMMANDS.find((c) => c.spec.name === 'invert')!.spec;
+    const settled = async (...args: string[]) => {
+      const { s, owned } = await settings(model, parseCommand(spec, ['--target', 'a.png', '--out', 'o.png', ...args]), null);
+      owned.forEach((o) => o.dispose());
+      return JSON.stringify(s, (_, v) => (typeof v === 'function' ? String(v(100)) : v));
+    };
+    const plain = await settled();
+    const rows = LOSS_OPTIONS.filter((o): o is OptionSpec => 'name' in o && !!o.set);
+    expect(rows.length).toBeGreaterThan(10);
+    for (const o of rows) {
+      // A value unlike the preset's: the other choice, or a number inside the declared range.
+      const value = o.type === 'flag' ? [] : [o.choices ? o.choices.at(-1)! : String(Math.min(o.max ?? Infinity, (o.min ?? o.above ?? 0) + (o.type === 'int' ? 3 : 0.37)))];
+      expect(await settled(`--${o.name}`, ...value), `--${o.name} ${value.join('')}`).not.toBe(plain);
+    }
+    model.dispose();
+  });
 });

@@ -16,7 +16,7 @@ import { chartSvg, imageGrid } from '../io/plot.ts';
 import { writePlot } from '../io/plot-png.ts';
 import { ProgressBar } from './progress.ts';
 import { loadModel, num, pixelsOf, readTargets, readFaces, writeText, abortOnSigint, UsageError, MAX_PIXELS_OPTION, ALIGN_OPTION, EXIT_INTERRUPTED, EXIT_NON_FINITE, type Parsed } from './common.ts';
-import type { CommandSpec, HelpHeading, OptionSpec } from './options.ts';
+import { applyOptions, type CommandSpec, type HelpHeading, type OptionSpec } from './options.ts';
 import { checkOutputs, type NamedPath } from './outputs.ts';
 import { DEFAULT_GUIDE, DEFAULT_MODEL, IDENTITY_ENSEMBLE } from './paths.ts';
 
@@ -35,24 +35,27 @@ const contrastCheck = (v: string): string | null => {
   return x.length <= 2 && x[0] >= 0 && Number.isFinite(x[0]) && (x.length === 1 || (x[1] >= 0 && x[1] < 1)) ? null : `--contrast: '${v}' is not W or W,F (a weight ≥ 0, a floor in [0, 1))`;
 };
 
+/** What the loss and optimiser options set: reconstruct()'s options less the model, targets and guides. */
+type S = Omit<ReconstructOptions, 'model' | 'target' | 'guide'>;
+
 /** The loss and optimiser options, shared by every command that reconstructs (each overrides the preset). */
 export const LOSS_OPTIONS: (OptionSpec | HelpHeading)[] = [
   { heading: 'Loss and optimiser (each overrides the preset):' },
   { name: 'preset', type: 'string', arg: 'P', choices: ['paper', 'fast', 'identity'], choiceName: 'a preset', help: 'paper (default: 300 iterations), fast (100), or identity: paper + input diversity\n(--jitter 4,0.05,3 --flip --colour-jitter 0.1) + tones (--chroma-tv 0.3\n--contrast 30,0.2 --skin 20), with mobileface and faceplugin (not the model or\nthe judge) as --ensemble: faces that other networks recognise (BENCHMARKS.md)' },
   { name: 'iterations', type: 'int', min: 0, max: 10_000_000, help: 'iterations' },
-  { name: 'lr', type: 'number', above: 0, help: 'learning rate (pixel units per step for Adam)' },
-  { name: 'optimizer', type: 'string', arg: 'O', choices: ['adam', 'sgd'], help: 'adam or sgd' },
-  { name: 'distance', type: 'string', arg: 'D', choices: ['l2', 'dot'], help: 'l2 (default) or dot' },
-  { name: 'normalize', type: 'flag', help: 'compare unit-length embeddings' },
-  { name: 'target-scale', type: 'number', arg: 'S', help: 'scale the target embedding before comparing (paper Fig. 8)' },
+  { name: 'lr', type: 'number', above: 0, set: (s: S, v: number) => (s.lr = v), help: 'learning rate (pixel units per step for Adam)' },
+  { name: 'optimizer', type: 'string', arg: 'O', choices: ['adam', 'sgd'], set: (s: S, v: 'adam' | 'sgd') => (s.optimizer = v), help: 'adam or sgd' },
+  { name: 'distance', type: 'string', arg: 'D', choices: ['l2', 'dot'], set: (s: S, v: 'l2' | 'dot') => (s.distance = v), help: 'l2 (default) or dot' },
+  { name: 'normalize', type: 'flag', set: (s: S) => (s.normalize = true), help: 'compare unit-length embeddings' },
+  { name: 'target-scale', type: 'number', arg: 'S', set: (s: S, v: number) => (s.targetScale = v), help: 'scale the target embedding before comparing (paper Fig. 8)' },
   { name: 'guide-layers', type: 'string', arg: 'A,B', help: "layers tied to the guide (default: the model's faceinv.guide_layers; 'pixels' = the image)" },
   { name: 'guide-weight', type: 'number', arg: 'W', min: 0, help: 'weight of each guide layer' },
-  { name: 'tv', type: 'number', arg: 'W', min: 0, help: 'starting w_TV; it falls to a tenth over the run (0 turns TV off)' },
-  { name: 'tv-form', type: 'string', arg: 'F', choices: ['global', 'pixel'], help: 'global (paper eq. 2, default) or pixel' },
-  { name: 'tv-alpha', type: 'number', arg: 'A', above: 0, help: 'exponent α of the global form (default 2)' },
-  { name: 'tv-beta', type: 'number', arg: 'B', above: 0, help: 'exponent β of the per-pixel form (default 2)' },
-  { name: 'lap-levels', type: 'int', min: 0, max: 8, help: 'Laplacian-pyramid gradient normalisation levels (0 = off; default 4)' },
-  { name: 'mirror', type: 'number', arg: 'W', min: 0, help: 'weight of the mirror-symmetry regulariser' },
+  { name: 'tv', type: 'number', arg: 'W', min: 0, set: (s: S, v: number) => (s.tv = v > 0 ? { ...(s.tv ?? {}), weight: decayingTv(v, s.iterations!) } : null), help: 'starting w_TV; it falls to a tenth over the run (0 turns TV off)' },
+  { name: 'tv-form', type: 'string', arg: 'F', choices: ['global', 'pixel'], set: (s: S, v: 'global' | 'pixel') => s.tv && (s.tv = { ...s.tv, form: v }), help: 'global (paper eq. 2, default) or pixel' },
+  { name: 'tv-alpha', type: 'number', arg: 'A', above: 0, set: (s: S, v: number) => s.tv && (s.tv = { ...s.tv, alpha: v }), help: 'exponent α of the global form (default 2)' },
+  { name: 'tv-beta', type: 'number', arg: 'B', above: 0, set: (s: S, v: number) => s.tv && (s.tv = { ...s.tv, beta: v }), help: 'exponent β of the per-pixel form (default 2)' },
+  { name: 'lap-levels', type: 'int', min: 0, max: 8, set: (s: S, v: number) => (s.lapNormLevels = v), help: 'Laplacian-pyramid gradient normalisation levels (0 = off; default 4)' },
+  { name: 'mirror', type: 'number', arg: 'W', min: 0, set: (s: S, v: number) => (s.mirror = v), help: 'weight of the mirror-symmetry regulariser' },
   { name: 'lp', type: 'number', arg: 'W', min: 0, help: 'weight of R_LP (eq. 12), its N_L and β fitted to the first guide' },
   { name: 'gauss-fit', type: 'string', arg: 'DIR', help: 'fit the Gaussian activation prior (appendix A) on the PNG faces in DIR' },
   { name: 'gauss-layer', type: 'string', arg: 'L', needs: 'gauss-fit', help: 'its layer (default: the second guide layer)' },
@@ -61,18 +64,18 @@ export const LOSS_OPTIONS: (OptionSpec | HelpHeading)[] = [
   { name: 'jitter', type: 'string', arg: 'S,K,R', check: jitterCheck, help: 'transformation robustness: each step the network sees the image shifted by up to S\npixels, scaled by up to ±K and rotated by up to R degrees (e.g. 4,0.05,3)' },
   { name: 'flip', type: 'flag', help: 'also mirror the image the networks see, at random half of the steps' },
   { name: 'colour-jitter', type: 'number', arg: 'C', min: 0, max: 0.99, help: 'also change its contrast and brightness at random each step by up to ±C (e.g. 0.1)' },
-  { name: 'chroma-tv', type: 'number', arg: 'W', min: 0, help: "weight of the total variation of the image's colour (minus its luminance): less\ncolour speckle, the light-dark detail kept" },
-  { name: 'skin', type: 'number', arg: 'W', min: 0, help: "weight of the skin-tone prior: the face region's mean colour pulled toward skin\n(local colour left free)" },
-  { name: 'chroma-step', type: 'number', arg: 'K', min: 0, max: 1, help: 'scale the colour part of each step by K (light and dark move faster; less colour\nblotching)' },
+  { name: 'chroma-tv', type: 'number', arg: 'W', min: 0, set: (s: S, v: number) => (s.chromaTv = v), help: "weight of the total variation of the image's colour (minus its luminance): less\ncolour speckle, the light-dark detail kept" },
+  { name: 'skin', type: 'number', arg: 'W', min: 0, set: (s: S, v: number) => (s.skin = v), help: "weight of the skin-tone prior: the face region's mean colour pulled toward skin\n(local colour left free)" },
+  { name: 'chroma-step', type: 'number', arg: 'K', min: 0, max: 1, set: (s: S, v: number) => (s.chromaStep = v), help: 'scale the colour part of each step by K (light and dark move faster; less colour\nblotching)' },
   { name: 'contrast', type: 'string', arg: 'W[,F]', check: contrastCheck, help: 'weight of the contrast floor: images whose luminance standard deviation (0..1) is\nbelow F (default 0.2, a face photo\'s) are pushed up to it' },
   { name: 'ensemble', type: 'string', arg: 'F[:W]', repeat: true, check: ensembleCheck, help: 'another ONNX face model optimised together, on unit-length embeddings of the\ntarget photo under it, with weight W (default 1); repeatable; needs PNG targets' },
-  { name: 'lap-param', type: 'int', min: 0, max: 8, help: "optimise the image's Laplacian pyramid (N levels) instead of its pixels" },
+  { name: 'lap-param', type: 'int', min: 0, max: 8, set: (s: S, v: number) => (s.lapParam = v), help: "optimise the image's Laplacian pyramid (N levels) instead of its pixels" },
   { name: 'start', type: 'string', arg: 'S', help: 'guide (default), noise, or a PNG to start from' },
-  { name: 'seed', type: 'int', arg: 'S', min: 0, max: 2 ** 32 - 1, help: 'seed of the noise start and of --jitter' },
+  { name: 'seed', type: 'int', arg: 'S', min: 0, max: 2 ** 32 - 1, set: (s: S, v: number) => (s.seed = v), help: 'seed of the noise start and of --jitter' },
   { name: 'model', type: 'string', help: 'an ONNX face model (default: the bundled dlib ResNet)' },
   ALIGN_OPTION,
   MAX_PIXELS_OPTION,
-  { name: 'progress-every', type: 'int', arg: 'K', min: 1, help: 'read the losses back every K iterations (default 10)' },
+  { name: 'progress-every', type: 'int', arg: 'K', min: 1, set: (s: S, v: number) => (s.progressEvery = v), help: 'read the losses back every K iterations (default 10)' },
 ];
 
 const INVERT_ABOUT = `Reconstructs a face whose embedding matches each target (paper §2–3, §5.1). With several guides, every
@@ -98,41 +101,19 @@ export const INVERT: CommandSpec = {
 };
 
 /** Reconstruction settings from the preset and the options that override it (everything but targets and guides). */
-export async function settings(model: FaceModel, a: Parsed, firstGuide: Tensor | null): Promise<{ s: Omit<ReconstructOptions, 'model' | 'target' | 'guide'>; owned: { dispose(): void }[] }> {
+export async function settings(model: FaceModel, a: Parsed, firstGuide: Tensor | null): Promise<{ s: S; owned: { dispose(): void }[] }> {
   const { opt } = a;
   const presetName = (opt.preset ?? 'paper') as PresetName;
   if (!['paper', 'fast', 'identity'].includes(presetName)) throw new UsageError(`--preset: '${presetName}' is not a preset (paper, fast, identity)`);
   const metaLayers = JSON.parse(model.module.metadata['faceinv.guide_layers'] ?? '[]') as string[];
   const iterations = num(opt, 'iterations', NaN, (v) => Number.isInteger(v) && v >= 0);
   const s = preset(presetName, metaLayers, Number.isNaN(iterations) ? undefined : iterations);
-  const its = s.iterations!;
   const owned: { dispose(): void }[] = [];
-  if (opt.lr !== undefined) s.lr = num(opt, 'lr', 0, (v) => v > 0 && Number.isFinite(v));
-  if (opt.optimizer !== undefined) {
-    if (opt.optimizer !== 'adam' && opt.optimizer !== 'sgd') throw new UsageError(`--optimizer: '${opt.optimizer}' is not adam or sgd`);
-    s.optimizer = opt.optimizer;
-  }
-  if (opt.distance !== undefined) {
-    if (opt.distance !== 'l2' && opt.distance !== 'dot') throw new UsageError(`--distance: '${opt.distance}' is not l2 or dot`);
-    s.distance = opt.distance;
-  }
-  if (opt.normalize) s.normalize = true;
-  if (opt['target-scale'] !== undefined) s.targetScale = num(opt, 'target-scale', 1);
   const layers = typeof opt['guide-layers'] === 'string' ? opt['guide-layers'].split(',').filter(Boolean) : (s.guideLayers ?? []).map((g) => g.layer);
   const gw = num(opt, 'guide-weight', s.guideLayers?.[0]?.weight ?? 1e-3, (v) => v >= 0 && Number.isFinite(v));
   s.guideLayers = guideLayersOf(layers, gw).filter((g) => g.weight > 0);
-  if (opt.tv !== undefined) {
-    const w0 = num(opt, 'tv', 0, (v) => v >= 0 && Number.isFinite(v));
-    s.tv = w0 > 0 ? { ...(s.tv ?? {}), weight: decayingTv(w0, its) } : null;
-  }
-  if (s.tv && opt['tv-form'] !== undefined) {
-    if (opt['tv-form'] !== 'global' && opt['tv-form'] !== 'pixel') throw new UsageError(`--tv-form: '${opt['tv-form']}' is not global or pixel`);
-    s.tv.form = opt['tv-form'];
-  }
-  if (s.tv && opt['tv-alpha'] !== undefined) s.tv = { ...s.tv, alpha: num(opt, 'tv-alpha', 2, (v) => v > 0) };
-  if (s.tv && opt['tv-beta'] !== undefined) s.tv = { ...s.tv, beta: num(opt, 'tv-beta', 2, (v) => v > 0) };
-  if (opt['lap-levels'] !== undefined) s.lapNormLevels = num(opt, 'lap-levels', 4, (v) => Number.isInteger(v) && v >= 0);
-  if (opt.mirror !== undefined) s.mirror = num(opt, 'mirror', 0, (v) => v >= 0);
+  // Every option with a plain effect, declared in its row of LOSS_OPTIONS (tv before its form and exponents).
+  applyOptions(LOSS_OPTIONS, opt, s);
   if (opt.lp !== undefined) {
     if (!firstGuide) throw new UsageError('--lp fits N_L and β to the guide: give a guide');
     const levels = 4;
@@ -162,8 +143,6 @@ export async function settings(model: FaceModel, a: Parsed, firstGuide: Tensor |
       s.start = img;
     }
   }
-  if (opt.seed !== undefined) s.seed = num(opt, 'seed', 1, Number.isInteger);
-  if (opt['lap-param'] !== undefined) s.lapParam = num(opt, 'lap-param', 0, (v) => Number.isInteger(v) && v >= 0 && v <= 8);
   if (opt.jitter !== undefined) {
     const v = String(opt.jitter).split(',').map(Number);
     if (v.length !== 3 || !v.every((x) => x >= 0 && Number.isFinite(x)) || v[1] >= 1) {
@@ -176,9 +155,6 @@ export async function settings(model: FaceModel, a: Parsed, firstGuide: Tensor |
     if (opt.flip) s.jitter.flip = true;
     if (opt['colour-jitter'] !== undefined) s.jitter.colour = num(opt, 'colour-jitter', 0, (v) => v >= 0 && v < 1);
   }
-  if (opt['chroma-step'] !== undefined) s.chromaStep = num(opt, 'chroma-step', 1, (v) => v >= 0 && v <= 1);
-  if (opt['skin'] !== undefined) s.skin = num(opt, 'skin', 0, (v) => v >= 0 && Number.isFinite(v));
-  if (opt['chroma-tv'] !== undefined) s.chromaTv = num(opt, 'chroma-tv', 0, (v) => v >= 0 && Number.isFinite(v));
   if (opt.contrast !== undefined) {
     const v = String(opt.contrast).split(',').map(Number);
     if (v.length > 2 || !(v[0] >= 0 && Number.isFinite(v[0])) || (v.length === 2 && !(v[1] >= 0 && v[1] < 1))) {
@@ -186,7 +162,6 @@ export async function settings(model: FaceModel, a: Parsed, firstGuide: Tensor |
     }
     s.contrast = v[0] > 0 ? { weight: v[0], floor: v[1] ?? 0.2 } : null;
   }
-  s.progressEvery = num(opt, 'progress-every', 10, (v) => Number.isInteger(v) && v >= 1);
   return { s, owned };
 }
 
@@ -286,7 +261,7 @@ export async function invert(a: Parsed): Promise<number> {
   for (const o of [...outs, traceOf(out)]) mkdirSync(dirname(o), { recursive: true });
   const tracePath = traceOf(out);
   const snapshotEvery = num(opt, 'snapshot-every', 0, (v) => Number.isInteger(v) && v >= 0);
-  if (snapshotEvery) s.progressEvery = Math.min(s.progressEvery!, snapshotEvery);
+  if (snapshotEvery) s.progressEvery = Math.min(s.progressEvery ?? 10, snapshotEvery);
   const bar = new ProgressBar(s.iterations!, 'invert');
   const sig = abortOnSigint();
   /** Per target, the guide whose item is closest to it. */

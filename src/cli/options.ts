@@ -27,6 +27,25 @@ export interface OptionSpec {
   needs?: string;
   /** A further check of the value: an error text, or null when it is fine. */
   check?: (value: string) => string | null;
+  /**
+   * What the option does to the command's settings, given the checked value (a number for int / number, the
+   * text for string, true for a flag): an option with a plain effect is declared in this one row, and the
+   * command applies every given option's `set` in table order (applyOptions).
+   */
+  set?: (settings: never, value: never) => void;
+}
+
+/** The value of a given option as its `set` takes it. */
+export type OptionValue = number | string | true;
+
+/** Applies, in table order, the `set` of every option given (those without `set` are the command's to handle). */
+export function applyOptions<S>(rows: readonly (OptionSpec | HelpHeading)[], opt: Parsed['opt'], settings: S): void {
+  for (const o of rows) {
+    if (!('name' in o) || !o.set || opt[o.name] === undefined) continue;
+    const v = opt[o.name];
+    const value: OptionValue = o.type === 'int' || o.type === 'number' ? Number(v) : v;
+    (o.set as (s: S, v: OptionValue) => void)(settings, value);
+  }
 }
 
 /** A help heading between option rows. */
