@@ -134,37 +134,31 @@ describe('the option parser (one declaration per command)', () => {
 });
 
 describe('reconstruction settings from the options', () => {
-  it('--tv-alpha sets the global form\'s α only, --tv-beta the per-pixel form\'s β', async () => {
+  /** invert's settings for these arguments, under the default model. */
+  const settingsFor = async (...args: string[]) => {
     const { settings } = await import('../src/cli/invert.ts');
     const { FaceModel } = await import('../src/models/face_model.ts');
     const { defaultModelPath } = await import('./helpers/faces.ts');
     const { readFileSync } = await import('node:fs');
     const model = FaceModel.fromBytes(new Uint8Array(readFileSync(defaultModelPath())));
     const spec = COMMANDS.find((c) => c.spec.name === 'invert')!.spec;
-    const tvOf = async (...args: string[]) => {
-      const { s, owned } = await settings(model, parseCommand(spec, ['--target', 'a.png', '--out', 'o.png', ...args]), null);
-      owned.forEach((o) => o.dispose());
-      return s.tv!;
-    };
-    const a = await tvOf('--tv-alpha', '1.5');
-    expect([a.alpha, a.beta]).toEqual([1.5, undefined]);
-    const b = await tvOf('--tv-form', 'pixel', '--tv-beta', '1.2');
-    expect([b.form, b.alpha, b.beta]).toEqual(['pixel', 2, 1.2]);
+    const { s, owned } = await settings(model, parseCommand(spec, ['--target', 'a.png', '--out', 'o.png', ...args]), null);
+    owned.forEach((o) => o.dispose());
     model.dispose();
+    return s;
+  };
+
+  it('--tv-alpha sets the global form\'s α only, --tv-beta the per-pixel form\'s β', async () => {
+    const a = (await settingsFor('--tv-alpha', '1.5')).tv!;
+    expect([a.alpha, a.beta]).toEqual([1.5, undefined]);
+    const b = (await settingsFor('--tv-form', 'pixel', '--tv-beta', '1.2')).tv!;
+    expect([b.form, b.alpha, b.beta]).toEqual(['pixel', 2, 1.2]);
   });
 
   it('every option declared with a plain effect (its row\'s set) changes the settings it names', async () => {
-    const { settings, LOSS_OPTIONS } = await import('../src/cli/invert.ts');
-    const { FaceModel } = await import('../src/models/face_model.ts');
-    const { defaultModelPath } = await import('./helpers/faces.ts');
-    const { readFileSync } = await import('node:fs');
-    const model = FaceModel.fromBytes(new Uint8Array(readFileSync(defaultModelPath())));
-    const spec = COMMANDS.find((c) => c.spec.name === 'invert')!.spec;
-    const settled = async (...args: string[]) => {
-      const { s, owned } = await settings(model, parseCommand(spec, ['--target', 'a.png', '--out', 'o.png', ...args]), null);
-      owned.forEach((o) => o.dispose());
-      return JSON.stringify(s, (_, v) => (typeof v === 'function' ? String(v(100)) : v));
-    };
+    const { LOSS_OPTIONS } = await import('../src/cli/invert.ts');
+    // Schedules compared by their value at iteration 100.
+    const settled = async (...args: string[]) => JSON.stringify(await settingsFor(...args), (_, v) => (typeof v === 'function' ? String(v(100)) : v));
     const plain = await settled();
     const rows = LOSS_OPTIONS.filter((o): o is OptionSpec => 'name' in o && !!o.set);
     expect(rows.length).toBeGreaterThan(10);
@@ -173,6 +167,5 @@ describe('reconstruction settings from the options', () => {
       const value = o.type === 'flag' ? [] : [o.choices ? o.choices.at(-1)! : String(Math.min(o.max ?? Infinity, (o.min ?? o.above ?? 0) + (o.type === 'int' ? 3 : 0.37)))];
       expect(await settled(`--${o.name}`, ...value), `--${o.name} ${value.join('')}`).not.toBe(plain);
     }
-    model.dispose();
   });
 });
