@@ -18,11 +18,8 @@ import { init, shutdown, tidy, noGrad, tensor, Rng } from '../src/index.ts';
 import { Decoder } from '../src/models/decoder.ts';
 import { loadRun } from '../src/cli/decoder-run.ts';
 import { timeGpu } from './common.ts';
+import { arg } from './args.ts';
 
-const arg = (name: string, def?: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : def;
-};
 const gallery = arg('gallery');
 const out = arg('out');
 if (!gallery || !out) throw new Error("usage: decoder-identity.ts --gallery <dir> --out <dir> (--decoder <dir> | --train '<options>') [--judges a,b]");

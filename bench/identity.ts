@@ -21,11 +21,8 @@ import { join, basename, dirname } from 'node:path';
 import { readPng, writePng } from '../src/io/png.ts';
 import { toModelInput, toneStats, type RgbImage } from '../src/io/image.ts';
 import { imageGrid } from '../src/io/plot.ts';
+import { arg } from './args.ts';
 
-const arg = (name: string, def?: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : def;
-};
 const gallery = arg('gallery');
 const out = arg('out');
 if (!gallery || !out) throw new Error('usage: identity.ts --gallery <dir> --out <dir> [--levers a,b] [--judges a,b] [--per-person K] [--iterations N] [--batch B]');

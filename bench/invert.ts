@@ -15,11 +15,8 @@ import { readPng } from '../src/io/png.ts';
 import { reconstruct } from '../src/invert/reconstruct.ts';
 import { tf, useTfjsOnEngineDevice, gpuIdle, printResult } from './common.ts';
 import { faceApiForwardTaps, loadFaceApiWeights, registerTfjsGradients } from './faceapi_peer.ts';
+import { arg } from './args.ts';
 
-const arg = (name: string, def: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : def;
-};
 const batches = arg('batches', '1,8').split(',').map(Number);
 const timed = Number(arg('iterations', '30'));
 const WARMUP = 10;

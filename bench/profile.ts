@@ -5,11 +5,8 @@ import { readFileSync } from 'node:fs';
 import * as F from '../src/index.ts';
 import { FaceModel } from '../src/models/face_model.ts';
 import { DEFAULT_MODEL } from '../src/cli/paths.ts';
+import { arg } from './args.ts';
 
-const arg = (name: string, def: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : def;
-};
 const N = Number(arg('batch', '8'));
 const e = await F.init();
 const model = FaceModel.fromBytes(new Uint8Array(readFileSync(DEFAULT_MODEL)), 'dlib');

@@ -8,11 +8,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { arg } from './args.ts';
 
-const arg = (name: string, def: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : def;
-};
 const filters = arg('filters', '8,16,32').split(',').map(Number);
 const tvs = arg('tv', '1e-4,1e-3').split(',');
 const steps = arg('steps', '150');
