@@ -1,0 +1,44 @@
+// Input diversity for reconstruction: the random transformations and tone changes the networks see each step
+// (transformation robustness, mirror images, contrast and brightness), drawn from a seeded generator.
+import type { Rng } from '../tensor/random.ts';
+import type { Affine } from '../autograd/warp.ts';
+
+export interface Jitter {
+  /** Largest shift, in pixels of the image. */
+  shift: number;
+  /** Largest relative change of scale (0.05: 95 % … 105 %). */
+  scale: number;
+  /** Largest rotation, in radians. */
+  rotate: number;
+  /** Mirror each item left-right with probability ½ (a face is the same person in a mirror). */
+  flip?: boolean;
+  /** Largest relative change of contrast and brightness (0.1: gain 0.9 … 1.1 about mid-grey, offset ±10 % of it). */
+  colour?: number;
+  seed?: number;
+}
+
+/** The random transformations of one step: per item, about the image centre. */
+export function jitterAffines(rng: Rng, n: number, size: number, j: Jitter): Affine[] {
+  const u = () => 2 * rng.uniform() - 1;
+  return Array.from({ length: n }, () => {
+    const k = 1 / (1 + j.scale * u());
+    const a = j.rotate * u();
+    const [cos, sin] = [Math.cos(a) * k, Math.sin(a) * k];
+    const h = size / 2;
+    const [dx, dy] = [j.shift * u(), j.shift * u()];
+    const m: Affine = [cos, -sin, h - cos * h + sin * h + dx, sin, cos, h - sin * h - cos * h + dy];
+    // Mirrored: the output's x is read at size − x, i.e. the first column negated and moved by size.
+    if (j.flip && rng.uniform() < 0.5) return [-m[0], m[1], m[0] * size + m[2], -m[3], m[4], m[3] * size + m[5]];
+    return m;
+  });
+}
+
+/** The colour changes of one step: per item a gain about mid-grey and an offset, as [gains…, offsets…]. */
+export function jitterColours(rng: Rng, n: number, amount: number, out: Float32Array): Float32Array {
+  for (let i = 0; i < n; i++) {
+    out[i] = 1 + amount * (2 * rng.uniform() - 1);
+    out[n + i] = 127.5 * (1 - out[i]) + 127.5 * amount * (2 * rng.uniform() - 1);
+  }
+  return out;
+}
+
