@@ -1,6 +1,7 @@
 // The faceinv command as a user runs it (dist/cli.js, built by the test command).
 import { describe, it, expect } from 'vitest';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -24,6 +25,26 @@ describe('faceinv embed / compare / info', () => {
     expect(got).toHaveLength(128);
     expect(Math.max(...got.map((v, i) => Math.abs(v - want[i])))).toBeLessThan(1e-4);
   });
+
+  it('embed into a pipe read late: every line arrives (process.exit used to drop output still queued)', async () => {
+    // 60 lines (about 160 kB) into a pipe nobody reads at first: beyond the pipe's 64 kB the output waits in
+    // the process, which must not exit before it is written. Reading starts when the process has exited or
+    // after 10 s, whichever comes first (a process that waits for the reader is still running then).
+    const n = 60;
+    const child = spawn(process.execPath, ['dist/cli.js', 'embed', '--no-align', ...Array(n).fill(SAMPLE)]);
+    child.stdout.pause();
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const exited = new Promise((r) => child.on('exit', r));
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    child.stdout.resume();
+    await new Promise((r) => child.stdout.on('close', r));
+    await exited;
+    expect(child.exitCode).toBe(0);
+    const lines = out.trim().split('\n');
+    expect(lines).toHaveLength(n);
+    for (const l of lines) expect(JSON.parse(l).embedding).toHaveLength(128);
+  }, 60_000);
 
   it('compare: the same face is the same person; a scrambled face is not', () => {
     const same = cli('compare', SAMPLE, SAMPLE, '--json');
