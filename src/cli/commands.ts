@@ -252,7 +252,7 @@ function convert({ opt }: Parsed): number {
 }
 
 /** The command table: each command's declaration (options, help) and what runs it. */
-export const COMMANDS: { spec: CommandSpec; run: (a: Parsed) => Promise<number> | number }[] = [
+export const COMMANDS: { spec: CommandSpec; run: (args: Parsed) => Promise<number> | number }[] = [
   { spec: INVERT, run: invert },
   { spec: TRANSFER, run: transfer },
   { spec: SWEEP_TV, run: sweepTv },

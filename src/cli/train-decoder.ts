@@ -100,7 +100,7 @@ function guideTensor(model: FaceModel, dir: string, files: string[]): Tensor {
  * is refused by name rather than silently ignored.
  */
 function checkResume(opt: Parsed['opt'], run: RunConfig, dir: string): void {
-  const own: Record<string, unknown> = {
+  const recorded: Record<string, unknown> = {
     kind: run.decoder.kind,
     filters: run.decoder.filters,
     batch: run.train.batch,
@@ -113,7 +113,7 @@ function checkResume(opt: Parsed['opt'], run: RunConfig, dir: string): void {
     model: run.model,
   };
   const contradicts: string[] = [];
-  for (const [name, value] of Object.entries(own)) {
+  for (const [name, value] of Object.entries(recorded)) {
     const given = opt[name];
     if (given === undefined) continue;
     const same = typeof value === 'number' ? Number(given) === value : String(given) === String(value);
@@ -122,6 +122,66 @@ function checkResume(opt: Parsed['opt'], run: RunConfig, dir: string): void {
   const fresh = ['preset', 'config', 'guide', 'faces', 'held-out'].filter((n) => opt[n] !== undefined).map((n) => `--${n}`);
   if (contradicts.length) throw new UsageError(`--resume: ${contradicts.join(', ')} contradict${contradicts.length === 1 ? 's' : ''} ${join(dir, 'config.json')}; drop ${contradicts.length === 1 ? 'it' : 'them'} or train into another --out`);
   if (fresh.length) throw new UsageError(`--resume: ${fresh.join(', ')} only shape${fresh.length === 1 ? 's' : ''} a new run; the run in ${dir} keeps its own (drop ${fresh.length === 1 ? 'it' : 'them'})`);
+}
+
+/** The decoder and training settings of a new run: the preset, then --config's, then single options. */
+function configFrom(opt: Parsed['opt'], model: FaceModel): { decoder: DecoderConfig; train: TrainSettings } {
+  const p = presetSettings(String(opt.preset ?? 'cpu'), metaLayers(model));
+  let cfgFile: { decoder?: Partial<DecoderConfig>; train?: Partial<TrainSettings> } = {};
+  if (typeof opt.config === 'string') {
+    try {
+      cfgFile = JSON.parse(readFileSync(opt.config, 'utf8'));
+    } catch (e) {
+      throw new UsageError(`--config ${opt.config}: ${(e as Error).message}`);
+    }
+  }
+  const decoder = defaultDecoderConfig({
+    outputSize: model.imageSize,
+    embeddingSize: Number(model.module.outputs[0].dims.at(-1)),
+    ...p.decoder,
+    ...cfgFile.decoder,
+    ...(opt.kind !== undefined ? { kind: opt.kind as DecoderConfig['kind'] } : {}),
+    ...(opt.filters !== undefined ? { filters: num(opt, 'filters', 16, (v) => Number.isInteger(v) && v > 0) } : {}),
+  });
+  const train: TrainSettings = { ...p.train, ...cfgFile.train };
+  if (opt.steps !== undefined) train.steps = num(opt, 'steps', 0, (v) => Number.isInteger(v) && v > 0);
+  if (opt.batch !== undefined) train.batch = num(opt, 'batch', 8, (v) => Number.isInteger(v) && v > 0);
+  if (opt.lr !== undefined) train.lr = num(opt, 'lr', 1e-3, (v) => v > 0);
+  if (opt.tv !== undefined) train.tvWeight = num(opt, 'tv', 0, (v) => v >= 0);
+  if (opt['guide-weight'] !== undefined) train.guideLayers = train.guideLayers.map((g) => ({ ...g, weight: num(opt, 'guide-weight', 0, (v) => v >= 0) }));
+  if (opt['checkpoint-every'] !== undefined) train.checkpointEvery = num(opt, 'checkpoint-every', 50, (v) => Number.isInteger(v) && v > 0);
+  if (opt['log-every'] !== undefined) train.logEvery = num(opt, 'log-every', 10, (v) => Number.isInteger(v) && v > 0);
+  return { decoder, train };
+}
+
+/** A new run from the options: its config.json, guides, loss log and held-out embeddings written to `dir`. */
+async function freshRun({ opt, all }: Pick<Parsed, 'opt' | 'all'>, model: FaceModel, dir: string, ckptPath: string): Promise<RunConfig> {
+  if (existsSync(ckptPath)) throw new UsageError(`${dir} already holds a checkpoint: pass --resume to continue it, or choose another --out`);
+  const { decoder, train } = configFrom(opt, model);
+  mkdirSync(dir, { recursive: true });
+  const guides = (all.guide?.length ? all.guide : [DEFAULT_GUIDE]).map((g, i) => {
+    const name = `guide-${i}${extname(g) || '.png'}`;
+    readPng(g);
+    copyFileSync(g, join(dir, name));
+    return name;
+  });
+  if (decoder.kind === 'embedding' && guides.length > 1) throw new UsageError('a §4.1 decoder trains with one guide; several need --kind guided');
+  // The embedding Gaussian: fitted on real faces, some held out.
+  const sheet = readPng(typeof opt.faces === 'string' ? opt.faces : join(packageRoot(), 'assets', 'lfw', 'faces-25px.png'));
+  const faces = await embeddingsOf(model, facesFromSheet(sheet, model.imageSize));
+  const heldOut = num(opt, 'held-out', 20, (v) => Number.isInteger(v) && v >= 0 && v <= faces.length - 2);
+  const seed = num(opt, 'seed', 1, Number.isInteger);
+  const sampler = GaussianSampler.fit(faces.slice(0, faces.length - heldOut));
+  const fresh = sampler.sample(new Rng(seed + 1_000_003), 100);
+  const lines = [
+    ...faces.slice(faces.length - heldOut).map((e, i) => ({ source: `real face ${faces.length - heldOut + i} (held out of the fit)`, embedding: Array.from(e) })),
+    ...Array.from({ length: 100 }, (_, i) => ({ source: `gaussian sample ${i} (a seed training never uses)`, embedding: Array.from(fresh.slice(i * sampler.dim, (i + 1) * sampler.dim)) })),
+  ];
+  writeText(join(dir, 'held-out.jsonl'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+  const run: RunConfig = { decoder, train, seed, guides, sampler: sampler.toJSON(), model: typeof opt.model === 'string' ? opt.model : 'default' };
+  writeText(join(dir, 'config.json'), JSON.stringify(run, null, 1) + '\n');
+  writeText(join(dir, 'loss.csv'), 'step,loss,embedding,guide,tv,distance\n');
+  return run;
 }
 
 export async function trainDecoderCmd({ opt, all }: Parsed): Promise<number> {
@@ -144,59 +204,7 @@ export async function trainDecoderCmd({ opt, all }: Parsed): Promise<number> {
   }
   await init();
   const model = loadModel(opt.model ?? (resumedRun && resumedRun.model !== 'default' ? resumedRun.model : undefined));
-  let run: RunConfig;
-  if (resumedRun) run = resumedRun;
-  else {
-    if (existsSync(ckptPath)) throw new UsageError(`${dir} already holds a checkpoint: pass --resume to continue it, or choose another --out`);
-    const p = presetSettings(String(opt.preset ?? 'cpu'), metaLayers(model));
-    let cfgFile: { decoder?: Partial<DecoderConfig>; train?: Partial<TrainSettings> } = {};
-    if (typeof opt.config === 'string') {
-      try {
-        cfgFile = JSON.parse(readFileSync(opt.config, 'utf8'));
-      } catch (e) {
-        throw new UsageError(`--config ${opt.config}: ${(e as Error).message}`);
-      }
-    }
-    const decoder = defaultDecoderConfig({
-      outputSize: model.imageSize,
-      embeddingSize: Number(model.module.outputs[0].dims.at(-1)),
-      ...p.decoder,
-      ...cfgFile.decoder,
-      ...(opt.kind !== undefined ? { kind: opt.kind as DecoderConfig['kind'] } : {}),
-      ...(opt.filters !== undefined ? { filters: num(opt, 'filters', 16, (v) => Number.isInteger(v) && v > 0) } : {}),
-    });
-    const train: TrainSettings = { ...p.train, ...cfgFile.train };
-    if (opt.steps !== undefined) train.steps = num(opt, 'steps', 0, (v) => Number.isInteger(v) && v > 0);
-    if (opt.batch !== undefined) train.batch = num(opt, 'batch', 8, (v) => Number.isInteger(v) && v > 0);
-    if (opt.lr !== undefined) train.lr = num(opt, 'lr', 1e-3, (v) => v > 0);
-    if (opt.tv !== undefined) train.tvWeight = num(opt, 'tv', 0, (v) => v >= 0);
-    if (opt['guide-weight'] !== undefined) train.guideLayers = train.guideLayers.map((g) => ({ ...g, weight: num(opt, 'guide-weight', 0, (v) => v >= 0) }));
-    if (opt['checkpoint-every'] !== undefined) train.checkpointEvery = num(opt, 'checkpoint-every', 50, (v) => Number.isInteger(v) && v > 0);
-    if (opt['log-every'] !== undefined) train.logEvery = num(opt, 'log-every', 10, (v) => Number.isInteger(v) && v > 0);
-    mkdirSync(dir, { recursive: true });
-    const guides = (all.guide?.length ? all.guide : [DEFAULT_GUIDE]).map((g, i) => {
-      const name = `guide-${i}${extname(g) || '.png'}`;
-      readPng(g);
-      copyFileSync(g, join(dir, name));
-      return name;
-    });
-    if (decoder.kind === 'embedding' && guides.length > 1) throw new UsageError('a §4.1 decoder trains with one guide; several need --kind guided');
-    // The embedding Gaussian: fitted on real faces, some held out.
-    const sheet = readPng(typeof opt.faces === 'string' ? opt.faces : join(packageRoot(), 'assets', 'lfw', 'faces-25px.png'));
-    const faces = await embeddingsOf(model, facesFromSheet(sheet, model.imageSize));
-    const heldOut = num(opt, 'held-out', 20, (v) => Number.isInteger(v) && v >= 0 && v <= faces.length - 2);
-    const seed = num(opt, 'seed', 1, Number.isInteger);
-    const sampler = GaussianSampler.fit(faces.slice(0, faces.length - heldOut));
-    const fresh = sampler.sample(new Rng(seed + 1_000_003), 100);
-    const lines = [
-      ...faces.slice(faces.length - heldOut).map((e, i) => ({ source: `real face ${faces.length - heldOut + i} (held out of the fit)`, embedding: Array.from(e) })),
-      ...Array.from({ length: 100 }, (_, i) => ({ source: `gaussian sample ${i} (a seed training never uses)`, embedding: Array.from(fresh.slice(i * sampler.dim, (i + 1) * sampler.dim)) })),
-    ];
-    writeText(join(dir, 'held-out.jsonl'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
-    run = { decoder, train, seed, guides, sampler: sampler.toJSON(), model: typeof opt.model === 'string' ? opt.model : 'default' };
-    writeText(join(dir, 'config.json'), JSON.stringify(run, null, 1) + '\n');
-    writeText(join(dir, 'loss.csv'), 'step,loss,embedding,guide,tv,distance\n');
-  }
+  const run = resumedRun ?? (await freshRun({ opt, all }, model, dir, ckptPath));
   checkConfig(run.decoder);
   const sampler = GaussianSampler.fromJSON(run.sampler);
   const decoder = resumed ? Decoder.fromValues(run.decoder, resumed.params) : Decoder.create(run.decoder, run.seed);

@@ -322,14 +322,43 @@ function allocate(o: ReconstructOptions, c: Checked, own: <T extends Tensor>(t: 
   };
 }
 
+/** The image-space regularisers of the image itself (0..1 units), each [N]. */
+function imageTerms(o: ReconstructOptions, c: Checked, r: RunState, unit: Tensor, it: number): Tensor[] {
+  const terms: Tensor[] = [];
+  const lum = r.lumWeights!;
+  if (o.tv) terms.push(O.mul(totalVariation(unit, { form: o.tv.form, alpha: o.tv.alpha, beta: o.tv.beta, perItem: true }), resolve(o.tv.weight, it)));
+  if (o.lp) terms.push(O.mul(lapRegularizer(unit, { ...o.lp, perItem: true }), o.lp.weight));
+  if (o.mirror) terms.push(O.mul(mirrorRegularizer(unit, { perItem: true }), o.mirror));
+  if (c.chromaTv) terms.push(O.mul(totalVariation(chroma(unit, lum), { perItem: true }), c.chromaTv));
+  if (c.contrast) terms.push(O.mul(contrastDeficit(unit, lum, c.contrast.floor), c.contrast.weight));
+  if (r.skin) terms.push(O.mul(skinTone(unit, lum, r.skin.mask, r.skin.target), c.skin));
+  return terms;
+}
+
+/** The gradient as the step takes it: pyramid-normalised, its colour part scaled by chromaStep. */
+function shapeGradients(c: Checked, r: RunState): void {
+  const { p, params } = r;
+  if (c.lapLevels > 0 && !c.lapParam) {
+    const g = p.grad!;
+    p.grad = keep(lapNormalize(g, c.lapLevels, { perItem: true }));
+    g.dispose();
+  }
+  if (c.chromaStep === 1) return;
+  for (const t of params) {
+    const g = t.grad!;
+    t.grad = keep(noGrad(() => O.sub(g, O.mul(chroma(g, r.lumWeights!), 1 - c.chromaStep))));
+    g.dispose();
+  }
+}
+
 /**
  * The objective and update of one iteration: returns step(it), which records forward, backward, the
  * gradient's normalisation and the optimiser's update, and returns the loss terms [T, N] (termNamesOf).
  */
 function stepper(o: ReconstructOptions, c: Checked, r: RunState, opt: Optimizer): (it: number) => Tensor {
   const { model, target } = o;
-  const { N, S, jitter, lapParam, lapLevels } = c;
-  const { p, params, guide, guideActs, lumWeights, jitterMats, colourJit } = r;
+  const { N, S, jitter, lapParam } = c;
+  const { p, params, guide, guideActs, jitterMats, colourJit } = r;
   const jitterRng = new Rng(jitter?.seed ?? 7);
   const jitterHost = new Float32Array(N * 12);
   const colourHost = new Float32Array(2 * N);
@@ -352,33 +381,6 @@ function stepper(o: ReconstructOptions, c: Checked, r: RunState, opt: Optimizer)
     return seen;
   };
 
-  /** The image-space regularisers of the image itself (0..1 units), each [N]. */
-  const imageTerms = (unit: Tensor, it: number): Tensor[] => {
-    const terms: Tensor[] = [];
-    if (o.tv) terms.push(O.mul(totalVariation(unit, { form: o.tv.form, alpha: o.tv.alpha, beta: o.tv.beta, perItem: true }), resolve(o.tv.weight, it)));
-    if (o.lp) terms.push(O.mul(lapRegularizer(unit, { ...o.lp, perItem: true }), o.lp.weight));
-    if (o.mirror) terms.push(O.mul(mirrorRegularizer(unit, { perItem: true }), o.mirror));
-    if (c.chromaTv) terms.push(O.mul(totalVariation(chroma(unit, lumWeights!), { perItem: true }), c.chromaTv));
-    if (c.contrast) terms.push(O.mul(contrastDeficit(unit, lumWeights!, c.contrast.floor), c.contrast.weight));
-    if (r.skin) terms.push(O.mul(skinTone(unit, lumWeights!, r.skin.mask, r.skin.target), c.skin));
-    return terms;
-  };
-
-  /** The gradient as the step takes it: pyramid-normalised, its colour part scaled by chromaStep. */
-  const shapeGradients = () => {
-    if (lapLevels > 0 && !lapParam) {
-      const g = p.grad!;
-      p.grad = keep(lapNormalize(g, lapLevels, { perItem: true }));
-      g.dispose();
-    }
-    if (c.chromaStep === 1) return;
-    for (const t of params) {
-      const g = t.grad!;
-      t.grad = keep(noGrad(() => O.sub(g, O.mul(chroma(g, lumWeights!), 1 - c.chromaStep))));
-      g.dispose();
-    }
-  };
-
   return (it: number): Tensor => {
     const image = pixelsOf();
     const seen = view(image);
@@ -397,10 +399,10 @@ function stepper(o: ReconstructOptions, c: Checked, r: RunState, opt: Optimizer)
     }
     if (o.gauss) terms.push(O.mul(o.gauss.prior.loss(acts[o.gauss.prior.layer]), o.gauss.weight));
     // TV, mirror and tone terms are properties of the image itself, not of a view of it.
-    terms.push(...imageTerms(O.mul(image, UNIT), it));
+    terms.push(...imageTerms(o, c, r, O.mul(image, UNIT), it));
     const total = terms.reduce((a, b) => O.add(a, b));
     backward(O.sum(total));
-    shapeGradients();
+    shapeGradients(c, r);
     opt.step();
     if (lapParam) {
       const next = noGrad(() => pixelsOf());

@@ -104,6 +104,36 @@ export function pick(t: Tensor, idx: number[]): Tensor {
   return O.concat(idx.map((i) => O.slice(t, [i, ...rest.map(() => 0)], [i + 1, ...rest])), 0);
 }
 
+/** The state a checkpoint holds after `step` steps. */
+async function snapshotOf(step: number, rng: Rng, opt: Adam, decoder: Decoder): Promise<TrainState> {
+  const snap = opt.snapshot();
+  return {
+    step,
+    rng: rng.state,
+    optimizer: { t: snap.t, updates: snap.updates, state: await Promise.all(snap.state.map((slots) => Promise.all(slots.map((t) => t.data())))) },
+    params: await decoder.values(),
+  };
+}
+
+/**
+ * One step on the batch `targets` (item k trained against guide idx[k]): decode, score, backward, Adam.
+ * Returns the batch means of the loss terms (TERMS), on the GPU.
+ */
+function trainStep(o: TrainOptions, opt: Adam, targets: Tensor, guideActs: Record<string, Tensor>, idx: number[]): Tensor {
+  const { decoder, settings: s } = o;
+  const needsIndex = decoder.config.kind === 'guided' && decoder.config.guideIndexCount > 0;
+  return tidy(() => {
+    const guideBatch = decoder.config.kind === 'guided' ? pick(o.guides, idx) : undefined;
+    const images = decoder.forward(targets, guideBatch, needsIndex ? idx.map((i) => i % decoder.config.guideIndexCount) : undefined);
+    // One guide: its activations broadcast against the batch; a set: each item's own guide's.
+    const acts = o.guides.shape[0] === 1 ? guideActs : Object.fromEntries(Object.entries(guideActs).map(([k, v]) => [k, pick(v, idx)]));
+    const l = decoderLoss(o.model, images, targets, acts, s.guideLayers, s.tvWeight);
+    backward(O.mean(l.total));
+    opt.step();
+    return noGrad(() => O.concat([l.total, l.embedding, l.guide, l.tv, l.distance].map((t) => O.reshape(O.mean(t), [1])), 0));
+  });
+}
+
 export async function trainDecoder(o: TrainOptions): Promise<TrainResult> {
   const e = engine();
   const { model, decoder, sampler, settings: s } = o;
@@ -124,17 +154,8 @@ export async function trainDecoder(o: TrainOptions): Promise<TrainResult> {
   const guideActs = guideActivations(model, o.guides, s.guideLayers);
   const targets = keep(O.zeros([B, D]));
   const history = new LossHistory(every, TERMS.length);
-  const needsIndex = decoder.config.kind === 'guided' && decoder.config.guideIndexCount > 0;
 
-  const snapshot = async (): Promise<TrainState> => {
-    const snap = opt.snapshot();
-    return {
-      step,
-      rng: rng.state,
-      optimizer: { t: snap.t, updates: snap.updates, state: await Promise.all(snap.state.map((slots) => Promise.all(slots.map((t) => t.data())))) },
-      params: await decoder.values(),
-    };
-  };
+  const snapshot = () => snapshotOf(step, rng, opt, decoder);
 
   let stopped: TrainResult['stopped'] = 'done';
   let message: string | undefined;
@@ -144,16 +165,7 @@ export async function trainDecoder(o: TrainOptions): Promise<TrainResult> {
       targets.write(sampler.sample(rng, B));
       // Which guide each item is trained against (§4.2 trains on a set of guides; §4.1 has one).
       const idx = Array.from({ length: B }, () => (G === 1 ? 0 : Math.floor(rng.next() * G)));
-      const stats = tidy(() => {
-        const guideBatch = decoder.config.kind === 'guided' ? pick(o.guides, idx) : undefined;
-        const images = decoder.forward(targets, guideBatch, needsIndex ? idx.map((i) => i % decoder.config.guideIndexCount) : undefined);
-        // One guide: its activations broadcast against the batch; a set: each item's own guide's.
-        const acts = G === 1 ? guideActs : Object.fromEntries(Object.entries(guideActs).map(([k, v]) => [k, pick(v, idx)]));
-        const l = decoderLoss(model, images, targets, acts, s.guideLayers, s.tvWeight);
-        backward(O.mean(l.total));
-        opt.step();
-        return noGrad(() => O.concat([l.total, l.embedding, l.guide, l.tv, l.distance].map((t) => O.reshape(O.mean(t), [1])), 0));
-      });
+      const stats = trainStep(o, opt, targets, guideActs, idx);
       history.record(stats);
       stats.dispose();
       opt.zeroGrad();
