@@ -169,6 +169,30 @@ describe('reconstruct() on the default model', () => {
     await lowers({ lapNormLevels: 0, lr: 1 }, 'no Laplacian normalisation');
   });
 
+  it('a network that resamples the chip runs at another input size (an ensemble member at 150 px): its own kind of embedding, cheaper', async () => {
+    const bytes = new Uint8Array(readFileSync('assets/judges/faceres.onnx'));
+    const img = readPng(SAMPLE_FACE);
+    const embed = async (m: FaceModel) => {
+      const e = F.tidy(() => F.noGrad(() => m.embed(m.pixels([img])).embedding));
+      const v = await e.data();
+      e.dispose();
+      return v;
+    };
+    const own = FaceModel.fromBytes(bytes, 'faceres');
+    const small = FaceModel.fromBytes(bytes, 'faceres', { inputSize: 150 });
+    expect([own.networkSize, small.networkSize, small.imageSize]).toEqual([224, 150, 150]);
+    const [a, b] = [await embed(own), await embed(small)];
+    expect(b.length).toBe(1024);
+    const cos = a.reduce((s, v, i) => s + v * b[i], 0) / Math.sqrt(a.reduce((s, v) => s + v * v, 0) * b.reduce((s, v) => s + v * v, 0));
+    // The same face at two sizes: close (measured 0.82 on the sample), not the same numbers.
+    expect(cos).toBeGreaterThan(0.7);
+    expect(cos).toBeLessThan(0.999);
+    [own, small].forEach((m) => m.dispose());
+    // A network fed whole chips at its own size has no box to resample from.
+    expect(() => FaceModel.fromBytes(new Uint8Array(readFileSync(defaultModelPath())), 'dlib', { inputSize: 100 })).toThrow(/only a network that resamples/);
+    expect(() => FaceModel.fromBytes(bytes, 'faceres', { inputSize: 8 })).toThrow(/≥ 32/);
+  });
+
   it('identity levers: transformation robustness (jitter) and an ensemble of networks lower their loss; the same jitter seed repeats', async () => {
     const jitter = { shift: 4, scale: 0.05, rotate: 0.05, seed: 3 };
     const a = await lowers({ jitter }, 'jitter');

@@ -154,6 +154,12 @@ describe('faceinv transfer and sweep-tv', () => {
     expect(header('--model', 'assets/judges/mobileface.onnx')).toEqual(['ensemble:0']);
     expect(header('--ensemble', 'none')).toEqual([]);
     expect(header('--ensemble', 'assets/judges/faceres.onnx:0.5')).toEqual(['ensemble:0']);
+    expect(header('--ensemble', 'assets/judges/faceres.onnx@150:0.5')).toEqual(['ensemble:0']);
+    for (const [bad, why] of [['assets/judges/faceres.onnx@8', /bad input size/], ['assets/judges/faceres.onnx:x', /bad weight/]] as const) {
+      const r = cli('invert', '--target', SAMPLE_FACE, '--out', join(dir, 'y.png'), '--ensemble', bad);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(why);
+    }
   }, 600_000);
 
   it('transfer and sweep-tv honour --ensemble: the other network changes the result', () => {

@@ -21,13 +21,13 @@ export const EXIT_INTERRUPTED = 4;
 /** Input images over DEFAULT_PIXEL_LIMIT pixels (4096×4096) are refused before decoding unless this raises it. */
 export const MAX_PIXELS_OPTION: OptionSpec = { name: 'max-pixels', type: 'int', min: 1, help: `largest input image accepted, in pixels (default ${DEFAULT_PIXEL_LIMIT}, 4096×4096)` };
 
-export function loadModel(path: string | true | undefined): FaceModel {
+export function loadModel(path: string | true | undefined, inputSize?: number): FaceModel {
   const file = typeof path === 'string' ? path : DEFAULT_MODEL;
   if (!existsSync(file)) {
     throw new Error(path ? `model file ${file} does not exist` : `the default model is missing at ${file}; run 'faceinv convert'`);
   }
   if (statSync(file).isDirectory()) throw new Error(`model file ${file} is a directory, not an ONNX file`);
-  return FaceModel.fromBytes(new Uint8Array(readFileSync(file)), file);
+  return FaceModel.fromBytes(new Uint8Array(readFileSync(file)), file, { inputSize });
 }
 
 /**

@@ -6,7 +6,7 @@ import { tidy, keep, type Tensor } from '../tensor/tensor.ts';
 import { init } from '../tensor/engine.ts';
 import * as O from '../autograd/ops.ts';
 import { noGrad } from '../autograd/tape.ts';
-import { reconstruct, type ReconstructOptions, type ReconstructResult } from '../invert/reconstruct.ts';
+import { reconstruct, type ReconstructOptions, type ReconstructResult, type Progress } from '../invert/reconstruct.ts';
 import { preset, decayingTv, guideLayersOf, type PresetName } from '../invert/presets.ts';
 import { GaussianPrior, fitLapSpectrum } from '../invert/losses.ts';
 import type { FaceModel } from '../models/face_model.ts';
@@ -25,10 +25,20 @@ const jitterCheck = (v: string): string | null => {
   const x = v.split(',').map((t) => (t.trim() === '' ? NaN : Number(t)));
   return x.length === 3 && x.every((y) => y >= 0 && Number.isFinite(y)) && x[1] < 1 ? null : `--jitter: '${v}' is not S,K,R (shift in pixels, scale change below 1, rotation in degrees, all ≥ 0)`;
 };
+export interface EnsembleSpec { file: string; size?: number; weight: number }
+/** An --ensemble value, F[@S][:W]: the ONNX file, the input size to run it at (S), its weight (W, default 1). */
+export function parseEnsembleSpec(v: string): EnsembleSpec | string {
+  const m = /^(.+?)(?:@([0-9]+))?(?::([^:]*))?$/.exec(v);
+  if (!m) return `--ensemble: '${v}' is not F[@S][:W]`;
+  const weight = m[3] === undefined ? 1 : /^[0-9.eE+-]+$/.test(m[3]) ? Number(m[3]) : NaN;
+  if (!(weight >= 0 && Number.isFinite(weight))) return `--ensemble: '${v}' has a bad weight (F:W with W ≥ 0)`;
+  const size = m[2] === undefined ? undefined : Number(m[2]);
+  if (size !== undefined && size < 32) return `--ensemble: '${v}' has a bad input size (F@S with S ≥ 32)`;
+  return { file: m[1], size, weight };
+}
 const ensembleCheck = (v: string): string | null => {
-  const m = /^(.+?)(?::([^:]*))?$/.exec(v);
-  if (!m) return `--ensemble: '${v}' is not F[:W]`;
-  return m[2] === undefined || (/^[0-9.eE+-]+$/.test(m[2]) && Number(m[2]) >= 0 && Number.isFinite(Number(m[2]))) ? null : `--ensemble: '${v}' has a bad weight (F:W with W ≥ 0)`;
+  const p = parseEnsembleSpec(v);
+  return typeof p === 'string' ? p : null;
 };
 const contrastCheck = (v: string): string | null => {
   const x = v.split(',').map((t) => (t.trim() === '' ? NaN : Number(t)));
@@ -68,7 +78,7 @@ export const LOSS_OPTIONS: (OptionSpec | HelpHeading)[] = [
   { name: 'skin', type: 'number', arg: 'W', min: 0, set: (s: S, v: number) => (s.skin = v), help: "weight of the skin-tone prior: the face region's mean colour pulled toward skin\n(local colour left free)" },
   { name: 'chroma-step', type: 'number', arg: 'K', min: 0, max: 1, set: (s: S, v: number) => (s.chromaStep = v), help: 'scale the colour part of each step by K (light and dark move faster; less colour\nblotching)' },
   { name: 'contrast', type: 'string', arg: 'W[,F]', check: contrastCheck, help: 'weight of the contrast floor: images whose luminance standard deviation (0..1) is\nbelow F (default 0.2, a face photo\'s) are pushed up to it' },
-  { name: 'ensemble', type: 'string', arg: 'F[:W]', repeat: true, check: ensembleCheck, help: 'another ONNX face model optimised together, on unit-length embeddings of the\ntarget photo under it, with weight W (default 1); repeatable; needs PNG targets' },
+  { name: 'ensemble', type: 'string', arg: 'F[@S][:W]', repeat: true, check: ensembleCheck, help: 'another ONNX face model optimised together, on unit-length embeddings of the\ntarget photo under it, with weight W (default 1), run at input size S (a network\nwith faceinv.chip_box only; default its own); repeatable; needs PNG targets' },
   { name: 'lap-param', type: 'int', min: 0, max: 8, set: (s: S, v: number) => (s.lapParam = v), help: "optimise the image's Laplacian pyramid (N levels) instead of its pixels" },
   { name: 'start', type: 'string', arg: 'S', help: 'guide (default), noise, or a PNG to start from' },
   { name: 'seed', type: 'int', arg: 'S', min: 0, max: 2 ** 32 - 1, set: (s: S, v: number) => (s.seed = v), help: 'seed of the noise start and of --jitter' },
@@ -101,8 +111,8 @@ export const INVERT: CommandSpec = {
 };
 
 /** Reconstruction settings from the preset and the options that override it (everything but targets and guides). */
-export async function settings(model: FaceModel, a: Parsed, firstGuide: Tensor | null): Promise<{ s: S; owned: { dispose(): void }[] }> {
-  const { opt } = a;
+export async function settings(model: FaceModel, args: Parsed, firstGuide: Tensor | null): Promise<{ s: S; owned: { dispose(): void }[] }> {
+  const { opt } = args;
   const presetName = (opt.preset ?? 'paper') as PresetName;
   if (!['paper', 'fast', 'identity'].includes(presetName)) throw new UsageError(`--preset: '${presetName}' is not a preset (paper, fast, identity)`);
   const metaLayers = JSON.parse(model.module.metadata['faceinv.guide_layers'] ?? '[]') as string[];
@@ -171,28 +181,30 @@ const imagesOf = (data: Float32Array, n: number, size: number): RgbImage[] => fr
  * The ensemble's networks: the --ensemble options ('none' for no ensemble), or else, with --preset identity,
  * the bundled 112-px networks (mobileface, faceplugin) that are neither the model nor excluded (the judge).
  */
-export function ensembleSpecs(a: Parsed, exclude: string[] = []): string[] {
-  const given = a.all.ensemble;
-  if (given) return given.includes('none') ? [] : given;
-  if (a.opt.preset !== 'identity') return [];
-  const taken = [typeof a.opt.model === 'string' ? a.opt.model : DEFAULT_MODEL, ...exclude].map((f) => resolvePath(f));
-  return IDENTITY_ENSEMBLE.filter((f) => !taken.includes(resolvePath(f)));
+export function ensembleSpecs(args: Parsed, exclude: string[] = []): EnsembleSpec[] {
+  const parse = (v: string): EnsembleSpec => {
+    const p = parseEnsembleSpec(v);
+    if (typeof p === 'string') throw new UsageError(p);
+    return p;
+  };
+  const given = args.all.ensemble;
+  if (given) return given.includes('none') ? [] : given.map(parse);
+  if (args.opt.preset !== 'identity') return [];
+  const taken = [typeof args.opt.model === 'string' ? args.opt.model : DEFAULT_MODEL, ...exclude].map((f) => resolvePath(f));
+  return IDENTITY_ENSEMBLE.map(parse).filter((p) => !taken.includes(resolvePath(p.file)));
 }
 
 /** The ensemble members, their targets the given target photos embedded by each (one row per batch item). */
-export async function ensembleOf(a: Parsed, targetImages: RgbImage[] | null, exclude: string[] = []): Promise<{ members: NonNullable<ReconstructOptions['ensemble']>; dispose(): void }> {
-  const specs = ensembleSpecs(a, exclude);
+export async function ensembleOf(args: Parsed, targetImages: RgbImage[] | null, exclude: string[] = []): Promise<{ members: NonNullable<ReconstructOptions['ensemble']>; dispose(): void }> {
+  const specs = ensembleSpecs(args, exclude);
   const members: NonNullable<ReconstructOptions['ensemble']> = [];
   const dispose = () => members.forEach((m) => (m.target.dispose(), m.model.dispose()));
   if (!specs.length) return { members, dispose };
-  if (!targetImages) throw new UsageError(`${a.all.ensemble ? '--ensemble' : '--preset identity'} embeds the target photo with each network of the ensemble: give PNG targets${a.all.ensemble ? '' : ', or --ensemble none'}`);
+  if (!targetImages) throw new UsageError(`${args.all.ensemble ? '--ensemble' : '--preset identity'} embeds the target photo with each network of the ensemble: give PNG targets${args.all.ensemble ? '' : ', or --ensemble none'}`);
   try {
-    for (const spec of specs) {
-      const m = /^(.*?)(?::([0-9.eE+-]+))?$/.exec(spec)!;
-      const weight = m[2] === undefined ? 1 : Number(m[2]);
-      if (!(weight >= 0 && Number.isFinite(weight))) throw new UsageError(`--ensemble: '${spec}' has a bad weight`);
-      if (exclude.some((x) => resolvePath(x) === resolvePath(m[1]))) throw new UsageError(`--ensemble: ${m[1]} is the judge; the judge must take no part in the optimisation`);
-      const model = loadModel(m[1]);
+    for (const { file, size, weight } of specs) {
+      if (exclude.some((x) => resolvePath(x) === resolvePath(file))) throw new UsageError(`--ensemble: ${file} is the judge; the judge must take no part in the optimisation`);
+      const model = loadModel(file, size);
       const target = keep(tidy(() => noGrad(() => model.embed(model.pixels(targetImages)).embedding)));
       members.push({ model, target, weight });
     }
@@ -226,34 +238,53 @@ export function reconstructionInputs({ opt, all }: Parsed): NamedPath[] {
     ...named('--model', all.model),
     ...named('--start', start),
     ...named('--gauss-fit', all['gauss-fit'], true),
-    ...named('--ensemble', all.ensemble?.map((e) => /^(.+?)(?::[^:]*)?$/.exec(e)![1])),
+    ...named('--ensemble', all.ensemble?.map((e) => (parseEnsembleSpec(e) as EnsembleSpec).file)),
   ];
 }
 
-export async function invert(a: Parsed): Promise<number> {
-  const { opt, all } = a;
+/** Per target, the guide whose item (t·G + g) is closest to it. */
+function closestGuides(d: number[], T: number, G: number): number[] {
+  return Array.from({ length: T }, (_, t) => {
+    let g = 0;
+    for (let k = 1; k < G; k++) if (d[t * G + k] < d[t * G + g]) g = k;
+    return g;
+  });
+}
+
+/** The progress bar's figures: the best distance and the loss terms summed over the batch, guide layers as one. */
+function shownTerms(p: Progress): Record<string, number> {
+  const sum = (k: string) => p.terms[k].reduce((x, y) => x + y, 0);
+  const shown: Record<string, number> = { distance: Math.min(...p.distance), loss: sum('total'), embedding: sum('embedding') };
+  const guides = Object.keys(p.terms).filter((k) => k.startsWith('guide:'));
+  if (guides.length) shown.guide = guides.reduce((x, k) => x + sum(k), 0);
+  if (p.terms.tv) shown.tv = sum('tv');
+  return shown;
+}
+
+export async function invert(args: Parsed): Promise<number> {
+  const { opt, all } = args;
   const out = String(opt.out);
   const traceOf = (o: string) => (typeof opt.trace === 'string' ? opt.trace : withSuffix(o, '', '.csv'));
   const outputs = (outs: string[]): NamedPath[] => [
     ...outs.map((path) => ({ path, what: '--out' })),
     { path: traceOf(out), what: typeof opt.trace === 'string' ? '--trace' : 'the trace (--out with .csv)' },
   ];
-  checkOutputs(outputs([out]), reconstructionInputs(a));
+  checkOutputs(outputs([out]), reconstructionInputs(args));
   await init();
   const model = loadModel(opt.model);
   const S = model.imageSize;
   const { embeddings, labels } = await readTargets(model, all.target);
   // Several targets (or JSON lines) write out-0.png, out-1.png, …: checked again by those names.
-  if (embeddings.length > 1) checkOutputs(outputs(embeddings.map((_, t) => withSuffix(out, `-${t}`))), reconstructionInputs(a));
+  if (embeddings.length > 1) checkOutputs(outputs(embeddings.map((_, t) => withSuffix(out, `-${t}`))), reconstructionInputs(args));
   const guideFiles = all.guide?.length ? all.guide : [DEFAULT_GUIDE];
   const T = embeddings.length;
   const G = guideFiles.length;
   // Every (target, guide) pair is one batch item: item = t·G + g.
   const guidePixels = keep(pixelsOf(model, guideFiles));
-  const { s, owned } = await settings(model, a, guidePixels);
+  const { s, owned } = await settings(model, args, guidePixels);
   const target = keep(O.tensor(Float32Array.from(embeddings.flatMap((e) => Array.from({ length: G }, () => Array.from(e))).flat()), [T * G, embeddings[0].length]));
   // Ensemble targets per batch item: target t's photo for each of its G guides.
-  const ens = await ensembleOf(a, pngTargets(all.target) ? (await targetFaces(all.target)).flatMap((img) => Array.from({ length: G }, () => img)) : null);
+  const ens = await ensembleOf(args, pngTargets(all.target) ? (await targetFaces(all.target)).flatMap((img) => Array.from({ length: G }, () => img)) : null);
   s.ensemble = ens.members;
   owned.push(ens);
   const guide = G === 1 ? guidePixels : keep(tidy(() => O.concat(Array.from({ length: T }, () => guidePixels), 0)));
@@ -264,12 +295,7 @@ export async function invert(a: Parsed): Promise<number> {
   if (snapshotEvery) s.progressEvery = Math.min(s.progressEvery ?? 10, snapshotEvery);
   const bar = new ProgressBar(s.iterations!, 'invert');
   const sig = abortOnSigint();
-  /** Per target, the guide whose item is closest to it. */
-  const best = (d: number[]) => Array.from({ length: T }, (_, t) => {
-    let g = 0;
-    for (let k = 1; k < G; k++) if (d[t * G + k] < d[t * G + g]) g = k;
-    return g;
-  });
+  const best = (d: number[]) => closestGuides(d, T, G);
   let r: ReconstructResult;
   try {
     r = await reconstruct({
@@ -279,18 +305,11 @@ export async function invert(a: Parsed): Promise<number> {
       guide,
       signal: sig.signal,
       onProgress: async (p) => {
-        const d = p.distance;
-        // Loss terms summed over the batch, the guide layers summed into one.
-        const sum = (k: string) => p.terms[k].reduce((x, y) => x + y, 0);
-        const shown: Record<string, number> = { distance: Math.min(...d), loss: sum('total'), embedding: sum('embedding') };
-        const guides = Object.keys(p.terms).filter((k) => k.startsWith('guide:'));
-        if (guides.length) shown.guide = guides.reduce((x, k) => x + sum(k), 0);
-        if (p.terms.tv) shown.tv = sum('tv');
         if (snapshotEvery && p.iteration % snapshotEvery === 0) {
           const images = imagesOf(await p.image(), T * G, S);
-          best(d).forEach((g, t) => writePng(outs[t], images[t * G + g]));
+          best(p.distance).forEach((g, t) => writePng(outs[t], images[t * G + g]));
         }
-        bar.update(p.iteration, shown, p.rate);
+        bar.update(p.iteration, shownTerms(p), p.rate);
       },
     });
   } finally {
@@ -340,11 +359,11 @@ code ${EXIT_INTERRUPTED}).`,
   ],
 };
 
-export async function transfer(a: Parsed): Promise<number> {
-  const { opt, all } = a;
+export async function transfer(args: Parsed): Promise<number> {
+  const { opt, all } = args;
   const dir = String(opt.frames);
   const out = String(opt.out);
-  checkOutputs([{ path: out, what: '--out', dir: true }], [...reconstructionInputs(a), { path: dir, what: `--frames ${dir}`, dir: true }]);
+  checkOutputs([{ path: out, what: '--out', dir: true }], [...reconstructionInputs(args), { path: dir, what: `--frames ${dir}`, dir: true }]);
   await init();
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--frames: ${dir} is not a directory`);
   const frames = readdirSync(dir).filter((f) => f.toLowerCase().endsWith('.png')).sort();
@@ -353,7 +372,7 @@ export async function transfer(a: Parsed): Promise<number> {
   const S = model.imageSize;
   const { embeddings } = await readTargets(model, all.target);
   const target = keep(O.tensor(embeddings[0], [1, embeddings[0].length]));
-  const ens = await ensembleOf(a, pngTargets(all.target) ? await targetFaces(all.target.slice(0, 1)) : null);
+  const ens = await ensembleOf(args, pngTargets(all.target) ? await targetFaces(all.target.slice(0, 1)) : null);
   mkdirSync(out, { recursive: true });
   const distances: number[] = [];
   const t0 = performance.now();
@@ -363,7 +382,7 @@ export async function transfer(a: Parsed): Promise<number> {
   try {
     for (let f = 0; f < frames.length && !sig.signal.aborted; f++) {
       const guide = keep(pixelsOf(model, [join(dir, frames[f])]));
-      const { s, owned } = await settings(model, a, guide);
+      const { s, owned } = await settings(model, args, guide);
       // Warm start: the previous frame's result, so consecutive frames stay consistent.
       if (previous) s.start = previous;
       const r = await reconstruct({ ...s, ensemble: ens.members, model, target, guide, signal: sig.signal });
@@ -408,18 +427,18 @@ distance per iteration for each w_TV); the last stdout line is {"out", "values",
   ],
 };
 
-export async function sweepTv(a: Parsed): Promise<number> {
-  const { opt, all } = a;
+export async function sweepTv(args: Parsed): Promise<number> {
+  const { opt, all } = args;
   const values = (typeof opt.values === 'string' ? opt.values : '1e-3,1e-2,3e-2,1e-1').split(',').map(Number);
   const out = String(opt.out);
-  checkOutputs([{ path: out, what: '--out', dir: true }], reconstructionInputs(a));
+  checkOutputs([{ path: out, what: '--out', dir: true }], reconstructionInputs(args));
   await init();
   const model = loadModel(opt.model);
   const S = model.imageSize;
   const { embeddings } = await readTargets(model, all.target.slice(0, 1));
   const target = keep(O.tensor(embeddings[0], [1, embeddings[0].length]));
   const guide = keep(pixelsOf(model, [all.guide?.[0] ?? DEFAULT_GUIDE]));
-  const ens = await ensembleOf(a, pngTargets(all.target.slice(0, 1)) ? await targetFaces(all.target.slice(0, 1)) : null);
+  const ens = await ensembleOf(args, pngTargets(all.target.slice(0, 1)) ? await targetFaces(all.target.slice(0, 1)) : null);
   mkdirSync(out, { recursive: true });
   const images: RgbImage[] = [];
   const series: { name: string; points: [number, number][] }[] = [];
@@ -427,7 +446,7 @@ export async function sweepTv(a: Parsed): Promise<number> {
   const sig = abortOnSigint();
   try {
     for (const w of values) {
-      const { s, owned } = await settings(model, { ...a, opt: { ...opt, tv: String(w) } }, guide);
+      const { s, owned } = await settings(model, { ...args, opt: { ...opt, tv: String(w) } }, guide);
       const bar = new ProgressBar(s.iterations!, `w_TV ${w}`);
       const r = await reconstruct({ ...s, ensemble: ens.members, model, target, guide, signal: sig.signal, onProgress: (p) => bar.update(p.iteration, { distance: p.distance[0] }, p.rate) });
       bar.done();

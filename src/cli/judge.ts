@@ -84,15 +84,15 @@ async function embedAll(model: FaceModel, images: RgbImage[], batch = 16): Promi
   return out;
 }
 
-export async function judgeCmd(a: Parsed): Promise<number> {
-  const { pos, opt } = a;
+export async function judgeCmd(args: Parsed): Promise<number> {
+  const { pos, opt } = args;
   if (typeof opt.gallery !== 'string') throw new UsageError("judge needs --gallery (see 'faceinv judge --help')");
   if (!existsSync(opt.gallery) || !statSync(opt.gallery).isDirectory()) throw new UsageError(`--gallery: ${opt.gallery} is not a directory`);
   if (opt.reconstruct && typeof opt.out !== 'string') throw new UsageError('--reconstruct needs --out');
   if (!opt.reconstruct && !pos.length) throw new UsageError('judge needs reconstructions to judge, or --reconstruct');
   const judgePath = judgeFile(opt.judge);
   if (typeof opt.model === 'string' && resolvePath(opt.model) === resolvePath(judgePath)) throw new UsageError('--model is the judge; the judge must take no part in the optimisation');
-  const inputs = [{ path: opt.gallery, what: `--gallery ${opt.gallery}`, dir: true }, ...pos.map((path) => ({ path, what: `the reconstruction ${path}` })), ...reconstructionInputs(a)];
+  const inputs = [{ path: opt.gallery, what: `--gallery ${opt.gallery}`, dir: true }, ...pos.map((path) => ({ path, what: `the reconstruction ${path}` })), ...reconstructionInputs(args)];
   if (opt.reconstruct) checkOutputs([{ path: String(opt.out), what: '--out', dir: true }], inputs);
   if (typeof opt.report === 'string') checkOutputs([{ path: opt.report, what: '--report', dir: true }], inputs);
   await init();
@@ -105,7 +105,7 @@ export async function judgeCmd(a: Parsed): Promise<number> {
   const images = (await readFaces({ imageSize: 150 }, files)).map((f) => f.image);
 
   let probes: Made[];
-  if (opt.reconstruct) probes = await reconstructGallery(a, files, labels, images, people, judgePath);
+  if (opt.reconstruct) probes = await reconstructGallery(args, files, labels, images, people, judgePath);
   else {
     probes = pos.map((file) => {
       if (!existsSync(file)) throw new UsageError(`${file} does not exist`);
@@ -145,7 +145,7 @@ export async function judgeCmd(a: Parsed): Promise<number> {
   );
   if (typeof opt.report === 'string') writeReport(opt.report, verdicts, files, labels, images, summary, threshold);
   // The networks that made the reconstructions (model first), so a reader can check the judge was not one.
-  const optimised = opt.reconstruct ? [typeof opt.model === 'string' ? opt.model : DEFAULT_MODEL, ...ensembleSpecs(a, [judgePath]).map((f) => f.replace(/:[0-9.eE+-]+$/, ''))] : null;
+  const optimised = opt.reconstruct ? [typeof opt.model === 'string' ? opt.model : DEFAULT_MODEL, ...ensembleSpecs(args, [judgePath]).map((p) => p.file)] : null;
   process.stdout.write(JSON.stringify({ judge: typeof opt.judge === 'string' ? opt.judge : 'mobileface', gallery: galleryRoot, people: people.size, photos: files.length, threshold, calibration, summary, white_box: whiteBox, optimised, verdicts }) + '\n');
   return 0;
 }
@@ -154,8 +154,8 @@ export async function judgeCmd(a: Parsed): Promise<number> {
 type Made = { file: string; person: string; name: string; distance?: number; threshold?: number };
 
 /** Reconstructs every photo of the people with two or more photos; returns the written files as probes. */
-async function reconstructGallery(a: Parsed, files: string[], labels: { person: string; name: string }[], images: RgbImage[], people: Map<string, number>, judgePath: string) {
-  const { opt, all } = a;
+async function reconstructGallery(args: Parsed, files: string[], labels: { person: string; name: string }[], images: RgbImage[], people: Map<string, number>, judgePath: string) {
+  const { opt, all } = args;
   const out = String(opt.out);
   const model = loadModel(opt.model);
   const S = model.imageSize;
@@ -177,8 +177,8 @@ async function reconstructGallery(a: Parsed, files: string[], labels: { person: 
     if (decoder.config.outputSize !== S) throw new UsageError(`--start-decoder: the decoder makes ${decoder.config.outputSize} px faces, the model takes ${S}`);
   }
   // Settings (a fitted prior, a start image) and the ensemble's networks and targets: made once for all batches.
-  const { s, owned } = await settings(model, a, guideOne);
-  const ens = await ensembleOf(a, todo.map((i) => images[i]), [judgePath]);
+  const { s, owned } = await settings(model, args, guideOne);
+  const ens = await ensembleOf(args, todo.map((i) => images[i]), [judgePath]);
   owned.push(ens);
   const sig = abortOnSigint('stopping after this batch');
   const probes: Made[] = [];

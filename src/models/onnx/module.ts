@@ -92,6 +92,18 @@ export class OnnxModule {
   }
 
   /**
+   * The same graph taking `input` at other fixed sizes (e.g. a fully convolutional network with global pooling
+   * at a smaller image). Shapes are planned per input shape, so nothing else changes; a graph whose later
+   * shapes do not follow fails at run time naming the node.
+   */
+  resizeInput(input: string, dims: number[]): void {
+    const io = this.inputs.find((i) => i.name === input);
+    if (!io) throw new OnnxError(`${this.name}: no input named '${input}'`);
+    if (dims.length !== io.dims.length) throw new OnnxError(`${this.name}: input '${input}' has rank ${io.dims.length}, not ${dims.length}`);
+    io.dims = io.dims.map((d, i) => (typeof d === 'number' ? dims[i] : d));
+  }
+
+  /**
    * Runs the graph on engine tensors. The result holds the graph outputs and the requested taps; all are
    * differentiable w.r.t. the inputs. Intermediates belong to the caller's scope (wrap the call in tidy).
    */
@@ -166,7 +178,7 @@ export class OnnxModule {
     return t;
   }
 
-  private exec(n: NodeProto, a: Map<string, Attr>, ins: (Value | undefined)[], where: string, plan: ShapePlan): Value[] {
+  private exec(n: NodeProto, attrs: Map<string, Attr>, ins: (Value | undefined)[], where: string, plan: ShapePlan): Value[] {
     const entry: OpEntry = OPS[n.opType!];
     const names = n.input ?? [];
     const allHost = ins.every((v) => !v || v.host);
@@ -189,11 +201,11 @@ export class OnnxModule {
         throw new OnnxError(`${where}: input ${i} ('${names[i]}') must be a constant known at load time`);
       },
       ints: (i) => (ins[i] ? Array.from(c.host(i).data, Number) : undefined),
-      int: (k, d) => (a.get(k) as number | undefined) ?? d,
-      float: (k, d) => (a.get(k) as number | undefined) ?? d,
-      intList: (k) => a.get(k) as number[] | undefined,
-      str: (k, d) => (a.get(k) as string | undefined) ?? d,
-      attr: (k) => a.get(k),
+      int: (k, d) => (attrs.get(k) as number | undefined) ?? d,
+      float: (k, d) => (attrs.get(k) as number | undefined) ?? d,
+      intList: (k) => attrs.get(k) as number[] | undefined,
+      str: (k, d) => (attrs.get(k) as string | undefined) ?? d,
+      attr: (k) => attrs.get(k),
       constant: (key, data, shape) => {
         const id = `${n.name}/${(n.output ?? [])[0]}/${key}`;
         const hit = this.gpuConstants.get(id);
