@@ -75,7 +75,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let obase = (n * p.K + k) * P;
     for (var j = 0u; j < TP; j++) {
       let pix = pb * TP + j;
-      if (pix < P) { out[obase + pix] = acc[i * TP + j] + b; }
+      if (pix < P) { out[obase + pix] = select(acc[i * TP + j] + b, max(acc[i * TP + j] + b, 0.0), p.relu != 0u); }
     }
   }
 }

@@ -67,7 +67,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     for (var j = 0u; j < 4u; j++) {
       let col = col0 + lid.x + 16u * j;
       if (col < cols) {
-        out[((col / P) * p.K + k) * P + col % P] = acc[i * 4u + j] + b;
+        out[((col / P) * p.K + k) * P + col % P] = select(acc[i * 4u + j] + b, max(acc[i * 4u + j] + b, 0.0), p.relu != 0u);
       }
     }
   }

@@ -47,6 +47,7 @@ struct Params {
   dstSy: u32,
   dstSx: u32,
   hasBias: u32,
+  relu: u32,         // ≠ 0: write max(value, 0), a ReLU fused into the output write
 }
 
 @group(0) @binding(0) var<storage, read> src: array<vec4<f32>>;
@@ -169,7 +170,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let base = ((n * p.dstC + c) * p.dstH + oy) * p.dstW;
     for (var j = 0u; j < 4u; j++) {
       let ox = ox0 + j * p.dstSx;
-      if (cx0 + j < p.colW && ox < p.dstW) { out[base + ox] = acc[r][j] + b; }
+      if (cx0 + j < p.colW && ox < p.dstW) { out[base + ox] = select(acc[r][j] + b, max(acc[r][j] + b, 0.0), p.relu != 0u); }
     }
   }
 }

@@ -78,6 +78,8 @@ fn b_min(x: f32, y: f32) -> f32 { return min(x, y); }
 fn b_eq(x: f32, y: f32) -> f32 { return select(0.0, 1.0, x == y); }
 fn b_gt(x: f32, y: f32) -> f32 { return select(0.0, 1.0, x > y); }
 fn b_ge(x: f32, y: f32) -> f32 { return select(0.0, 1.0, x >= y); }
+// A residual sum and its ReLU in one pass (its gradient is relu's, masked by the output).
+fn b_add_relu(x: f32, y: f32) -> f32 { return max(x + y, 0.0); }
 // PReLU (x, slope) and its partial derivatives, so that the op is one kernel each way.
 fn b_prelu(x: f32, y: f32) -> f32 { return select(y * x, x, x > 0.0); }
 fn b_prelu_dx(x: f32, y: f32) -> f32 { return select(y, 1.0, x > 0.0); }

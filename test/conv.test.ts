@@ -141,6 +141,42 @@ describe('conv2d: other variants and errors', () => {
     }
   });
 
+  it('a fused ReLU (relu: true): every variant writes max(conv, 0); gradients match finite differences through the mask', async (ctx) => {
+    const relu = (a: Float64Array) => a.map((v) => Math.max(v, 0));
+    const geos: Geo[] = [
+      { N: 2, C: 5, H: 9, W: 11, K: 7, KH: 3, KW: 3, s: [1, 1], d: [1, 1], p: [1, 1, 1, 1], g: 1 },
+      { N: 1, C: 6, H: 13, W: 9, K: 40, KH: 3, KW: 3, s: [2, 2], d: [1, 1], p: [0, 1, 1, 0], g: 2 },
+    ];
+    const kinds = (['register', 'shared', ...(subgroupKernelsSupported() ? ['subgroup'] : [])] as const);
+    if (!subgroupKernelsSupported()) ctx.annotate('no 8-wide subgroups: the subgroup variant is not run');
+    try {
+      for (const v of kinds) {
+        setConvVariant(v);
+        for (const q of geos) {
+          const r = new Rand(q.K + 5);
+          const xs = [q.N, q.C, q.H, q.W];
+          const ws = [q.K, q.C / q.g, q.KH, q.KW];
+          const [x, w, b] = [r.uniform(size(xs)), r.uniform(size(ws)), r.uniform(q.K)];
+          const opts = { stride: q.s, dilation: q.d, padding: q.p, groups: q.g, relu: true };
+          const want = relu(refConv(Float64Array.from(f32(x)), Float64Array.from(f32(w)), Float64Array.from(f32(b)), q).out);
+          const y = F.tidy(() => conv2d(F.tensor(f32(x), xs), F.tensor(f32(w), ws), F.tensor(f32(b), [q.K]), opts));
+          expect(relErr(await y.data(), want), `${v} ${JSON.stringify(q)}`).toBeLessThan(1e-5);
+          expect(Math.min(...(await y.data()))).toBe(0);
+          y.dispose();
+          if (v === 'shared') continue; // the backward kernels are the CPU ones; checked once per CPU variant
+          await gradCheck({
+            inputs: [{ data: x, shape: xs }, { data: w, shape: ws }, { data: b, shape: [q.K] }],
+            gpuFn: (xt, wt, bt) => conv2d(xt, wt, bt, opts),
+            refFn: (xa, wa, ba) => relu(refConv(xa, wa, ba, q).out),
+            samples: 40,
+          });
+        }
+      }
+    } finally {
+      setConvVariant(null);
+    }
+  });
+
   it("TensorFlow 'same' and 'valid' padding", async () => {
     const x = F.zeros([1, 2, 7, 8]);
     const w = F.zeros([3, 2, 3, 3]);

@@ -71,6 +71,7 @@ const binaryCases: [string, (a: F.Tensor, b: F.Tensor) => F.Tensor, (a: number, 
   ['maximum', F.maximum, Math.max, [-2, 2], [-2, 2]],
   ['minimum', F.minimum, Math.min, [-2, 2], [-2, 2]],
   ['prelu', F.prelu, (a, b) => (a > 0 ? a : b * a), [-2, 2], [0.05, 0.5]],
+  ['addRelu', F.addRelu, (a, b) => Math.max(a + b, 0), [-2, 2], [-2, 2]],
 ];
 
 // Broadcasting on each axis, rank promotion, and a plain same-shape case; sizes avoid tile multiples.

@@ -176,6 +176,44 @@ describe('ONNX ops against onnxruntime-node', () => {
       output: [2, 5, 3, 4],
     }));
 
+  const residual = () => [
+    node('Conv', ['x', 'w1', 'b1'], ['c1'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }),
+    node('Relu', ['c1'], ['r1']),
+    node('Conv', ['r1', 'w2', 'b2'], ['c2'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }),
+    node('Add', ['c2', 'r1'], ['s']),
+    node('Relu', ['s'], ['y']),
+  ];
+  const residualInits = [W('w1', [4, 3, 3, 3]), W('b1', [4]), W('w2', [4, 4, 3, 3]), W('b2', [4])];
+
+  it('a residual block whose ReLUs are fused into the Conv and the Add: as onnxruntime, forward and gradient', () =>
+    checkGraph({ nodes: residual(), inits: residualInits, input: [2, 3, 7, 9], output: [2, 4, 7, 9] }));
+
+  it('fusing a ReLU saves its pass; tapping the value before it turns the fusion off and gives that value', async () => {
+    const bytes = encodeModel(model({ nodes: residual(), initializers: residualInits, inputs: [valueInfo('x', [1, 3, 7, 9])], outputs: [valueInfo('y', [1, 4, 7, 9])] }));
+    const m = OnnxModule.fromBytes(bytes, 'residual');
+    const e = await F.init();
+    const x = F.tensor(Float32Array.from(new Rand(3).uniform(3 * 7 * 9)), [1, 3, 7, 9]);
+    const launches = async (taps: string[]) => {
+      e.flush();
+      const before = e.launches;
+      const out = F.tidy(() => m.run({ x }, { taps }));
+      e.flush();
+      const n = e.launches - before;
+      const values = Object.fromEntries(await Promise.all(Object.entries(out).map(async ([k, t]) => [k, await t.data()] as const)));
+      Object.values(out).forEach((t) => t.dispose());
+      return { n, values };
+    };
+    const fused = await launches([]);
+    const tapped = await launches(['c1', 's']);
+    // Unfused: the two ReLUs run as passes of their own.
+    expect(tapped.n - fused.n).toBe(2);
+    expect(relErr(fused.values.y, tapped.values.y)).toBeLessThan(1e-6);
+    expect(relErr(tapped.values.y, tapped.values.s.map((v: number) => Math.max(v, 0)))).toBeLessThan(1e-6);
+    expect(Math.min(...tapped.values.s)).toBeLessThan(0);
+    x.dispose();
+    m.dispose();
+  });
+
   it('ConvTranspose 5×5/2 with output_padding, AveragePool with count_include_pad, GlobalAveragePool', () =>
     checkGraph({
       nodes: [

@@ -2,6 +2,7 @@
 import { Tensor } from '../tensor/tensor.ts';
 import { fmt } from '../tensor/shape.ts';
 import { conv2dKernel, conv2dGradInputKernel, conv2dGradFilterKernel, type ConvGeometry } from '../kernels/conv.ts';
+import { unaryGradKernel } from '../kernels/elementwise.ts';
 import { record } from './tape.ts';
 import { sum } from './ops.ts';
 
@@ -14,6 +15,14 @@ export interface ConvOptions {
   dilation?: Pair;
   padding?: Padding;
   groups?: number;
+}
+
+export interface Conv2dOptions extends ConvOptions {
+  /**
+   * max(y, 0) written by the convolution itself (a following ReLU fused: one pass less each way). The gradient
+   * is masked by y > 0, the same mask as a separate ReLU's.
+   */
+  relu?: boolean;
 }
 
 export interface ConvTransposeOptions extends ConvOptions {
@@ -48,8 +57,8 @@ function validate(op: string, x: Tensor, w: Tensor, bias: Tensor | undefined, gr
 }
 
 /** y = conv2d(x, w) + bias; x [N,C,H,W], w [K, C/groups, kh, kw], bias [K]. */
-export function conv2d(x: Tensor, w: Tensor, bias?: Tensor, opts: ConvOptions = {}): Tensor {
-  const op = 'conv2d';
+export function conv2d(x: Tensor, w: Tensor, bias?: Tensor, opts: Conv2dOptions = {}): Tensor {
+  const op = opts.relu ? 'conv2d+relu' : 'conv2d';
   const G = opts.groups ?? 1;
   validate(op, x, w, bias, G);
   const [N, C, H, W] = x.shape;
@@ -69,13 +78,18 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor, opts: ConvOptions = 
     OH: Math.floor((H + PT + PB - effH) / SH) + 1,
     OW: Math.floor((W + PL + PR - effW) / SW) + 1,
   };
-  const y = conv2dKernel(x, w, bias ?? null, g);
+  const y = conv2dKernel(x, w, bias ?? null, g, !!opts.relu);
   const inputs = bias ? [x, w, bias] : [x, w];
-  return record(op, inputs, y, (dy) => [
-    x.requiresGrad ? conv2dGradInputKernel(dy, w, null, g) : null,
-    w.requiresGrad ? conv2dGradFilterKernel(x, dy, g) : null,
-    ...(bias ? [bias.requiresGrad ? sum(dy, [0, 2, 3]) : null] : []),
-  ]);
+  return record(op, inputs, y, (dyOut) => {
+    const dy = opts.relu ? unaryGradKernel('relu', y, y, dyOut) : dyOut;
+    const grads = [
+      x.requiresGrad ? conv2dGradInputKernel(dy, w, null, g) : null,
+      w.requiresGrad ? conv2dGradFilterKernel(x, dy, g) : null,
+      ...(bias ? [bias.requiresGrad ? sum(dy, [0, 2, 3]) : null] : []),
+    ];
+    if (dy !== dyOut) dy.dispose();
+    return grads;
+  });
 }
 
 /**

@@ -136,6 +136,19 @@ export function add(a: TensorLike, b: TensorLike): Tensor {
   return binary('add', a, b, [(g) => g, (g) => g]);
 }
 
+/**
+ * max(a + b, 0), broadcasting: a residual sum and the ReLU after it in one pass each way. The gradient is
+ * masked once (by the output > 0, where the sum is > 0) and goes to both inputs.
+ */
+export function addRelu(a: Tensor, b: Tensor): Tensor {
+  live('add_relu', a, b);
+  const out = binaryKernel('add_relu', a, b);
+  return record('add_relu', [a, b], out, (g) => {
+    const m = unaryGradKernel('relu', out, out, g);
+    return [a.requiresGrad ? sumTo(m, a.shape) : null, b.requiresGrad ? sumTo(m, b.shape) : null];
+  });
+}
+
 /** a − b, broadcasting (a number counts as a scalar tensor). */
 export function sub(a: TensorLike, b: TensorLike): Tensor {
   if (typeof b === 'number') return unary('add_s', a as Tensor, -b);

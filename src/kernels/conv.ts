@@ -44,10 +44,10 @@ export interface ConvGeometry {
   PT: number; PL: number; PB: number; PR: number;
 }
 
-function params(g: ConvGeometry, hasBias: boolean): Uint32Array {
+function params(g: ConvGeometry, hasBias: boolean, relu = false): Uint32Array {
   return new Params()
     .u(g.N, g.C, g.H, g.W, g.K, g.OH, g.OW, g.G, g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.PT, g.PL)
-    .u(g.C / g.G, g.K / g.G, hasBias ? 1 : 0, 0)
+    .u(g.C / g.G, g.K / g.G, hasBias ? 1 : 0, relu ? 1 : 0)
     .build();
 }
 
@@ -63,8 +63,8 @@ const block = (n: number) => Math.min(n, 8);
 const describe = (g: ConvGeometry) =>
   `x [${g.N},${g.C},${g.H},${g.W}] w [${g.K},${g.C / g.G},${g.KH},${g.KW}] stride ${g.SH}×${g.SW} dil ${g.DH}×${g.DW} pad ${g.PT},${g.PL},${g.PB},${g.PR} groups ${g.G}`;
 
-/** y[N,K,OH,OW] = conv(x[N,C,H,W], w[K,C/G,KH,KW]) + bias[K]. */
-export function conv2dKernel(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
+/** y[N,K,OH,OW] = conv(x[N,C,H,W], w[K,C/G,KH,KW]) + bias[K], or max(that, 0) with `relu`. */
+export function conv2dKernel(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, relu = false): Tensor {
   const e = engine();
   const out = Tensor.empty([g.N, g.K, g.OH, g.OW]);
   if (useSubgroup(`conv2d(${describe(g)})`)) {
@@ -73,7 +73,7 @@ export function conv2dKernel(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvG
       srcC: g.C, srcCG: g.C / g.G, srcH: g.H, srcW: g.W,
       colStrideY: g.SH, colStrideX: g.SW, tapStrideY: g.DH, tapStrideX: g.DW, offY: -g.PT, offX: -g.PL,
       phaseRows: g.K / g.G, phasesX: 1, dstC: g.K, dstH: g.OH, dstW: g.OW, dstSy: 1, dstSx: 1,
-    });
+    }, relu);
     return out;
   }
   // A group too thin for a 64-row tile (depthwise) is better served by the register kernel everywhere.
@@ -81,7 +81,7 @@ export function conv2dKernel(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvG
     e.dispatch({
       pipeline: shaderPipeline('conv2d_shared', {}),
       buffers: [x.buffer, w.buffer, bias ? bias.buffer : e.scratch, out.buffer],
-      uniforms: params(g, !!bias),
+      uniforms: params(g, !!bias, relu),
       workgroups: [Math.ceil((g.N * g.OH * g.OW) / 64), Math.ceil(g.K / g.G / 64), g.G],
       label: `conv2d[shared](${describe(g)})`,
     });
@@ -95,7 +95,7 @@ export function conv2dKernel(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvG
   e.dispatch({
     pipeline: pipe,
     buffers: [x.buffer, w.buffer, bias ? bias.buffer : e.scratch, out.buffer],
-    uniforms: params(g, !!bias),
+    uniforms: params(g, !!bias, relu),
     workgroups: grid(invocations, WG),
     label: `conv2d(${describe(g)})`,
   });
@@ -149,7 +149,7 @@ interface GatheredGemm {
  * out[n, g·M + row, …] = Σ_r A[g, row, r] · B[r, (n, pixel)] (+ bias) with A dense [G, M, R]. Rows come in
  * blocks of 32, or of 16 or 8 when M is that small (an RGB image's gradient).
  */
-function gatheredGemm(src: Tensor, A: Tensor, bias: Tensor | null, out: Tensor, label: string, m: GatheredGemm): void {
+function gatheredGemm(src: Tensor, A: Tensor, bias: Tensor | null, out: Tensor, label: string, m: GatheredGemm, relu = false): void {
   const colQuads = Math.ceil(m.colW / 4);
   const quads = m.N * m.colH * colQuads;
   if (quads === 0) return;
@@ -159,7 +159,7 @@ function gatheredGemm(src: Tensor, A: Tensor, bias: Tensor | null, out: Tensor, 
   const uniforms = new Params()
     .u(m.M, R, quads, m.colH, m.colW, colQuads, m.srcC, m.srcCG, m.srcH, m.srcW)
     .i(m.colStrideY, m.colStrideX, m.tapStrideY, m.tapStrideX, m.offY, m.offX)
-    .u(m.phaseRows, m.phasesX, m.dstC, m.dstH, m.dstW, m.dstSy, m.dstSx, bias ? 1 : 0)
+    .u(m.phaseRows, m.phasesX, m.dstC, m.dstH, m.dstW, m.dstSy, m.dstSx, bias ? 1 : 0, relu ? 1 : 0)
     .build();
   const defines = {
     TY: Math.max(m.TY, 1), TX: Math.max(m.TX, 1), FRAGS: frags, MORE_THAN_8_ROWS: frags >= 2, MORE_THAN_16_ROWS: frags === 4,

@@ -49,6 +49,8 @@ export class OnnxModule {
   private readonly attrs: Map<string, Attr>[];
   private readonly gpuConstants = new Map<string, Tensor>();
   private readonly plans = new Map<string, ShapePlan>();
+  /** Node k → the Relu node that alone reads its output, where node k's op can take the ReLU in (gpuRelu). */
+  private readonly reluAfter = new Map<number, number>();
 
   static fromBytes(bytes: Uint8Array, name = 'model'): OnnxModule {
     return new OnnxModule(decodeModel(bytes, name), name);
@@ -84,6 +86,20 @@ export class OnnxModule {
       for (const o of n.output ?? []) known.add(o);
     });
     for (const o of this.outputs) if (!known.has(o.name)) throw new OnnxError(`${name}: output '${o.name}' is produced by no node`);
+    this.findFusableRelus();
+  }
+
+  private findFusableRelus(): void {
+    const readers = new Map<string, number>();
+    for (const n of this.nodes) for (const i of n.input ?? []) readers.set(i, (readers.get(i) ?? 0) + 1);
+    const producer = new Map<string, number>();
+    this.nodes.forEach((n, k) => (n.output ?? []).forEach((o) => producer.set(o, k)));
+    this.nodes.forEach((n, j) => {
+      const v = (n.input ?? [])[0];
+      if (n.opType !== 'Relu' || v === undefined || readers.get(v) !== 1 || this.outputs.some((o) => o.name === v)) return;
+      const k = producer.get(v);
+      if (k !== undefined && OPS[this.nodes[k].opType!].gpuRelu && (this.nodes[k].output ?? []).length === 1) this.reluAfter.set(k, j);
+    });
   }
 
   /** Node outputs that can be tapped, with the op that makes each. */
@@ -122,7 +138,10 @@ export class OnnxModule {
       if (!this.nodes.some((n) => n.output?.includes(tap))) throw new OnnxError(`${this.name}: no node output named '${tap}' to tap`);
     }
     const plan = this.planFor(this.inputs.map((i) => fmt(feeds[i.name].shape)).join(';'));
+    const fusedInto = new Map<number, number>();
     this.nodes.forEach((n, k) => {
+      // A ReLU taken in by the node before it: its output is already there.
+      if (fusedInto.has(k)) return;
       const outNames = n.output ?? [];
       // Host values depend only on the input shapes: a known plan skips the node.
       if (outNames.length && outNames.every((o) => !o || plan.host.has(o))) {
@@ -131,12 +150,19 @@ export class OnnxModule {
       }
       const ins = (n.input ?? []).map((i) => (i === '' ? undefined : env.get(i)));
       const where = `${this.name}: node '${n.name}' (${n.opType}, opset ${this.opset})`;
+      const relu = this.reluAfter.get(k);
+      const fuse = relu !== undefined && !wanted.has(outNames[0]) && ins.some((v) => v?.gpu) ? relu : undefined;
       let outs: Value[];
       try {
-        outs = this.exec(n, this.attrs[k], ins, where, plan);
+        outs = this.exec(n, this.attrs[k], ins, where, plan, fuse !== undefined);
       } catch (e) {
         if (e instanceof OnnxError) throw e;
         throw new OnnxError(`${where}: ${(e as Error).message}`);
+      }
+      if (fuse !== undefined) {
+        fusedInto.set(fuse, k);
+        env.set(this.nodes[fuse].output![0], outs[0]);
+        return;
       }
       outNames.forEach((o, i) => {
         if (!o || !outs[i]) return;
@@ -178,7 +204,8 @@ export class OnnxModule {
     return t;
   }
 
-  private exec(n: NodeProto, attrs: Map<string, Attr>, ins: (Value | undefined)[], where: string, plan: ShapePlan): Value[] {
+  /** Runs node n; with `relu`, the node and the Relu after it (entry.gpuRelu), returning the Relu's output. */
+  private exec(n: NodeProto, attrs: Map<string, Attr>, ins: (Value | undefined)[], where: string, plan: ShapePlan, relu = false): Value[] {
     const entry: OpEntry = OPS[n.opType!];
     const names = n.input ?? [];
     const allHost = ins.every((v) => !v || v.host);
@@ -220,7 +247,7 @@ export class OnnxModule {
       const runtime = ins.findIndex((v) => v?.gpu);
       throw new OnnxError(`${where}: unsupported op '${n.opType}' on run-time tensors (input ${runtime} '${names[runtime]}' is computed from the image; faceinv evaluates ${n.opType} only on constants and shapes)`);
     }
-    const out = entry.gpu(c);
+    const out = relu ? entry.gpuRelu!(c) : entry.gpu(c);
     return (Array.isArray(out) ? out : [out]).map((t) => ({ gpu: t }));
   }
 

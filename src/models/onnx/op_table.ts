@@ -41,6 +41,11 @@ export interface OpContext {
 export interface OpEntry {
   /** Engine call on run-time tensors. */
   gpu?: (c: OpContext) => Tensor | Tensor[];
+  /**
+   * The op and a ReLU after it in one engine call: module.run uses it where the ReLU is the only reader of the
+   * op's output and nothing taps that output (a Conv's or a residual Add's ReLU then costs no pass of its own).
+   */
+  gpuRelu?: (c: OpContext) => Tensor;
   /** Host evaluation when every input is a host value. */
   host?: (c: OpContext) => HostTensor[];
   /** Host evaluation even for run-time inputs: the op reads only their shapes. */
@@ -159,14 +164,14 @@ function convPadding(c: OpContext, kernel: number[], spatial?: number[], stride?
   return [pads[0], pads[1], pads[2], pads[3]];
 }
 
-function conv(c: OpContext, transpose: boolean): Tensor {
+function conv(c: OpContext, transpose: boolean, relu = false): Tensor {
   const x = c.gpu(0);
   if (x.rank !== 4) fail(c, `only 2-D convolutions (NCHW input) are supported, got input ${fmt(x.shape)}`);
   const w = c.gpu(1);
   const b = c.has(2) ? c.gpu(2) : undefined;
   const kernel = c.intList('kernel_shape') ?? w.shape.slice(2);
   const common = { stride: pair(c.intList('strides')), dilation: pair(c.intList('dilations')), groups: c.int('group', 1), padding: convPadding(c, kernel) };
-  if (!transpose) return conv2d(x, w, b, common);
+  if (!transpose) return conv2d(x, w, b, { ...common, relu });
   if (c.intList('output_shape')) fail(c, 'ConvTranspose with output_shape is not supported; give pads and output_padding');
   return convTranspose2d(x, w, b, { ...common, outputPadding: pair(c.intList('output_padding'), 0) });
 }
@@ -438,7 +443,11 @@ export const OPS: Record<string, OpEntry> = {
   },
 
   // Element-wise arithmetic.
-  Add: { host: hostElementwise((a, b) => a + b), gpu: binaryGpu(O.add) },
+  Add: {
+    host: hostElementwise((a, b) => a + b),
+    gpu: binaryGpu(O.add),
+    gpuRelu: (c) => (scalarOf(c, 0) === null && scalarOf(c, 1) === null ? O.addRelu(c.gpu(0), c.gpu(1)) : O.relu(binaryGpu(O.add)(c))),
+  },
   Sub: { host: hostElementwise((a, b) => a - b), gpu: binaryGpu(O.sub) },
   Mul: { host: hostElementwise((a, b) => a * b), gpu: binaryGpu(O.mul) },
   Div: { host: hostDiv, gpu: binaryGpu(O.div) },
@@ -503,7 +512,7 @@ export const OPS: Record<string, OpEntry> = {
       return y;
     },
   },
-  Conv: { gpu: (c) => conv(c, false) },
+  Conv: { gpu: (c) => conv(c, false), gpuRelu: (c) => conv(c, false, true) },
   ConvTranspose: { gpu: (c) => conv(c, true) },
   BatchNormalization: { gpu: batchNorm },
   InstanceNormalization: { gpu: instanceNorm },
