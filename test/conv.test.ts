@@ -147,7 +147,7 @@ describe('conv2d: other variants and errors', () => {
       { N: 2, C: 5, H: 9, W: 11, K: 7, KH: 3, KW: 3, s: [1, 1], d: [1, 1], p: [1, 1, 1, 1], g: 1 },
       { N: 1, C: 6, H: 13, W: 9, K: 40, KH: 3, KW: 3, s: [2, 2], d: [1, 1], p: [0, 1, 1, 0], g: 2 },
     ];
-    const kinds = (['register', 'shared', ...(subgroupKernelsSupported() ? ['subgroup'] : [])] as const);
+    const kinds: ('register' | 'shared' | 'subgroup')[] = ['register', 'shared', ...(subgroupKernelsSupported() ? (['subgroup'] as const) : [])];
     if (!subgroupKernelsSupported()) ctx.annotate('no 8-wide subgroups: the subgroup variant is not run');
     try {
       for (const v of kinds) {

@@ -143,15 +143,15 @@ describe('faceinv transfer and sweep-tv', () => {
     expect((svg.match(/<polyline/g) ?? []).length).toBe(2);
   }, 600_000);
 
-  it('--preset identity optimises with the bundled 112-px networks that are not the model; --ensemble overrides, none turns it off', () => {
+  it('--preset identity optimises with the bundled networks that are not the model; --ensemble overrides, none turns it off', () => {
     const dir = mkdtempSync(join(tmpdir(), 'faceinv-identity-'));
     const header = (...extra: string[]) => {
       const r = cli('invert', '--target', SAMPLE_FACE, '--out', join(dir, 'x.png'), '--preset', 'identity', '--iterations', '1', ...extra);
       expect(r.code, r.err).toBe(0);
       return readFileSync(join(dir, 'x.csv'), 'utf8').split('\n')[0].split(',').filter((c) => c.startsWith('ensemble:'));
     };
-    expect(header()).toEqual(['ensemble:0', 'ensemble:1']);
-    expect(header('--model', 'assets/judges/mobileface.onnx')).toEqual(['ensemble:0']);
+    expect(header()).toEqual(['ensemble:0', 'ensemble:1', 'ensemble:2']);
+    expect(header('--model', 'assets/judges/mobileface.onnx')).toEqual(['ensemble:0', 'ensemble:1']);
     expect(header('--ensemble', 'none')).toEqual([]);
     expect(header('--ensemble', 'assets/judges/faceres.onnx:0.5')).toEqual(['ensemble:0']);
     expect(header('--ensemble', 'assets/judges/faceres.onnx@150:0.5')).toEqual(['ensemble:0']);

@@ -145,8 +145,9 @@ describe('faceinv judge', () => {
       expect(r.code, r.err).toBe(0);
       return (lastJson(r.out).optimised as string[]).map((f) => basename(f));
     };
-    expect(run('faceplugin')).toEqual(['dlib_face_recognition_resnet.onnx', 'mobileface.onnx']);
-    expect(run('mobileface')).toEqual(['dlib_face_recognition_resnet.onnx', 'faceplugin.onnx']);
+    expect(run('faceplugin')).toEqual(['dlib_face_recognition_resnet.onnx', 'mobileface.onnx', 'faceres.onnx']);
+    expect(run('mobileface')).toEqual(['dlib_face_recognition_resnet.onnx', 'faceplugin.onnx', 'faceres.onnx']);
+    expect(run('faceres')).toEqual(['dlib_face_recognition_resnet.onnx', 'mobileface.onnx', 'faceplugin.onnx']);
   });
 
   it('--start-decoder starts each reconstruction from a trained decoder\'s face for its target', () => {
