@@ -148,7 +148,7 @@ describe('faceinv judge', () => {
     expect(run('faceplugin')).toEqual(['dlib_face_recognition_resnet.onnx', 'mobileface.onnx', 'faceres.onnx']);
     expect(run('mobileface')).toEqual(['dlib_face_recognition_resnet.onnx', 'faceplugin.onnx', 'faceres.onnx']);
     expect(run('faceres')).toEqual(['dlib_face_recognition_resnet.onnx', 'mobileface.onnx', 'faceplugin.onnx']);
-  });
+  }, 600_000);
 
   it('--start-decoder starts each reconstruction from a trained decoder\'s face for its target', () => {
     const dir = makeGallery();
