@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import * as F from '../src/index.ts';
 import { engine } from '../src/index.ts';
-import { Params, grid } from '../src/kernels/params.ts';
+import { packParams, grid } from '../src/kernels/params.ts';
 import { shaderPipeline } from '../src/kernels/preprocess.ts';
 
 const vals = async (t: F.Tensor | null) => Array.from(await t!.data());
@@ -203,16 +203,33 @@ describe('bad input', () => {
     const t = F.tensor([1, 2, 3], [3]);
     // Binding one buffer as both the read-only input and the writable output is invalid WebGPU.
     const pipe = shaderPipeline('elementwise', { UNARY: true, UNARY_GRAD: false, BROADCAST: false, GRID3: false, OP: 'u_neg' });
-    e.dispatch({ pipeline: pipe, buffers: [t.buffer, t.buffer], uniforms: new Params().u(3, 0).f(0, 0).build(), workgroups: grid(3, 256), label: 'aliased-neg([3])' });
+    e.dispatch({ pipeline: pipe, buffers: [t.buffer, t.buffer], uniforms: packParams('elementwise', { n: 3, rank: 0, alpha: 0, beta: 0, shape: [], astr: [], bstr: [] }), workgroups: grid(3, 256), label: 'aliased-neg([3])' });
     await expect(t.data()).rejects.toThrow(/WebGPU error in aliased-neg\(\[3\]\)/);
     t.dispose();
+  });
+
+  it("a kernel's uniform block is packed by field name in its WGSL struct's order: scalars, padding, vec4 blocks", () => {
+    const words = packParams('copy', { n: 7, rank: 3, offset: 2, shape: [4, 5, 6], stride: [30, 6, 1] });
+    // n, rank, offset, _pad, then shape and stride as array<vec4<u32>, 2> each (8 words, zero-filled).
+    expect(Array.from(words)).toEqual([7, 3, 2, 0, 4, 5, 6, 0, 0, 0, 0, 0, 30, 6, 1, 0, 0, 0, 0, 0]);
+    const f = new Float32Array(packParams('reduce', { outer: 1, r: 2, inner: 3, scale: 0.5 }).buffer);
+    expect(f[3]).toBe(0.5);
+    // i32 fields keep their sign; the struct's last field is where the WGSL puts it.
+    const c = packParams('conv_subgroup', {
+      M: 1, R: 2, quads: 3, colH: 4, colW: 5, colQuads: 6, srcC: 7, srcCG: 8, srcH: 9, srcW: 10,
+      colStrideY: 1, colStrideX: 1, tapStrideY: -2, tapStrideX: 1, offY: -1, offX: 0,
+      phaseRows: 1, phasesX: 1, dstC: 1, dstH: 1, dstW: 1, dstSy: 1, dstSx: 1, hasBias: 0, relu: 1,
+    });
+    expect(new Int32Array(c.buffer)[12]).toBe(-2);
+    expect(c[24]).toBe(1);
+    expect(c.length % 4).toBe(0);
   });
 
   it('too many workgroups are refused before reaching the GPU', () => {
     const e = engine();
     const pipe = shaderPipeline('elementwise', { UNARY: true, UNARY_GRAD: false, BROADCAST: false, GRID3: false, OP: 'u_neg' });
     const t = F.zeros([1]);
-    expect(() => e.dispatch({ pipeline: pipe, buffers: [t.buffer, t.buffer], uniforms: new Params().u(1).build(), workgroups: [70000, 1, 1], label: 'huge' })).toThrow(
+    expect(() => e.dispatch({ pipeline: pipe, buffers: [t.buffer, t.buffer], uniforms: packParams('elementwise', { n: 1, rank: 0, alpha: 0, beta: 0, shape: [], astr: [], bstr: [] }), workgroups: [70000, 1, 1], label: 'huge' })).toThrow(
       /huge: 70000×1×1 workgroups exceed the device limit/,
     );
     t.dispose();

@@ -2,7 +2,7 @@
 import { engine } from '../tensor/engine.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { fmt } from '../tensor/shape.ts';
-import { Params, grid } from './params.ts';
+import { packParams, grid } from './params.ts';
 import { shaderPipeline } from './preprocess.ts';
 
 export function affineActKernel(x: Tensor, bias: Tensor | null, scale: Tensor | null, shift: Tensor | null, relu: boolean): Tensor {
@@ -13,7 +13,7 @@ export function affineActKernel(x: Tensor, bias: Tensor | null, scale: Tensor | 
   e.dispatch({
     pipeline: shaderPipeline('affine_act', { HAS_BIAS: !!bias, HAS_SCALE: !!scale, HAS_SHIFT: !!shift, RELU: relu }),
     buffers: [x.buffer, bias?.buffer ?? e.scratch, scale?.buffer ?? e.scratch, shift?.buffer ?? e.scratch, y.buffer],
-    uniforms: new Params().u(x.size, C, HW, 0).build(),
+    uniforms: packParams('affine_act', { n: x.size, C, HW }),
     workgroups: grid(x.size, 256),
     label: `affineAct(${fmt(x.shape)}${bias ? ' +bias' : ''}${scale ? ' ×scale' : ''}${shift ? ' +shift' : ''}${relu ? ' relu' : ''})`,
   });

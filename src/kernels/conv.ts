@@ -2,7 +2,7 @@
 // Shapes travel as uniforms, so one pipeline per block-size choice serves every layer.
 import { engine } from '../tensor/engine.ts';
 import { Tensor } from '../tensor/tensor.ts';
-import { Params, grid } from './params.ts';
+import { packParams, grid } from './params.ts';
 import { gather, scatterInto, filled } from './copy.ts';
 import { subgroupKernelsSupported, SUBGROUP_WIDTH } from './subgroups.ts';
 import { shaderPipeline } from './preprocess.ts';
@@ -45,10 +45,9 @@ export interface ConvGeometry {
 }
 
 function params(g: ConvGeometry, hasBias: boolean, relu = false): Uint32Array {
-  return new Params()
-    .u(g.N, g.C, g.H, g.W, g.K, g.OH, g.OW, g.G, g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.PT, g.PL)
-    .u(g.C / g.G, g.K / g.G, hasBias ? 1 : 0, relu ? 1 : 0)
-    .build();
+  // Every conv kernel but the subgroup GEMM includes this one struct (shaders/include/conv_params.wgsl).
+  const { N, C, H, W, K, OH, OW, G, KH, KW, SH, SW, DH, DW, PT, PL } = g;
+  return packParams('conv2d', { N, C, H, W, K, OH, OW, G, KH, KW, SH, SW, DH, DW, PT, PL, CG: C / G, KG: K / G, hasBias: hasBias ? 1 : 0, relu: relu ? 1 : 0 });
 }
 
 /**
@@ -156,11 +155,7 @@ function gatheredGemm(src: Tensor, A: Tensor, bias: Tensor | null, out: Tensor, 
   const R = m.srcCG * m.TY * m.TX;
   const frags = m.M <= 8 ? 1 : m.M <= 16 ? 2 : 4;
   const e = engine();
-  const uniforms = new Params()
-    .u(m.M, R, quads, m.colH, m.colW, colQuads, m.srcC, m.srcCG, m.srcH, m.srcW)
-    .i(m.colStrideY, m.colStrideX, m.tapStrideY, m.tapStrideX, m.offY, m.offX)
-    .u(m.phaseRows, m.phasesX, m.dstC, m.dstH, m.dstW, m.dstSy, m.dstSx, bias ? 1 : 0, relu ? 1 : 0)
-    .build();
+  const uniforms = packParams('conv_subgroup', { ...m, R, quads, colQuads, hasBias: bias ? 1 : 0, relu: relu ? 1 : 0 });
   const defines = {
     TY: Math.max(m.TY, 1), TX: Math.max(m.TX, 1), FRAGS: frags, MORE_THAN_8_ROWS: frags >= 2, MORE_THAN_16_ROWS: frags === 4,
     CONTIG_X: m.colStrideX === 1, VEC_A: R % 4 === 0,

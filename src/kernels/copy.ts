@@ -2,7 +2,7 @@
 import { engine } from '../tensor/engine.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { fmt } from '../tensor/shape.ts';
-import { Params, grid } from './params.ts';
+import { packParams, grid } from './params.ts';
 import { MAX_RANK } from './elementwise.ts';
 import { shaderPipeline } from './preprocess.ts';
 
@@ -15,7 +15,7 @@ export function gather(src: Tensor, shape: readonly number[], strides: readonly 
   e.dispatch({
     pipeline: shaderPipeline('copy', { SCATTER: false }),
     buffers: [src.buffer, out.buffer],
-    uniforms: new Params().u(out.size, shape.length, offset, 0).vec(shape, MAX_RANK).vec(strides, MAX_RANK).build(),
+    uniforms: packParams('copy', { n: out.size, rank: shape.length, offset, shape, stride: strides }),
     workgroups: grid(out.size, 256),
     label: `${label}(${fmt(src.shape)} -> ${fmt(shape)})`,
   });
@@ -31,7 +31,7 @@ export function scatterInto(dst: Tensor, src: Tensor, strides: readonly number[]
   e.dispatch({
     pipeline: shaderPipeline('copy', { SCATTER: true }),
     buffers: [src.buffer, dst.buffer],
-    uniforms: new Params().u(src.size, src.rank, offset, 0).vec(src.shape, MAX_RANK).vec(strides, MAX_RANK).build(),
+    uniforms: packParams('copy', { n: src.size, rank: src.rank, offset, shape: src.shape, stride: strides }),
     workgroups: grid(src.size, 256),
     label: `${label}(${fmt(src.shape)} -> ${fmt(dst.shape)})`,
   });
@@ -49,7 +49,7 @@ export function filled(shape: readonly number[], value: number): Tensor {
   e.dispatch({
     pipeline: shaderPipeline('elementwise', { UNARY: true, UNARY_GRAD: false, BROADCAST: false, GRID3: false, OP: 'u_fill' }),
     buffers: [e.scratch, out.buffer],
-    uniforms: new Params().u(out.size, 0).f(value, 0).build(),
+    uniforms: packParams('elementwise', { n: out.size, rank: 0, alpha: value, beta: 0, shape: [], astr: [], bstr: [] }),
     workgroups: grid(out.size, 256),
     label: `fill(${fmt(shape)}, ${value})`,
   });

@@ -2,7 +2,7 @@
 import { engine } from '../tensor/engine.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { broadcastShapes, broadcastStrides, fmt, sameShape } from '../tensor/shape.ts';
-import { Params, grid } from './params.ts';
+import { packParams, grid } from './params.ts';
 
 import type { UnaryOp, UnaryGradOp, BinaryOp } from './shaders.gen.ts';
 import { shaderPipeline } from './preprocess.ts';
@@ -24,7 +24,7 @@ export function unaryKernel(op: UnaryOp, x: Tensor, alpha = 0, beta = 0, out?: T
   e.dispatch({
     pipeline: pipe,
     buffers: [x.buffer, y.buffer],
-    uniforms: new Params().u(x.size, 0).f(alpha, beta).build(),
+    uniforms: packParams('elementwise', { n: x.size, rank: 0, alpha, beta, shape: [], astr: [], bstr: [] }),
     workgroups: grid(x.size, 256),
     label: `${op}(${fmt(x.shape)})`,
   });
@@ -38,7 +38,7 @@ export function unaryGradKernel(op: UnaryGradOp, x: Tensor, y: Tensor, g: Tensor
   e.dispatch({
     pipeline: pipe,
     buffers: [x.buffer, y.buffer, g.buffer, dx.buffer],
-    uniforms: new Params().u(x.size, 0).f(alpha, beta).build(),
+    uniforms: packParams('elementwise', { n: x.size, rank: 0, alpha, beta, shape: [], astr: [], bstr: [] }),
     workgroups: grid(x.size, 256),
     label: `${op}.backward(${fmt(x.shape)})`,
   });
@@ -86,7 +86,7 @@ export function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
       e.dispatch({
         pipeline: shaderPipeline('elementwise', { ...FLAGS, GRID3: true, OP: `b_${op}` }),
         buffers: [a.buffer, b.buffer, out.buffer],
-        uniforms: new Params().u(out.size, 3).f(0, 0).vec(dims, MAX_RANK).vec(as, MAX_RANK).vec(bs, MAX_RANK).build(),
+        uniforms: packParams('elementwise', { n: out.size, rank: 3, alpha: 0, beta: 0, shape: dims, astr: as, bstr: bs }),
         workgroups: [Math.ceil(dims[2] / 64), dims[1], dims[0]],
         label,
       });
@@ -94,12 +94,11 @@ export function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
     }
   }
   const pipe = shaderPipeline('elementwise', { ...FLAGS, BROADCAST: broadcast, OP: `b_${op}` });
-  const params = new Params().u(out.size, shape.length).f(0, 0);
-  params.vec(shape, MAX_RANK).vec(broadcastStrides(a.shape, shape), MAX_RANK).vec(broadcastStrides(b.shape, shape), MAX_RANK);
+  const params = packParams('elementwise', { n: out.size, rank: shape.length, alpha: 0, beta: 0, shape, astr: broadcastStrides(a.shape, shape), bstr: broadcastStrides(b.shape, shape) });
   e.dispatch({
     pipeline: pipe,
     buffers: [a.buffer, b.buffer, out.buffer],
-    uniforms: params.build(),
+    uniforms: params,
     workgroups: grid(out.size, 256),
     label,
   });

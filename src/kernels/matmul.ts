@@ -5,7 +5,7 @@ import { engine } from '../tensor/engine.ts';
 import { subgroupKernelsSupported, SUBGROUP_WIDTH } from './subgroups.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { fmt } from '../tensor/shape.ts';
-import { Params } from './params.ts';
+import { packParams } from './params.ts';
 import { shaderPipeline } from './preprocess.ts';
 
 export type MatmulVariant = 'shared' | 'subgroup' | 'register';
@@ -78,7 +78,7 @@ export function matmulKernel(m: MatmulArgs): Tensor {
   e.dispatch({
     pipeline: pipe,
     buffers: [m.a.buffer, m.b.buffer, out.buffer],
-    uniforms: new Params().u(m.M, m.N, m.K, m.batch, m.aBatchStride, m.bBatchStride, m.M * m.N, 0).build(),
+    uniforms: packParams('matmul', { M: m.M, N: m.N, K: m.K, batch: m.batch, aBatch: m.aBatchStride, bBatch: m.bBatchStride, cBatch: m.M * m.N }),
     workgroups: [Math.ceil(m.N / bn), Math.ceil(m.M / bm), m.batch],
     label: `${label} [${variant}]`,
   });

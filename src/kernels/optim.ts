@@ -3,7 +3,7 @@
 import { engine } from '../tensor/engine.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { fmt } from '../tensor/shape.ts';
-import { Params, grid } from './params.ts';
+import { packParams, grid } from './params.ts';
 import { shaderPipeline } from './preprocess.ts';
 
 /** Bounds θ is clamped to after each step. */
@@ -32,7 +32,7 @@ export interface AdamStep {
 }
 
 function uniforms(n: number, lr: number, mu: number, c1: number, b2: number, c2: number, eps: number, rsqrtBc2: number, l2: number, decay: number, range: Range = UNBOUNDED) {
-  return new Params().u(n).f(lr, mu, c1, b2, c2, eps, rsqrtBc2, l2, decay, range[0], range[1]).build();
+  return packParams('optim', { n, lr, mu, c1, b2, c2, eps, rsqrtBc2, l2, decay, lo: range[0], hi: range[1] });
 }
 
 /** θ −= lr·(b or g + μ·b) with b = μ·b + g + wd·θ, in place; `buf` is the momentum buffer (null when μ = 0). */

@@ -1,6 +1,25 @@
 // Packs a kernel's uniform block. Layout rule used by every shader: u32/i32/f32 scalars first, then
 // `array<vec4<u32>, N>` blocks (16-byte aligned), in the order the WGSL struct declares them.
-export class Params {
+import { PARAM_FIELDS, type ShaderParams } from './shaders.gen.ts';
+
+/**
+ * A shader's uniform block from its fields by name: the order and types come from the shader's own
+ * `struct Params` (scripts/gen-shaders.mjs reads it), so a launcher cannot pack a field out of place, and a
+ * field missing or misnamed is a type error.
+ */
+export function packParams<K extends keyof ShaderParams>(shader: K, values: ShaderParams[K]): Uint32Array {
+  const p = new Params();
+  const v = values as unknown as Record<string, number | readonly number[]>;
+  for (const [name, type, words] of PARAM_FIELDS[shader]) {
+    const x = name.startsWith('_') ? 0 : v[name];
+    if (type === 'vec') p.vec(x as readonly number[], words);
+    else p[type === 'u32' ? 'u' : type === 'i32' ? 'i' : 'f'](x as number);
+  }
+  return p.build();
+}
+
+/** The uniform words in order; packParams is the way in (it follows the shader's struct). */
+class Params {
   private u32: number[] = [];
   private f32 = new Float32Array(1);
   private f32u = new Uint32Array(this.f32.buffer);

@@ -1,7 +1,7 @@
 // Max / average pooling kernels (forward and gather-form backward), NCHW.
 import { engine } from '../tensor/engine.ts';
 import { Tensor } from '../tensor/tensor.ts';
-import { Params, grid } from './params.ts';
+import { packParams, grid } from './params.ts';
 import { shaderPipeline } from './preprocess.ts';
 
 export interface PoolGeometry {
@@ -13,7 +13,8 @@ export interface PoolGeometry {
 export type PoolKind = 'max' | 'avg';
 
 const uniforms = (g: PoolGeometry) =>
-  new Params().u(g.N * g.C, g.H, g.W, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.PT, g.PL, g.PB, g.PR, 0).build();
+  // The window's sizes are pipeline constants (window() below); their slots in the struct stay zero.
+  packParams('pool', { NC: g.N * g.C, H: g.H, W: g.W, OH: g.OH, OW: g.OW, PT: g.PT, PL: g.PL, PB: g.PB, PR: g.PR });
 
 const window = (g: PoolGeometry) => ({ KH: g.KH, KW: g.KW, SH: g.SH, SW: g.SW, DH: g.DH, DW: g.DW });
 

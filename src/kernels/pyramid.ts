@@ -2,7 +2,7 @@
 import { engine } from '../tensor/engine.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { fmt } from '../tensor/shape.ts';
-import { Params, grid } from './params.ts';
+import { packParams, grid } from './params.ts';
 import { shaderPipeline } from './preprocess.ts';
 
 /** DOWN: [...,H,W] → [...,ceil(H/2),ceil(W/2)]; UP: [...,h,w] → [...,outH,outW]. Output = gain × the sum. */
@@ -14,7 +14,7 @@ export function resampleKernel(mode: 'down' | 'up', src: Tensor, outH: number, o
   e.dispatch({
     pipeline: shaderPipeline('pyramid', { DOWN: mode === 'down' }),
     buffers: [src.buffer, out.buffer],
-    uniforms: new Params().u(out.size, SH, SW, outH, outW, 0, 0).f(gain).build(),
+    uniforms: packParams('pyramid', { n: out.size, SH, SW, OH: outH, OW: outW, gain }),
     workgroups: grid(out.size, 256),
     label: `pyramid.${mode}(${fmt(src.shape)} -> ${fmt(out.shape)})`,
   });

@@ -3,7 +3,7 @@
 import { engine } from '../tensor/engine.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { fmt } from '../tensor/shape.ts';
-import { Params, grid } from './params.ts';
+import { packParams, grid } from './params.ts';
 import { shaderPipeline } from './preprocess.ts';
 
 export type ReduceOp = 'sum' | 'max';
@@ -33,7 +33,7 @@ function reduceMiddle(op: ReduceOp, src: Tensor, outer: number, r: number, inner
   e.dispatch({
     pipeline: pipe,
     buffers: [src.buffer, out.buffer],
-    uniforms: new Params().u(outer, r, inner).f(scale).build(),
+    uniforms: packParams('reduce', { outer, r, inner, scale }),
     workgroups: wgPerOutput ? grid(outputs, 1) : grid(outputs, 256),
     label,
   });

@@ -2,7 +2,7 @@
 import { engine } from '../tensor/engine.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { fmt } from '../tensor/shape.ts';
-import { Params, grid } from './params.ts';
+import { packParams, grid } from './params.ts';
 import { shaderPipeline } from './preprocess.ts';
 
 /** Returns [per-pixel terms, gradient]; see shaders/tv.wgsl for what each form writes. */
@@ -14,7 +14,7 @@ export function tvKernel(img: Tensor, form: 'global' | 'pixel', beta: number, ep
   e.dispatch({
     pipeline: shaderPipeline('tv', { GLOBAL: form === 'global' }),
     buffers: [img.buffer, contrib.buffer, grad.buffer],
-    uniforms: new Params().u(img.size, H, W, 0).f(beta, eps, 0, 0).build(),
+    uniforms: packParams('tv', { n: img.size, H, W, beta, eps }),
     workgroups: grid(img.size, 256),
     label: `totalVariation(${fmt(img.shape)}, ${form})`,
   });

@@ -2,7 +2,7 @@
 import { engine } from '../tensor/engine.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { fmt } from '../tensor/shape.ts';
-import { Params, grid } from './params.ts';
+import { packParams, grid } from './params.ts';
 import { shaderPipeline } from './preprocess.ts';
 
 /**
@@ -16,7 +16,7 @@ function dispatch(src: Tensor, mats: Tensor, [H, W]: number[], [OH, OW]: number[
   e.dispatch({
     pipeline: shaderPipeline('warp', { GRAD: grad }),
     buffers: [src.buffer, mats.buffer, out.buffer],
-    uniforms: new Params().u(out.size, C, H, W).u(OH, OW, 0, 0).build(),
+    uniforms: packParams('warp', { total: out.size, C, H, W, OH, OW }),
     workgroups: grid(out.size, 256),
     label: `${grad ? 'warpGrad' : 'warp'}(${fmt(src.shape)} -> ${fmt(out.shape)})`,
   });
