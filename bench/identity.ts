@@ -59,6 +59,8 @@ export const LEVERS: Record<string, { args: string[]; ensemble: boolean }> = {
   'ensemble-diverse-tones': { args: ['--preset', 'paper', '--jitter', '4,0.05,3', '--flip', '--colour-jitter', '0.1', '--chroma-tv', '0.3', '--contrast', '30,0.2'], ensemble: true },
   'ensemble-diverse-tones-chromastep': { args: ['--preset', 'identity', '--chroma-step', '0.5'], ensemble: true },
   identity: { args: ['--preset', 'identity'], ensemble: true },
+  'identity-caricature': { args: ['--preset', 'identity', '--caricature', '0.5'], ensemble: true },
+  'identity-face-contrast': { args: ['--preset', 'identity', '--face-contrast', '30'], ensemble: true },
 };
 const levers = arg('levers', 'paper,identity')!.split(',');
 const judges = arg('judges', 'mobileface,faceres,faceplugin,dlib')!.split(',');

@@ -221,7 +221,7 @@ describe('reconstruct() on the default model', () => {
     other.dispose();
   });
 
-  it('photo-likeness levers: flips and colour changes in the jitter, chroma TV and the contrast floor lower their loss', async () => {
+  it('photo-likeness levers: flips and colour changes in the jitter, chroma TV and the contrast floors lower their loss', async () => {
     await lowers({ jitter: { shift: 2, scale: 0.05, rotate: 0.05, flip: true, colour: 0.1, seed: 2 } }, 'flip + colour jitter');
     // From the washed-out average face (luminance σ ≈ 0.1), below the floor from the start.
     const average = F.keep(model.pixels([readPng('assets/guides/lfw-average.png')]));
@@ -252,7 +252,41 @@ describe('reconstruct() on the default model', () => {
     expect(c[0]).toBeGreaterThan(0);
     expect(c.at(-1)!).toBeLessThan(c[0]);
     await expect(reconstruct({ ...base(), contrast: { weight: 1, floor: 1.5 } })).rejects.toThrow(/floor in \[0, 1\)/);
+    // The face-region floor lifts the pale face of the average guide (σ there ≈ 0.08) toward a photo's.
+    const pale = F.keep(model.pixels([readPng('assets/guides/lfw-average.png')]));
+    const f = await lowers({ guide: pale, faceContrast: { weight: 30, floor: 0.17 } }, 'face contrast floor');
+    pale.dispose();
+    const fc = f.trace.map((row) => row.values['face-contrast']);
+    expect(fc[0]).toBeGreaterThan(0);
+    expect(fc.at(-1)!).toBeLessThan(fc[0]);
+    await expect(reconstruct({ ...base(), faceContrast: { weight: -1, floor: 0.1 } })).rejects.toThrow(/faceContrast needs a weight/);
     await expect(reconstruct({ ...base(), jitter: { shift: 0, scale: 0, rotate: 0, colour: 1 } })).rejects.toThrow(/jitter bounds/);
+  });
+
+  it('caricature: every target moved away from the guide\'s embedding by A times their difference; the distance reported is to the given target', async () => {
+    const A = 0.5;
+    const other = FaceModel.fromBytes(new Uint8Array(readFileSync('assets/judges/mobileface.onnx')), 'mobileface');
+    const otherTarget = F.keep(F.tidy(() => F.noGrad(() => other.embed(other.pixels([readPng(SAMPLE_FACE)])).embedding)));
+    const ensemble = [{ model: other, target: otherTarget, weight: 1 }];
+    const plain = await reconstruct({ ...base(), ensemble, iterations: 1 });
+    const r = await lowers({ ensemble, caricature: A }, 'caricature');
+    // Iteration 0 scores the guide itself: the model's l2 term grows by (1 + A)², its distance to the target stays.
+    const [p0, r0] = [plain.trace[0].values, r.trace[0].values];
+    expect(r0.embedding / p0.embedding).toBeCloseTo((1 + A) ** 2, 3);
+    expect(r0.distance).toBeCloseTo(p0.distance, 4);
+    // The member's term, from its embeddings of the guide and the target in float64.
+    const unitOf = (v: Float32Array) => Array.from(v, (x) => x / Math.hypot(...v));
+    const gT = F.tidy(() => F.noGrad(() => other.embed(guide).embedding));
+    const g = unitOf(await gT.data());
+    gT.dispose();
+    const t = unitOf(await otherTarget.data());
+    const want = unitOf(Float32Array.from(t, (x, i) => x + A * (x - g[i])));
+    expect(r0['ensemble:0']).toBeCloseTo(g.reduce((s, x, i) => s + (x - want[i]) ** 2, 0), 3);
+    plain.image.dispose();
+    await expect(reconstruct({ ...base(), caricature: -1 })).rejects.toThrow(/caricature must be ≥ 0/);
+    await expect(reconstruct({ ...base(), guide: undefined, start: 'noise', guideLayers: [], caricature: 1 })).rejects.toThrow(/give a guide/);
+    otherTarget.dispose();
+    other.dispose();
   });
 
   it('skin-tone prior: from the grey average face, the face region\'s mean hue moves to the skin chroma', async () => {
@@ -370,11 +404,11 @@ describe('reconstruct() on the default model', () => {
         seen.push({ it: p.iteration, buffers: s.buffersAllocated, bytes: s.bytesAllocated, pipelines: s.pipelines, reads: e.reads });
       };
       // A readback every iteration: iteration 1 sets up; later ones allocate and compile nothing.
-      // With jitter (flips and colour changes too), pyramid parameters, chroma TV and the contrast floor on,
+      // With jitter (flips and colour changes too), pyramid parameters, chroma TV, both contrast floors and the caricature on,
       // so their per-step work is covered too.
       const r1 = await reconstruct({
         ...base(), iterations: 6, progressEvery: 1, onProgress: snap, jitter: { shift: 2, scale: 0.05, rotate: 0.05, flip: true, colour: 0.1 }, lapParam: 3,
-        chromaTv: 0.1, contrast: { weight: 10, floor: 0.25 }, chromaStep: 0.3,
+        chromaTv: 0.1, contrast: { weight: 10, floor: 0.25 }, faceContrast: { weight: 10, floor: 0.2 }, chromaStep: 0.3, caricature: 0.5,
       });
       r1.image.dispose();
       for (const s of seen.slice(1)) {

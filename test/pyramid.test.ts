@@ -208,11 +208,13 @@ describe('photo-likeness regularisers: chroma total variation and the contrast f
           }
       return s;
     });
-  const refDeficit = (floor: number) => (a: Float64Array) =>
+  /** The deficit in float64; `mask` (weights summing to one) makes σ that of the weighted pixels. */
+  const refDeficit = (floor: number, mask?: number[]) => (a: Float64Array) =>
     Float64Array.from({ length: N }, (_, n) => {
       const l = Array.from({ length: HW }, (_, i) => lum(a, n, i));
-      const m = l.reduce((s, v) => s + v, 0) / HW;
-      const sd = Math.sqrt(l.reduce((s, v) => s + (v - m) ** 2, 0) / HW + 1e-8);
+      const w = mask ?? l.map(() => 1 / HW);
+      const m = l.reduce((s, v, i) => s + v * w[i], 0);
+      const sd = Math.sqrt(l.reduce((s, v, i) => s + (v - m) ** 2 * w[i], 0) + 1e-8);
       return Math.max(0, floor - sd) ** 2;
     });
   const weights = () => F.tensor(Y, [1, 3, 1, 1]);
@@ -248,6 +250,24 @@ describe('photo-likeness regularisers: chroma total variation and the contrast f
     v.dispose();
     await gradCheck({ inputs: [{ data: xs, shape }], gpuFn: (t) => contrastDeficit(t, w, floor), refFn: refDeficit(floor), tol: 1e-3 });
     w.dispose();
+  });
+  it('face contrast floor: the deficit of the σ of a masked region (weights summing to one), with its gradient', async () => {
+    // Item 0 flat inside the region and contrasty outside it: the masked σ is far below the floor.
+    const r = new Rand(24);
+    const inside = (i: number) => i % W >= 2 && i % W < 5 && Math.floor(i / W) >= 2 && Math.floor(i / W) < 6;
+    const count = Array.from({ length: HW }, (_, i) => i).filter(inside).length;
+    const maskData = Array.from({ length: HW }, (_, i) => (inside(i) ? 0.8 / count : 0.2 / (HW - count)));
+    const xs = Float64Array.from({ length: size(shape) }, (_, i) => (i < size(shape) / 2 && inside(i % HW) ? 0.5 + 0.02 * r.uniform(1)[0] : r.uniform(1, 0, 1)[0]));
+    const w = F.keep(weights());
+    const mask = F.keep(F.tensor(maskData, [1, 1, H, W]));
+    const floor = 0.2;
+    const v = F.tidy(() => contrastDeficit(F.tensor(Float32Array.from(xs), shape), w, floor, mask));
+    const want = refDeficit(floor, maskData)(Float64Array.from(Float32Array.from(xs)));
+    expect(want[0]).toBeGreaterThan(4 * refDeficit(floor)(Float64Array.from(Float32Array.from(xs)))[0]);
+    expect(relErr(await v.data(), want)).toBeLessThan(1e-4);
+    v.dispose();
+    await gradCheck({ inputs: [{ data: xs, shape }], gpuFn: (t) => contrastDeficit(t, w, floor, mask), refFn: refDeficit(floor, maskData), tol: 1e-3 });
+    [w, mask].forEach((t) => t.dispose());
   });
   it('skin tone: ‖masked mean of each channel minus the luminance − target‖² per item, with its gradient', async () => {
     const xs = new Rand(23).uniform(size(shape));

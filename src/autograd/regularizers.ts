@@ -169,12 +169,16 @@ export function chroma(p: Tensor, weights: Tensor): Tensor {
 /**
  * How far each image's contrast (the standard deviation of its luminance) falls short of `floor`, squared:
  * max(0, floor − σ)² per batch item ([N]). Zero for an image with at least that much contrast, so it only
- * lifts washed-out images and never flattens a contrasty one.
+ * lifts washed-out images and never flattens a contrasty one. With `mask` ([1, 1, H, W], weights summing to
+ * one, e.g. 1/count inside a region) σ is that of the masked region: the face's own contrast, which a dark
+ * background around a pale face does not supply.
  */
-export function contrastDeficit(p: Tensor, weights: Tensor, floor: number): Tensor {
+export function contrastDeficit(p: Tensor, weights: Tensor, floor: number, mask?: Tensor): Tensor {
   const lum = luminance(p, weights);
-  const centred = sub(lum, mean(lum, itemAxes(lum), true));
-  const sigma = sqrt(add(mean(square(centred), itemAxes(lum)), 1e-8));
+  const axes = itemAxes(lum);
+  const average = (t: Tensor, keepDims = false) => (mask ? sum(mul(t, mask), axes, keepDims) : mean(t, axes, keepDims));
+  const centred = sub(lum, average(lum, true));
+  const sigma = sqrt(add(average(square(centred)), 1e-8));
   return square(relu(add(mul(sigma, -1), floor)));
 }
 

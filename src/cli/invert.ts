@@ -40,9 +40,9 @@ const ensembleCheck = (v: string): string | null => {
   const p = parseEnsembleSpec(v);
   return typeof p === 'string' ? p : null;
 };
-const contrastCheck = (v: string): string | null => {
+const floorCheck = (name: string) => (v: string): string | null => {
   const x = v.split(',').map((t) => (t.trim() === '' ? NaN : Number(t)));
-  return x.length <= 2 && x[0] >= 0 && Number.isFinite(x[0]) && (x.length === 1 || (x[1] >= 0 && x[1] < 1)) ? null : `--contrast: '${v}' is not W or W,F (a weight ≥ 0, a floor in [0, 1))`;
+  return x.length <= 2 && x[0] >= 0 && Number.isFinite(x[0]) && (x.length === 1 || (x[1] >= 0 && x[1] < 1)) ? null : `--${name}: '${v}' is not W or W,F (a weight ≥ 0, a floor in [0, 1))`;
 };
 
 /** What the loss and optimiser options set: reconstruct()'s options less the model, targets and guides. */
@@ -77,8 +77,10 @@ export const LOSS_OPTIONS: (OptionSpec | HelpHeading)[] = [
   { name: 'chroma-tv', type: 'number', arg: 'W', min: 0, set: (s: S, v: number) => (s.chromaTv = v), help: "weight of the total variation of the image's colour (minus its luminance): less\ncolour speckle, the light-dark detail kept" },
   { name: 'skin', type: 'number', arg: 'W', min: 0, set: (s: S, v: number) => (s.skin = v), help: "weight of the skin-tone prior: the face region's mean colour pulled toward skin\n(local colour left free)" },
   { name: 'chroma-step', type: 'number', arg: 'K', min: 0, max: 1, set: (s: S, v: number) => (s.chromaStep = v), help: 'scale the colour part of each step by K (light and dark move faster; less colour\nblotching)' },
-  { name: 'contrast', type: 'string', arg: 'W[,F]', check: contrastCheck, help: 'weight of the contrast floor: images whose luminance standard deviation (0..1) is\nbelow F (default 0.2, a face photo\'s) are pushed up to it' },
+  { name: 'contrast', type: 'string', arg: 'W[,F]', check: floorCheck('contrast'), help: 'weight of the contrast floor: images whose luminance standard deviation (0..1) is\nbelow F (default 0.2, a face photo\'s) are pushed up to it' },
+  { name: 'face-contrast', type: 'string', arg: 'W[,F]', check: floorCheck('face-contrast'), help: "the same floor on the face region (the chip's central 60 %; default F 0.17, a face\nphoto's there): lifts a pale face that a dark background leaves above --contrast's floor" },
   { name: 'ensemble', type: 'string', arg: 'F[@S][:W]', repeat: true, check: ensembleCheck, help: 'another ONNX face model optimised together, on unit-length embeddings of the\ntarget photo under it, with weight W (default 1), run at input size S (a network\nwith faceinv.chip_box only; default its own); repeatable; needs PNG targets' },
+  { name: 'caricature', type: 'number', arg: 'A', min: 0, set: (s: S, v: number) => (s.caricature = v), help: "move every network's target away from the guide's embedding by A times their\ndifference: the image is pushed past the target, away from the generic face" },
   { name: 'lap-param', type: 'int', min: 0, max: 8, set: (s: S, v: number) => (s.lapParam = v), help: "optimise the image's Laplacian pyramid (N levels) instead of its pixels" },
   { name: 'start', type: 'string', arg: 'S', help: 'guide (default), noise, or a PNG to start from' },
   { name: 'seed', type: 'int', arg: 'S', min: 0, max: 2 ** 32 - 1, set: (s: S, v: number) => (s.seed = v), help: 'seed of the noise start and of --jitter' },
@@ -165,12 +167,11 @@ export async function settings(model: FaceModel, args: Parsed, firstGuide: Tenso
     if (opt.flip) s.jitter.flip = true;
     if (opt['colour-jitter'] !== undefined) s.jitter.colour = num(opt, 'colour-jitter', 0, (v) => v >= 0 && v < 1);
   }
-  if (opt.contrast !== undefined) {
-    const v = String(opt.contrast).split(',').map(Number);
-    if (v.length > 2 || !(v[0] >= 0 && Number.isFinite(v[0])) || (v.length === 2 && !(v[1] >= 0 && v[1] < 1))) {
-      throw new UsageError(`--contrast: '${opt.contrast}' is not W or W,F (a weight ≥ 0, a floor in [0, 1))`);
-    }
-    s.contrast = v[0] > 0 ? { weight: v[0], floor: v[1] ?? 0.2 } : null;
+  // --contrast W[,F] and --face-contrast W[,F]: a floor's weight and level (default: a face photo's σ there).
+  for (const [name, key, floor] of [['contrast', 'contrast', 0.2], ['face-contrast', 'faceContrast', 0.17]] as const) {
+    if (opt[name] === undefined) continue;
+    const v = String(opt[name]).split(',').map(Number);
+    s[key] = v[0] > 0 ? { weight: v[0], floor: v[1] ?? floor } : null;
   }
   return { s, owned };
 }

@@ -2,8 +2,9 @@
 //   L(p) = w_e·d[F(p), e] + Σ_ℓ w_ℓ·mean (a_ℓ(p) − a_ℓ(p_G))² + w_TV(t)·R_TV(p) + w_Gauss·R_Gauss + w_LP·R_LP + w_M·R_Mirror,
 // optimised over a batch of images at once (each item its own target and guide), with the gradient optionally
 // normalised per Laplacian-pyramid level before each step, and pixels kept in [0, 255]. Identity levers
-// (issue 8): random transformations before the network (jitter), more networks in the loss (ensemble), and
-// the Laplacian pyramid as the parameters (lapParam).
+// (issues 8, 13): random transformations before the network (jitter), more networks in the loss (ensemble),
+// targets moved away from the guide's embedding (caricature), and the Laplacian pyramid as the parameters
+// (lapParam). The options, their defaults and their checks are in ./options.ts.
 //
 // An iteration records forward, backward and update into one command encoder and submits it: no readback, no
 // buffer allocation after the first iteration (pooled), no pipeline creation. Every iteration's loss terms
@@ -11,7 +12,6 @@
 // also when non-finite values are caught.
 import { Tensor, keep, tidy } from '../tensor/tensor.ts';
 import { engine } from '../tensor/engine.ts';
-import { fmt } from '../tensor/shape.ts';
 import { Rng } from '../tensor/random.ts';
 import { LossHistory } from '../tensor/history.ts';
 import * as O from '../autograd/ops.ts';
@@ -20,160 +20,15 @@ import { totalVariation, lapNormalize, lapRegularizer, mirrorRegularizer, lapSpl
 import { Adam } from '../optim/adam.ts';
 import { SGD } from '../optim/sgd.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
-import { resolve, type Schedule } from '../optim/schedule.ts';
+import { resolve } from '../optim/schedule.ts';
 import type { FaceModel } from '../models/face_model.ts';
-import { embeddingLoss, embeddingDistance, guideLoss, type Distance, type GaussianPrior } from './losses.ts';
+import { embeddingLoss, embeddingDistance, guideLoss, unitRows } from './losses.ts';
 import { warp, packAffines } from '../autograd/warp.ts';
-import { jitterAffines, jitterColours, type Jitter } from './jitter.ts';
-
-/** A guide term: a layer of the model by name, or 'pixels' for the image itself (in 0..1 units). */
-export interface GuideLayer {
-  layer: string;
-  weight: number;
-}
-
-export interface TvSettings {
-  /** w_TV, a number or a schedule of the iteration (the paper lowers it as the iterations go, §3). */
-  weight: number | Schedule;
-  form?: 'global' | 'pixel';
-  /** Exponent α of the global form (eq. 2). */
-  alpha?: number;
-  /** Exponent β of the per-pixel form. */
-  beta?: number;
-}
-
-export interface ReconstructOptions {
-  model: FaceModel;
-  /** Target embeddings [N, D]. */
-  target: Tensor;
-  /** Guide images [N, 3, S, S] or one shared [1, 3, S, S], pixels 0..255. Needed to start from it or for guide layers. */
-  guide?: Tensor;
-  /** 'guide' (default when there is one), 'noise' (seeded), or an image tensor [N, 3, S, S] to start from. */
-  start?: 'guide' | 'noise' | Tensor;
-  seed?: number;
-  iterations?: number;
-  distance?: Distance;
-  normalize?: boolean;
-  /** The target is scaled by this before the comparison (Fig. 8). */
-  targetScale?: number;
-  embeddingWeight?: number;
-  guideLayers?: GuideLayer[];
-  tv?: TvSettings | null;
-  /** Levels of the Laplacian-pyramid gradient normalisation; 0 turns it off. */
-  lapNormLevels?: number;
-  gauss?: { prior: GaussianPrior; weight: number } | null;
-  /** R_LP (eq. 12) on the image in 0..1 units. */
-  lp?: { weight: number; NL: number; beta: number; levels?: number } | null;
-  /** Weight of R_Mirror on the image in 0..1 units. */
-  mirror?: number;
-  /**
-   * Weight of the total variation of the image's chroma (each channel minus the luminance, 0..1 units; global
-   * form, α = 2, constant): smooths colour speckle without blurring the light-dark detail.
-   */
-  chromaTv?: number;
-  /**
-   * Contrast floor: weight · max(0, floor − σ)², σ the standard deviation of each image's luminance in 0..1
-   * units (face photos: about 0.18–0.29; the average-face guide 0.1). Lifts washed-out images only.
-   */
-  contrast?: { weight: number; floor: number } | null;
-  /**
-   * The colour part of each step (the gradient minus its luminance, after the pyramid normalisation) is scaled
-   * by this (default 1): below 1, the networks' gradients move light and dark faster than colour, so colour
-   * stays coherent instead of gathering into blotches at every scale the normalisation lifts.
-   */
-  chromaStep?: number;
-  /**
-   * Weight of the skin-tone prior: the squared distance of the mean colour of each image's face region (the
-   * chip's central 60 %) from a skin chroma (SKIN_CHROMA), in 0..1 units. The networks' gradients carry little
-   * about hue, so from a grey guide the colour drifts to whatever they tolerate (violet casts); this pulls only
-   * the region's average hue toward skin and leaves every local colour free.
-   */
-  skin?: number;
-  /**
-   * Transformation robustness: before the network sees the image at each step, every item is shifted, scaled
-   * and rotated at random (uniform within these bounds; the edges repeated), so the identity must survive
-   * small changes of framing instead of living in one pixel grid.
-   */
-  jitter?: Jitter | null;
-  /**
-   * More embedding networks optimised together (never the judge): each compares the image's unit-length
-   * embedding under it with its own target ([N, D_k], e.g. the same photo embedded by it, also made unit
-   * length), weighted. Their images are fitted to each network's input (FaceModel.fit).
-   */
-  ensemble?: { model: FaceModel; target: Tensor; weight: number }[];
-  /**
-   * Optimise the image's Laplacian pyramid (this many band-pass levels plus the low-pass rest) instead of its
-   * pixels: the image is the clamped sum of the upsampled levels, so a step moves coarse structure as easily
-   * as fine detail. Replaces the gradient normalisation (lapNormLevels is ignored).
-   */
-  lapParam?: number;
-  optimizer?: 'adam' | 'sgd';
-  lr?: number | Schedule;
-  /** SGD momentum (default 0.9). */
-  momentum?: number;
-  /** Read the loss terms back (progress, non-finite check) every this many iterations. */
-  progressEvery?: number;
-  /** Called at every readback; may return a promise, which is awaited (e.g. writing a snapshot). */
-  onProgress?: (p: Progress) => void | Promise<void>;
-  /** Stops after the current iteration when aborted (the result keeps the image reached). */
-  signal?: { readonly aborted: boolean };
-}
+import { jitterAffines, jitterColours } from './jitter.ts';
+import { check, ReconstructError, SKIN_CHROMA, type Checked, type ReconstructOptions, type ReconstructResult, type TraceRow } from './options.ts';
 
 export { jitterAffines, jitterColours, type Jitter } from './jitter.ts';
-
-export interface Progress {
-  iteration: number;
-  iterations: number;
-  /** Each loss term (weighted, as summed into the total) of every item at this iteration. */
-  terms: Record<string, number[]>;
-  /** Euclidean embedding distance to the target, per item. */
-  distance: number[];
-  seconds: number;
-  /** Iterations per second since the previous report. */
-  rate: number;
-  /** Reads the current images [N, 3, S, S] back (for snapshots; costs a readback). */
-  image(): Promise<Float32Array>;
-}
-
-export interface TraceRow {
-  iteration: number;
-  item: number;
-  values: Record<string, number>;
-}
-
-export interface ReconstructResult {
-  /** [N, 3, S, S] pixels 0..255; the caller disposes it. */
-  image: Tensor;
-  /** Euclidean distance of each final image's embedding to its (unscaled) target. */
-  distance: number[];
-  embedding: Float32Array[];
-  iterations: number;
-  seconds: number;
-  /** Every iteration's loss terms per item, read back in blocks. */
-  trace: TraceRow[];
-  termNames: string[];
-  /** 'done', 'aborted', or 'non-finite' (then `image` is the last image whose loss was finite). */
-  stopped: 'done' | 'aborted' | 'non-finite';
-  message?: string;
-}
-
-/** Options reconstruct() cannot run with (shapes, missing guide, unknown layer …). */
-export class ReconstructError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ReconstructError';
-  }
-}
-
-/**
- * The skin-tone prior's target: each channel minus the luminance (Rec. 601) of the colour at Cb = 110, Cr = 150
- * (8-bit YCbCr), the middle of the skin cluster that YCbCr skin detectors use (Chai & Ngan 1999: Cb 77–127,
- * Cr 133–173). Skin of every complexion falls near it: people differ mostly in luminance, which stays free.
- */
-export const SKIN_CHROMA: readonly [number, number, number] = (() => {
-  const [r, b] = [(150 - 128) / 255 / 0.713, (110 - 128) / 255 / 0.564];
-  return [r, -(0.299 * r + 0.114 * b) / 0.587, b];
-})();
+export { ReconstructError, SKIN_CHROMA, type GuideLayer, type TvSettings, type ReconstructOptions, type Progress, type TraceRow, type ReconstructResult } from './options.ts';
 
 /** [1, 1, S, S]: 1/count on the chip's central 60 % (the face), 0 elsewhere. */
 function faceRegionMask(S: number): Tensor {
@@ -184,74 +39,6 @@ function faceRegionMask(S: number): Tensor {
 
 /** Pixels → 0..1 for the image-space regularisers, so their weights do not depend on the pixel scale. */
 const UNIT = 1 / 255;
-
-function checkImages(what: string, t: Tensor, n: number | null, size: number): void {
-  const [N, C, H, W] = t.shape;
-  if (t.rank !== 4 || C !== 3 || H !== size || W !== size || (n !== null && N !== n && N !== 1)) {
-    throw new ReconstructError(`${what} must be [${n ?? 'N'}, 3, ${size}, ${size}] (or [1, 3, ${size}, ${size}]) pixels 0..255, got ${fmt(t.shape)}`);
-  }
-}
-
-/** The options resolved to their defaults and checked, before anything is allocated. */
-interface Checked {
-  N: number;
-  S: number;
-  start: 'guide' | 'noise' | Tensor;
-  iterations: number;
-  every: number;
-  lapLevels: number;
-  lapParam: number;
-  guideLayers: GuideLayer[];
-  /** Guide layers of the model (not 'pixels'), and every layer the objective taps. */
-  layerNames: string[];
-  taps: string[];
-  ensemble: NonNullable<ReconstructOptions['ensemble']>;
-  jitter: Jitter | null;
-  chromaTv: number;
-  contrast: { weight: number; floor: number } | null;
-  chromaStep: number;
-  skin: number;
-}
-
-/** Every check of the options, up front: a bad option throws ReconstructError before a tensor exists. */
-function check(o: ReconstructOptions): Checked {
-  const fail = (msg: string): never => {
-    throw new ReconstructError(msg);
-  };
-  const { model, target } = o;
-  const S = model.imageSize;
-  if (target.rank !== 2) fail(`target must be embeddings [N, D], got ${fmt(target.shape)}`);
-  const N = target.shape[0];
-  const guideLayers = o.guideLayers ?? [];
-  const start = o.start ?? (o.guide ? 'guide' : 'noise');
-  if (o.guide) checkImages('guide', o.guide, N, S);
-  if (!o.guide && (start === 'guide' || guideLayers.length)) fail(start === 'guide' ? 'starting from the guide needs a guide image' : 'guide layers need a guide image');
-  if (start instanceof Tensor) checkImages('start image', start, N, S);
-  const iterations = o.iterations ?? 300;
-  if (!(Number.isInteger(iterations) && iterations >= 0)) fail(`iterations must be a whole number ≥ 0, got ${iterations}`);
-  const layerNames = guideLayers.map((g) => g.layer).filter((l) => l !== 'pixels');
-  const known = new Set(model.module.layers().map((l) => l.name));
-  const taps = [...new Set([...layerNames, ...(o.gauss ? [o.gauss.prior.layer] : [])])];
-  for (const l of taps) if (!known.has(l)) fail(`the model has no layer '${l}' (see 'faceinv info' for the list)`);
-  const ensemble = o.ensemble ?? [];
-  ensemble.forEach((m, k) => {
-    if (m.target.rank !== 2 || m.target.shape[0] !== N) fail(`ensemble member ${k}: target must be [${N}, D], got ${fmt(m.target.shape)}`);
-    if (m.model === model) fail(`ensemble member ${k} is the main model`);
-  });
-  const jitter = o.jitter ?? null;
-  if (jitter && !([jitter.shift, jitter.scale, jitter.rotate, jitter.colour ?? 0].every((v) => v >= 0 && Number.isFinite(v)) && jitter.scale < 1 && (jitter.colour ?? 0) < 1)) {
-    fail(`jitter bounds must be ≥ 0 (scale < 1), got ${JSON.stringify(jitter)}`);
-  }
-  const lapParam = o.lapParam ?? 0;
-  if (!(Number.isInteger(lapParam) && lapParam >= 0)) fail(`lapParam must be a whole number of levels ≥ 0, got ${lapParam}`);
-  const [chromaTv, skin, contrast, chromaStep] = [o.chromaTv ?? 0, o.skin ?? 0, o.contrast ?? null, o.chromaStep ?? 1];
-  if (!(chromaTv >= 0 && Number.isFinite(chromaTv))) fail(`chromaTv must be a weight ≥ 0, got ${chromaTv}`);
-  if (!(skin >= 0 && Number.isFinite(skin))) fail(`skin must be a weight ≥ 0, got ${skin}`);
-  if (contrast && !(contrast.weight >= 0 && contrast.floor >= 0 && contrast.floor < 1)) fail(`contrast needs a weight ≥ 0 and a floor in [0, 1), got ${JSON.stringify(contrast)}`);
-  if (!(chromaStep >= 0 && chromaStep <= 1)) fail(`chromaStep must be in [0, 1], got ${chromaStep}`);
-  const every = Math.max(1, Math.floor(o.progressEvery ?? 10));
-  return { N, S, start, iterations, every, lapLevels: o.lapNormLevels ?? 0, lapParam, guideLayers, layerNames, taps, ensemble, jitter, chromaTv, contrast, chromaStep, skin };
-}
 
 /** The names of the loss terms, in the order of the rows one step returns. */
 function termNamesOf(o: ReconstructOptions, c: Checked): string[] {
@@ -265,6 +52,7 @@ function termNamesOf(o: ReconstructOptions, c: Checked): string[] {
     ...(o.mirror ? ['mirror'] : []),
     ...(c.chromaTv ? ['chroma-tv'] : []),
     ...(c.contrast ? ['contrast'] : []),
+    ...(c.faceContrast ? ['face-contrast'] : []),
     ...(c.skin ? ['skin'] : []),
     'total',
     'distance',
@@ -279,9 +67,15 @@ interface RunState {
   params: Tensor[];
   guide: Tensor | null;
   guideActs: Record<string, Tensor>;
+  /** What the model's and each ensemble member's embedding is pulled to (the targets, or their caricatures). */
+  target: Tensor;
+  memberTargets: Tensor[];
   /** Rec. 601 luminance weights [1, 3, 1, 1] for the colour terms (null when none is on). */
   lumWeights: Tensor | null;
-  skin: { mask: Tensor; target: Tensor } | null;
+  /** The face region (the chip's central 60 %, weights 1/count) for the skin prior and the face contrast floor. */
+  faceMask: Tensor | null;
+  /** The skin prior's chroma [1, 3]. */
+  skinTarget: Tensor | null;
   jitterMats: Tensor | null;
   colourJit: Tensor | null;
 }
@@ -306,20 +100,37 @@ function allocate(o: ReconstructOptions, c: Checked, own: <T extends Tensor>(t: 
       }),
     ),
   );
+  const [target, memberTargets] = targetsOf(o, c, guide, own);
   // The parameters: the pixels, or the image's Laplacian pyramid (then p follows them after every step).
   const params = c.lapParam ? tidy(() => noGrad(() => lapSplit(p, c.lapParam))).map((t) => own(t)) : [p];
   for (const t of params) t.requiresGrad = true;
-  const colour = c.chromaTv || c.contrast || c.skin || c.chromaStep !== 1;
+  const colour = c.chromaTv || c.contrast || c.faceContrast || c.skin || c.chromaStep !== 1;
   return {
     p,
     params,
     guide,
     guideActs,
+    target,
+    memberTargets,
     lumWeights: colour ? own(O.tensor([0.299, 0.587, 0.114], [1, 3, 1, 1])) : null,
-    skin: c.skin ? { mask: own(faceRegionMask(S)), target: own(O.tensor([...SKIN_CHROMA], [1, 3])) } : null,
+    faceMask: c.skin || c.faceContrast ? own(faceRegionMask(S)) : null,
+    skinTarget: c.skin ? own(O.tensor([...SKIN_CHROMA], [1, 3])) : null,
     jitterMats: c.jitter ? own(O.zeros([N, 12])) : null,
     colourJit: c.jitter?.colour ? own(O.zeros([2, N, 1, 1, 1])) : null,
   };
+}
+
+/**
+ * The targets the loss pulls to: as given, or with `caricature` A each moved away from the guide's embedding
+ * under its network, t + A·(t − F(guide)) (for the ensemble on unit-length embeddings, as its loss compares).
+ */
+function targetsOf(o: ReconstructOptions, c: Checked, guide: Tensor | null, own: <T extends Tensor>(t: T) => T): [Tensor, Tensor[]] {
+  const members = c.ensemble.map((m) => m.target);
+  if (!c.caricature) return [o.target, members];
+  const away = (t: Tensor, g: Tensor) => O.add(t, O.mul(O.sub(t, g), c.caricature));
+  const target = own(tidy(() => noGrad(() => away(o.target, o.model.embed(guide!).embedding))));
+  const moved = c.ensemble.map((m) => own(tidy(() => noGrad(() => away(unitRows(m.target), unitRows(m.model.embed(guide!).embedding))))));
+  return [target, moved];
 }
 
 /** The image-space regularisers of the image itself (0..1 units), each [N]. */
@@ -331,7 +142,8 @@ function imageTerms(o: ReconstructOptions, c: Checked, r: RunState, unit: Tensor
   if (o.mirror) terms.push(O.mul(mirrorRegularizer(unit, { perItem: true }), o.mirror));
   if (c.chromaTv) terms.push(O.mul(totalVariation(chroma(unit, lum), { perItem: true }), c.chromaTv));
   if (c.contrast) terms.push(O.mul(contrastDeficit(unit, lum, c.contrast.floor), c.contrast.weight));
-  if (r.skin) terms.push(O.mul(skinTone(unit, lum, r.skin.mask, r.skin.target), c.skin));
+  if (c.faceContrast) terms.push(O.mul(contrastDeficit(unit, lum, c.faceContrast.floor, r.faceMask!), c.faceContrast.weight));
+  if (c.skin) terms.push(O.mul(skinTone(unit, lum, r.faceMask!, r.skinTarget!), c.skin));
   return terms;
 }
 
@@ -356,9 +168,9 @@ function shapeGradients(c: Checked, r: RunState): void {
  * gradient's normalisation and the optimiser's update, and returns the loss terms [T, N] (termNamesOf).
  */
 function stepper(o: ReconstructOptions, c: Checked, r: RunState, opt: Optimizer): (it: number) => Tensor {
-  const { model, target } = o;
+  const { model } = o;
   const { N, S, jitter, lapParam } = c;
-  const { p, params, guide, guideActs, jitterMats, colourJit } = r;
+  const { p, params, guide, guideActs, jitterMats, colourJit, target, memberTargets } = r;
   const jitterRng = new Rng(jitter?.seed ?? 7);
   const jitterHost = new Float32Array(N * 12);
   const colourHost = new Float32Array(2 * N);
@@ -387,7 +199,7 @@ function stepper(o: ReconstructOptions, c: Checked, r: RunState, opt: Optimizer)
     const { embedding, taps: acts } = model.embed(seen, c.taps);
     const terms: Tensor[] = [O.mul(embeddingLoss(embedding, target, embOpts), embW)];
     // Unit-length embeddings, so networks of any embedding scale weigh alike.
-    for (const m of c.ensemble) terms.push(O.mul(embeddingLoss(m.model.embed(seen).embedding, m.target, { ...embOpts, normalize: true }), m.weight));
+    c.ensemble.forEach((m, k) => terms.push(O.mul(embeddingLoss(m.model.embed(seen).embedding, memberTargets[k], { ...embOpts, normalize: true }), m.weight)));
     // The guide terms all compare what the network sees (the jittered view) with the unjittered guide: a
     // layer's activations exist only for the view, so the pixel term takes the view too. The guide then
     // acts as a prior that tolerates the jitter's few pixels of misalignment, at every level alike, and no
@@ -408,7 +220,7 @@ function stepper(o: ReconstructOptions, c: Checked, r: RunState, opt: Optimizer)
       const next = noGrad(() => pixelsOf());
       engine().copyBuffer(next.buffer, 0, p.buffer, 0, p.size * 4);
     }
-    return noGrad(() => O.concat([...terms, total, embeddingDistance(embedding, target)].map((t) => O.reshape(t, [1, N])), 0));
+    return noGrad(() => O.concat([...terms, total, embeddingDistance(embedding, o.target)].map((t) => O.reshape(t, [1, N])), 0));
   };
 }
 
