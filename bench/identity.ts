@@ -110,7 +110,7 @@ function dlibDistances(recs: string[]): number[] {
 type Verdict = { person: string; identified: boolean; score: number; bestOther: number };
 type Row = {
   lever: string; judge: string; networks: string[]; identified: number; judged: number; rate: number; meanScore: number; meanBestOther: number;
-  dlibMean: number; dlibMax: number; dlibUnder: number; contrast: number; colourNoise: number; secondsPerFace: number | null; verdicts: Verdict[]; dir: string;
+  dlibMean: number; dlibMax: number; dlibUnder: number; contrast: number; faceContrast: number; colourNoise: number; secondsPerFace: number | null; verdicts: Verdict[]; dir: string;
 };
 mkdirSync(out, { recursive: true });
 const rows: Row[] = [];
@@ -145,7 +145,7 @@ for (const lever of levers) {
     rows.push({
       lever, judge, networks: nets, identified: j.summary.identified, judged: j.summary.judged, rate: j.summary.rate,
       meanScore: j.summary.meanScore, meanBestOther: j.summary.meanBestOther, dlibMean: mean(d), dlibMax: Math.max(...d), dlibUnder: d.filter((x) => x < 0.6).length,
-      contrast: mean(tones.map((t) => t.contrast)), colourNoise: mean(tones.map((t) => t.colourNoise)),
+      contrast: mean(tones.map((t) => t.contrast)), faceContrast: mean(tones.map((t) => t.faceContrast)), colourNoise: mean(tones.map((t) => t.colourNoise)),
       secondsPerFace: made.seconds ? made.seconds / made.count : null,
       verdicts: j.verdicts.map((v: Verdict & { file: string }) => ({ person: v.person, identified: v.identified, score: v.score, bestOther: v.bestOther })),
       dir,
@@ -156,14 +156,14 @@ for (const lever of levers) {
 
 // The photos' own tones, for scale.
 const photos = [...new Set(rows.flatMap((r) => pngsOf(r.dir).map(sourceOf)))].map((f) => toneStats(readPng(f)));
-const photoTones = { contrast: mean(photos.map((t) => t.contrast)), colourNoise: mean(photos.map((t) => t.colourNoise)) };
+const photoTones = { contrast: mean(photos.map((t) => t.contrast)), faceContrast: mean(photos.map((t) => t.faceContrast)), colourNoise: mean(photos.map((t) => t.colourNoise)) };
 const fmt = (v: number, k = 3) => v.toFixed(k);
-console.log('| configuration | judge (held out) | optimised | identified | similarity: own / best other | dlib distance mean / max (< 0.6) | contrast | colour noise | s per face |');
+console.log('| configuration | judge (held out) | optimised | identified | similarity: own / best other | dlib distance mean / max (< 0.6) | contrast: image / face | colour noise | s per face |');
 console.log('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of rows) {
-  console.log(`| ${r.lever} | ${r.judge} | ${r.networks.join(' + ')} | **${r.identified}/${r.judged}** | ${fmt(r.meanScore)} / ${fmt(r.meanBestOther)} | ${fmt(r.dlibMean)} / ${fmt(r.dlibMax)} (${r.dlibUnder}/${r.judged}) | ${fmt(r.contrast)} | ${fmt(r.colourNoise, 4)} | ${r.secondsPerFace === null ? '' : r.secondsPerFace.toFixed(0)} |`);
+  console.log(`| ${r.lever} | ${r.judge} | ${r.networks.join(' + ')} | **${r.identified}/${r.judged}** | ${fmt(r.meanScore)} / ${fmt(r.meanBestOther)} | ${fmt(r.dlibMean)} / ${fmt(r.dlibMax)} (${r.dlibUnder}/${r.judged}) | ${fmt(r.contrast)} / ${fmt(r.faceContrast)} | ${fmt(r.colourNoise, 4)} | ${r.secondsPerFace === null ? '' : r.secondsPerFace.toFixed(0)} |`);
 }
-console.log(`\nthe photos: contrast ${fmt(photoTones.contrast)}, colour noise ${fmt(photoTones.colourNoise, 4)}; chance 1/${JSON.parse(readFileSync(join(out, levers[0], `${rows[0].networks.join('+')}.judged-by-${rows[0].judge}.json`), 'utf8')).people}`);
+console.log(`\nthe photos: contrast ${fmt(photoTones.contrast)} / ${fmt(photoTones.faceContrast)} (face), colour noise ${fmt(photoTones.colourNoise, 4)}; chance 1/${JSON.parse(readFileSync(join(out, levers[0], `${rows[0].networks.join('+')}.judged-by-${rows[0].judge}.json`), 'utf8')).people}`);
 
 // Per person: who each held-out judge identified, per configuration.
 for (const lever of levers) {

@@ -108,6 +108,11 @@ describe('tone statistics (how photo-like: contrast and colour noise)', () => {
     // Half black, half white: σ = 0.5.
     expect(toneStats(image((x) => (x < W / 2 ? [0, 0, 0] : [255, 255, 255]))).contrast).toBeCloseTo(0.5, 9);
     expect(toneStats(image(() => [90, 120, 200])).contrast).toBeCloseTo(0, 9);
+    // Face contrast: the central 60 % only (x and y in [8, 32) of 40): a flat face on a striped ground has none.
+    const ground = toneStats(image((x, y) => (x >= 8 && x < 32 && y >= 8 && y < 32 ? [128, 128, 128] : x % 2 ? [0, 0, 0] : [255, 255, 255])));
+    expect(ground.faceContrast).toBeCloseTo(0, 9);
+    expect(ground.contrast).toBeGreaterThan(0.3);
+    expect(toneStats(image((x) => (x < W / 2 ? [0, 0, 0] : [255, 255, 255]))).faceContrast).toBeCloseTo(0.5, 9);
   });
 
   it('colour noise: none for grey detail, colour that follows brightness is low, colour speckle is high', () => {

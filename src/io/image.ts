@@ -125,24 +125,29 @@ function boxBlur(plane: Float64Array, W: number, H: number, r: number): Float64A
 
 /**
  * How photo-like an image's tones are, in 0..1 units: `contrast`, the standard deviation of its luminance
- * (Rec. 601; face photos about 0.18–0.29), and `colourNoise`, how much of its local detail is colour rather
+ * (Rec. 601; face photos about 0.18–0.29), `faceContrast`, the same over the central 60 % of each side (a
+ * face chip's face: the gallery's photos about 0.17, a pale face on a dark ground far less), and `colourNoise`, how much of its local detail is colour rather
  * than light and dark: the RMS of the chroma (each channel minus the luminance) over the RMS of the
  * luminance, both after taking away a broad blur (two box passes of radius 6). In a photo colour changes
  * mostly where brightness does (the gallery's face photos: about 0.23); speckle and blotches of colour on a washed-out
  * face raise it.
  */
-export function toneStats(img: RgbImage): { contrast: number; colourNoise: number } {
+export function toneStats(img: RgbImage): { contrast: number; faceContrast: number; colourNoise: number } {
   const { width: W, height: H, data } = img;
   const n = W * H;
   const lum = new Float64Array(n);
   for (let i = 0; i < n; i++) lum[i] = (0.299 * data[i * 3] + 0.587 * data[i * 3 + 1] + 0.114 * data[i * 3 + 2]) / 255;
-  const mean = lum.reduce((a, b) => a + b, 0) / n;
-  const contrast = Math.sqrt(lum.reduce((a, v) => a + (v - mean) ** 2, 0) / n);
+  const sd = (v: Float64Array) => {
+    const mean = v.reduce((a, b) => a + b, 0) / v.length;
+    return Math.sqrt(v.reduce((a, x) => a + (x - mean) ** 2, 0) / v.length);
+  };
+  const inFace = (i: number) => [i % W, Math.floor(i / W)].every((c, k) => c >= Math.round(0.2 * (k ? H : W)) && c < Math.round(0.8 * (k ? H : W)));
+  const [contrast, faceContrast] = [sd(lum), sd(lum.filter((_, i) => inFace(i)))];
   const detail = (plane: Float64Array) => {
     const broad = boxBlur(boxBlur(plane, W, H, 6), W, H, 6);
     return plane.reduce((a, v, i) => a + (v - broad[i]) ** 2, 0) / n;
   };
   let colour = 0;
   for (let c = 0; c < 3; c++) colour += detail(Float64Array.from(lum, (l, i) => data[i * 3 + c] / 255 - l)) / 3;
-  return { contrast, colourNoise: Math.sqrt(colour / Math.max(detail(lum), 1e-12)) };
+  return { contrast, faceContrast, colourNoise: Math.sqrt(colour / Math.max(detail(lum), 1e-12)) };
 }
