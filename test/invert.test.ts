@@ -344,8 +344,9 @@ describe('reconstruct() on the default model', () => {
     expect(id.jitter).toMatchObject({ shift: 4, scale: 0.05, flip: true, colour: 0.1 });
     expect(id.chromaTv).toBeGreaterThan(0);
     expect(id.contrast).toMatchObject({ floor: 0.2 });
+    expect(id.faceContrast).toMatchObject({ floor: 0.17 });
     expect(id.skin).toBeGreaterThan(0);
-    const strip = { jitter: undefined, tv: undefined, chromaTv: undefined, contrast: undefined, skin: undefined };
+    const strip = { jitter: undefined, tv: undefined, chromaTv: undefined, contrast: undefined, faceContrast: undefined, skin: undefined };
     expect({ ...id, ...strip }).toEqual({ ...paper, ...strip });
     expect(() => preset('nope' as never, layers)).toThrow(/paper, fast, identity/);
   });

@@ -218,7 +218,7 @@ export class Decoder {
       padded = O.pad(gn, [[0, 0], [0, 0], [lo, full - S - lo], [lo, full - S - lo]]);
       let x = padded;
       for (let j = 0; j < c.upsamplings; j++) {
-        x = O.relu(conv2d(x, this.p(`guide${j}.weight`), this.p(`guide${j}.bias`), DOWN));
+        x = conv2d(x, this.p(`guide${j}.weight`), this.p(`guide${j}.bias`), { ...DOWN, relu: true });
         guides.push(x);
       }
     }
