@@ -59,7 +59,7 @@ export interface ReconstructOptions {
   contrast?: { weight: number; floor: number } | null;
   /**
    * Face contrast floor: the same on the luminance of the face region only (the chip's central 60 %; face
-   * photos: about 0.17 there, reconstructions from the average face 0.10). A pale face on a dark background
+   * photos: about 0.18 there (bench/identity.ts), reconstructions from the average face 0.10). A pale face on a dark background
    * passes the whole-image floor; this one lifts the face itself.
    */
   faceContrast?: { weight: number; floor: number } | null;

@@ -126,7 +126,7 @@ function boxBlur(plane: Float64Array, W: number, H: number, r: number): Float64A
 /**
  * How photo-like an image's tones are, in 0..1 units: `contrast`, the standard deviation of its luminance
  * (Rec. 601; face photos about 0.18–0.29), `faceContrast`, the same over the central 60 % of each side (a
- * face chip's face: the gallery's photos about 0.17, a pale face on a dark ground far less), and
+ * face chip's face: the gallery's photos about 0.18, a pale face on a dark ground far less), and
  * `colourNoise`, how much of its local detail is colour rather than light and dark: the RMS of the chroma (each channel minus the luminance) over the RMS of the
  * luminance, both after taking away a broad blur (two box passes of radius 6). In a photo colour changes
  * mostly where brightness does (the gallery's face photos: about 0.23); speckle and blotches of colour on a washed-out
