@@ -35,18 +35,27 @@ export async function gpuIdle(backend?: WebGPUBackend): Promise<void> {
 
 /**
  * Median seconds per call of `fn` (which only queues GPU work), over `reps` timed batches of `inner` calls,
- * each batch ending with a full GPU sync; `warmup` untimed calls first.
+ * each batch ending with a full GPU sync; `warmup` untimed calls first. Where one call is much shorter than
+ * `minBatchMs` (a GPU's microsecond kernels), batches grow until a sync's latency is a small part of them.
  */
-export async function timeGpu(fn: () => void, opts: { reps?: number; inner?: number; warmup?: number; backend?: WebGPUBackend } = {}): Promise<number> {
-  const { reps = 5, inner = 3, warmup = 2 } = opts;
+export async function timeGpu(
+  fn: () => void,
+  opts: { reps?: number; inner?: number; warmup?: number; backend?: WebGPUBackend; minBatchMs?: number } = {},
+): Promise<number> {
+  const { reps = 5, warmup = 2, minBatchMs = 20 } = opts;
+  let inner = opts.inner ?? 3;
   for (let i = 0; i < warmup; i++) fn();
   await gpuIdle(opts.backend);
+  const t0 = performance.now();
+  fn();
+  await gpuIdle(opts.backend);
+  inner = Math.max(inner, Math.min(1000, Math.ceil(minBatchMs / Math.max(performance.now() - t0, 1e-3))));
   const times: number[] = [];
   for (let r = 0; r < reps; r++) {
-    const t0 = performance.now();
+    const t1 = performance.now();
     for (let i = 0; i < inner; i++) fn();
     await gpuIdle(opts.backend);
-    times.push((performance.now() - t0) / 1000 / inner);
+    times.push((performance.now() - t1) / 1000 / inner);
   }
   times.sort((a, b) => a - b);
   return times[Math.floor(times.length / 2)];

@@ -2,9 +2,8 @@
 // convLayer.ts, residualLayer.ts) written with tfjs-core ops: the oracle of the converter test and the
 // tfjs-webgpu peer of bench/embed. Input: NHWC, already normalised ((pixel − mean) / 255).
 import * as tf from '@tensorflow/tfjs-core';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildSync } from 'esbuild';
 import { faceApiModelDir } from '../src/models/faceapi-node.ts';
 
 export type P = Record<string, tf.Tensor>;
@@ -72,9 +71,14 @@ export function loadFaceApiWeights(): P {
 /**
  * Registers tfjs-core's gradients (its Node build registers none, and its ES-module files import directories,
  * which Node refuses): bundles the registration once into out/ and imports it. Registries and the engine live
- * on a tfjs global, so the gradients land in the instance the benches use.
+ * on a tfjs global, so the gradients land in the instance the benches use. A machine without esbuild (the GPU
+ * machine's bundle, bench/gpu/pack.mjs) brings the bundled file along instead.
  */
 export async function registerTfjsGradients(): Promise<void> {
-  buildSync({ entryPoints: ['node_modules/@tensorflow/tfjs-core/dist/register_all_gradients.js'], bundle: true, format: 'esm', platform: 'node', outfile: 'out/tfjs-gradients.mjs', logLevel: 'error' });
-  await import(join(process.cwd(), 'out', 'tfjs-gradients.mjs'));
+  const file = join(process.cwd(), 'out', 'tfjs-gradients.mjs');
+  if (!existsSync(file) || !process.env.FACEINV_BENCH_PACKED) {
+    const { buildSync } = await import('esbuild');
+    buildSync({ entryPoints: ['node_modules/@tensorflow/tfjs-core/dist/register_all_gradients.js'], bundle: true, format: 'esm', platform: 'node', outfile: file, logLevel: 'error' });
+  }
+  await import(file);
 }

@@ -4,7 +4,9 @@
 // rebuilt from the same weights by bench/invert_torch.py) when it is installed.
 // Loss: l2 embedding distance + guide terms on two layers + global TV (α = 2) on the image in 0..1 units;
 // the gradient normalised per Laplacian-pyramid level (4 levels, per item); Adam, pixels kept in 0..255.
-// Run: node --import tsx bench/invert.ts [--batches 1,8] [--iterations 30]      (last line: JSON result)
+// On a GPU machine `--torch-device cuda` makes the peer PyTorch CUDA (timed in strict float32 and with its TF32
+// defaults) and `--python` names the interpreter that has it (bench/gpu/run.sh).
+// Run: node --import tsx bench/invert.ts [--batches 1,8] [--iterations 30] [--torch-device cuda] [--python python3]      (last line: JSON result)
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -20,6 +22,8 @@ import { arg } from './args.ts';
 const batches = arg('batches', '1,8').split(',').map(Number);
 const timed = Number(arg('iterations', '30'));
 const WARMUP = 10;
+const torchDevice = arg('torch-device', 'cpu');
+const TORCH = `PyTorch ${torchDevice === 'cpu' ? 'CPU' : torchDevice.toUpperCase()}`;
 const settings = { guide_layers: ['conv64_3', 'conv128_2'], guide_weight: 3e-3, tv_weight: 3e-2, lap_levels: 4, lr: 2 };
 
 const e = await F.init();
@@ -121,8 +125,8 @@ async function tfjs(n: number): Promise<number> {
   return ms;
 }
 
-// ---- PyTorch (CPU): the weights and inputs go to bench/invert_torch.py through files.
-function torch(): Record<number, number> | string {
+// ---- PyTorch (CPU or CUDA): the weights and inputs go to bench/invert_torch.py through files.
+function torch(): Record<number, { ms_per_iteration: number; ms_per_iteration_tf32?: number }> | string {
   const out = join('out', 'bench-invert');
   mkdirSync(out, { recursive: true });
   const entries: { name: string; shape: number[]; offset: number }[] = [];
@@ -147,36 +151,39 @@ function torch(): Record<number, number> | string {
   const arrays = { guide: [1, 3, 150, 150], target: [1, targetEmb.length], guide_embedding: [1, guideEmb.length] };
   writeFileSync(join(out, 'manifest.json'), JSON.stringify({ weights: entries, arrays, settings: { ...settings, warmup: WARMUP, timed } }));
   // Debian's python3-torch lives in the system Python, which a pyenv or venv python3 on PATH may hide.
-  const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-  const r = spawnSync(python, ['bench/invert_torch.py', out, ...batches.map(String)], { encoding: 'utf8' });
+  const python = arg('python') ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+  const r = spawnSync(python, ['bench/invert_torch.py', out, '--device', torchDevice, ...batches.map(String)], { encoding: 'utf8' });
   if (r.status !== 0) return (r.stderr || r.error?.message || 'python3 failed').trim().split('\n').at(-1)!;
-  const res: Record<number, number> = {};
+  const res: ReturnType<typeof torch> = {};
   for (const line of r.stdout.trim().split('\n')) {
     const j = JSON.parse(line);
-    res[j.batch] = j.ms_per_iteration;
+    res[j.batch] = j;
   }
   return res;
 }
 
 const rows: Record<string, number | string | null>[] = [];
 const torchMs = torch();
-if (typeof torchMs === 'string') console.log(`PyTorch peer skipped: ${torchMs} (apt-get install python3-torch)`);
+if (typeof torchMs === 'string') console.log(`${TORCH} peer skipped: ${torchMs} (apt-get install python3-torch)`);
 for (const n of batches) {
   const mine = await ours(n);
   const theirs = await tfjs(n);
-  const pt = typeof torchMs === 'string' ? null : torchMs[n];
+  const pt = typeof torchMs === 'string' ? null : torchMs[n].ms_per_iteration;
+  const tf32 = typeof torchMs === 'string' ? undefined : torchMs[n].ms_per_iteration_tf32;
   const row = {
     batch: n,
-    ours_ms: +mine.toFixed(1),
-    tfjs_webgpu_ms: +theirs.toFixed(1),
-    pytorch_cpu_ms: pt === null ? null : +pt.toFixed(1),
+    ours_ms: +mine.toFixed(2),
+    tfjs_webgpu_ms: +theirs.toFixed(2),
+    [`pytorch_${torchDevice}_ms`]: pt === null ? null : +pt.toFixed(2),
+    ...(tf32 === undefined ? {} : { [`pytorch_${torchDevice}_tf32_ms`]: +tf32.toFixed(2) }),
     speedup_vs_tfjs: +(theirs / mine).toFixed(3),
     ratio_vs_pytorch: pt === null ? null : +(pt / mine).toFixed(3),
   };
   rows.push(row);
   console.log(
     `batch ${String(n).padStart(2)}: ours ${row.ours_ms} ms/it   tfjs-webgpu ${row.tfjs_webgpu_ms} ms/it (${row.speedup_vs_tfjs}x)   ` +
-      (pt === null ? 'PyTorch CPU: not run' : `PyTorch CPU ${row.pytorch_cpu_ms} ms/it (ours/PyTorch time ratio ${(mine / pt).toFixed(2)})`),
+      (pt === null ? `${TORCH}: not run` : `${TORCH} ${pt.toFixed(2)} ms/it (ours/PyTorch time ratio ${(mine / pt).toFixed(2)})`) +
+      (tf32 === undefined ? '' : `, with TF32 ${tf32.toFixed(2)} ms/it`),
   );
 }
 const worst = rows.reduce((a, b) => ((a.speedup_vs_tfjs as number) <= (b.speedup_vs_tfjs as number) ? a : b));

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""The PyTorch (CPU) peer of bench/invert.ts: the same network (face-api's dlib ResNet, rebuilt here from the
+"""The PyTorch peer of bench/invert.ts (CPU, or CUDA with --device cuda): the same network (face-api's dlib ResNet, rebuilt here from the
 same weights, which bench/invert.ts exports), the same loss and the same optimiser, timed per iteration.
 
-Usage: python3 bench/invert_torch.py <dir written by bench/invert.ts> <batch> [<batch> ...]
-Prints one JSON line per batch size: {"batch", "ms_per_iteration", "max_embedding_diff"}.
+Usage: python3 bench/invert_torch.py <dir written by bench/invert.ts> [--device cuda] <batch> [<batch> ...]
+Prints one JSON line per batch size: {"batch", "ms_per_iteration", "max_embedding_diff", ...}. On CUDA the step
+is timed twice: in strict float32 (TF32 off, as faceinv computes) and with PyTorch's defaults (cuDNN's
+convolutions in TF32), "ms_per_iteration_tf32".
 Needs Debian's python3-torch (apt-get install python3-torch), which installs into /usr/bin/python3."""
 import json
 import os
@@ -17,7 +19,7 @@ import torch.nn.functional as F
 MEAN = torch.tensor([122.782, 117.001, 104.298]).view(1, 3, 1, 1)
 
 
-def load(dirname):
+def load(dirname, device):
     manifest = json.load(open(f"{dirname}/manifest.json"))
     blob = np.fromfile(f"{dirname}/weights.bin", dtype=np.float32)
     w = {}
@@ -25,7 +27,7 @@ def load(dirname):
         a = blob[e["offset"]: e["offset"] + int(np.prod(e["shape"]))].reshape(e["shape"])
         t = torch.from_numpy(a.copy())
         # tfjs conv filters are HWIO; torch wants OIHW. Per-channel vectors stay as they are.
-        w[e["name"]] = t.permute(3, 2, 0, 1).contiguous() if t.dim() == 4 else t
+        w[e["name"]] = (t.permute(3, 2, 0, 1).contiguous() if t.dim() == 4 else t).to(device)
     data = {k: np.fromfile(f"{dirname}/{k}.bin", dtype=np.float32).reshape(v) for k, v in manifest["arrays"].items()}
     return w, data, manifest
 
@@ -56,7 +58,7 @@ def residual_down(w, x, p):
 def forward(w, pixels, taps):
     """pixels: NCHW 0..255. Returns the embedding and the outputs of the named blocks."""
     got = {}
-    x = (pixels - MEAN) / 255.0
+    x = (pixels - MEAN.to(pixels.device)) / 255.0
     out = conv_layer(w, x, "conv32_down", 2, True, 0)
     out = F.max_pool2d(out, 3, 2)
     blocks = [["conv32_1", "conv32_2", "conv32_3"], ["conv64_1", "conv64_2", "conv64_3"], ["conv128_1", "conv128_2"], ["conv256_1", "conv256_2"]]
@@ -80,8 +82,9 @@ def lap_normalize(g, levels=4, eps=1e-10):
     cur = g
     for _ in range(levels):
         h, w_ = cur.shape[2], cur.shape[3]
-        lo = F.conv2d(cur, K, stride=2, padding=2, groups=3)
-        up = F.conv_transpose2d(lo, 4 * K, stride=2, padding=2, groups=3, output_padding=(1 - h % 2, 1 - w_ % 2))
+        k = K.to(g.device)
+        lo = F.conv2d(cur, k, stride=2, padding=2, groups=3)
+        up = F.conv_transpose2d(lo, 4 * k, stride=2, padding=2, groups=3, output_padding=(1 - h % 2, 1 - w_ % 2))
         bands.append(cur - up[:, :, :h, :w_])
         cur = lo
     bands.append(cur)
@@ -89,26 +92,45 @@ def lap_normalize(g, levels=4, eps=1e-10):
     out = bands[-1]
     for b in reversed(bands[:-1]):
         h, w_ = b.shape[2], b.shape[3]
-        up = F.conv_transpose2d(out, 4 * K, stride=2, padding=2, groups=3, output_padding=(1 - h % 2, 1 - w_ % 2))
+        up = F.conv_transpose2d(out, 4 * K.to(g.device), stride=2, padding=2, groups=3, output_padding=(1 - h % 2, 1 - w_ % 2))
         out = b + up[:, :, :h, :w_]
     return out
 
 
+def time_steps(step, s, device):
+    """Milliseconds per step after the warm-up steps, the device drained before each clock reading."""
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    for _ in range(s["warmup"]):
+        step()
+    sync()
+    t0 = time.perf_counter()
+    for _ in range(s["timed"]):
+        step()
+    sync()
+    return (time.perf_counter() - t0) * 1000 / s["timed"]
+
+
 def main():
-    dirname = sys.argv[1]
-    batches = [int(b) for b in sys.argv[2:]]
-    w, data, manifest = load(dirname)
+    args = sys.argv[1:]
+    device = torch.device("cpu")
+    if "--device" in args:
+        i = args.index("--device")
+        device = torch.device(args[i + 1])
+        del args[i:i + 2]
+    dirname = args[0]
+    batches = [int(b) for b in args[1:]]
+    w, data, manifest = load(dirname, device)
     s = manifest["settings"]
     layers = s["guide_layers"]
     torch.manual_seed(0)
     # Every core, as a user's PyTorch would use them (Debian's build otherwise starts with one thread here).
     torch.set_num_threads(os.cpu_count() or 1)
     for n in batches:
-        guide = torch.from_numpy(data["guide"]).repeat(n, 1, 1, 1)
-        target = torch.from_numpy(data["target"]).repeat(n, 1)
+        guide = torch.from_numpy(data["guide"]).to(device).repeat(n, 1, 1, 1)
+        target = torch.from_numpy(data["target"]).to(device).repeat(n, 1)
         with torch.no_grad():
             emb, guide_acts = forward(w, guide, layers)
-        diff = float((emb[0] - torch.from_numpy(data["guide_embedding"][0])).abs().max())
+        diff = float((emb[0].cpu() - torch.from_numpy(data["guide_embedding"][0])).abs().max())
         if diff > 1e-3:
             raise SystemExit(f"the PyTorch network disagrees with faceinv by {diff} on the guide's embedding")
         p = guide.clone().requires_grad_(True)
@@ -130,13 +152,17 @@ def main():
             with torch.no_grad():
                 p.clamp_(0, 255)
 
-        for _ in range(s["warmup"]):
-            step()
-        t0 = time.perf_counter()
-        for _ in range(s["timed"]):
-            step()
-        ms = (time.perf_counter() - t0) * 1000 / s["timed"]
-        print(json.dumps({"batch": n, "ms_per_iteration": round(ms, 3), "max_embedding_diff": diff, "threads": torch.get_num_threads()}), flush=True)
+        row = {"batch": n, "device": str(device), "max_embedding_diff": diff, "threads": torch.get_num_threads()}
+        if device.type == "cuda":
+            torch.backends.cudnn.allow_tf32 = False
+            torch.backends.cuda.matmul.allow_tf32 = False
+            row["ms_per_iteration"] = round(time_steps(step, s, device), 3)
+            torch.backends.cudnn.allow_tf32 = True
+            row["ms_per_iteration_tf32"] = round(time_steps(step, s, device), 3)
+            row["gpu"] = torch.cuda.get_device_name(device)
+        else:
+            row["ms_per_iteration"] = round(time_steps(step, s, device), 3)
+        print(json.dumps(row), flush=True)
 
 
 if __name__ == "__main__":

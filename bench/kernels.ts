@@ -67,26 +67,35 @@ for (const s of selected) {
   const tDY = tf.transpose(tf.tensor(dyData, [g.N, g.K, g.OH, g.OW]), [0, 2, 3, 1]) as tf.Tensor4D;
   const pad = [[0, 0], [g.PT, g.PB], [g.PL, g.PR], [0, 0]] as tf.backend_util.ExplicitPadding;
   const common = { strides: [g.SH, g.SW], pad, dataFormat: 'NHWC' };
+  const peerGrads = () => [
+    tf.engine().runKernel('Conv2DBackpropInput', { dy: tDY, filter: tW }, { ...common, inputShape: [g.N, g.H, g.W, g.C] }) as tf.Tensor,
+    tf.engine().runKernel('Conv2DBackpropFilter', { x: tX, dy: tDY }, { ...common, filterShape: [g.KH, g.KW, g.C, g.K] }) as tf.Tensor,
+  ];
   const peer = () => {
     (tf.conv2d(tX, tW, [g.SH, g.SW], pad) as tf.Tensor).dispose();
-    (tf.engine().runKernel('Conv2DBackpropInput', { dy: tDY, filter: tW }, { ...common, inputShape: [g.N, g.H, g.W, g.C] }) as tf.Tensor).dispose();
-    (tf.engine().runKernel('Conv2DBackpropFilter', { x: tX, dy: tDY }, { ...common, filterShape: [g.KH, g.KW, g.C, g.K] }) as tf.Tensor).dispose();
+    peerGrads().forEach((t) => t.dispose());
   };
 
-  // Both forwards agree (same padding, same data): a fast wrong kernel cannot win.
-  const ourY = conv2dKernel(X, Wt, null, g);
-  const a = await ourY.data();
-  ourY.dispose();
-  const tY = tf.transpose(tf.conv2d(tX, tW, [g.SH, g.SW], pad), [0, 3, 1, 2]);
-  const b = (await tY.data()) as Float32Array;
-  tY.dispose();
-  let maxErr = 0;
-  let maxRef = 1e-6;
-  for (let i = 0; i < a.length; i++) {
-    maxErr = Math.max(maxErr, Math.abs(a[i] - b[i]));
-    maxRef = Math.max(maxRef, Math.abs(b[i]));
-  }
-  if (maxErr / maxRef > 1e-4) throw new Error(`${s.name}: ours and tfjs disagree (relative ${maxErr / maxRef})`);
+  // Forward, dX and dW agree with tfjs's (same padding, same data): a fast wrong kernel cannot win.
+  const agree = async (what: string, ourT: F.Tensor, theirs: tf.Tensor, perm: number[]) => {
+    const a = await ourT.data();
+    ourT.dispose();
+    const tT = tf.transpose(theirs, perm);
+    theirs.dispose();
+    const b = (await tT.data()) as Float32Array;
+    tT.dispose();
+    let maxErr = 0;
+    let maxRef = 1e-6;
+    for (let i = 0; i < a.length; i++) {
+      maxErr = Math.max(maxErr, Math.abs(a[i] - b[i]));
+      maxRef = Math.max(maxRef, Math.abs(b[i]));
+    }
+    if (!(maxErr / maxRef <= 1e-4)) throw new Error(`${s.name} ${what}: ours and tfjs disagree (relative ${maxErr / maxRef})`);
+  };
+  await agree('forward', conv2dKernel(X, Wt, null, g), tf.conv2d(tX, tW, [g.SH, g.SW], pad), [0, 3, 1, 2]);
+  const [dx, dw] = peerGrads();
+  await agree('dX', conv2dGradInputKernel(DY, Wt, null, g), dx, [0, 3, 1, 2]);
+  await agree('dW', conv2dGradFilterKernel(X, DY, g), dw, [3, 2, 0, 1]);
 
   const reps = g.N * g.C * g.K * g.OH * g.OW * g.KH * g.KW > 2e9 ? 2 : 4;
   const tOurs = await timeGpu(ours, { reps, inner: 1, warmup: 1 });

@@ -35,6 +35,8 @@ function checkSample(out: Float32Array, a: Float32Array, b: Float32Array, c: Cas
 }
 
 const e = await init();
+// The issue's GPU figure (fp32 share of peak) is read at 4096³; on a CPU adapter that size takes minutes.
+if (!e.adapter.isCpu) cases.push({ name: '4096x4096x4096', batch: 1, M: 4096, K: 4096, N: 4096 });
 const chosen = matmulVariant();
 const variants: MatmulVariant[] = [...(subgroupKernelsSupported() ? (['subgroup'] as const) : []), 'register', 'shared'];
 const backend = await useTfjsOnEngineDevice();
@@ -63,8 +65,17 @@ for (const c of cases) {
   for (const v of variants) {
     F.setMatmulVariant(v);
     const check = F.matmul(A, B);
-    checkSample(await check.data(), a, b, c, `ours (${v})`);
-    check.dispose();
+    try {
+      checkSample(await check.data(), a, b, c, `ours (${v})`);
+    } catch (err) {
+      // A variant the engine does not pick on this adapter may be wrong here: say so and time the others.
+      if (v === chosen) throw err;
+      console.log(`WRONG: ${(err as Error).message}`);
+      seconds[v] = Infinity;
+      continue;
+    } finally {
+      check.dispose();
+    }
     seconds[v] = await timeGpu(() => F.matmul(A, B).dispose());
   }
   F.setMatmulVariant(null);
