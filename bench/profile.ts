@@ -1,5 +1,8 @@
 // GPU time per op of one forward + backward (to the pixels) of the default model, from the engine profiler
 // (timestamp queries around every dispatch): where a reconstruction iteration's time goes.
+// Also the host's side of a step: the milliseconds spent recording and submitting it (no waiting), the wall
+// time of a step waited for, and its dispatches — on a GPU the step can be bound by these rather than by
+// kernel time.
 // Run: node --import tsx bench/profile.ts [--batch 8] [--by-label]      (last line: JSON)
 import { readFileSync } from 'node:fs';
 import * as F from '../src/index.ts';
@@ -25,9 +28,23 @@ e.startProfile();
 step();
 const rows = await e.stopProfile({ byLabel: process.argv.includes('--by-label') });
 const total = rows.reduce((s, r) => s + (Number.isFinite(r.ms) ? r.ms : 0), 0);
+const REPS = 10;
+let record = 0;
+let wall = 0;
+const launches = e.launches;
+for (let i = 0; i < REPS; i++) {
+  const t0 = performance.now();
+  step();
+  const t1 = performance.now();
+  await e.sync();
+  record += t1 - t0;
+  wall += performance.now() - t0;
+}
+const host = { record_ms: +(record / REPS).toFixed(3), wall_ms: +(wall / REPS).toFixed(3), dispatches: (e.launches - launches) / REPS };
 console.log(`adapter: ${e.adapter.description || e.adapter.device}; batch ${N}; GPU time of one forward + backward: ${total.toFixed(1)} ms`);
+console.log(`host: ${host.record_ms} ms to record and submit it, ${host.wall_ms} ms waited for, ${host.dispatches} dispatches`);
 for (const r of rows.slice(0, 25)) console.log(`${r.op.slice(0, 110).padEnd(110)} ${String(r.calls).padStart(4)} ${r.ms.toFixed(2).padStart(9)} ms`);
-console.log(JSON.stringify({ name: 'profile', batch: N, total_ms: +total.toFixed(2), rows: rows.map((r) => ({ ...r, ms: +r.ms.toFixed(3) })) }));
+console.log(JSON.stringify({ name: 'profile', batch: N, total_ms: +total.toFixed(2), host, rows: rows.map((r) => ({ ...r, ms: +r.ms.toFixed(3) })) }));
 model.dispose();
 F.shutdown();
 process.exit(0);

@@ -2,7 +2,8 @@
 //   dw[k, c, ky, kx] = Σ_{n, oy, ox} dy[n,k,oy,ox] · x[n, g·CG + c, oy·SH − PT + ky·DH, ox·SW − PL + kx·DW]
 // A GEMM whose reduction runs over batch × output pixels. Each invocation owns TCO output channels ×
 // TR filter taps (c, ky, kx), decoded once; no workgroup memory. Small workgroups keep both CPU cores busy
-// when the filter is small (the 7×7 first layer has only 32 × 147 taps).
+// when the filter is small (the 7×7 first layer has only 32 × 147 taps). With p.splits > 1 the invocations of
+// split s sum output rows oy of [s·chunk, (s+1)·chunk) only, into copy s of dw.
 
 #include "conv_params.wgsl"
 
@@ -16,11 +17,14 @@ const TR = ${TR}u;
 
 @compute @workgroup_size(16)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let idx = gid.x + gid.y * nwg.x * 16u;
+  let flat = gid.x + gid.y * nwg.x * 16u;
   let R = p.CG * p.KH * p.KW;
   let rBlocks = (R + TR - 1u) / TR;
   let coBlocks = (p.KG + TCO - 1u) / TCO;
-  if (idx >= rBlocks * coBlocks * p.G) { return; }
+  let blocks = rBlocks * coBlocks * p.G;
+  if (flat >= blocks * p.splits) { return; }
+  let split = flat / blocks;
+  let idx = flat % blocks;
   let rb = idx % rBlocks;
   let cb = idx / rBlocks;
   let g = cb / coBlocks;
@@ -45,7 +49,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   for (var n = 0u; n < p.N; n++) {
     let xn = n * p.C * p.H * p.W;
     let dyn = n * p.K * p.OH * p.OW;
-    for (var oy = 0u; oy < p.OH; oy++) {
+    for (var oy = split * p.chunk; oy < min(p.OH, (split + 1u) * p.chunk); oy++) {
       let by = i32(oy * p.SH);
       for (var ox = 0u; ox < p.OW; ox++) {
         let bx = i32(ox * p.SW);
@@ -70,7 +74,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let k = g * p.KG + co;
     for (var t = 0u; t < TR; t++) {
       let r = rb * TR + t;
-      if (r < R) { dw[k * R + r] = acc[i * TR + t]; }
+      if (r < R) { dw[split * p.K * R + k * R + r] = acc[i * TR + t]; }
     }
   }
 }

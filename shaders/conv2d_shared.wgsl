@@ -2,7 +2,8 @@
 //   C[k, col] = Σ_r A[k, r] · B[r, col],  A = weights [K/G, C/G·KH·KW] of one group,
 //   B = the im2col matrix, never materialised: column col = (n, oy, ox) over the whole batch, row r = (c, ky, kx).
 // 16×16 invocations share 64×64 tiles of A and B, 16 rows of r at a time, each invocation accumulating a
-// 4×4 block of outputs. Out-of-range rows, columns and padding read as zero.
+// 4×4 block of outputs. Out-of-range rows, columns and padding read as zero. With p.splits > 1, workgroup z
+// slice s sums rows r of [s·chunk, (s+1)·chunk) only (chunk a multiple of TK) into copy s of the output.
 
 #include "conv_params.wgsl"
 
@@ -22,7 +23,8 @@ var<workgroup> Bs: array<f32, 1024>;  // [TK][TILE]: input patches
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
-  let g = wid.z;
+  let g = wid.z / p.splits;
+  let split = wid.z % p.splits;
   let col0 = wid.x * TILE;
   let row0 = wid.y * TILE;
   let P = p.OH * p.OW;
@@ -30,7 +32,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let khw = p.KH * p.KW;
   let R = p.CG * khw;
   var acc: array<f32, 16>;
-  for (var r0 = 0u; r0 < R; r0 += TK) {
+  let rEnd = min(R, (split + 1u) * p.chunk);
+  for (var r0 = split * p.chunk; r0 < rEnd; r0 += TK) {
     for (var t = 0u; t < 4u; t++) {
       let idx = li + 256u * t;
       // A: consecutive invocations read consecutive r of one filter.
@@ -59,15 +62,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     tileFma(&acc, lid.x, lid.y);
     workgroupBarrier();
   }
+  let part = split * cols * p.K;
   for (var i = 0u; i < 4u; i++) {
     let m = row0 + lid.y + 16u * i;
     if (m >= p.KG) { continue; }
     let k = g * p.KG + m;
-    let b = select(0.0, bias[k], p.hasBias != 0u);
+    let b = select(0.0, bias[k], p.hasBias != 0u && p.splits == 1u);
     for (var j = 0u; j < 4u; j++) {
       let col = col0 + lid.x + 16u * j;
       if (col < cols) {
-        out[((col / P) * p.K + k) * P + col % P] = select(acc[i * 4u + j] + b, max(acc[i * 4u + j] + b, 0.0), p.relu != 0u);
+        out[part + ((col / P) * p.K + k) * P + col % P] = select(acc[i * 4u + j] + b, max(acc[i * 4u + j] + b, 0.0), p.relu != 0u && p.splits == 1u);
       }
     }
   }

@@ -3,7 +3,8 @@
 //   dx[n,c,iy,ix] = Σ_{k in c's group, ky, kx} dy[n,k,oy,ox] · w[k, c_local, ky, kx]
 // where oy = (iy + PT − ky·DH) / SH must be a whole number in [0, OH) (likewise ox). convTranspose2d's
 // forward is this kernel with dy := its input and dx := its output (plus bias).
-// Each invocation accumulates TCI input channels × TP pixels; no workgroup memory.
+// Each invocation accumulates TCI input channels × TP pixels; no workgroup memory. With p.splits > 1 the
+// invocations of split s sum output channels k of [s·chunk, (s+1)·chunk) of each group into copy s of dx.
 
 // Params describe the conv being differentiated: N,C,H,W is dx (this kernel's output), K,OH,OW is dy.
 #include "conv_params.wgsl"
@@ -22,11 +23,14 @@ const TP = ${TP}u;
 // are skipped per invocation instead of being tested per pixel, and their dy reads are contiguous.
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let idx = gid.x + gid.y * nwg.x * ${WG}u;
+  let flat = gid.x + gid.y * nwg.x * ${WG}u;
   let perPhase = (p.W + p.SW - 1u) / p.SW;
   let xBlocks = (perPhase + TP - 1u) / TP;
   let ciBlocks = (p.CG + TCI - 1u) / TCI;
-  if (idx >= xBlocks * p.SW * p.H * ciBlocks * p.G * p.N) { return; }
+  let blocks = xBlocks * p.SW * p.H * ciBlocks * p.G * p.N;
+  if (flat >= blocks * p.splits) { return; }
+  let split = flat / blocks;
+  let idx = flat % blocks;
   let xb = idx % xBlocks;
   var rest = idx / xBlocks;
   let px = rest % p.SW;
@@ -55,7 +59,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       let ox0 = select(-((-nx + SW - 1) / SW), nx / SW, nx >= 0);
       if (ox0 * SW != nx || ox0 >= OW) { continue; }
       let wk = ky * p.KW + kx;
-      for (var kl = 0u; kl < p.KG; kl++) {
+      for (var kl = split * p.chunk; kl < min(p.KG, (split + 1u) * p.chunk); kl++) {
         let k = g * p.KG + kl;
         let row = ((n * p.K + k) * p.OH + u32(oy)) * p.OW;
         var dv: array<f32, ${TP}>;
@@ -77,8 +81,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let cl = ciLocal0 + i;
     if (cl >= p.CG) { break; }
     let c = g * p.CG + cl;
-    let b = select(0.0, bias[c], p.hasBias != 0u);
-    let base = ((n * p.C + c) * p.H + iy) * p.W;
+    let b = select(0.0, bias[c], p.hasBias != 0u && p.splits == 1u);
+    let base = split * p.N * p.C * p.H * p.W + ((n * p.C + c) * p.H + iy) * p.W;
     for (var j = 0u; j < TP; j++) {
       let ix = ix0 + p.SW * j;
       if (ix < p.W) { dx[base + ix] = acc[i * TP + j] + b; }

@@ -177,6 +177,41 @@ describe('conv2d: other variants and errors', () => {
     }
   });
 
+  it('the GPU variant splits a small layer\'s reductions over more workgroups: forward, input and filter gradients still match float64 and finite differences', async () => {
+    // 1 tile of 64×64 outputs for a reduction of 37·9 (forward) or 40 channels (input gradient): each is cut
+    // into runs and added up by split_sum (two launches instead of one), ragged last runs included.
+    const geos: Geo[] = [
+      { N: 1, C: 37, H: 4, W: 5, K: 40, KH: 3, KW: 3, s: [1, 1], d: [1, 1], p: [1, 1, 1, 1], g: 1 },
+      { N: 2, C: 48, H: 7, W: 6, K: 36, KH: 3, KW: 3, s: [2, 2], d: [1, 1], p: [0, 1, 1, 0], g: 2 },
+    ];
+    const e = F.engine();
+    setConvVariant('shared');
+    try {
+      for (const q of geos) {
+        const r = new Rand(q.C + 11);
+        const xs = [q.N, q.C, q.H, q.W];
+        const ws = [q.K, q.C / q.g, q.KH, q.KW];
+        const [x, w, b] = [r.uniform(size(xs)), r.uniform(size(ws)), r.uniform(q.K)];
+        const opts = { stride: q.s, dilation: q.d, padding: q.p, groups: q.g, relu: true };
+        const relu = (a: Float64Array) => a.map((v) => Math.max(v, 0));
+        const before = e.launches;
+        const y = F.tidy(() => conv2d(F.tensor(f32(x), xs), F.tensor(f32(w), ws), F.tensor(f32(b), [q.K]), opts));
+        const launched = e.launches - before;
+        expect(relErr(await y.data(), relu(refConv(Float64Array.from(f32(x)), Float64Array.from(f32(w)), Float64Array.from(f32(b)), q).out))).toBeLessThan(1e-5);
+        y.dispose();
+        expect(launched, 'the forward is split: its kernel, then the sum').toBe(2);
+        await gradCheck({
+          inputs: [{ data: x, shape: xs }, { data: w, shape: ws }, { data: b, shape: [q.K] }],
+          gpuFn: (xt, wt, bt) => conv2d(xt, wt, bt, opts),
+          refFn: (xa, wa, ba) => relu(refConv(xa, wa, ba, q).out),
+          samples: 40,
+        });
+      }
+    } finally {
+      setConvVariant(null);
+    }
+  });
+
   it("TensorFlow 'same' and 'valid' padding", async () => {
     const x = F.zeros([1, 2, 7, 8]);
     const w = F.zeros([3, 2, 3, 3]);

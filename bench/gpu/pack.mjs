@@ -4,7 +4,7 @@
 //   node_modules/webgpu     Dawn for linux-x64 (dawn.node.xz), index.js, package.json;
 //   node_modules/@vladmandic/face-api   package.json and the recognition net's weights, for `convert.mjs`
 //                           (models/ is ignored by git, so the default model is converted there);
-//   *.mjs                   bench/matmul, bench/kernels, bench/invert and the model conversion, each one bundle
+//   *.mjs                   bench/matmul, kernels, invert, profile, dispatches and the model conversion, each one bundle
 //                           (tfjs included), so no node_modules beyond the two above are needed;
 //   tfjs-gradients.mjs      tfjs-core's gradient registration, bundled (faceapi_peer.ts imports it).
 // Run here: node bench/gpu/pack.mjs     then the device tool: carry [".device", ".gl"], command bench/gpu/run.sh
@@ -23,7 +23,7 @@ const common = {
   // CommonJS dependencies bundled into an ES module call require() for Node built-ins.
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
 };
-for (const name of ['matmul', 'kernels', 'invert']) {
+for (const name of ['matmul', 'kernels', 'invert', 'profile', 'dispatches']) {
   await build({ ...common, entryPoints: [`bench/${name}.ts`], outfile: join(OUT, `${name}.mjs`) });
 }
 // The default model, converted on the GPU machine from face-api's weights (models/ is not in the working tree).

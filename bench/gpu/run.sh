@@ -3,7 +3,8 @@
 # image has CUDA, Python and PyTorch but no Node and no Vulkan loader. Prepare here:
 #   node bench/gpu/pack.mjs                         (.device/: Node, Dawn, the bundled benches)
 #   the Vulkan loader's .debs in .gl/               (the device tool's README gives the apt-get download line)
-# then call the device tool with carry [".device", ".gl"] and the command `bash bench/gpu/run.sh`.
+# then call the device tool with carry [".device", ".gl"] and the command `bash bench/gpu/run.sh`
+# (or `BENCHES="profile dispatches" bash bench/gpu/run.sh` for the others bundled).
 # Logs and the JSON lines land in $OUT (or out/gpu when OUT is unset).
 set -u -o pipefail
 cd "$(dirname "$0")/../.."
@@ -23,8 +24,13 @@ export FACEINV_BENCH_PACKED=1
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv; node --version; python3 -c 'import torch; print("torch", torch.__version__, torch.version.cuda)'; } 2>&1 | tee "$LOG/machine.log"
 node .device/convert.mjs || exit 1
 run() { local name=$1; shift; echo "== $name $*"; timeout "${BENCH_TIMEOUT:-240}" node ".device/$name.mjs" "$@" 2>&1 | tee "$LOG/$name.log"; }
+# BENCHES picks and orders them (default: the three the issue names); profile runs at batch 1 and 8.
 for b in ${BENCHES:-matmul kernels invert}; do
-  if [ "$b" = invert ]; then run invert --torch-device cuda --python python3; else run "$b"; fi
+  case $b in
+    invert) run invert --torch-device cuda --python python3 ;;
+    profile) run profile --batch 1 && cp "$LOG/profile.log" "$LOG/profile-b1.log" && run profile --batch 8 ;;
+    *) run "$b" ;;
+  esac
 done
 echo "== JSON lines"
 for b in ${BENCHES:-matmul kernels invert}; do tail -n 1 "$LOG/$b.log" | cut -c1-400; done

@@ -44,10 +44,53 @@ export interface ConvGeometry {
   PT: number; PL: number; PB: number; PR: number;
 }
 
-function params(g: ConvGeometry, hasBias: boolean, relu = false): Uint32Array {
+function params(g: ConvGeometry, hasBias: boolean, relu = false, split: Split = NO_SPLIT): Uint32Array {
   // Every conv kernel but the subgroup GEMM includes this one struct (shaders/include/conv_params.wgsl).
   const { N, C, H, W, K, OH, OW, G, KH, KW, SH, SW, DH, DW, PT, PL } = g;
-  return packParams('conv2d', { N, C, H, W, K, OH, OW, G, KH, KW, SH, SW, DH, DW, PT, PL, CG: C / G, KG: K / G, hasBias: hasBias ? 1 : 0, relu: relu ? 1 : 0 });
+  const { splits, chunk } = split;
+  return packParams('conv2d', { N, C, H, W, K, OH, OW, G, KH, KW, SH, SW, DH, DW, PT, PL, CG: C / G, KG: K / G, hasBias: hasBias ? 1 : 0, relu: relu ? 1 : 0, splits, chunk });
+}
+
+/** A reduction cut into `splits` runs of `chunk` (the whole of it when splits = 1). */
+interface Split {
+  splits: number;
+  chunk: number;
+}
+const NO_SPLIT: Split = { splits: 1, chunk: 0xffffffff };
+
+/**
+ * How to cut a reduction of `length` steps (in units of `unit`) so that `parallel` independent work items
+ * become about `target`: on a GPU the small late layers (256×4×4 at batch 1: 4 workgroups of 64×64 outputs, each
+ * looping over 2304 products) would leave almost every multiprocessor idle. Each split keeps at least
+ * `minRun` units. Only the GPU ('shared') variant splits: a CPU driver is filled by a few workgroups.
+ */
+function splitFor(parallel: number, length: number, unit: number, target: number, minRun: number): Split {
+  if (convVariant() !== 'shared') return NO_SPLIT;
+  const units = Math.ceil(length / unit);
+  const splits = Math.max(1, Math.min(Math.floor(target / Math.max(parallel, 1)), Math.floor(units / minRun), 64));
+  if (splits === 1) return NO_SPLIT;
+  const chunkUnits = Math.ceil(units / splits);
+  return { splits: Math.ceil(units / chunkUnits), chunk: chunkUnits * unit };
+}
+
+/**
+ * Runs `launch` into a buffer of `split.splits` copies of `out` when the reduction is split, then adds them up
+ * into `out` with the bias of channel (i / P) mod K and the ReLU; otherwise straight into `out`.
+ */
+function withSplits(out: Tensor, split: Split, bias: Tensor | null, P: number, K: number, relu: boolean, launch: (target: Tensor) => void): void {
+  if (split.splits === 1) return launch(out);
+  const e = engine();
+  const part = Tensor.empty([split.splits, ...out.shape]);
+  launch(part);
+  const len = out.size;
+  e.dispatch({
+    pipeline: shaderPipeline('split_sum', {}),
+    buffers: [part.buffer, bias ? bias.buffer : e.scratch, out.buffer],
+    uniforms: packParams('split_sum', { len, splits: split.splits, P, K, hasBias: bias ? 1 : 0, relu: relu ? 1 : 0 }),
+    workgroups: grid(len, 256),
+    label: `conv.splitSum(${split.splits})`,
+  });
+  part.dispose();
 }
 
 /**
@@ -77,13 +120,18 @@ export function conv2dKernel(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvG
   }
   // A group too thin for a 64-row tile (depthwise) is better served by the register kernel everywhere.
   if (convVariant() === 'shared' && g.K / g.G >= 16) {
-    e.dispatch({
-      pipeline: shaderPipeline('conv2d_shared', {}),
-      buffers: [x.buffer, w.buffer, bias ? bias.buffer : e.scratch, out.buffer],
-      uniforms: params(g, !!bias, relu),
-      workgroups: [Math.ceil((g.N * g.OH * g.OW) / 64), Math.ceil(g.K / g.G / 64), g.G],
-      label: `conv2d[shared](${describe(g)})`,
-    });
+    const tiles = [Math.ceil((g.N * g.OH * g.OW) / 64), Math.ceil(g.K / g.G / 64), g.G];
+    // 256 workgroups fill a large GPU twice over; each split keeps at least 4 steps of 16 rows.
+    const split = splitFor(tiles[0] * tiles[1] * tiles[2], (g.C / g.G) * g.KH * g.KW, 16, 256, 4);
+    withSplits(out, split, bias, g.OH * g.OW, g.K, relu, (target) =>
+      e.dispatch({
+        pipeline: shaderPipeline('conv2d_shared', {}),
+        buffers: [x.buffer, w.buffer, bias ? bias.buffer : e.scratch, target.buffer],
+        uniforms: params(g, !!bias, relu, split),
+        workgroups: [tiles[0], tiles[1], g.G * split.splits],
+        label: `conv2d[shared](${describe(g)})${split.splits > 1 ? ` split ${split.splits}` : ''}`,
+      }),
+    );
     return out;
   }
   const TCO = block(g.K / g.G);
@@ -123,16 +171,21 @@ export function conv2dGradInputKernel(dy: Tensor, w: Tensor, bias: Tensor | null
   }
   const TCI = block(g.C / g.G);
   const TP = 8;
-  const invocations = Math.ceil(Math.ceil(g.W / g.SW) / TP) * g.SW * g.H * Math.ceil(g.C / g.G / TCI) * g.G * g.N;
+  const blocks = Math.ceil(Math.ceil(g.W / g.SW) / TP) * g.SW * g.H * Math.ceil(g.C / g.G / TCI) * g.G * g.N;
+  // 16384 invocations of 64 accumulators fill a large GPU; each split keeps at least 4 channels of dy.
+  const split = splitFor(blocks, g.K / g.G, 1, 16384, 4);
+  const invocations = blocks * split.splits;
   const WG = wgFor(invocations);
   const pipe = shaderPipeline('conv_transpose2d', { TCI, TP, TCITP: TCI * TP, WG });
-  e.dispatch({
-    pipeline: pipe,
-    buffers: [dy.buffer, w.buffer, bias ? bias.buffer : e.scratch, out.buffer],
-    uniforms: params(g, !!bias),
-    workgroups: grid(invocations, WG),
-    label: `conv2d.gradInput(${describe(g)})`,
-  });
+  withSplits(out, split, bias, g.H * g.W, g.C, false, (target) =>
+    e.dispatch({
+      pipeline: pipe,
+      buffers: [dy.buffer, w.buffer, bias ? bias.buffer : e.scratch, target.buffer],
+      uniforms: params(g, !!bias, false, split),
+      workgroups: grid(invocations, WG),
+      label: `conv2d.gradInput(${describe(g)})${split.splits > 1 ? ` split ${split.splits}` : ''}`,
+    }),
+  );
   return out;
 }
 
@@ -240,14 +293,18 @@ export function conv2dGradFilterKernel(x: Tensor, dy: Tensor, g: ConvGeometry): 
   const TCO = block(g.K / g.G);
   const TR = 8;
   const pipe = shaderPipeline('conv2d_grad_filter', { TCO, TR, TCOTR: TCO * TR });
-  const invocations = Math.ceil(((g.C / g.G) * g.KH * g.KW) / TR) * Math.ceil(g.K / g.G / TCO) * g.G;
-  e.dispatch({
-    pipeline: pipe,
-    buffers: [x.buffer, dy.buffer, out.buffer],
-    uniforms: params(g, false),
-    workgroups: grid(invocations, 16),
-    label: `conv2d.gradFilter(${describe(g)})`,
-  });
+  const blocks = Math.ceil(((g.C / g.G) * g.KH * g.KW) / TR) * Math.ceil(g.K / g.G / TCO) * g.G;
+  // The reduction runs over batch × output rows; a split is a band of at least 2 rows (of every image).
+  const split = splitFor(blocks, g.OH, 1, 16384, 2);
+  withSplits(out, split, null, 1, 1, false, (target) =>
+    e.dispatch({
+      pipeline: pipe,
+      buffers: [x.buffer, dy.buffer, target.buffer],
+      uniforms: params(g, false, false, split),
+      workgroups: grid(blocks * split.splits, 16),
+      label: `conv2d.gradFilter(${describe(g)})${split.splits > 1 ? ` split ${split.splits}` : ''}`,
+    }),
+  );
   return out;
 }
 

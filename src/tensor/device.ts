@@ -73,6 +73,12 @@ async function nodeGpu(flags: string[]): Promise<GPU> {
   return nodeInstance;
 }
 
+/** Dawn toggles from FACEINV_DAWN_FLAGS (space-separated, e.g. 'enable-dawn-features=skip_validation'), Node only. */
+function envDawnFlags(): string[] {
+  const v = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.FACEINV_DAWN_FLAGS;
+  return v ? v.split(/\s+/).filter(Boolean) : [];
+}
+
 function summarise(info: GPUAdapterInfo | undefined): AdapterSummary {
   const vendor = info?.vendor ?? '';
   const architecture = info?.architecture ?? '';
@@ -92,7 +98,7 @@ export interface DeviceOptions {
 /** A WebGPU device with the adapter's limits (Node: Dawn; Deno and browsers: navigator.gpu), and a summary of its adapter. */
 export async function requestDevice(opts: DeviceOptions = {}): Promise<DeviceHandle> {
   let gpu: GPU | undefined = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
-  if (!gpu && isNode()) gpu = await nodeGpu(opts.dawnFlags ?? ['disable-dawn-features=timestamp_quantization']);
+  if (!gpu && isNode()) gpu = await nodeGpu(opts.dawnFlags ?? ['disable-dawn-features=timestamp_quantization', ...envDawnFlags()]);
   if (!gpu) throw new NoAdapterError('navigator.gpu is undefined');
   const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
   if (!adapter) throw new NoAdapterError('requestAdapter() returned null');
