@@ -14,6 +14,7 @@
 @group(0) @binding(4) var<uniform> p: Params;
 
 const TILE = 64u;
+const PER = 4u;
 const TK = 16u;
 var<workgroup> As: array<f32, 1024>;  // [TK][TILE]: weights
 var<workgroup> Bs: array<f32, 1024>;  // [TK][TILE]: input patches

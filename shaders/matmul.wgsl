@@ -4,7 +4,8 @@ enable subgroups;
 // Batched matrix product C[b] = op(A[b]) · op(B[b]), op = optional transpose (TRANS_A, TRANS_B).
 // A is [M,K] ([K,M] when TRANS_A), B is [K,N] ([N,K] when TRANS_B), C is [M,N]; batch strides of 0 broadcast.
 // Three variants, chosen per adapter by src/kernels/matmul.ts:
-//   SHARED:   16×16 invocations share 64×64 tiles of A and B through workgroup memory (real GPUs).
+//   SHARED:   16×16 invocations share 64×64 tiles of A and B through workgroup memory (real GPUs); WIDE: 128×128
+//             tiles, 8×8 outputs per invocation, for products large enough to fill the GPU with them.
 //   SUBGROUP: CPU Vulkan drivers with 8-wide subgroups (lavapipe). There every storage load whose address
 //             differs between invocations becomes a bounds-checked scalar load per SIMD lane, so the cost of
 //             a kernel is the number of values it loads. One 8-invocation subgroup computes a 32×32 block:
@@ -66,8 +67,75 @@ fn loadB(base: u32, k: u32, n: u32) -> f32 {
 @group(0) @binding(3) var<uniform> p: Params;
 
 #if ${SHARED}
+#if ${WIDE}
+// 128×128 tiles, 8 rows of k at a time, held as vec4s: invocation (lx, ly) computes rows 8·ly.. and columns
+// 8·lx.. of the tile, reading two vec4s of A (transposed into the tile) and two of B per k.
+const TILE = 128u;
+const TK = 8u;
+var<workgroup> As4: array<vec4<f32>, 256>;  // [TK][TILE / 4]: A's tile transposed, four rows per vec4
+var<workgroup> Bs4: array<vec4<f32>, 256>;  // [TK][TILE / 4]
+
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+  let bi = wid.z;
+  let row0 = wid.y * TILE;
+  let col0 = wid.x * TILE;
+  let aBase = bi * p.aBatch;
+  let bBase = bi * p.bBatch;
+  var acc: array<vec4<f32>, 16>;  // [8 rows][2 vec4s of columns]
+  for (var k0 = 0u; k0 < p.K; k0 += TK) {
+    for (var t = 0u; t < 4u; t++) {
+      let idx = li + 256u * t;
+#if ${TRANS_A}
+      let am = idx % TILE;
+      let ak = idx / TILE;
+#else
+      let ak = idx % TK;
+      let am = idx / TK;
+#endif
+      let gm = row0 + am;
+      let gk = k0 + ak;
+      As4[ak * 32u + am / 4u][am % 4u] = select(0.0, loadA(aBase, min(gm, p.M - 1u), min(gk, p.K - 1u)), gm < p.M && gk < p.K);
+#if ${TRANS_B}
+      let bk = idx % TK;
+      let bn = idx / TK;
+#else
+      let bn = idx % TILE;
+      let bk = idx / TILE;
+#endif
+      let gn = col0 + bn;
+      let gk2 = k0 + bk;
+      Bs4[bk * 32u + bn / 4u][bn % 4u] = select(0.0, loadB(bBase, min(gk2, p.K - 1u), min(gn, p.N - 1u)), gn < p.N && gk2 < p.K);
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < TK; kk++) {
+      let a0 = As4[kk * 32u + 2u * lid.y];
+      let a1 = As4[kk * 32u + 2u * lid.y + 1u];
+      let b0 = Bs4[kk * 32u + 2u * lid.x];
+      let b1 = Bs4[kk * 32u + 2u * lid.x + 1u];
+      let av = array<f32, 8>(a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w);
+      for (var i = 0u; i < 8u; i++) {
+        acc[2u * i] = fma(vec4(av[i]), b0, acc[2u * i]);
+        acc[2u * i + 1u] = fma(vec4(av[i]), b1, acc[2u * i + 1u]);
+      }
+    }
+    workgroupBarrier();
+  }
+  let cBase = bi * p.cBatch;
+  for (var i = 0u; i < 8u; i++) {
+    let r = row0 + 8u * lid.y + i;
+    if (r >= p.M) { break; }
+    for (var j = 0u; j < 8u; j++) {
+      let col = col0 + 8u * lid.x + j;
+      if (col < p.N) { c[cBase + r * p.N + col] = acc[2u * i + j / 4u][j % 4u]; }
+    }
+  }
+}
+#else
 const TILE = 64u;
 const TK = 16u;
+const PER = TILE / 16u;
 var<workgroup> As: array<f32, 1024>;  // [TK][TILE]
 var<workgroup> Bs: array<f32, 1024>;  // [TK][TILE]
 
@@ -81,7 +149,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let col0 = wid.x * TILE;
   let aBase = bi * p.aBatch;
   let bBase = bi * p.bBatch;
-  var acc: array<f32, 16>;
+  var acc: array<f32, PER * PER>;
   for (var k0 = 0u; k0 < p.K; k0 += TK) {
     for (var t = 0u; t < 4u; t++) {
       let idx = li + 256u * t;
@@ -111,14 +179,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     workgroupBarrier();
   }
   let cBase = bi * p.cBatch;
-  for (var i = 0u; i < 4u; i++) {
+  for (var i = 0u; i < PER; i++) {
     let r = row0 + lid.y + 16u * i;
-    for (var j = 0u; j < 4u; j++) {
+    for (var j = 0u; j < PER; j++) {
       let col = col0 + lid.x + 16u * j;
-      if (r < p.M && col < p.N) { c[cBase + r * p.N + col] = acc[i * 4u + j]; }
+      if (r < p.M && col < p.N) { c[cBase + r * p.N + col] = acc[i * PER + j]; }
     }
   }
 }
+#endif
 #elif ${SUBGROUP}
 const SG = 8u;    // invocations per workgroup = subgroup width (checked by src/kernels/matmul.ts)
 const BM = 32u;   // rows of C per workgroup; columns: 4 per invocation, 4·SG in all

@@ -2,6 +2,7 @@ import { describe, it, expect, afterAll, type TestContext } from 'vitest';
 import * as F from '../src/index.ts';
 import { matmulCore } from '../src/autograd/ops.ts';
 import { subgroupKernelsSupported } from '../src/kernels/subgroups.ts';
+import { setWideMinTiles } from '../src/kernels/matmul.ts';
 import { Rand, size, gradCheck, relErr } from './helpers/ref.ts';
 
 /** Float64 batched matmul with NumPy batch broadcasting (rank ≥ 2 operands). */
@@ -52,12 +53,17 @@ const f64 = (x: Float64Array) => Float64Array.from(Float32Array.from(x));
 
 // Every variant runs on every adapter (the choice by adapter is a speed matter, not a correctness one), except
 // 'subgroup', which needs the device feature: its tests are skipped, and say so, where it is missing.
-for (const variant of ['register', 'subgroup', 'shared'] as const) {
+// 'shared-wide' is the shared variant with its 128×128 tiles forced on at every size.
+for (const variant of ['register', 'subgroup', 'shared', 'shared-wide'] as const) {
   describe(`matmul, ${variant} variant`, () => {
-    afterAll(() => F.setMatmulVariant(null));
+    afterAll(() => {
+      F.setMatmulVariant(null);
+      setWideMinTiles(null);
+    });
     const use = (ctx: TestContext) => {
       if (variant === 'subgroup' && !subgroupKernelsSupported()) ctx.skip('device has no 8-wide subgroups');
-      F.setMatmulVariant(variant);
+      F.setMatmulVariant(variant === 'shared-wide' ? 'shared' : variant);
+      setWideMinTiles(variant === 'shared-wide' ? 1 : null);
     };
     const run = async (as: number[], bs: number[], tol: number, seed: number) => {
       const r = new Rand(seed);

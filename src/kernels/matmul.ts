@@ -31,6 +31,13 @@ const TN = 16;
 // Subgroup variant: rows per workgroup and columns per workgroup (4 per invocation).
 const SG_ROWS = 32;
 const SG_COLS = 4 * SUBGROUP_WIDTH;
+// Shared variant: 128×128 tiles from this many tiles of work up (tests lower it to check them on small sizes).
+let WIDE_MIN_TILES = 256;
+
+/** Tests: the number of 128×128 tiles from which the shared variant uses them (null restores 256). */
+export function setWideMinTiles(n: number | null): void {
+  WIDE_MIN_TILES = n ?? 256;
+}
 
 export interface MatmulArgs {
   a: Tensor;
@@ -60,8 +67,11 @@ export function matmulKernel(m: MatmulArgs): Tensor {
     e.clearBuffer(out.buffer, out.size * 4);
     return out;
   }
+  // 128×128 tiles where there are enough of them to fill a large GPU (256 workgroups), else 64×64.
+  const wide = variant === 'shared' && Math.ceil(m.M / 128) * Math.ceil(m.N / 128) * m.batch >= WIDE_MIN_TILES;
   const defines = {
     SHARED: variant === 'shared',
+    WIDE: wide,
     SUBGROUP: variant === 'subgroup',
     TRANS_A: m.transA,
     TRANS_B: m.transB,
@@ -74,13 +84,13 @@ export function matmulKernel(m: MatmulArgs): Tensor {
     TMN: TM * TN,
   };
   const pipe = shaderPipeline('matmul', defines);
-  const [bm, bn] = variant === 'shared' ? [64, 64] : variant === 'subgroup' ? [SG_ROWS, SG_COLS] : [TM * 8, TN * 8];
+  const [bm, bn] = wide ? [128, 128] : variant === 'shared' ? [64, 64] : variant === 'subgroup' ? [SG_ROWS, SG_COLS] : [TM * 8, TN * 8];
   e.dispatch({
     pipeline: pipe,
     buffers: [m.a.buffer, m.b.buffer, out.buffer],
     uniforms: packParams('matmul', { M: m.M, N: m.N, K: m.K, batch: m.batch, aBatch: m.aBatchStride, bBatch: m.bBatchStride, cBatch: m.M * m.N }),
     workgroups: [Math.ceil(m.N / bn), Math.ceil(m.M / bm), m.batch],
-    label: `${label} [${variant}]`,
+    label: `${label} [${variant}${wide ? ' wide' : ''}]`,
   });
   return out;
 }
