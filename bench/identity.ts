@@ -61,6 +61,8 @@ export const LEVERS: Record<string, { args: string[]; ensemble: boolean }> = {
   identity: { args: ['--preset', 'identity'], ensemble: true },
   'identity-caricature': { args: ['--preset', 'identity', '--caricature', '0.5'], ensemble: true },
   'identity-face-contrast': { args: ['--preset', 'identity', '--face-contrast', '30'], ensemble: true },
+  'identity-guide-decay': { args: ['--preset', 'identity', '--guide-decay', '0.1'], ensemble: true },
+  'identity-wide-jitter': { args: ['--preset', 'identity', '--jitter', '8,0.15,8'], ensemble: true },
 };
 const levers = arg('levers', 'paper,identity')!.split(',');
 const judges = arg('judges', 'mobileface,faceres,faceplugin,dlib')!.split(',');

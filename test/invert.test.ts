@@ -289,6 +289,19 @@ describe('reconstruct() on the default model', () => {
     other.dispose();
   });
 
+  it('guideDecay: the guide terms fall geometrically to that fraction of their weight over the run', async () => {
+    // A step so small the image stays put: each guide term is then its weight × D^(t/T) × one fixed value.
+    const D = 0.1;
+    const T = 4;
+    const r = await reconstruct({ ...base(), start: 'noise', iterations: T, lr: 1e-6, progressEvery: 1, guideDecay: D });
+    r.image.dispose();
+    const name = `guide:${layers[0]}`;
+    const g = r.trace.filter((row) => row.item === 0).map((row) => row.values[name]);
+    expect(g[0]).toBeGreaterThan(0);
+    for (let t = 1; t < g.length; t++) expect(g[t] / g[0], `iteration ${t}`).toBeCloseTo(D ** (t / T), 3);
+    await expect(reconstruct({ ...base(), guideDecay: 1.5 })).rejects.toThrow(/guideDecay must be in \[0, 1\]/);
+  });
+
   it('skin-tone prior: from the grey average face, the face region\'s mean hue moves to the skin chroma', async () => {
     const average = F.keep(model.pixels([readPng('assets/guides/lfw-average.png')]));
     // Mean chroma (each channel minus the luminance, 0..1) over the chip's central 60 %.

@@ -52,6 +52,7 @@ export const LOSS_OPTIONS: (OptionSpec | HelpHeading)[] = [
   { name: 'target-scale', type: 'number', arg: 'S', set: (s: S, v: number) => (s.targetScale = v), help: 'scale the target embedding before comparing (paper Fig. 8)' },
   { name: 'guide-layers', type: 'string', arg: 'A,B', help: "layers tied to the guide (default: the model's faceinv.guide_layers; 'pixels' = the image)" },
   { name: 'guide-weight', type: 'number', arg: 'W', min: 0, help: 'weight of each guide layer' },
+  { name: 'guide-decay', type: 'number', arg: 'F', min: 0, max: 1, set: (s: S, v: number) => (s.guideDecay = v), help: "the guide layers' weights fall to F times their start over the run (default 1:\nconstant); late steps then follow the networks rather than the guide's features" },
   { name: 'tv', type: 'number', arg: 'W', min: 0, set: (s: S, v: number) => (s.tv = v > 0 ? { ...(s.tv ?? {}), weight: decayingTv(v, s.iterations!) } : null), help: 'starting w_TV; it falls to a tenth over the run (0 turns TV off)' },
   { name: 'tv-form', type: 'string', arg: 'F', choices: ['global', 'pixel'], set: (s: S, v: 'global' | 'pixel') => s.tv && (s.tv = { ...s.tv, form: v }), help: 'global (paper eq. 2, default) or pixel' },
   { name: 'tv-alpha', type: 'number', arg: 'A', above: 0, set: (s: S, v: number) => s.tv && (s.tv = { ...s.tv, alpha: v }), help: 'exponent α of the global form (default 2)' },

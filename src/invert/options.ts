@@ -96,6 +96,12 @@ export interface ReconstructOptions {
    */
   caricature?: number;
   /**
+   * The guide layers' weights fall geometrically to this fraction of theirs by the last iteration (1, the
+   * default, keeps them constant): the guide shapes the face early and the networks finish it, without the
+   * guide's own features (the average face's eyes and mouth) held against the person's.
+   */
+  guideDecay?: number;
+  /**
    * Optimise the image's Laplacian pyramid (this many band-pass levels plus the low-pass rest) instead of its
    * pixels: the image is the clamped sum of the upsampled levels, so a step moves coarse structure as easily
    * as fine detail. Replaces the gradient normalisation (lapNormLevels is ignored).
@@ -195,6 +201,7 @@ export interface Checked {
   chromaStep: number;
   skin: number;
   caricature: number;
+  guideDecay: number;
 }
 
 /** Every check of the options, up front: a bad option throws ReconstructError before a tensor exists. */
@@ -239,6 +246,8 @@ export function check(o: ReconstructOptions): Checked {
   const caricature = o.caricature ?? 0;
   if (!(caricature >= 0 && Number.isFinite(caricature))) fail(`caricature must be ≥ 0, got ${caricature}`);
   if (caricature && !o.guide) fail('caricature moves the targets away from the guide: give a guide');
+  const guideDecay = o.guideDecay ?? 1;
+  if (!(guideDecay >= 0 && guideDecay <= 1)) fail(`guideDecay must be in [0, 1], got ${guideDecay}`);
   const every = Math.max(1, Math.floor(o.progressEvery ?? 10));
-  return { N, S, start, iterations, every, lapLevels: o.lapNormLevels ?? 0, lapParam, guideLayers, layerNames, taps, ensemble, jitter, chromaTv, contrast, faceContrast, chromaStep, skin, caricature };
+  return { N, S, start, iterations, every, lapLevels: o.lapNormLevels ?? 0, lapParam, guideLayers, layerNames, taps, ensemble, jitter, chromaTv, contrast, faceContrast, chromaStep, skin, caricature, guideDecay };
 }

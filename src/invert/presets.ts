@@ -14,7 +14,8 @@ export type PresetSettings = Omit<ReconstructOptions, 'model' | 'target' | 'guid
  * w_TV decreasing with the iteration (§3: "reducing w_TV with the iteration number" to undo TV's blur):
  * from w0 at the start to w0·end at the last iteration, geometrically.
  */
-export const decayingTv = (w0: number, iterations: number, end = 0.1): ((t: number) => number) => (t: number) => w0 * end ** Math.min(t / Math.max(iterations, 1), 1);
+export const decaying = (w0: number, iterations: number, end = 0.1): ((t: number) => number) => (t: number) => w0 * end ** Math.min(t / Math.max(iterations, 1), 1);
+export const decayingTv = decaying;
 
 /** The guide layers the model's metadata names (faceinv.guide_layers), each with weight w. */
 export const guideLayersOf = (layers: string[], w: number): GuideLayer[] => layers.map((layer) => ({ layer, weight: w }));

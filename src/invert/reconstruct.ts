@@ -21,6 +21,7 @@ import { Adam } from '../optim/adam.ts';
 import { SGD } from '../optim/sgd.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import { resolve } from '../optim/schedule.ts';
+import { decaying } from './presets.ts';
 import type { FaceModel } from '../models/face_model.ts';
 import { embeddingLoss, embeddingDistance, guideLoss, unitRows } from './losses.ts';
 import { warp, packAffines } from '../autograd/warp.ts';
@@ -193,6 +194,7 @@ function stepper(o: ReconstructOptions, c: Checked, r: RunState, opt: Optimizer)
     return seen;
   };
 
+  const guideScale = decaying(1, c.iterations, c.guideDecay);
   return (it: number): Tensor => {
     const image = pixelsOf();
     const seen = view(image);
@@ -207,7 +209,7 @@ function stepper(o: ReconstructOptions, c: Checked, r: RunState, opt: Optimizer)
     for (const g of c.guideLayers) {
       const a = g.layer === 'pixels' ? O.mul(seen, UNIT) : acts[g.layer];
       const ref = g.layer === 'pixels' ? O.mul(guide!, UNIT) : guideActs[g.layer];
-      terms.push(O.mul(guideLoss(a, ref), g.weight));
+      terms.push(O.mul(guideLoss(a, ref), g.weight * guideScale(it)));
     }
     if (o.gauss) terms.push(O.mul(o.gauss.prior.loss(acts[o.gauss.prior.layer]), o.gauss.weight));
     // TV, mirror and tone terms are properties of the image itself, not of a view of it.
