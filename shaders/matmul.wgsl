@@ -67,6 +67,37 @@ fn loadB(base: u32, k: u32, n: u32) -> f32 {
 @group(0) @binding(3) var<uniform> p: Params;
 
 #if ${SHARED}
+// One entry of a tile load: invocation slot idx (of 256·t + local index) reads A's row m, column k of the tile at
+// (row0, k0) — for B its row k, column m of the tile at (k0, col0) —, zero outside the matrix. Neighbouring
+// slots read neighbouring addresses of the operand's own layout (TRANS_A / TRANS_B).
+struct TileEntry { k: u32, m: u32, v: f32 }
+
+fn entryA(idx: u32, row0: u32, k0: u32, aBase: u32) -> TileEntry {
+#if ${TRANS_A}
+  let m = idx % TILE;
+  let k = idx / TILE;
+#else
+  let k = idx % TK;
+  let m = idx / TK;
+#endif
+  let gm = row0 + m;
+  let gk = k0 + k;
+  return TileEntry(k, m, select(0.0, loadA(aBase, min(gm, p.M - 1u), min(gk, p.K - 1u)), gm < p.M && gk < p.K));
+}
+
+fn entryB(idx: u32, col0: u32, k0: u32, bBase: u32) -> TileEntry {
+#if ${TRANS_B}
+  let k = idx % TK;
+  let n = idx / TK;
+#else
+  let n = idx % TILE;
+  let k = idx / TILE;
+#endif
+  let gn = col0 + n;
+  let gk = k0 + k;
+  return TileEntry(k, n, select(0.0, loadB(bBase, min(gk, p.K - 1u), min(gn, p.N - 1u)), gn < p.N && gk < p.K));
+}
+
 #if ${WIDE}
 // 128×128 tiles, 8 rows of k at a time, held as vec4s: invocation (lx, ly) computes rows 8·ly.. and columns
 // 8·lx.. of the tile, reading two vec4s of A (transposed into the tile) and two of B per k.
@@ -86,27 +117,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   var acc: array<vec4<f32>, 16>;  // [8 rows][2 vec4s of columns]
   for (var k0 = 0u; k0 < p.K; k0 += TK) {
     for (var t = 0u; t < 4u; t++) {
-      let idx = li + 256u * t;
-#if ${TRANS_A}
-      let am = idx % TILE;
-      let ak = idx / TILE;
-#else
-      let ak = idx % TK;
-      let am = idx / TK;
-#endif
-      let gm = row0 + am;
-      let gk = k0 + ak;
-      As4[ak * 32u + am / 4u][am % 4u] = select(0.0, loadA(aBase, min(gm, p.M - 1u), min(gk, p.K - 1u)), gm < p.M && gk < p.K);
-#if ${TRANS_B}
-      let bk = idx % TK;
-      let bn = idx / TK;
-#else
-      let bn = idx % TILE;
-      let bk = idx / TILE;
-#endif
-      let gn = col0 + bn;
-      let gk2 = k0 + bk;
-      Bs4[bk * 32u + bn / 4u][bn % 4u] = select(0.0, loadB(bBase, min(gk2, p.K - 1u), min(gn, p.N - 1u)), gn < p.N && gk2 < p.K);
+      let ea = entryA(li + 256u * t, row0, k0, aBase);
+      As4[ea.k * 32u + ea.m / 4u][ea.m % 4u] = ea.v;
+      let eb = entryB(li + 256u * t, col0, k0, bBase);
+      Bs4[eb.k * 32u + eb.m / 4u][eb.m % 4u] = eb.v;
     }
     workgroupBarrier();
     for (var kk = 0u; kk < TK; kk++) {
@@ -152,27 +166,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   var acc: array<f32, PER * PER>;
   for (var k0 = 0u; k0 < p.K; k0 += TK) {
     for (var t = 0u; t < 4u; t++) {
-      let idx = li + 256u * t;
-#if ${TRANS_A}
-      let am = idx % TILE;
-      let ak = idx / TILE;
-#else
-      let ak = idx % TK;
-      let am = idx / TK;
-#endif
-      let gm = row0 + am;
-      let gk = k0 + ak;
-      As[ak * TILE + am] = select(0.0, loadA(aBase, min(gm, p.M - 1u), min(gk, p.K - 1u)), gm < p.M && gk < p.K);
-#if ${TRANS_B}
-      let bk = idx % TK;
-      let bn = idx / TK;
-#else
-      let bn = idx % TILE;
-      let bk = idx / TILE;
-#endif
-      let gn = col0 + bn;
-      let gk2 = k0 + bk;
-      Bs[bk * TILE + bn] = select(0.0, loadB(bBase, min(gk2, p.K - 1u), min(gn, p.N - 1u)), gn < p.N && gk2 < p.K);
+      let ea = entryA(li + 256u * t, row0, k0, aBase);
+      As[ea.k * TILE + ea.m] = ea.v;
+      let eb = entryB(li + 256u * t, col0, k0, bBase);
+      Bs[eb.k * TILE + eb.m] = eb.v;
     }
     workgroupBarrier();
     tileFma(&acc, lid.x, lid.y);

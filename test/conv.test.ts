@@ -66,6 +66,36 @@ function refConvT(x: Float64Array, w: Float64Array, b: Float64Array | null, q: G
 
 const f32 = (a: Float64Array) => Float32Array.from(a);
 
+/**
+ * conv2d with a fused ReLU on random data of geometry q under the current variant: its output against float64
+ * (and some of it clipped to 0), then, with `grads`, every input's gradient against finite differences.
+ * Returns the kernels the forward launched.
+ */
+async function checkReluConv(q: Geo, seed: number, what: string, grads: boolean): Promise<number> {
+  const relu = (a: Float64Array) => a.map((v) => Math.max(v, 0));
+  const r = new Rand(seed);
+  const xs = [q.N, q.C, q.H, q.W];
+  const ws = [q.K, q.C / q.g, q.KH, q.KW];
+  const [x, w, b] = [r.uniform(size(xs)), r.uniform(size(ws)), r.uniform(q.K)];
+  const opts = { stride: q.s, dilation: q.d, padding: q.p, groups: q.g, relu: true };
+  const want = relu(refConv(Float64Array.from(f32(x)), Float64Array.from(f32(w)), Float64Array.from(f32(b)), q).out);
+  const before = F.engine().launches;
+  const y = F.tidy(() => conv2d(F.tensor(f32(x), xs), F.tensor(f32(w), ws), F.tensor(f32(b), [q.K]), opts));
+  const launched = F.engine().launches - before;
+  expect(relErr(await y.data(), want), `${what} ${JSON.stringify(q)}`).toBeLessThan(1e-5);
+  expect(Math.min(...(await y.data()))).toBe(0);
+  y.dispose();
+  if (grads) {
+    await gradCheck({
+      inputs: [{ data: x, shape: xs }, { data: w, shape: ws }, { data: b, shape: [q.K] }],
+      gpuFn: (xt, wt, bt) => conv2d(xt, wt, bt, opts),
+      refFn: (xa, wa, ba) => relu(refConv(xa, wa, ba, q).out),
+      samples: 40,
+    });
+  }
+  return launched;
+}
+
 const convCases: [string, Geo][] = [
   ['3×3, pad 1, batch 2, 5→7 channels, 9×11', { N: 2, C: 5, H: 9, W: 11, K: 7, KH: 3, KW: 3, s: [1, 1], d: [1, 1], p: [1, 1, 1, 1], g: 1 }],
   ['7×7 stride 2 valid, 3→10 channels, 21×19', { N: 1, C: 3, H: 21, W: 19, K: 10, KH: 7, KW: 7, s: [2, 2], d: [1, 1], p: [0, 0, 0, 0], g: 1 }],
@@ -142,7 +172,6 @@ describe('conv2d: other variants and errors', () => {
   });
 
   it('a fused ReLU (relu: true): every variant writes max(conv, 0); gradients match finite differences through the mask', async (ctx) => {
-    const relu = (a: Float64Array) => a.map((v) => Math.max(v, 0));
     const geos: Geo[] = [
       { N: 2, C: 5, H: 9, W: 11, K: 7, KH: 3, KW: 3, s: [1, 1], d: [1, 1], p: [1, 1, 1, 1], g: 1 },
       { N: 1, C: 6, H: 13, W: 9, K: 40, KH: 3, KW: 3, s: [2, 2], d: [1, 1], p: [0, 1, 1, 0], g: 2 },
@@ -152,25 +181,8 @@ describe('conv2d: other variants and errors', () => {
     try {
       for (const v of kinds) {
         setConvVariant(v);
-        for (const q of geos) {
-          const r = new Rand(q.K + 5);
-          const xs = [q.N, q.C, q.H, q.W];
-          const ws = [q.K, q.C / q.g, q.KH, q.KW];
-          const [x, w, b] = [r.uniform(size(xs)), r.uniform(size(ws)), r.uniform(q.K)];
-          const opts = { stride: q.s, dilation: q.d, padding: q.p, groups: q.g, relu: true };
-          const want = relu(refConv(Float64Array.from(f32(x)), Float64Array.from(f32(w)), Float64Array.from(f32(b)), q).out);
-          const y = F.tidy(() => conv2d(F.tensor(f32(x), xs), F.tensor(f32(w), ws), F.tensor(f32(b), [q.K]), opts));
-          expect(relErr(await y.data(), want), `${v} ${JSON.stringify(q)}`).toBeLessThan(1e-5);
-          expect(Math.min(...(await y.data()))).toBe(0);
-          y.dispose();
-          if (v === 'shared') continue; // the backward kernels are the CPU ones; checked once per CPU variant
-          await gradCheck({
-            inputs: [{ data: x, shape: xs }, { data: w, shape: ws }, { data: b, shape: [q.K] }],
-            gpuFn: (xt, wt, bt) => conv2d(xt, wt, bt, opts),
-            refFn: (xa, wa, ba) => relu(refConv(xa, wa, ba, q).out),
-            samples: 40,
-          });
-        }
+        // The backward kernels of 'shared' are the CPU ones: checked once per CPU variant.
+        for (const q of geos) await checkReluConv(q, q.K + 5, v, v !== 'shared');
       }
     } finally {
       setConvVariant(null);
@@ -184,29 +196,9 @@ describe('conv2d: other variants and errors', () => {
       { N: 1, C: 37, H: 4, W: 5, K: 40, KH: 3, KW: 3, s: [1, 1], d: [1, 1], p: [1, 1, 1, 1], g: 1 },
       { N: 2, C: 48, H: 7, W: 6, K: 36, KH: 3, KW: 3, s: [2, 2], d: [1, 1], p: [0, 1, 1, 0], g: 2 },
     ];
-    const e = F.engine();
     setConvVariant('shared');
     try {
-      for (const q of geos) {
-        const r = new Rand(q.C + 11);
-        const xs = [q.N, q.C, q.H, q.W];
-        const ws = [q.K, q.C / q.g, q.KH, q.KW];
-        const [x, w, b] = [r.uniform(size(xs)), r.uniform(size(ws)), r.uniform(q.K)];
-        const opts = { stride: q.s, dilation: q.d, padding: q.p, groups: q.g, relu: true };
-        const relu = (a: Float64Array) => a.map((v) => Math.max(v, 0));
-        const before = e.launches;
-        const y = F.tidy(() => conv2d(F.tensor(f32(x), xs), F.tensor(f32(w), ws), F.tensor(f32(b), [q.K]), opts));
-        const launched = e.launches - before;
-        expect(relErr(await y.data(), relu(refConv(Float64Array.from(f32(x)), Float64Array.from(f32(w)), Float64Array.from(f32(b)), q).out))).toBeLessThan(1e-5);
-        y.dispose();
-        expect(launched, 'the forward is split: its kernel, then the sum').toBe(2);
-        await gradCheck({
-          inputs: [{ data: x, shape: xs }, { data: w, shape: ws }, { data: b, shape: [q.K] }],
-          gpuFn: (xt, wt, bt) => conv2d(xt, wt, bt, opts),
-          refFn: (xa, wa, ba) => relu(refConv(xa, wa, ba, q).out),
-          samples: 40,
-        });
-      }
+      for (const q of geos) expect(await checkReluConv(q, q.C + 11, 'split', true), 'the forward is split: its kernel, then the sum').toBe(2);
     } finally {
       setConvVariant(null);
     }
