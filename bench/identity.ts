@@ -63,6 +63,7 @@ export const LEVERS: Record<string, { args: string[]; ensemble: boolean }> = {
   'identity-face-contrast': { args: ['--preset', 'identity', '--face-contrast', '30'], ensemble: true },
   'identity-guide-decay': { args: ['--preset', 'identity', '--guide-decay', '0.1'], ensemble: true },
   'identity-wide-jitter': { args: ['--preset', 'identity', '--jitter', '8,0.15,8'], ensemble: true },
+  'identity-wide-jitter-400': { args: ['--preset', 'identity', '--jitter', '8,0.15,8', '--iterations', '400'], ensemble: true },
 };
 const levers = arg('levers', 'paper,identity')!.split(',');
 const judges = arg('judges', 'mobileface,faceres,faceplugin,dlib')!.split(',');
