@@ -64,6 +64,8 @@ export const LEVERS: Record<string, { args: string[]; ensemble: boolean }> = {
   'identity-guide-decay': { args: ['--preset', 'identity', '--guide-decay', '0.1'], ensemble: true },
   'identity-wide-jitter': { args: ['--preset', 'identity', '--jitter', '8,0.15,8'], ensemble: true },
   'identity-wide-jitter-400': { args: ['--preset', 'identity', '--jitter', '8,0.15,8', '--iterations', '400'], ensemble: true },
+  // Paper §3 and §5.1: each target's guide the average of the 6 bundled LFW faces nearest it under the optimised networks.
+  'identity-guide-average': { args: ['--preset', 'identity', '--guide-average', '6'], ensemble: true },
 };
 const levers = arg('levers', 'paper,identity')!.split(',');
 const judges = arg('judges', 'mobileface,faceres,faceplugin,dlib')!.split(',');
