@@ -150,6 +150,32 @@ describe('faceinv judge', () => {
     expect(run('faceres')).toEqual(['dlib_face_recognition_resnet.onnx', 'mobileface.onnx', 'faceplugin.onnx']);
   }, 600_000);
 
+  it("--guide-average and repeated --guide: each target's guide picked by the optimised networks (paper §3)", () => {
+    const dir = makeGallery();
+    // Zero iterations: the reconstruction is its guide. p1..p3 are LFW faces 0..2, so among the bundled LFW
+    // faces the nearest to p1/a (under the model and a member) is that face itself.
+    const base = ['judge', '--gallery', join(dir, 'gallery'), '--reconstruct', '--per-person', '1', '--preset', 'fast', '--iterations', '0'];
+    const r = cli(...base, '--out', join(dir, 'rec'), '--guide-average', '1', '--ensemble', 'assets/judges/faceplugin.onnx');
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/p1\/a: guide lfw#0\n/);
+    const diff = (a: string, b: string) => {
+      const [x, y] = [readPng(a).data, readPng(b).data];
+      return x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0);
+    };
+    expect(diff(join(dir, 'rec', 'p1', 'a.png'), join(dir, 'gallery', 'p1', 'a.png'))).toBeLessThanOrEqual(1);
+    // Among given guides: the astronaut's photo for the astronaut, LFW face 1 for p2; K = 2 averages both.
+    const guides = ['--guide', join(dir, 'gallery', 'p0', 'a.png'), '--guide', join(dir, 'gallery', 'p2', 'a.png')];
+    const g = cli(...base, '--out', join(dir, 'rec2'), ...guides);
+    expect(g.code, g.err).toBe(0);
+    expect(diff(join(dir, 'rec2', 'p0', 'a.png'), join(dir, 'gallery', 'p0', 'a.png'))).toBeLessThanOrEqual(1);
+    expect(diff(join(dir, 'rec2', 'p2', 'a.png'), join(dir, 'gallery', 'p2', 'a.png'))).toBeLessThanOrEqual(1);
+    const m = cli(...base, '--out', join(dir, 'rec3'), ...guides, '--guide-average', '2');
+    expect(m.code, m.err).toBe(0);
+    const [a, b, mean] = [join(dir, 'gallery', 'p0', 'a.png'), join(dir, 'gallery', 'p2', 'a.png'), join(dir, 'rec3', 'p3', 'a.png')].map((f) => readPng(f).data);
+    expect(mean.reduce((e, v, i) => Math.max(e, Math.abs(v - (a[i] + b[i]) / 2)), 0)).toBeLessThanOrEqual(1);
+    expect(cli(...base, '--out', join(dir, 'rec4'), ...guides, '--guide-average', '3').err).toMatch(/--guide-average 3: only 2 faces/);
+  });
+
   it('--start-decoder starts each reconstruction from a trained decoder\'s face for its target', () => {
     const dir = makeGallery();
     const t = cli('train-decoder', '--out', join(dir, 'dec'), '--steps', '2', '--batch', '2', '--filters', '4', '--checkpoint-every', '2');
