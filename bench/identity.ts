@@ -66,6 +66,8 @@ export const LEVERS: Record<string, { args: string[]; ensemble: boolean }> = {
   'identity-wide-jitter-400': { args: ['--preset', 'identity', '--jitter', '8,0.15,8', '--iterations', '400'], ensemble: true },
   // Paper §3 and §5.1: each target's guide the average of the 6 bundled LFW faces nearest it under the optimised networks.
   'identity-guide-average': { args: ['--preset', 'identity', '--guide-average', '6'], ensemble: true },
+  // Views blurred toward half resolution at random: identity legible at the scales other networks read.
+  'identity-blur-jitter': { args: ['--preset', 'identity', '--blur-jitter', '1'], ensemble: true },
 };
 const levers = arg('levers', 'paper,identity')!.split(',');
 const judges = arg('judges', 'mobileface,faceres,faceplugin,dlib')!.split(',');

@@ -14,6 +14,13 @@ export interface Jitter {
   flip?: boolean;
   /** Largest relative change of contrast and brightness (0.1: gain 0.9 … 1.1 about mid-grey, offset ±10 % of it). */
   colour?: number;
+  /**
+   * Largest blur: each item's view is mixed toward its half-resolution version (down and up the Laplacian
+   * pyramid's binomial kernel) by a random fraction up to this (0 … 1), so the identity must be legible at
+   * the coarser scales other networks read faces at (112-px inputs, other training data), not only in the
+   * fine detail of the model's 150 px.
+   */
+  blur?: number;
   seed?: number;
 }
 
@@ -31,6 +38,12 @@ export function jitterAffines(rng: Rng, n: number, size: number, j: Jitter): Aff
     if (j.flip && rng.uniform() < 0.5) return [-m[0], m[1], m[0] * size + m[2], -m[3], m[4], m[3] * size + m[5]];
     return m;
   });
+}
+
+/** The blur fractions of one step, one per item, uniform in 0 … amount. */
+export function jitterBlurs(rng: Rng, n: number, amount: number, out: Float32Array): Float32Array {
+  for (let i = 0; i < n; i++) out[i] = amount * rng.uniform();
+  return out;
 }
 
 /** The colour changes of one step: per item a gain about mid-grey and an offset, as [gains…, offsets…]. */

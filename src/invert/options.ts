@@ -230,8 +230,8 @@ export function check(o: ReconstructOptions): Checked {
     if (m.model === model) fail(`ensemble member ${k} is the main model`);
   });
   const jitter = o.jitter ?? null;
-  if (jitter && !([jitter.shift, jitter.scale, jitter.rotate, jitter.colour ?? 0].every((v) => v >= 0 && Number.isFinite(v)) && jitter.scale < 1 && (jitter.colour ?? 0) < 1)) {
-    fail(`jitter bounds must be ≥ 0 (scale < 1), got ${JSON.stringify(jitter)}`);
+  if (jitter && !([jitter.shift, jitter.scale, jitter.rotate, jitter.colour ?? 0, jitter.blur ?? 0].every((v) => v >= 0 && Number.isFinite(v)) && jitter.scale < 1 && (jitter.colour ?? 0) < 1 && (jitter.blur ?? 0) <= 1)) {
+    fail(`jitter bounds must be ≥ 0 (scale and colour < 1, blur ≤ 1), got ${JSON.stringify(jitter)}`);
   }
   const lapParam = o.lapParam ?? 0;
   if (!(Number.isInteger(lapParam) && lapParam >= 0)) fail(`lapParam must be a whole number of levels ≥ 0, got ${lapParam}`);
