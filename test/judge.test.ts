@@ -174,6 +174,10 @@ describe('faceinv judge', () => {
     const [a, b, mean] = [join(dir, 'gallery', 'p0', 'a.png'), join(dir, 'gallery', 'p2', 'a.png'), join(dir, 'rec3', 'p3', 'a.png')].map((f) => readPng(f).data);
     expect(mean.reduce((e, v, i) => Math.max(e, Math.abs(v - (a[i] + b[i]) / 2)), 0)).toBeLessThanOrEqual(1);
     expect(cli(...base, '--out', join(dir, 'rec4'), ...guides, '--guide-average', '3').err).toMatch(/--guide-average 3: only 2 faces/);
+    // invert takes it too: one guide per target, named in its result.
+    const inv = cli('invert', '--target', join(dir, 'gallery', 'p1', 'b.png'), '--out', join(dir, 'inv.png'), '--preset', 'fast', '--iterations', '0', '--guide-average', '1');
+    expect(inv.code, inv.err).toBe(0);
+    expect(lastJson(inv.out).guide).toBe('lfw#0');
   });
 
   it('--start-decoder starts each reconstruction from a trained decoder\'s face for its target', () => {

@@ -16,6 +16,7 @@ import { loadModel, num, pixelsOf, readTargets, readFaces, writeText, abortOnSig
 import type { CommandSpec } from './options.ts';
 import { checkOutputs, type NamedPath } from './outputs.ts';
 import { DEFAULT_GUIDE, DEFAULT_MODEL, IDENTITY_ENSEMBLE } from './paths.ts';
+import { guidesPerTarget, GUIDE_AVERAGE } from './guides.ts';
 import { LOSS_OPTIONS, parseEnsembleSpec, settings, type EnsembleSpec } from './loss-options.ts';
 
 export { LOSS_OPTIONS, parseEnsembleSpec, settings, type EnsembleSpec } from './loss-options.ts';
@@ -36,6 +37,7 @@ export const INVERT: CommandSpec = {
   options: [
     { name: 'target', type: 'string', repeat: true, help: 'a face PNG (embedded first) or an embedding as JSON; repeat for a batch' },
     { name: 'guide', type: 'string', repeat: true, help: 'guide PNG (default: the bundled average face); repeat to keep the closest result' },
+    GUIDE_AVERAGE,
     { name: 'out', type: 'string', help: 'output PNG (several targets: F with -0, -1, … before .png)' },
     { name: 'trace', type: 'string', help: 'CSV trace (default: the output path with .csv)' },
     { name: 'snapshot-every', type: 'int', arg: 'K', min: 0, help: 'also write the current image every K iterations (so a crash loses little)' },
@@ -145,15 +147,18 @@ export async function invert(args: Parsed): Promise<number> {
   const { embeddings, labels } = await readTargets(model, all.target);
   // Several targets (or JSON lines) write out-0.png, out-1.png, …: checked again by those names.
   if (embeddings.length > 1) checkOutputs(outputs(embeddings.map((_, t) => withSuffix(out, `-${t}`))), reconstructionInputs(args));
-  const guideFiles = all.guide?.length ? all.guide : [DEFAULT_GUIDE];
+  const averaging = opt['guide-average'] !== undefined;
   const T = embeddings.length;
-  const G = guideFiles.length;
-  // Every (target, guide) pair is one batch item: item = t·G + g.
-  const guidePixels = keep(pixelsOf(model, guideFiles));
-  const { s, owned } = await settings(model, args, guidePixels);
-  const target = keep(O.tensor(Float32Array.from(embeddings.flatMap((e) => Array.from({ length: G }, () => Array.from(e))).flat()), [T * G, embeddings[0].length]));
+  // --guide-average: one guide per target, made from the pool; else every (target, guide) pair is one batch
+  // item: item = t·G + g.
+  const G = averaging ? 1 : (all.guide?.length ?? 1);
   // Ensemble targets per batch item: target t's photo for each of its G guides.
   const ens = await ensembleOf(args, pngTargets(all.target) ? (await targetFaces(all.target)).flatMap((img) => Array.from({ length: G }, () => img)) : null);
+  const perTarget = averaging ? (await guidesPerTarget(args, model, ens.members, embeddings, labels))! : null;
+  const guideFiles = perTarget ? perTarget.picks.map((p) => p.join(' + ')) : all.guide?.length ? all.guide : [DEFAULT_GUIDE];
+  const guidePixels = keep(perTarget ? model.pixels(perTarget.images) : pixelsOf(model, guideFiles));
+  const { s, owned } = await settings(model, args, guidePixels);
+  const target = keep(O.tensor(Float32Array.from(embeddings.flatMap((e) => Array.from({ length: G }, () => Array.from(e))).flat()), [T * G, embeddings[0].length]));
   s.ensemble = ens.members;
   owned.push(ens);
   const guide = G === 1 ? guidePixels : keep(tidy(() => O.concat(Array.from({ length: T }, () => guidePixels), 0)));
@@ -189,7 +194,8 @@ export async function invert(args: Parsed): Promise<number> {
   r.image.dispose();
   const chosen = best(r.distance);
   chosen.forEach((g, t) => writePng(outs[t], images[t * G + g]));
-  writeText(tracePath, csvTrace(r, (item) => [labels[Math.floor(item / G)], guideFiles[item % G]], ['target', 'guide']));
+  const guideOf = (t: number, g: number) => (perTarget ? guideFiles[t] : guideFiles[g]);
+  writeText(tracePath, csvTrace(r, (item) => [labels[Math.floor(item / G)], guideOf(Math.floor(item / G), item % G)], ['target', 'guide']));
   for (const t of [target, guidePixels, ...(guide !== guidePixels ? [guide] : [])]) t.dispose();
   for (const x of owned) x.dispose();
   model.dispose();
@@ -200,7 +206,7 @@ export async function invert(args: Parsed): Promise<number> {
     distance: T === 1 ? distance[0] : distance,
     iterations: r.iterations,
     seconds: +r.seconds.toFixed(3),
-    guide: T === 1 ? guideFiles[chosen[0]] : chosen.map((g) => guideFiles[g]),
+    guide: T === 1 ? guideOf(0, chosen[0]) : chosen.map((g, t) => guideOf(t, g)),
     // With several guides: every guide's final distance, per target, in --guide order.
     ...(G > 1 ? { distance_by_guide: Array.from({ length: T }, (_, t) => r.distance.slice(t * G, (t + 1) * G)) } : {}),
     threshold: Number.isFinite(model.threshold) ? model.threshold : null,

@@ -14,12 +14,11 @@ import { readPng, writePng } from '../io/png.ts';
 import { fromPlanes, toModelInput, type RgbImage } from '../io/image.ts';
 import { imageGrid } from '../io/plot.ts';
 import { ProgressBar } from './progress.ts';
-import { loadModel, num, pixelsOf, readImages, readFaces, writeText, abortOnSigint, UsageError, type Parsed } from './common.ts';
+import { loadModel, num, pixelsOf, readFaces, writeText, abortOnSigint, UsageError, type Parsed } from './common.ts';
 import type { CommandSpec } from './options.ts';
 import { loadRun } from './decoder-run.ts';
 import { Decoder } from '../models/decoder.ts';
-import { nearestGuides, meanImage, type ChoosingNetwork } from '../invert/guide_choice.ts';
-import { facesFromSheet } from '../train/faces.ts';
+import { guidesPerTarget, GUIDE_AVERAGE } from './guides.ts';
 import { settings, ensembleOf, ensembleSpecs, reconstructionInputs, LOSS_OPTIONS } from './invert.ts';
 import { checkOutputs } from './outputs.ts';
 import { DEFAULT_GUIDE, DEFAULT_MODEL, packageRoot } from './paths.ts';
@@ -48,7 +47,7 @@ person and source photo come from its path the same way (<person>/<photo>.png).`
     { name: 'reconstruct', type: 'flag', help: 'first reconstruct every photo of each person with two or more photos, from its\nembedding under --model, into --out/<person>/<photo>.png; then judge those' },
     { name: 'out', type: 'string', arg: 'DIR', needs: 'reconstruct', help: 'where --reconstruct writes' },
     { name: 'guide', type: 'string', repeat: true, needs: 'reconstruct', help: 'the guide (default: the bundled average face); repeated, each target gets the one\nnearest it under the optimised networks (the model and the ensemble, never the judge)' },
-    { name: 'guide-average', type: 'int', arg: 'K', min: 1, max: 100, needs: 'reconstruct', help: "each target's guide: the pixel mean of the K faces nearest it under the optimised\nnetworks, among the --guide images (two or more) or the 100 bundled LFW faces" },
+    { ...GUIDE_AVERAGE, needs: 'reconstruct' },
     { name: 'batch', type: 'int', arg: 'B', min: 1, max: 4096, needs: 'reconstruct', help: 'reconstructions per batch (default 8)' },
     { name: 'per-person', type: 'int', arg: 'K', min: 1, needs: 'reconstruct', help: 'reconstruct at most K photos of each person (the first K by name; default all)' },
     { name: 'start-decoder', type: 'string', arg: 'DIR', needs: 'reconstruct', help: "start each reconstruction from a trained decoder's face for its target (DIR from\n'faceinv train-decoder'; an unguided decoder, or a guided one given --guide)" },
@@ -153,29 +152,6 @@ export async function judgeCmd(args: Parsed): Promise<number> {
   return 0;
 }
 
-/**
- * Each target's own guide (paper §3, §5.1), or null for one shared guide: with two or more --guide images or
- * --guide-average K, the mean of the K pool faces nearest the target under the networks that take part.
- */
-async function guidesPerTarget(args: Parsed, model: FaceModel, members: ChoosingNetwork[], targets: Float32Array[], names: string[]): Promise<RgbImage[] | null> {
-  const { opt, all } = args;
-  const K = num(opt, 'guide-average', 1, (v) => Number.isInteger(v) && v >= 1);
-  const files = all.guide ?? [];
-  if (files.length < 2 && opt['guide-average'] === undefined) return null;
-  const pool = files.length >= 2 ? readImages(model, files) : facesFromSheet(readPng(join(packageRoot(), 'assets', 'lfw', 'faces-25px.png')), model.imageSize);
-  const poolNames = files.length >= 2 ? files.map((f) => basename(f)) : pool.map((_, i) => `lfw#${i}`);
-  if (K > pool.length) throw new UsageError(`--guide-average ${K}: only ${pool.length} faces to average`);
-  const [poolPixels, target] = [keep(model.pixels(pool)), keep(O.tensor(Float32Array.from(targets.flatMap((e) => Array.from(e))), [targets.length, targets[0].length]))];
-  try {
-    const picks = await nearestGuides([{ model, target }, ...members], poolPixels, K);
-    picks.forEach((p, t) => process.stderr.write(`${names[t]}: guide ${p.map((k) => poolNames[k]).join(' + ')}\n`));
-    return picks.map((p) => meanImage(p.map((k) => pool[k])));
-  } finally {
-    poolPixels.dispose();
-    target.dispose();
-  }
-}
-
 /** A reconstruction to judge; made here, it has the white-box distance to its target and that model's threshold. */
 type Made = { file: string; person: string; name: string; distance?: number; threshold?: number };
 
@@ -215,7 +191,7 @@ async function reconstructGallery(args: Parsed, files: string[], labels: { perso
     for (let b = 0; b < todo.length && !sig.signal.aborted; b += batch) {
       const idx = todo.slice(b, b + batch);
       const B = idx.length;
-      const guide = keep(perTarget ? model.pixels(perTarget.slice(b, b + B)) : tidy(() => (B === 1 ? O.clone(guideOne) : O.concat(Array.from({ length: B }, () => guideOne), 0))));
+      const guide = keep(perTarget ? model.pixels(perTarget.images.slice(b, b + B)) : tidy(() => (B === 1 ? O.clone(guideOne) : O.concat(Array.from({ length: B }, () => guideOne), 0))));
       const target = keep(rows(b, b + B));
       const batchOwned: { dispose(): void }[] = [];
       const start = decoder
