@@ -3,7 +3,7 @@
 // Also the host's side of a step: the milliseconds spent recording and submitting it (no waiting), the wall
 // time of a step waited for, and its dispatches — on a GPU the step can be bound by these rather than by
 // kernel time.
-// Run: node --import tsx bench/profile.ts [--batch 8] [--by-label]      (last line: JSON)
+// Run: node --import tsx bench/profile.ts [--batch 8] [--by-label] [--model F[@S]]      (last line: JSON)
 import { readFileSync } from 'node:fs';
 import * as F from '../src/index.ts';
 import { FaceModel } from '../src/models/face_model.ts';
@@ -12,10 +12,12 @@ import { arg } from './args.ts';
 
 const N = Number(arg('batch', '8'));
 const e = await F.init();
-const model = FaceModel.fromBytes(new Uint8Array(readFileSync(DEFAULT_MODEL)), 'dlib');
+// --model F[@S]: another network (an ensemble member: it reads the 150-px chip through its chip box, at S px).
+const [file, size] = (arg('model') ?? DEFAULT_MODEL).split('@');
+const model = FaceModel.fromBytes(new Uint8Array(readFileSync(file)), file, size ? { inputSize: Number(size) } : {});
 const p = F.keep(F.mul(F.rand([N, 3, 150, 150], 1), 255));
 p.requiresGrad = true;
-const target = F.keep(F.randn([N, 128], 2));
+const target = F.keep(F.randn([N, Number(model.module.outputs[0].dims.at(-1))], 2));
 const step = () => {
   F.tidy(() => F.backward(F.sum(F.square(F.sub(model.embed(p).embedding, target)))));
   p.grad?.dispose();

@@ -214,6 +214,51 @@ describe('ONNX ops against onnxruntime-node', () => {
     m.dispose();
   });
 
+  // A batch norm as converters from tfjs leave it (faceres): Conv → Mul → Add per channel, then Clip; and a
+  // Conv with bias and a scalar Add before a ReLU.
+  const affine = () => [
+    node('Conv', ['x', 'w1'], ['c1'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }),
+    node('Mul', ['c1', 'scale'], ['m1']),
+    node('Add', ['shift', 'm1'], ['a1']),
+    node('Clip', ['a1', 'lo', 'hi'], ['r1']),
+    node('Conv', ['r1', 'w2', 'b2'], ['c2'], { kernel_shape: [1, 1] }),
+    node('Add', ['c2', 'one'], ['a2']),
+    node('Relu', ['a2'], ['y']),
+  ];
+  const affineInits = [W('w1', [4, 3, 3, 3]), W('scale', [1, 4, 1, 1], 2), W('shift', [4, 1, 1]), floatTensor('lo', [], [0]), floatTensor('hi', [], [0.6]), W('w2', [5, 4, 1, 1]), W('b2', [5]), floatTensor('one', [1], [-0.1])];
+
+  it('per-channel Mul and Add after a Conv folded into its weights: as onnxruntime, forward and gradient', () =>
+    checkGraph({ nodes: affine(), inits: affineInits, input: [2, 3, 6, 7], output: [2, 5, 6, 7], opset: 13 }));
+
+  it('folding saves the Mul and Add passes; tapping a value inside the chain runs it unfolded and gives that value', async () => {
+    const bytes = encodeModel(model({ nodes: affine(), initializers: affineInits, inputs: [valueInfo('x', [1, 3, 6, 7])], outputs: [valueInfo('y', [1, 5, 6, 7])], opset: 13 }));
+    const m = OnnxModule.fromBytes(bytes, 'affine');
+    const e = await F.init();
+    const x = F.tensor(Float32Array.from(new Rand(5).uniform(3 * 6 * 7, -1, 1)), [1, 3, 6, 7]);
+    const run = async (taps: string[]) => {
+      e.flush();
+      const before = e.launches;
+      const out = F.tidy(() => m.run({ x }, { taps }));
+      e.flush();
+      const n = e.launches - before;
+      const values = Object.fromEntries(await Promise.all(Object.entries(out).map(async ([k, t]) => [k, await t.data()] as const)));
+      Object.values(out).forEach((t) => t.dispose());
+      return { n, values };
+    };
+    const folded = await run([]);
+    const tapped = await run(['c1', 'c2']);
+    // Unfolded: the Mul and Add of the first Conv, the Add of the second (the ReLU then fused into it, not the Conv).
+    expect(tapped.n - folded.n).toBe(3);
+    expect(relErr(folded.values.y, tapped.values.y)).toBeLessThan(1e-5);
+    const [sc, sh] = [affineInits[1], affineInits[2]].map((t) => new Float32Array(t.rawData!.slice().buffer));
+    // The tapped Conv output is the Conv alone: folded back by hand it gives the chain's value before the Clip.
+    const after = await run(['a1']);
+    const hw = 6 * 7;
+    expect(relErr(after.values.a1, tapped.values.c1.map((v: number, i: number) => v * sc[Math.floor(i / hw)] + sh[Math.floor(i / hw)]))).toBeLessThan(1e-5);
+    x.dispose();
+    m.dispose();
+  });
+
   it('ConvTranspose 5×5/2 with output_padding, AveragePool with count_include_pad, GlobalAveragePool', () =>
     checkGraph({
       nodes: [

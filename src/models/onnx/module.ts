@@ -9,6 +9,7 @@ import type { NodeProto, ModelProto } from './proto.ts';
 import { decodeModel, defaultOpset, tensorFromProto, readAttrs, OnnxError, OPSET_FLOOR, type HostTensor, type Attr } from './load.ts';
 import { shapeOnly } from './host_ops.ts';
 import { OPS, type OpContext, type OpEntry } from './op_table.ts';
+import { findAffineFolds, type AffineFold } from './fold.ts';
 
 type Value = { host: HostTensor; gpu?: undefined } | { gpu: Tensor; host?: undefined };
 
@@ -51,6 +52,8 @@ export class OnnxModule {
   private readonly plans = new Map<string, ShapePlan>();
   /** Node k → the Relu node that alone reads its output, where node k's op can take the ReLU in (gpuRelu). */
   private readonly reluAfter = new Map<number, number>();
+  /** Conv k → the per-channel Mul/Add chain after it, folded into its weights (fold.ts). */
+  private readonly folds: Map<number, AffineFold>;
 
   static fromBytes(bytes: Uint8Array, name = 'model'): OnnxModule {
     return new OnnxModule(decodeModel(bytes, name), name);
@@ -86,6 +89,7 @@ export class OnnxModule {
       for (const o of n.output ?? []) known.add(o);
     });
     for (const o of this.outputs) if (!known.has(o.name)) throw new OnnxError(`${name}: output '${o.name}' is produced by no node`);
+    this.folds = findAffineFolds(this.nodes, this.initializers, new Set(this.outputs.map((o) => o.name)));
     this.findFusableRelus();
   }
 
@@ -139,9 +143,15 @@ export class OnnxModule {
     }
     const plan = this.planFor(this.inputs.map((i) => fmt(feeds[i.name].shape)).join(';'));
     const fusedInto = new Map<number, number>();
-    this.nodes.forEach((n, k) => {
-      // A ReLU taken in by the node before it: its output is already there.
+    this.nodes.forEach((node, k) => {
+      // A ReLU taken in by the node before it, or a Mul/Add folded into a Conv: its output is already there.
       if (fusedInto.has(k)) return;
+      // A Conv runs folded when its input is computed and no value inside the chain is asked for.
+      const fold = this.folds.get(k);
+      const folding = fold && env.get(node.input![0])?.gpu && ![node, ...fold.chain.slice(0, -1).map((j) => this.nodes[j])].some((m) => wanted.has(m.output![0]));
+      if (folding) for (const j of fold.chain) fusedInto.set(j, k);
+      const n = folding ? fold.node : node;
+      const last = folding ? fold.chain.at(-1)! : k;
       const outNames = n.output ?? [];
       // Host values depend only on the input shapes: a known plan skips the node.
       if (outNames.length && outNames.every((o) => !o || plan.host.has(o))) {
@@ -150,7 +160,7 @@ export class OnnxModule {
       }
       const ins = (n.input ?? []).map((i) => (i === '' ? undefined : env.get(i)));
       const where = `${this.name}: node '${n.name}' (${n.opType}, opset ${this.opset})`;
-      const relu = this.reluAfter.get(k);
+      const relu = this.reluAfter.get(last);
       const fuse = relu !== undefined && !wanted.has(outNames[0]) && ins.some((v) => v?.gpu) ? relu : undefined;
       let outs: Value[];
       try {
