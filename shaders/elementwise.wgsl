@@ -3,7 +3,8 @@
 //   UNARY_GRAD: dx  = OP(x, y, g, alpha, beta)       (y = forward output, g = output gradient)
 //   BINARY:     out = OP(a, b) with NumPy broadcasting when BROADCAST (strides 0 on broadcast axes); GRID3 is
 //               broadcasting over at most 3 (coalesced) axes, one per grid dimension: no index divisions,
-//               which CPU drivers would run lane by lane.
+//               which CPU drivers would run lane by lane. TIMES: out = g · OP(a, b), g of the output's shape
+//               (a partial derivative and its chain-rule product in one pass).
 // OP names a function below; scripts/gen-shaders.mjs turns the u_/g_/b_ names into the TypeScript unions
 // UnaryOp, UnaryGradOp and BinaryOp, so adding an op here is what makes it exist on the TS side.
 
@@ -94,11 +95,25 @@ fn b_prelu_ds(x: f32, y: f32) -> f32 { return select(x, 0.0, x > 0.0); }
 @group(0) @binding(2) var<storage, read> g: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
+#elif ${TIMES}
+@group(0) @binding(1) var<storage, read> y: array<f32>;
+@group(0) @binding(2) var<storage, read> g: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
 #else
 @group(0) @binding(1) var<storage, read> y: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 #endif
+
+// A binary op's value at output element i, times g there with TIMES.
+fn finish(i: u32, v: f32) -> f32 {
+#if ${TIMES}
+  return g[i] * v;
+#else
+  return v;
+#endif
+}
 
 #if ${GRID3}
 @compute @workgroup_size(64)
@@ -108,7 +123,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = (gid.z * p.shape[0].y + gid.y) * p.shape[0].z + gid.x;
   let ia = gid.z * p.astr[0].x + gid.y * p.astr[0].y + gid.x * p.astr[0].z;
   let ib = gid.z * p.bstr[0].x + gid.y * p.bstr[0].y + gid.x * p.bstr[0].z;
-  out[i] = ${OP}(x[ia], y[ib]);
+  out[i] = finish(i, ${OP}(x[ia], y[ib]));
 }
 #else
 @compute @workgroup_size(256)
@@ -131,9 +146,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     ia += c * at(p.astr, u32(d));
     ib += c * at(p.bstr, u32(d));
   }
-  out[i] = ${OP}(x[ia], y[ib]);
+  out[i] = finish(i, ${OP}(x[ia], y[ib]));
 #else
-  out[i] = ${OP}(x[i], y[i]);
+  out[i] = finish(i, ${OP}(x[i], y[i]));
 #endif
 #endif
 }

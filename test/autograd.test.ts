@@ -40,7 +40,10 @@ describe('the tape: backward, accumulation, noGrad, grad / valueAndGrad', () => 
     expect((await backwardOps((x, c) => F.mul(c, x))).mul).toBe(1);
     expect((await backwardOps((x, c) => F.pow(x, c))).log).toBeUndefined();
     expect((await backwardOps((x, c) => F.div(x, c))).div).toBe(1);
-    // PReLU as the importer builds it: relu(x) − slope · relu(−x).
+    // PReLU's input gradient: its partial times g in one pass.
+    const pr = await backwardOps((x, c) => F.prelu(x, c));
+    expect([pr.times_prelu_dx, pr.prelu_dx, pr.mul, pr.prelu_ds, pr.times_prelu_ds]).toEqual([1, undefined, undefined, undefined, undefined]);
+    // PReLU as the importer once built it: relu(x) − slope · relu(−x).
     expect((await backwardOps((x, c) => F.sub(F.relu(x), F.mul(c, F.relu(F.neg(x)))))).mul).toBe(1);
   });
 

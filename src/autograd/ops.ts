@@ -189,10 +189,11 @@ export function minimum(a: Tensor, b: Tensor): Tensor {
 
 /**
  * PReLU: x where x > 0, slope · x elsewhere, the slope broadcasting onto x (ONNX PRelu). One kernel forward
- * and one pair backward per input that needs a gradient (the relu/neg/mul/sub composition took five and six).
+ * and one backward per input that needs a gradient, its partial times g in one pass (the relu/neg/mul/sub
+ * composition took five and six).
  */
 export function prelu(x: Tensor, slope: Tensor): Tensor {
-  return binary('prelu', x, slope, [(g) => mul(g, binaryKernel('prelu_dx', x, slope)), (g) => mul(g, binaryKernel('prelu_ds', x, slope))]);
+  return binary('prelu', x, slope, [(g) => binaryKernel('prelu_dx', x, slope, g), (g) => binaryKernel('prelu_ds', x, slope, g)]);
 }
 
 /** 1 where a == b, else 0 (not differentiable). */

@@ -47,7 +47,7 @@ export function filled(shape: readonly number[], value: number): Tensor {
     return out;
   }
   e.dispatch({
-    pipeline: shaderPipeline('elementwise', { UNARY: true, UNARY_GRAD: false, BROADCAST: false, GRID3: false, OP: 'u_fill' }),
+    pipeline: shaderPipeline('elementwise', { UNARY: true, UNARY_GRAD: false, BROADCAST: false, GRID3: false, TIMES: false, OP: 'u_fill' }),
     buffers: [e.scratch, out.buffer],
     uniforms: packParams('elementwise', { n: out.size, rank: 0, alpha: value, beta: 0, shape: [], astr: [], bstr: [] }),
     workgroups: grid(out.size, 256),

@@ -11,7 +11,7 @@ import { shaderPipeline } from './preprocess.ts';
 export type { UnaryOp, UnaryGradOp, BinaryOp };
 
 export const MAX_RANK = 8;
-const FLAGS = { UNARY: false, UNARY_GRAD: false, BROADCAST: false, GRID3: false };
+const FLAGS = { UNARY: false, UNARY_GRAD: false, BROADCAST: false, GRID3: false, TIMES: false };
 
 function checkRank(op: string, shape: readonly number[]): void {
   if (shape.length > MAX_RANK) throw new RangeError(`${op}: rank ${shape.length} exceeds the supported ${MAX_RANK}`);
@@ -66,13 +66,17 @@ export function coalesce(shape: readonly number[], strides: readonly (readonly n
   return [dims, st];
 }
 
-export function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
+/** out = op(a, b) with broadcasting; with `times` (of the output's shape), times · op(a, b) in the same pass. */
+export function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor, times?: Tensor): Tensor {
   const e = engine();
   const shape = broadcastShapes(op, a.shape, b.shape);
   checkRank(op, shape);
+  if (times && !sameShape(times.shape, shape)) throw new RangeError(`${op}: the factor ${fmt(times.shape)} is not the output's shape ${fmt(shape)}`);
+  const TIMES = !!times;
+  const buffers = (out: Tensor) => (times ? [a.buffer, b.buffer, times.buffer, out.buffer] : [a.buffer, b.buffer, out.buffer]);
   const out = Tensor.empty(shape);
   const broadcast = !(sameShape(a.shape, shape) && sameShape(b.shape, shape));
-  const label = `${op}(${fmt(a.shape)}, ${fmt(b.shape)})`;
+  const label = `${times ? 'times_' : ''}${op}(${fmt(a.shape)}, ${fmt(b.shape)})`;
   if (out.size === 0) return out;
   if (broadcast) {
     const [dims, [as, bs]] = coalesce(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
@@ -84,8 +88,8 @@ export function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
     }
     if (dims.length === 3 && dims[0] <= maxDim && dims[1] <= maxDim && Math.ceil(dims[2] / 64) <= maxDim) {
       e.dispatch({
-        pipeline: shaderPipeline('elementwise', { ...FLAGS, GRID3: true, OP: `b_${op}` }),
-        buffers: [a.buffer, b.buffer, out.buffer],
+        pipeline: shaderPipeline('elementwise', { ...FLAGS, GRID3: true, TIMES, OP: `b_${op}` }),
+        buffers: buffers(out),
         uniforms: packParams('elementwise', { n: out.size, rank: 3, alpha: 0, beta: 0, shape: dims, astr: as, bstr: bs }),
         workgroups: [Math.ceil(dims[2] / 64), dims[1], dims[0]],
         label,
@@ -93,11 +97,11 @@ export function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
       return out;
     }
   }
-  const pipe = shaderPipeline('elementwise', { ...FLAGS, BROADCAST: broadcast, OP: `b_${op}` });
+  const pipe = shaderPipeline('elementwise', { ...FLAGS, BROADCAST: broadcast, TIMES, OP: `b_${op}` });
   const params = packParams('elementwise', { n: out.size, rank: shape.length, alpha: 0, beta: 0, shape, astr: broadcastStrides(a.shape, shape), bstr: broadcastStrides(b.shape, shape) });
   e.dispatch({
     pipeline: pipe,
-    buffers: [a.buffer, b.buffer, out.buffer],
+    buffers: buffers(out),
     uniforms: params,
     workgroups: grid(out.size, 256),
     label,
