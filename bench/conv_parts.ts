@@ -11,6 +11,7 @@ const geo = (N: number, C: number, H: number, K: number, k: number, s: number, p
   const OH = Math.floor((H + 2 * p - k) / s) + 1;
   return { N, C, H, W: H, K, OH, OW: OH, G: 1, KH: k, KW: k, SH: s, SW: s, DH: 1, DW: 1, PT: p, PL: p, PB: p, PR: p };
 };
+const depthwise = (N: number, C: number, H: number, k: number, s: number, p: number): ConvGeometry => ({ ...geo(N, C, H, C, k, s, p), G: C });
 const shapes: [string, ConvGeometry][] = [
   ['face 7x7/2 3x150x150->32 b1', geo(1, 3, 150, 32, 7, 2, 0)],
   ['face 3x3 32x35x35 b1', geo(1, 32, 35, 32, 3, 1, 1)],
@@ -18,6 +19,11 @@ const shapes: [string, ConvGeometry][] = [
   ['face 3x3 32x35x35 b8', geo(8, 32, 35, 32, 3, 1, 1)],
   ['face 3x3 64x17x17 b8', geo(8, 64, 17, 64, 3, 1, 1)],
   ['face 3x3 256x4x4 b8', geo(8, 256, 4, 256, 3, 1, 1)],
+  // Depthwise (faceres's MobileNet at 150 px, the identity ensemble's batch of 13).
+  ['faceres dw 3x3 32x75x75 b13', depthwise(13, 32, 75, 3, 1, 1)],
+  ['faceres dw 3x3/2 64x75x75 b13', { ...depthwise(13, 64, 75, 3, 2, 0), OH: 37, OW: 37, PB: 1, PR: 1 }],
+  ['faceres dw 3x3 128x37x37 b13', depthwise(13, 128, 37, 3, 1, 1)],
+  ['faceres dw 3x3 512x9x9 b13', depthwise(13, 512, 9, 3, 1, 1)],
   ['deconv 5x5/2 50x32->64 (its conv)', { N: 1, C: 50, H: 64, W: 64, K: 50, OH: 32, OW: 32, G: 1, KH: 5, KW: 5, SH: 2, SW: 2, DH: 1, DW: 1, PT: 2, PL: 2, PB: 1, PR: 1 }],
 ];
 
@@ -26,7 +32,7 @@ const variants: ConvVariant[] = ['register', ...(subgroupKernelsSupported() ? ([
 const rows = [];
 for (const [name, g] of shapes) {
   const X = F.randn([g.N, g.C, g.H, g.W], 1);
-  const W = F.randn([g.K, g.C, g.KH, g.KW], 2);
+  const W = F.randn([g.K, g.C / g.G, g.KH, g.KW], 2);
   const DY = F.randn([g.N, g.K, g.OH, g.OW], 3);
   const opts = { reps: 3, inner: 2 };
   const ms = (t: number) => +(t * 1e3).toFixed(2);

@@ -102,6 +102,11 @@ const convCases: [string, Geo][] = [
   ['3×3 stride 2, asymmetric pad, 13×9', { N: 2, C: 6, H: 13, W: 9, K: 9, KH: 3, KW: 3, s: [2, 2], d: [1, 1], p: [0, 1, 1, 0], g: 1 }],
   ['dilation 2, 1×5 kernel, stride 1×2', { N: 1, C: 4, H: 11, W: 17, K: 5, KH: 1, KW: 5, s: [1, 2], d: [2, 2], p: [0, 2, 0, 3], g: 1 }],
   ['depthwise 3×3 (groups = channels = 6)', { N: 2, C: 6, H: 10, W: 7, K: 6, KH: 3, KW: 3, s: [1, 1], d: [1, 1], p: [1, 1, 1, 1], g: 6 }],
+  // Depthwise layers run their own kernel (shaders/conv_depthwise.wgsl): strides, dilation, asymmetric pads,
+  // ragged row blocks (21 columns in blocks of 8) and the 4-wide blocks of narrow rows.
+  ['depthwise 3×3 stride 2, pad 0,0,1,1 (MobileNet\'s), 21×21 → 11×11', { N: 2, C: 5, H: 21, W: 21, K: 5, KH: 3, KW: 3, s: [2, 2], d: [1, 1], p: [0, 0, 1, 1], g: 5 }],
+  ['depthwise 3×2, dilation 2×1, stride 1×2, asymmetric pad', { N: 1, C: 3, H: 9, W: 13, K: 3, KH: 3, KW: 2, s: [1, 2], d: [2, 1], p: [2, 0, 1, 1], g: 3 }],
+  ['depthwise 3×3 on 4×3 rows', { N: 3, C: 7, H: 4, W: 3, K: 7, KH: 3, KW: 3, s: [1, 1], d: [1, 1], p: [1, 1, 1, 1], g: 7 }],
   ['general groups: 6 → 9 channels in 3 groups', { N: 2, C: 6, H: 8, W: 9, K: 9, KH: 3, KW: 2, s: [1, 1], d: [1, 1], p: [1, 0, 1, 1], g: 3 }],
   ['1×1 conv, 17 → 3 channels', { N: 3, C: 17, H: 5, W: 6, K: 3, KH: 1, KW: 1, s: [1, 1], d: [1, 1], p: [0, 0, 0, 0], g: 1 }],
   ['1×1 stride 2: odd rows and columns get no gradient', { N: 2, C: 5, H: 7, W: 6, K: 4, KH: 1, KW: 1, s: [2, 2], d: [1, 1], p: [0, 0, 0, 0], g: 1 }],
@@ -175,6 +180,7 @@ describe('conv2d: other variants and errors', () => {
     const geos: Geo[] = [
       { N: 2, C: 5, H: 9, W: 11, K: 7, KH: 3, KW: 3, s: [1, 1], d: [1, 1], p: [1, 1, 1, 1], g: 1 },
       { N: 1, C: 6, H: 13, W: 9, K: 40, KH: 3, KW: 3, s: [2, 2], d: [1, 1], p: [0, 1, 1, 0], g: 2 },
+      { N: 2, C: 6, H: 10, W: 11, K: 6, KH: 3, KW: 3, s: [1, 1], d: [1, 1], p: [1, 1, 1, 1], g: 6 },
     ];
     const kinds: ('register' | 'shared' | 'subgroup')[] = ['register', 'shared', ...(subgroupKernelsSupported() ? (['subgroup'] as const) : [])];
     if (!subgroupKernelsSupported()) ctx.annotate('no 8-wide subgroups: the subgroup variant is not run');
@@ -228,6 +234,7 @@ const convTCases: [string, Geo & { op: [number, number] }][] = [
   ['the paper’s deconvolution: 5×5 stride 2, pad 2, output padding 1, 8×8 → 16×16', { N: 2, C: 6, H: 8, W: 8, K: 5, KH: 5, KW: 5, s: [2, 2], d: [1, 1], p: [2, 2, 2, 2], g: 1, op: [1, 1] }],
   ['3×3 stride 1, pad 1, odd sizes', { N: 1, C: 5, H: 7, W: 9, K: 3, KH: 3, KW: 3, s: [1, 1], d: [1, 1], p: [1, 1, 1, 1], g: 1 }],
   ['stride 3, dilation 2, asymmetric pad, groups 2', { N: 2, C: 4, H: 5, W: 4, K: 6, KH: 3, KW: 2, s: [3, 2], d: [2, 1], p: [1, 0, 2, 1], g: 2, op: [2, 0] }],
+  ['depthwise 3×3 stride 2, output padding 1', { N: 2, C: 4, H: 5, W: 6, K: 4, KH: 3, KW: 3, s: [2, 2], d: [1, 1], p: [1, 1, 1, 1], g: 4, op: [1, 1] }],
 ].map(([n, q]) => [n, { op: [0, 0], ...(q as object) }] as [string, Geo & { op: [number, number] }]);
 
 for (const variant of variants)

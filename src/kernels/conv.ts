@@ -105,10 +105,36 @@ const block = (n: number) => Math.min(n, 8);
 const describe = (g: ConvGeometry) =>
   `x [${g.N},${g.C},${g.H},${g.W}] w [${g.K},${g.C / g.G},${g.KH},${g.KW}] stride ${g.SH}×${g.SW} dil ${g.DH}×${g.DW} pad ${g.PT},${g.PL},${g.PB},${g.PR} groups ${g.G}`;
 
+/** One filter per channel (groups = input channels = output channels): MobileNets' depthwise layers. */
+const isDepthwise = (g: ConvGeometry) => g.G > 1 && g.G === g.C && g.G === g.K;
+
+/**
+ * A depthwise conv's forward (`grad` false: src = x, out = y) or input gradient (src = dy, out = dx) with its own
+ * kernel on every adapter: as a GEMM its groups are one row each (shaders/conv_depthwise.wgsl).
+ */
+function depthwise(src: Tensor, w: Tensor, bias: Tensor | null, out: Tensor, g: ConvGeometry, grad: boolean, relu: boolean, label: string): void {
+  const e = engine();
+  const ow = grad ? g.W : g.OW;
+  const TP = ow <= 4 ? 4 : 8;
+  const invocations = g.N * g.C * (grad ? g.H : g.OH) * Math.ceil(ow / TP);
+  if (invocations === 0) return;
+  e.dispatch({
+    pipeline: shaderPipeline('conv_depthwise', { TP, KH: g.KH, KW: g.KW, SH: g.SH, SW: g.SW, DH: g.DH, DW: g.DW, GRAD: grad, UNIT_SW: g.SW === 1 }),
+    buffers: [src.buffer, w.buffer, bias ? bias.buffer : e.scratch, out.buffer],
+    uniforms: params(g, !!bias, relu),
+    workgroups: grid(invocations, 64),
+    label,
+  });
+}
+
 /** y[N,K,OH,OW] = conv(x[N,C,H,W], w[K,C/G,KH,KW]) + bias[K], or max(that, 0) with `relu`. */
 export function conv2dKernel(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, relu = false): Tensor {
   const e = engine();
   const out = Tensor.empty([g.N, g.K, g.OH, g.OW]);
+  if (isDepthwise(g)) {
+    depthwise(x, w, bias, out, g, false, relu, `conv2d[depthwise](${describe(g)})`);
+    return out;
+  }
   if (useSubgroup(`conv2d(${describe(g)})`)) {
     gatheredGemm(x, w, bias, out, `conv2d[subgroup](${describe(g)})`, {
       G: g.G, M: g.K / g.G, TY: g.KH, TX: g.KW, N: g.N, colH: g.OH, colW: g.OW,
@@ -156,6 +182,10 @@ export function conv2dKernel(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvG
 export function conv2dGradInputKernel(dy: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
   const e = engine();
   const out = Tensor.empty([g.N, g.C, g.H, g.W]);
+  if (isDepthwise(g)) {
+    depthwise(dy, w, bias, out, g, true, false, `conv2d.gradInput[depthwise](${describe(g)})`);
+    return out;
+  }
   const ty = mergedTaps(g.H, g.SH, g.KH, g.DH, g.PT);
   const tx = mergedTaps(g.W, g.SW, g.KW, g.DW, g.PL);
   if (ty && tx && useSubgroup(`conv2d.gradInput(${describe(g)})`)) {
