@@ -86,6 +86,82 @@ fn b_prelu(x: f32, y: f32) -> f32 { return select(y * x, x, x > 0.0); }
 fn b_prelu_dx(x: f32, y: f32) -> f32 { return select(y, 1.0, x > 0.0); }
 fn b_prelu_ds(x: f32, y: f32) -> f32 { return select(x, 0.0, x > 0.0); }
 
+#if ${VEC4}
+// Four elements per invocation, read and written as vec4s: a CPU driver (lavapipe) runs a storage access
+// lane by lane, so a vec4 costs about what one float does. The output and each operand that walks it
+// contiguously are vec4 arrays (A_VEC, B_VEC); an operand broadcast along the last axis is read once and
+// splatted. The flat forms need n % 4 = 0; GRID3 a last axis of a multiple of 4, strides 0 or 1 along it.
+#if ${A_VEC}
+@group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;
+fn loadA(i: u32) -> vec4<f32> { return x[i / 4u]; }
+#else
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+fn loadA(i: u32) -> vec4<f32> { return vec4<f32>(x[i]); }
+#endif
+#if ${UNARY}
+@group(0) @binding(1) var<storage, read_write> out: array<vec4<f32>>;
+@group(0) @binding(2) var<uniform> p: Params;
+fn value(i: u32, ia: u32, ib: u32) -> vec4<f32> {
+  let v = loadA(ia);
+  return vec4<f32>(${OP}(v.x, p.alpha, p.beta), ${OP}(v.y, p.alpha, p.beta), ${OP}(v.z, p.alpha, p.beta), ${OP}(v.w, p.alpha, p.beta));
+}
+#else
+#if ${B_VEC}
+@group(0) @binding(1) var<storage, read> y: array<vec4<f32>>;
+fn loadB(i: u32) -> vec4<f32> { return y[i / 4u]; }
+#else
+@group(0) @binding(1) var<storage, read> y: array<f32>;
+fn loadB(i: u32) -> vec4<f32> { return vec4<f32>(y[i]); }
+#endif
+#if ${G_OPERAND}
+@group(0) @binding(2) var<storage, read> g: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
+@group(0) @binding(4) var<uniform> p: Params;
+#else
+@group(0) @binding(2) var<storage, read_write> out: array<vec4<f32>>;
+@group(0) @binding(3) var<uniform> p: Params;
+#endif
+#if ${UNARY_GRAD}
+fn value(i: u32, ia: u32, ib: u32) -> vec4<f32> {
+  let u = loadA(ia);
+  let v = loadB(ib);
+  let w = g[i / 4u];
+  return vec4<f32>(${OP}(u.x, v.x, w.x, p.alpha, p.beta), ${OP}(u.y, v.y, w.y, p.alpha, p.beta), ${OP}(u.z, v.z, w.z, p.alpha, p.beta), ${OP}(u.w, v.w, w.w, p.alpha, p.beta));
+}
+#else
+fn value(i: u32, ia: u32, ib: u32) -> vec4<f32> {
+  let u = loadA(ia);
+  let v = loadB(ib);
+  let r = vec4<f32>(${OP}(u.x, v.x), ${OP}(u.y, v.y), ${OP}(u.z, v.z), ${OP}(u.w, v.w));
+#if ${TIMES}
+  return g[i / 4u] * r;
+#else
+  return r;
+#endif
+}
+#endif
+#endif
+
+#if ${GRID3}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  // shape = [d0, d1, d2] over (z, y, x), d2 a multiple of 4: invocation x covers elements 4x … 4x + 3.
+  let q = gid.x * 4u;
+  if (q >= p.shape[0].z) { return; }
+  let i = (gid.z * p.shape[0].y + gid.y) * p.shape[0].z + q;
+  let ia = gid.z * p.astr[0].x + gid.y * p.astr[0].y + q * p.astr[0].z;
+  let ib = gid.z * p.bstr[0].x + gid.y * p.bstr[0].y + q * p.bstr[0].z;
+  out[i / 4u] = value(i, ia, ib);
+}
+#else
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let q = gid.x + gid.y * nwg.x * 256u;
+  if (q * 4u >= p.n) { return; }
+  out[q] = value(q * 4u, q * 4u, q * 4u);
+}
+#endif
+#else
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 #if ${UNARY}
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
@@ -152,4 +228,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 #endif
 #endif
 }
+#endif
 #endif

@@ -3,6 +3,7 @@ import * as F from '../src/index.ts';
 import { engine } from '../src/index.ts';
 import { packParams, grid } from '../src/kernels/params.ts';
 import { shaderPipeline } from '../src/kernels/preprocess.ts';
+import { FLAGS as ELEMENTWISE_FLAGS } from '../src/kernels/elementwise.ts';
 
 const vals = async (t: F.Tensor | null) => Array.from(await t!.data());
 
@@ -205,7 +206,7 @@ describe('bad input', () => {
     const e = engine();
     const t = F.tensor([1, 2, 3], [3]);
     // Binding one buffer as both the read-only input and the writable output is invalid WebGPU.
-    const pipe = shaderPipeline('elementwise', { UNARY: true, UNARY_GRAD: false, BROADCAST: false, GRID3: false, OP: 'u_neg' });
+    const pipe = shaderPipeline('elementwise', { ...ELEMENTWISE_FLAGS, UNARY: true, OP: 'u_neg' });
     e.dispatch({ pipeline: pipe, buffers: [t.buffer, t.buffer], uniforms: packParams('elementwise', { n: 3, rank: 0, alpha: 0, beta: 0, shape: [], astr: [], bstr: [] }), workgroups: grid(3, 256), label: 'aliased-neg([3])' });
     await expect(t.data()).rejects.toThrow(/WebGPU error in aliased-neg\(\[3\]\)/);
     t.dispose();
@@ -230,7 +231,7 @@ describe('bad input', () => {
 
   it('too many workgroups are refused before reaching the GPU', () => {
     const e = engine();
-    const pipe = shaderPipeline('elementwise', { UNARY: true, UNARY_GRAD: false, BROADCAST: false, GRID3: false, OP: 'u_neg' });
+    const pipe = shaderPipeline('elementwise', { ...ELEMENTWISE_FLAGS, UNARY: true, OP: 'u_neg' });
     const t = F.zeros([1]);
     expect(() => e.dispatch({ pipeline: pipe, buffers: [t.buffer, t.buffer], uniforms: packParams('elementwise', { n: 1, rank: 0, alpha: 0, beta: 0, shape: [], astr: [], bstr: [] }), workgroups: [70000, 1, 1], label: 'huge' })).toThrow(
       /huge: 70000×1×1 workgroups exceed the device limit/,

@@ -47,9 +47,10 @@ const unaryCases: [string, (x: F.Tensor) => F.Tensor, (x: number) => number, [nu
 ];
 
 describe('element-wise unary ops: forward against float64, backward against finite differences', () => {
-  const shape = [3, 37, 5];
+  // 555 elements run one per invocation; 444 (a multiple of 4) as vec4s.
+  for (const shape of [[3, 37, 5], [3, 37, 4]])
   for (const [name, gpu, ref, [lo, hi]] of unaryCases) {
-    it(name, async () => {
+    it(`${name} ${JSON.stringify(shape)}`, async () => {
       const x = new Rand(name.length * 31 + 1).uniform(size(shape), lo, hi);
       // Keep inputs off the kinks of relu/abs/clamp so finite differences are meaningful.
       for (let i = 0; i < x.length; i++) if (Math.abs(x[i]) < 1e-3 || Math.abs(x[i] + 0.5) < 1e-3 || Math.abs(x[i] - 0.7) < 1e-3) x[i] += 0.01;
@@ -86,6 +87,11 @@ const shapePairs: [number[], number[]][] = [
   [[], [3, 7]],
   // Four axes that cannot merge (a and b alternate being broadcast): the general index path.
   [[2, 1, 3, 1], [1, 4, 1, 5]],
+  // Multiples of 4 along the last axis: vec4s, flat, with an operand splatted, or both walking it.
+  [[3, 4, 8], [3, 4, 8]],
+  [[3, 4, 8], [1, 4, 1]],
+  [[3, 1, 8], [1, 5, 8]],
+  [[12], [3, 1, 12]],
 ];
 
 describe('element-wise binary ops with NumPy broadcasting', () => {

@@ -3,7 +3,7 @@ import { engine } from '../tensor/engine.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { fmt } from '../tensor/shape.ts';
 import { packParams, grid } from './params.ts';
-import { MAX_RANK } from './elementwise.ts';
+import { MAX_RANK, FLAGS as ELEMENTWISE_FLAGS } from './elementwise.ts';
 import { shaderPipeline } from './preprocess.ts';
 
 /** out[c] = src[offset + Σ c_d·strides_d] for every coordinate c of `shape`. */
@@ -47,7 +47,7 @@ export function filled(shape: readonly number[], value: number): Tensor {
     return out;
   }
   e.dispatch({
-    pipeline: shaderPipeline('elementwise', { UNARY: true, UNARY_GRAD: false, BROADCAST: false, GRID3: false, TIMES: false, OP: 'u_fill' }),
+    pipeline: shaderPipeline('elementwise', { ...ELEMENTWISE_FLAGS, UNARY: true, OP: 'u_fill' }),
     buffers: [e.scratch, out.buffer],
     uniforms: packParams('elementwise', { n: out.size, rank: 0, alpha: value, beta: 0, shape: [], astr: [], bstr: [] }),
     workgroups: grid(out.size, 256),

@@ -11,7 +11,11 @@ import { shaderPipeline } from './preprocess.ts';
 export type { UnaryOp, UnaryGradOp, BinaryOp };
 
 export const MAX_RANK = 8;
-const FLAGS = { UNARY: false, UNARY_GRAD: false, BROADCAST: false, GRID3: false, TIMES: false };
+/** Every define of shaders/elementwise.wgsl off; each kernel turns on its own. */
+export const FLAGS = { UNARY: false, UNARY_GRAD: false, BROADCAST: false, GRID3: false, TIMES: false, VEC4: false, A_VEC: true, B_VEC: true, G_OPERAND: false };
+
+/** The vec4 form (VEC4) for a flat pass over n elements: whenever n is a multiple of 4. */
+const flat = (n: number) => (n % 4 === 0 ? { VEC4: true, invocations: n / 4 } : { VEC4: false, invocations: n });
 
 function checkRank(op: string, shape: readonly number[]): void {
   if (shape.length > MAX_RANK) throw new RangeError(`${op}: rank ${shape.length} exceeds the supported ${MAX_RANK}`);
@@ -20,12 +24,13 @@ function checkRank(op: string, shape: readonly number[]): void {
 export function unaryKernel(op: UnaryOp, x: Tensor, alpha = 0, beta = 0, out?: Tensor): Tensor {
   const e = engine();
   const y = out ?? Tensor.empty(x.shape);
-  const pipe = shaderPipeline('elementwise', { ...FLAGS, UNARY: true, OP: `u_${op}` });
+  const { VEC4, invocations } = flat(x.size);
+  const pipe = shaderPipeline('elementwise', { ...FLAGS, UNARY: true, VEC4, OP: `u_${op}` });
   e.dispatch({
     pipeline: pipe,
     buffers: [x.buffer, y.buffer],
     uniforms: packParams('elementwise', { n: x.size, rank: 0, alpha, beta, shape: [], astr: [], bstr: [] }),
-    workgroups: grid(x.size, 256),
+    workgroups: grid(invocations, 256),
     label: `${op}(${fmt(x.shape)})`,
   });
   return y;
@@ -34,12 +39,13 @@ export function unaryKernel(op: UnaryOp, x: Tensor, alpha = 0, beta = 0, out?: T
 export function unaryGradKernel(op: UnaryGradOp, x: Tensor, y: Tensor, g: Tensor, alpha = 0, beta = 0): Tensor {
   const e = engine();
   const dx = Tensor.empty(x.shape);
-  const pipe = shaderPipeline('elementwise', { ...FLAGS, UNARY_GRAD: true, OP: `g_${op}` });
+  const { VEC4, invocations } = flat(x.size);
+  const pipe = shaderPipeline('elementwise', { ...FLAGS, UNARY_GRAD: true, G_OPERAND: true, VEC4, OP: `g_${op}` });
   e.dispatch({
     pipeline: pipe,
     buffers: [x.buffer, y.buffer, g.buffer, dx.buffer],
     uniforms: packParams('elementwise', { n: x.size, rank: 0, alpha, beta, shape: [], astr: [], bstr: [] }),
-    workgroups: grid(x.size, 256),
+    workgroups: grid(invocations, 256),
     label: `${op}.backward(${fmt(x.shape)})`,
   });
   return dx;
@@ -87,23 +93,27 @@ export function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor, times?: Tensor)
       bs.unshift(0);
     }
     if (dims.length === 3 && dims[0] <= maxDim && dims[1] <= maxDim && Math.ceil(dims[2] / 64) <= maxDim) {
+      // vec4s along the last axis when it is a multiple of 4 that each operand walks contiguously or not at all.
+      const aligned = (st: number[]) => st[2] === 0 || (st[2] === 1 && st[0] % 4 === 0 && st[1] % 4 === 0);
+      const VEC4 = dims[2] % 4 === 0 && aligned(as) && aligned(bs);
       e.dispatch({
-        pipeline: shaderPipeline('elementwise', { ...FLAGS, GRID3: true, TIMES, OP: `b_${op}` }),
+        pipeline: shaderPipeline('elementwise', { ...FLAGS, GRID3: true, TIMES, G_OPERAND: TIMES, VEC4, A_VEC: as[2] === 1, B_VEC: bs[2] === 1, OP: `b_${op}` }),
         buffers: buffers(out),
         uniforms: packParams('elementwise', { n: out.size, rank: 3, alpha: 0, beta: 0, shape: dims, astr: as, bstr: bs }),
-        workgroups: [Math.ceil(dims[2] / 64), dims[1], dims[0]],
+        workgroups: [Math.ceil(dims[2] / (VEC4 ? 256 : 64)), dims[1], dims[0]],
         label,
       });
       return out;
     }
   }
-  const pipe = shaderPipeline('elementwise', { ...FLAGS, BROADCAST: broadcast, TIMES, OP: `b_${op}` });
+  const { VEC4, invocations } = broadcast ? { VEC4: false, invocations: out.size } : flat(out.size);
+  const pipe = shaderPipeline('elementwise', { ...FLAGS, BROADCAST: broadcast, TIMES, G_OPERAND: TIMES, VEC4, OP: `b_${op}` });
   const params = packParams('elementwise', { n: out.size, rank: shape.length, alpha: 0, beta: 0, shape, astr: broadcastStrides(a.shape, shape), bstr: broadcastStrides(b.shape, shape) });
   e.dispatch({
     pipeline: pipe,
     buffers: buffers(out),
     uniforms: params,
-    workgroups: grid(out.size, 256),
+    workgroups: grid(invocations, 256),
     label,
   });
   return out;
