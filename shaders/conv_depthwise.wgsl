@@ -2,9 +2,10 @@
 // weight [C, 1, KH, KW]. GRAD = 0: the forward, y[n,c,oy,ox] = Σ w[c,ky,kx] · x[n,c,oy·SH − PT + ky·DH, …]
 // (+ bias, ReLU). GRAD = 1: the input gradient, dx[n,c,iy,ix] = Σ over the taps that reach (iy, ix) of
 // w[c,ky,kx] · dy[n,c,oy,ox] (also the depthwise transposed convolution's forward, + bias). The GEMM kernels
-// spend a whole row block on the one output channel of a group; here one invocation writes TP neighbouring
-// outputs of one row of one channel, the filter taps and strides are pipeline constants (no divisions by
-// run-time values), and in the forward each input row segment is loaded once for all KW taps.
+// spend a whole row block on the one output channel of a group; here one invocation writes a TR × TP block
+// of outputs of one channel, the filter taps and strides are pipeline constants (no divisions by run-time
+// values), and each source row segment is loaded once for all the taps and output rows that read it (a CPU
+// driver runs every load lane by lane: loads per output are what it costs).
 
 #include "conv_params.wgsl"
 
@@ -15,6 +16,7 @@
 @group(0) @binding(4) var<uniform> p: Params;
 
 const TP = ${TP}u;
+const TR = ${TR}u;
 const KH = ${KH}u;
 const KW = ${KW}u;
 const SH = ${SH}u;
@@ -27,84 +29,122 @@ const DW = ${DW}u;
 const SEG = TP + (KW - 1u) * DW;
 fn outH() -> u32 { return p.H; }
 fn outW() -> u32 { return p.W; }
+fn srcH() -> u32 { return p.OH; }
+fn srcW() -> u32 { return p.OW; }
 #else
-// Input values a row of TP forward outputs reads: (TP − 1)·SW + (KW − 1)·DW + 1.
+// A row of TP forward outputs reads (TP − 1)·SW + (KW − 1)·DW + 1 input values.
 const SEG = (TP - 1u) * SW + (KW - 1u) * DW + 1u;
 fn outH() -> u32 { return p.OH; }
 fn outW() -> u32 { return p.OW; }
+fn srcH() -> u32 { return p.H; }
+fn srcW() -> u32 { return p.W; }
 #endif
+
+var<private> acc: array<f32, ${TRTP}>;
+var<private> seg: array<f32, SEG>;
+
+// Loads the source row sy from column sx0 on into seg (zeros outside the row).
+fn loadSegment(sbase: u32, sy: u32, sx0: i32) {
+  let row = sbase + sy * srcW();
+  for (var s = 0u; s < SEG; s++) {
+    let sx = sx0 + i32(s);
+    seg[s] = select(0.0, src[row + u32(clamp(sx, 0, i32(srcW()) - 1))], sx >= 0 && sx < i32(srcW()));
+  }
+}
+
+// Adds tap row ky of the filter, applied to seg, to output row r of the block.
+fn accumulate(r: u32, wrow: u32) {
+  for (var kx = 0u; kx < KW; kx++) {
+    let wv = w[wrow + kx];
+    for (var j = 0u; j < TP; j++) {
+#if ${GRAD}
+      acc[r * TP + j] = fma(wv, seg[j + (KW - 1u - kx) * DW], acc[r * TP + j]);
+#else
+      acc[r * TP + j] = fma(wv, seg[j * SW + kx * DW], acc[r * TP + j]);
+#endif
+    }
+  }
+}
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let idx = gid.x + gid.y * nwg.x * 64u;
   let blocks = (outW() + TP - 1u) / TP;
-  if (idx >= p.N * p.C * outH() * blocks) { return; }
+  let bands = (outH() + TR - 1u) / TR;
+  if (idx >= p.N * p.C * bands * blocks) { return; }
   let x0 = (idx % blocks) * TP;
-  let row = idx / blocks;
-  let y = row % outH();
-  let plane = row / outH();
-  let c = plane % p.C;
-  let wbase = c * KH * KW;
-  var acc: array<f32, ${TP}>;
+  let y0 = ((idx / blocks) % bands) * TR;
+  let plane = idx / blocks / bands;
+  let wbase = (plane % p.C) * KH * KW;
+  let sbase = plane * srcH() * srcW();
+#if ${SEGMENTS}
 #if ${GRAD}
-  // Taps (ky, kx) reach input (y, x) from dy (oy, ox) when y + PT − ky·DH = oy·SH (and likewise in x).
-  let sbase = plane * p.OH * p.OW;
-  for (var ky = 0u; ky < KH; ky++) {
-    let ny = i32(y + p.PT) - i32(ky * DH);
-    if (ny < 0 || u32(ny) % SH != 0u || u32(ny) / SH >= p.OH) { continue; }
-    let srow = sbase + (u32(ny) / SH) * p.OW;
-#if ${UNIT_SW}
-    // Stride 1 across: the row's TP outputs read one segment of dy, x0 + PL − (KW − 1)·DW onwards.
-    let nx0 = i32(x0 + p.PL) - i32((KW - 1u) * DW);
-    var seg: array<f32, SEG>;
-    for (var s = 0u; s < SEG; s++) {
-      let nx = nx0 + i32(s);
-      seg[s] = select(0.0, src[srow + u32(clamp(nx, 0, i32(p.OW) - 1))], nx >= 0 && nx < i32(p.OW));
+  // Unit strides: output row y0 + r takes tap row ky from dy row y0 + r + PT − ky·DH.
+  let sx0 = i32(x0 + p.PL) - i32((KW - 1u) * DW);
+  let first = i32(y0 + p.PT) - i32((KH - 1u) * DH);
+  for (var t = 0u; t < TR + (KH - 1u) * DH; t++) {
+    let sy = first + i32(t);
+    if (sy < 0 || sy >= i32(srcH())) { continue; }
+    loadSegment(sbase, u32(sy), sx0);
+    for (var r = 0u; r < TR; r++) {
+      // t = r + (KH − 1 − ky)·DH
+      let back = i32(t) - i32(r);
+      if (back < 0 || u32(back) % DH != 0u || u32(back) / DH >= KH) { continue; }
+      accumulate(r, wbase + (KH - 1u - u32(back) / DH) * KW);
     }
-    for (var kx = 0u; kx < KW; kx++) {
-      let wv = w[wbase + ky * KW + kx];
-      for (var j = 0u; j < TP; j++) {
-        acc[j] = fma(wv, seg[j + (KW - 1u - kx) * DW], acc[j]);
-      }
-    }
-#else
-    for (var kx = 0u; kx < KW; kx++) {
-      let wv = w[wbase + ky * KW + kx];
-      for (var j = 0u; j < TP; j++) {
-        let nx = i32(x0 + j + p.PL) - i32(kx * DW);
-        let inside = nx >= 0 && u32(nx) % SW == 0u && u32(nx) / SW < p.OW;
-        let v = src[srow + min(u32(max(nx, 0)) / SW, p.OW - 1u)];
-        acc[j] = fma(wv, select(0.0, v, inside), acc[j]);
-      }
-    }
-#endif
   }
 #else
-  let sbase = plane * p.H * p.W;
-  let ix0 = i32(x0 * SW) - i32(p.PL);
-  for (var ky = 0u; ky < KH; ky++) {
-    let iy = i32(y * SH) - i32(p.PT) + i32(ky * DH);
-    if (iy < 0 || iy >= i32(p.H)) { continue; }
-    let srow = sbase + u32(iy) * p.W;
-    var seg: array<f32, SEG>;
-    for (var s = 0u; s < SEG; s++) {
-      let ix = ix0 + i32(s);
-      seg[s] = select(0.0, src[srow + u32(clamp(ix, 0, i32(p.W) - 1))], ix >= 0 && ix < i32(p.W));
-    }
-    for (var kx = 0u; kx < KW; kx++) {
-      let wv = w[wbase + ky * KW + kx];
-      for (var j = 0u; j < TP; j++) {
-        acc[j] = fma(wv, seg[j * SW + kx * DW], acc[j]);
-      }
+  // Unit row stride: output row y0 + r takes tap row ky from input row y0 + r − PT + ky·DH.
+  let sx0 = i32(x0 * SW) - i32(p.PL);
+  let first = i32(y0) - i32(p.PT);
+  for (var t = 0u; t < TR + (KH - 1u) * DH; t++) {
+    let sy = first + i32(t);
+    if (sy < 0 || sy >= i32(srcH())) { continue; }
+    loadSegment(sbase, u32(sy), sx0);
+    for (var r = 0u; r < TR; r++) {
+      // t = r + ky·DH
+      let ahead = i32(t) - i32(r);
+      if (ahead < 0 || u32(ahead) % DH != 0u || u32(ahead) / DH >= KH) { continue; }
+      accumulate(r, wbase + (u32(ahead) / DH) * KW);
     }
   }
 #endif
-  let b = select(0.0, bias[c], p.hasBias != 0u);
-  let obase = row * outW();
-  for (var j = 0u; j < TP; j++) {
-    if (x0 + j < outW()) {
-      let v = acc[j] + b;
-      out[obase + x0 + j] = select(v, max(v, 0.0), p.relu != 0u);
+#else
+  for (var r = 0u; r < TR; r++) {
+    let y = y0 + r;
+    for (var ky = 0u; ky < KH; ky++) {
+#if ${GRAD}
+      // Taps (ky, kx) reach input (y, x) from dy (oy, ox) when y + PT − ky·DH = oy·SH (and likewise in x).
+      let ny = i32(y + p.PT) - i32(ky * DH);
+      if (ny < 0 || u32(ny) % SH != 0u || u32(ny) / SH >= p.OH) { continue; }
+      let srow = sbase + (u32(ny) / SH) * p.OW;
+      for (var kx = 0u; kx < KW; kx++) {
+        let wv = w[wbase + ky * KW + kx];
+        for (var j = 0u; j < TP; j++) {
+          let nx = i32(x0 + j + p.PL) - i32(kx * DW);
+          let inside = nx >= 0 && u32(nx) % SW == 0u && u32(nx) / SW < p.OW;
+          let v = src[srow + min(u32(max(nx, 0)) / SW, p.OW - 1u)];
+          acc[r * TP + j] = fma(wv, select(0.0, v, inside), acc[r * TP + j]);
+        }
+      }
+#else
+      let iy = i32(y * SH) - i32(p.PT) + i32(ky * DH);
+      if (iy < 0 || iy >= i32(p.H)) { continue; }
+      loadSegment(sbase, u32(iy), i32(x0 * SW) - i32(p.PL));
+      accumulate(r, wbase + ky * KW);
+#endif
+    }
+  }
+#endif
+  let b = select(0.0, bias[plane % p.C], p.hasBias != 0u);
+  for (var r = 0u; r < TR; r++) {
+    if (y0 + r >= outH()) { break; }
+    let obase = (plane * outH() + y0 + r) * outW();
+    for (var j = 0u; j < TP; j++) {
+      if (x0 + j < outW()) {
+        let v = acc[r * TP + j] + b;
+        out[obase + x0 + j] = select(v, max(v, 0.0), p.relu != 0u);
+      }
     }
   }
 }

@@ -106,6 +106,7 @@ const convCases: [string, Geo][] = [
   // ragged row blocks (21 columns in blocks of 8) and the 4-wide blocks of narrow rows.
   ['depthwise 3×3 stride 2, pad 0,0,1,1 (MobileNet\'s), 21×21 → 11×11', { N: 2, C: 5, H: 21, W: 21, K: 5, KH: 3, KW: 3, s: [2, 2], d: [1, 1], p: [0, 0, 1, 1], g: 5 }],
   ['depthwise 3×2, dilation 2×1, stride 1×2, asymmetric pad', { N: 1, C: 3, H: 9, W: 13, K: 3, KH: 3, KW: 2, s: [1, 2], d: [2, 1], p: [2, 0, 1, 1], g: 3 }],
+  ['depthwise 3×3 dilation 2 on 13×10: bands of 4 rows, the last one short', { N: 2, C: 3, H: 13, W: 10, K: 3, KH: 3, KW: 3, s: [1, 1], d: [2, 2], p: [2, 2, 2, 2], g: 3 }],
   ['depthwise 3×3 on 4×3 rows', { N: 3, C: 7, H: 4, W: 3, K: 7, KH: 3, KW: 3, s: [1, 1], d: [1, 1], p: [1, 1, 1, 1], g: 7 }],
   ['general groups: 6 → 9 channels in 3 groups', { N: 2, C: 6, H: 8, W: 9, K: 9, KH: 3, KW: 2, s: [1, 1], d: [1, 1], p: [1, 0, 1, 1], g: 3 }],
   ['1×1 conv, 17 → 3 channels', { N: 3, C: 17, H: 5, W: 6, K: 3, KH: 1, KW: 1, s: [1, 1], d: [1, 1], p: [0, 0, 0, 0], g: 1 }],

@@ -114,12 +114,16 @@ const isDepthwise = (g: ConvGeometry) => g.G > 1 && g.G === g.C && g.G === g.K;
  */
 function depthwise(src: Tensor, w: Tensor, bias: Tensor | null, out: Tensor, g: ConvGeometry, grad: boolean, relu: boolean, label: string): void {
   const e = engine();
-  const ow = grad ? g.W : g.OW;
+  const [oh, ow] = grad ? [g.H, g.W] : [g.OH, g.OW];
+  // Unit strides (the source rows then serve several output rows): each source row segment loaded once.
+  const SEGMENTS = g.SH === 1 && (!grad || g.SW === 1);
+  // Blocks of TR rows × TP columns; narrow or short layers take smaller ones, strided ones single rows.
   const TP = ow <= 4 ? 4 : 8;
-  const invocations = g.N * g.C * (grad ? g.H : g.OH) * Math.ceil(ow / TP);
+  const TR = !SEGMENTS ? 1 : oh >= 12 ? 4 : oh >= 4 ? 2 : 1;
+  const invocations = g.N * g.C * Math.ceil(oh / TR) * Math.ceil(ow / TP);
   if (invocations === 0) return;
   e.dispatch({
-    pipeline: shaderPipeline('conv_depthwise', { TP, KH: g.KH, KW: g.KW, SH: g.SH, SW: g.SW, DH: g.DH, DW: g.DW, GRAD: grad, UNIT_SW: g.SW === 1 }),
+    pipeline: shaderPipeline('conv_depthwise', { TP, TR, TRTP: TR * TP, KH: g.KH, KW: g.KW, SH: g.SH, SW: g.SW, DH: g.DH, DW: g.DW, GRAD: grad, SEGMENTS }),
     buffers: [src.buffer, w.buffer, bias ? bias.buffer : e.scratch, out.buffer],
     uniforms: params(g, !!bias, relu),
     workgroups: grid(invocations, 64),
