@@ -68,8 +68,8 @@ export const LEVERS: Record<string, { args: string[]; ensemble: boolean }> = {
   'identity-guide-average': { args: ['--preset', 'identity', '--guide-average', '6'], ensemble: true },
   // Views blurred toward half resolution at random: identity legible at the scales other networks read.
   'identity-blur-jitter': { args: ['--preset', 'identity', '--blur-jitter', '1'], ensemble: true },
-  // The three input-side levers together: wider jitter, blur, the averaged guide per target.
-  'identity-wide-blur-guide': { args: ['--preset', 'identity', '--jitter', '8,0.15,8', '--blur-jitter', '1', '--guide-average', '6'], ensemble: true },
+  // ALSUV's held-out validation: a candidate per ensemble member, made without it, scored by it; the best kept.
+  'identity-cross-check': { args: ['--preset', 'identity', '--cross-check'], ensemble: true },
 };
 const levers = arg('levers', 'paper,identity')!.split(',');
 const judges = arg('judges', 'mobileface,faceres,faceplugin,dlib')!.split(',');

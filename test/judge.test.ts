@@ -1,5 +1,6 @@
 // Identification of reconstructions by a judge network (issue 8): the pure scoring, and `faceinv judge`.
 import { describe, it, expect } from 'vitest';
+import * as F from '../src/index.ts';
 import { mkdtempSync, mkdirSync, copyFileSync, existsSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, basename } from 'node:path';
@@ -178,6 +179,27 @@ describe('faceinv judge', () => {
     const inv = cli('invert', '--target', join(dir, 'gallery', 'p1', 'b.png'), '--out', join(dir, 'inv.png'), '--preset', 'fast', '--iterations', '0', '--guide-average', '1');
     expect(inv.code, inv.err).toBe(0);
     expect(lastJson(inv.out).guide).toBe('lfw#0');
+  });
+
+  it('--cross-check: a candidate per ensemble member, made without it and scored by it; the better-scored one is kept', async () => {
+    const dir = makeGallery();
+    const base = ['judge', '--gallery', join(dir, 'gallery'), '--reconstruct', '--per-person', '1', '--preset', 'fast', '--iterations', '1', '--cross-check'];
+    const r = cli(...base, '--out', join(dir, 'rec'), '--ensemble', 'assets/judges/faceplugin.onnx', '--ensemble', 'assets/judges/faceres.onnx@112');
+    expect(r.code, r.err).toBe(0);
+    expect(lastJson(r.out).summary.judged).toBe(4);
+    expect(r.err.match(/kept the candidate made without (faceplugin|faceres)\.onnx \(stand-out faceplugin\.onnx -?\d+\.\d+, faceres\.onnx -?\d+\.\d+\)/g)).toHaveLength(4);
+    expect(cli(...base, '--out', join(dir, 'rec2'), '--ensemble', 'assets/judges/faceplugin.onnx').err).toMatch(/--cross-check needs an ensemble of two or more networks/);
+    // The pick follows the held-out network's scores: the target's own mirror image stands out, a stranger does not.
+    const { pickByHeldOut } = await import('../src/cli/cross_check.ts');
+    const { loadModel, embedAll } = await import('../src/cli/common.ts');
+    await F.init();
+    const v = loadModel('assets/judges/faceplugin.onnx');
+    const [photo, stranger] = [readPng(join(dir, 'gallery', 'p0', 'a.png')), readPng(join(dir, 'gallery', 'p2', 'a.png'))];
+    const targets = await embedAll(v, [photo]);
+    const got = await pickByHeldOut([{ model: v, targets }, { model: v, targets }], [[stranger], [mirrorImage(photo)]]);
+    expect(got.pick).toEqual([1]);
+    expect(got.scores[1][0]).toBeGreaterThan(got.scores[0][0] + 2);
+    v.dispose();
   });
 
   it('--start-decoder starts each reconstruction from a trained decoder\'s face for its target', () => {

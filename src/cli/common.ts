@@ -154,6 +154,20 @@ export function pixelsOf(model: FaceModel, paths: string[]): Tensor {
   return model.pixels(readImages(model, paths));
 }
 
+/** Each image's embedding under the model, on the host; `batch` images at a time. */
+export async function embedAll(model: FaceModel, images: RgbImage[], batch = 16): Promise<Float32Array[]> {
+  const out: Float32Array[] = [];
+  for (let i = 0; i < images.length; i += batch) {
+    const part = images.slice(i, i + batch);
+    const e = tidy(() => noGrad(() => model.embed(model.pixels(part)).embedding));
+    const data = await e.data();
+    e.dispose();
+    const d = data.length / part.length;
+    part.forEach((_, k) => out.push(data.slice(k * d, (k + 1) * d)));
+  }
+  return out;
+}
+
 /** Embeddings [N, D] of images (0..255 pixels). */
 export function embedPixels(model: FaceModel, pixels: Tensor): Tensor {
   return tidy(() => noGrad(() => model.embed(pixels).embedding));

@@ -8,17 +8,17 @@ import { init } from '../tensor/engine.ts';
 import * as O from '../autograd/ops.ts';
 import { noGrad } from '../autograd/tape.ts';
 import { reconstruct } from '../invert/reconstruct.ts';
-import type { FaceModel } from '../models/face_model.ts';
 import { calibrate, identify, summarize, galleryPeople, labelOf, type Labelled, type Verdict, type Metric } from '../evaluate/judge.ts';
 import { readPng, writePng } from '../io/png.ts';
 import { fromPlanes, toModelInput, type RgbImage } from '../io/image.ts';
 import { imageGrid } from '../io/plot.ts';
 import { ProgressBar } from './progress.ts';
-import { loadModel, num, pixelsOf, readFaces, writeText, abortOnSigint, UsageError, type Parsed } from './common.ts';
+import { loadModel, num, pixelsOf, embedAll, readFaces, writeText, abortOnSigint, UsageError, type Parsed } from './common.ts';
 import type { CommandSpec } from './options.ts';
 import { loadRun } from './decoder-run.ts';
 import { Decoder } from '../models/decoder.ts';
 import { guidesPerTarget, GUIDE_AVERAGE } from './guides.ts';
+import { pickByHeldOut } from './cross_check.ts';
 import { settings, ensembleOf, ensembleSpecs, reconstructionInputs, LOSS_OPTIONS } from './invert.ts';
 import { checkOutputs } from './outputs.ts';
 import { DEFAULT_GUIDE, DEFAULT_MODEL, packageRoot } from './paths.ts';
@@ -48,6 +48,7 @@ person and source photo come from its path the same way (<person>/<photo>.png).`
     { name: 'out', type: 'string', arg: 'DIR', needs: 'reconstruct', help: 'where --reconstruct writes' },
     { name: 'guide', type: 'string', repeat: true, needs: 'reconstruct', help: 'the guide (default: the bundled average face); repeated, each target gets the one\nnearest it under the optimised networks (the model and the ensemble, never the judge)' },
     { ...GUIDE_AVERAGE, needs: 'reconstruct' },
+    { name: 'cross-check', type: 'flag', needs: 'reconstruct', help: 'one candidate per ensemble member, each made without it; the member left out scores\nits candidate (its similarity to the target against strangers) and the best is kept' },
     { name: 'batch', type: 'int', arg: 'B', min: 1, max: 4096, needs: 'reconstruct', help: 'reconstructions per batch (default 8)' },
     { name: 'per-person', type: 'int', arg: 'K', min: 1, needs: 'reconstruct', help: 'reconstruct at most K photos of each person (the first K by name; default all)' },
     { name: 'start-decoder', type: 'string', arg: 'DIR', needs: 'reconstruct', help: "start each reconstruction from a trained decoder's face for its target (DIR from\n'faceinv train-decoder'; an unguided decoder, or a guided one given --guide)" },
@@ -71,19 +72,6 @@ function judgeFile(spec: string | true | undefined): string {
   const file = existsSync(bundled) && !name.endsWith('.onnx') ? bundled : name;
   if (!existsSync(file)) throw new UsageError(`--judge: '${name}' is neither a bundled judge (mobileface) nor an ONNX file`);
   return file;
-}
-
-async function embedAll(model: FaceModel, images: RgbImage[], batch = 16): Promise<Float32Array[]> {
-  const out: Float32Array[] = [];
-  for (let i = 0; i < images.length; i += batch) {
-    const part = images.slice(i, i + batch);
-    const e = tidy(() => noGrad(() => model.embed(model.pixels(part)).embedding));
-    const data = await e.data();
-    e.dispose();
-    const d = data.length / part.length;
-    part.forEach((_, k) => out.push(data.slice(k * d, (k + 1) * d)));
-  }
-  return out;
 }
 
 export async function judgeCmd(args: Parsed): Promise<number> {
@@ -152,6 +140,9 @@ export async function judgeCmd(args: Parsed): Promise<number> {
   return 0;
 }
 
+/** [n, D] host data as n rows. */
+const hostRows = (data: Float32Array, n: number) => Array.from({ length: n }, (_, k) => data.subarray((k * data.length) / n, ((k + 1) * data.length) / n));
+
 /** A reconstruction to judge; made here, it has the white-box distance to its target and that model's threshold. */
 type Made = { file: string; person: string; name: string; distance?: number; threshold?: number };
 
@@ -185,12 +176,14 @@ async function reconstructGallery(args: Parsed, files: string[], labels: { perso
   owned.push(ens);
   const perTarget = await guidesPerTarget(args, model, ens.members, targets, todo.map((i) => `${labels[i].person}/${labels[i].name}`));
   const rows = (from: number, to: number) => O.tensor(Float32Array.from(targets.slice(from, to).flatMap((e) => Array.from(e))), [to - from, targets[0].length]);
+  const crossCheck = !!opt['cross-check'];
+  if (crossCheck && ens.members.length < 2) throw new UsageError('--cross-check needs an ensemble of two or more networks: one candidate per member, made without it');
   const sig = abortOnSigint('stopping after this batch');
-  const probes: Made[] = [];
-  try {
+  /** Every batch reconstructed with these ensemble members: each todo item's image and distance. */
+  const makeSet = async (members: typeof ens.members, what: string) => {
+    const made: { image: RgbImage; distance: number }[] = [];
     for (let b = 0; b < todo.length && !sig.signal.aborted; b += batch) {
-      const idx = todo.slice(b, b + batch);
-      const B = idx.length;
+      const B = Math.min(batch, todo.length - b);
       const guide = keep(perTarget ? model.pixels(perTarget.images.slice(b, b + B)) : tidy(() => (B === 1 ? O.clone(guideOne) : O.concat(Array.from({ length: B }, () => guideOne), 0))));
       const target = keep(rows(b, b + B));
       const batchOwned: { dispose(): void }[] = [];
@@ -199,22 +192,40 @@ async function reconstructGallery(args: Parsed, files: string[], labels: { perso
         : s.start;
       if (decoder) batchOwned.push(start as Tensor);
       // This batch's rows of each ensemble member's targets.
-      const ensemble = ens.members.map((m) => {
+      const ensemble = members.map((m) => {
         const t = keep(tidy(() => O.slice(m.target, [b, 0], [b + B, m.target.shape[1]])));
         batchOwned.push(t);
         return { ...m, target: t };
       });
-      const bar = new ProgressBar(s.iterations!, `photos ${b + 1}–${b + B} of ${todo.length}`);
+      const bar = new ProgressBar(s.iterations!, `photos ${b + 1}–${b + B} of ${todo.length}${what}`);
       const r = await reconstruct({ ...s, start, ensemble, model, target, guide, signal: sig.signal, onProgress: (p) => bar.update(p.iteration, { distance: Math.max(...p.distance) }, p.rate) });
       bar.done();
-      const imgs = fromPlanes(await r.image.data(), B, S, S);
-      idx.forEach((i, k) => {
-        const file = join(out, labels[i].person, `${labels[i].name}.png`);
-        mkdirSync(dirname(file), { recursive: true });
-        writePng(file, imgs[k]);
-        probes.push({ file, ...labels[i], distance: r.distance[k], threshold: model.threshold });
-      });
+      fromPlanes(await r.image.data(), B, S, S).forEach((image, k) => made.push({ image, distance: r.distance[k] }));
       for (const t of [r.image, guide, target, ...batchOwned]) t.dispose();
+    }
+    return made;
+  };
+  const probes: Made[] = [];
+  try {
+    // --cross-check: candidate set m is made without member m, which then scores it (cross_check.ts).
+    const names = ens.members.map((m) => basename(m.model.module.name));
+    const sets = crossCheck ? ens.members.map((_, m) => ({ members: ens.members.filter((__, k) => k !== m), what: `, without ${names[m]}` })) : [{ members: ens.members, what: '' }];
+    const made: { image: RgbImage; distance: number }[][] = [];
+    for (const set of sets) made.push(await makeSet(set.members, set.what));
+    const done = Math.min(...made.map((m) => m.length));
+    let pick = made[0].map(() => 0);
+    if (crossCheck) {
+      const validators = await Promise.all(ens.members.map(async (m) => ({ model: m.model, targets: hostRows(await m.target.data(), todo.length) })));
+      const picked = await pickByHeldOut(validators, made.map((set) => set.slice(0, done).map((x) => x.image)));
+      pick = picked.pick;
+      pick.forEach((m, k) => process.stderr.write(`${labels[todo[k]].person}/${labels[todo[k]].name}: kept the candidate made without ${names[m]} (stand-out ${names.map((n, v) => `${n} ${picked.scores[v][k].toFixed(2)}`).join(', ')})\n`));
+    }
+    for (let k = 0; k < done; k++) {
+      const i = todo[k];
+      const file = join(out, labels[i].person, `${labels[i].name}.png`);
+      mkdirSync(dirname(file), { recursive: true });
+      writePng(file, made[pick[k]][k].image);
+      probes.push({ file, ...labels[i], distance: made[pick[k]][k].distance, threshold: model.threshold });
     }
   } finally {
     sig.release();
