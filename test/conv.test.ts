@@ -109,6 +109,7 @@ const convCases: [string, Geo][] = [
   ['depthwise 3×3 dilation 2 on 13×10: bands of 4 rows, the last one short', { N: 2, C: 3, H: 13, W: 10, K: 3, KH: 3, KW: 3, s: [1, 1], d: [2, 2], p: [2, 2, 2, 2], g: 3 }],
   ['depthwise 3×3 on 4×3 rows', { N: 3, C: 7, H: 4, W: 3, K: 7, KH: 3, KW: 3, s: [1, 1], d: [1, 1], p: [1, 1, 1, 1], g: 7 }],
   ['general groups: 6 → 9 channels in 3 groups', { N: 2, C: 6, H: 8, W: 9, K: 9, KH: 3, KW: 2, s: [1, 1], d: [1, 1], p: [1, 0, 1, 1], g: 3 }],
+  ['1×1 conv, 8 → 12 channels on 6×6 (its input gradient a matmul with vec4 operands)', { N: 2, C: 8, H: 6, W: 6, K: 12, KH: 1, KW: 1, s: [1, 1], d: [1, 1], p: [0, 0, 0, 0], g: 1 }],
   ['1×1 conv, 17 → 3 channels', { N: 3, C: 17, H: 5, W: 6, K: 3, KH: 1, KW: 1, s: [1, 1], d: [1, 1], p: [0, 0, 0, 0], g: 1 }],
   ['1×1 stride 2: odd rows and columns get no gradient', { N: 2, C: 5, H: 7, W: 6, K: 4, KH: 1, KW: 1, s: [2, 2], d: [1, 1], p: [0, 0, 0, 0], g: 1 }],
   ['40 output channels (two row blocks), 3×3 stride 2 pad 1 into 14×13', { N: 1, C: 9, H: 14, W: 13, K: 40, KH: 3, KW: 3, s: [2, 2], d: [1, 1], p: [1, 1, 1, 1], g: 1 }],

@@ -6,6 +6,7 @@ import { packParams, grid } from './params.ts';
 import { gather, scatterInto, filled } from './copy.ts';
 import { subgroupKernelsSupported, SUBGROUP_WIDTH } from './subgroups.ts';
 import { shaderPipeline } from './preprocess.ts';
+import { matmulKernel } from './matmul.ts';
 
 export type ConvVariant = 'shared' | 'subgroup' | 'register';
 
@@ -105,6 +106,9 @@ const block = (n: number) => Math.min(n, 8);
 const describe = (g: ConvGeometry) =>
   `x [${g.N},${g.C},${g.H},${g.W}] w [${g.K},${g.C / g.G},${g.KH},${g.KW}] stride ${g.SH}×${g.SW} dil ${g.DH}×${g.DW} pad ${g.PT},${g.PL},${g.PB},${g.PR} groups ${g.G}`;
 
+/** A 1×1 conv without stride, dilation that matters, padding or groups: a matrix product per image. */
+const isPointwise = (g: ConvGeometry) => g.KH === 1 && g.KW === 1 && g.SH === 1 && g.SW === 1 && g.G === 1 && g.PT === 0 && g.PL === 0 && g.PB === 0 && g.PR === 0;
+
 /** One filter per channel (groups = input channels = output channels): MobileNets' depthwise layers. */
 const isDepthwise = (g: ConvGeometry) => g.G > 1 && g.G === g.C && g.G === g.K;
 
@@ -185,6 +189,11 @@ export function conv2dKernel(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvG
  */
 export function conv2dGradInputKernel(dy: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
   const e = engine();
+  if (isPointwise(g) && !bias) {
+    // A 1×1 conv's input gradient is a plain product, dx[n] = wᵀ · dy[n]: the matmul kernels serve it
+    // better than the gathered GEMM (pointwise layers are half of MobileNet's work).
+    return matmulKernel({ a: w, b: dy, batch: g.N, M: g.C, N: g.H * g.W, K: g.K, transA: true, transB: false, aBatchStride: 0, bBatchStride: g.K * g.H * g.W, outShape: [g.N, g.C, g.H, g.W] });
+  }
   const out = Tensor.empty([g.N, g.C, g.H, g.W]);
   if (isDepthwise(g)) {
     depthwise(dy, w, bias, out, g, true, false, `conv2d.gradInput[depthwise](${describe(g)})`);
