@@ -31,6 +31,10 @@ fn outH() -> u32 { return p.H; }
 fn outW() -> u32 { return p.W; }
 fn srcH() -> u32 { return p.OH; }
 fn srcW() -> u32 { return p.OW; }
+// Unit strides: output (y, x) takes tap (ky, kx) from dy (y + PT − ky·DH, x + PL − kx·DW).
+fn segmentStart(x0: u32) -> i32 { return i32(x0 + p.PL) - i32((KW - 1u) * DW); }
+fn firstRow(y0: u32) -> i32 { return i32(y0 + p.PT) - i32((KH - 1u) * DH); }
+fn tapRow(i: u32) -> u32 { return KH - 1u - i; }
 #else
 // A row of TP forward outputs reads (TP − 1)·SW + (KW − 1)·DW + 1 input values.
 const SEG = (TP - 1u) * SW + (KW - 1u) * DW + 1u;
@@ -38,6 +42,10 @@ fn outH() -> u32 { return p.OH; }
 fn outW() -> u32 { return p.OW; }
 fn srcH() -> u32 { return p.H; }
 fn srcW() -> u32 { return p.W; }
+// Unit row stride: output (y, x) takes tap (ky, kx) from x (y − PT + ky·DH, x·SW − PL + kx·DW).
+fn segmentStart(x0: u32) -> i32 { return i32(x0 * SW) - i32(p.PL); }
+fn firstRow(y0: u32) -> i32 { return i32(y0) - i32(p.PT); }
+fn tapRow(i: u32) -> u32 { return i; }
 #endif
 
 var<private> acc: array<f32, ${TRTP}>;
@@ -78,37 +86,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let wbase = (plane % p.C) * KH * KW;
   let sbase = plane * srcH() * srcW();
 #if ${SEGMENTS}
-#if ${GRAD}
-  // Unit strides: output row y0 + r takes tap row ky from dy row y0 + r + PT − ky·DH.
-  let sx0 = i32(x0 + p.PL) - i32((KW - 1u) * DW);
-  let first = i32(y0 + p.PT) - i32((KH - 1u) * DH);
+  // Unit row strides: source row first + t serves output row y0 + r with the tap row tapRow((t − r) / DH).
+  let sx0 = segmentStart(x0);
+  let first = firstRow(y0);
   for (var t = 0u; t < TR + (KH - 1u) * DH; t++) {
     let sy = first + i32(t);
     if (sy < 0 || sy >= i32(srcH())) { continue; }
     loadSegment(sbase, u32(sy), sx0);
     for (var r = 0u; r < TR; r++) {
-      // t = r + (KH − 1 − ky)·DH
-      let back = i32(t) - i32(r);
-      if (back < 0 || u32(back) % DH != 0u || u32(back) / DH >= KH) { continue; }
-      accumulate(r, wbase + (KH - 1u - u32(back) / DH) * KW);
+      let d = i32(t) - i32(r);
+      if (d < 0 || u32(d) % DH != 0u || u32(d) / DH >= KH) { continue; }
+      accumulate(r, wbase + tapRow(u32(d) / DH) * KW);
     }
   }
-#else
-  // Unit row stride: output row y0 + r takes tap row ky from input row y0 + r − PT + ky·DH.
-  let sx0 = i32(x0 * SW) - i32(p.PL);
-  let first = i32(y0) - i32(p.PT);
-  for (var t = 0u; t < TR + (KH - 1u) * DH; t++) {
-    let sy = first + i32(t);
-    if (sy < 0 || sy >= i32(srcH())) { continue; }
-    loadSegment(sbase, u32(sy), sx0);
-    for (var r = 0u; r < TR; r++) {
-      // t = r + ky·DH
-      let ahead = i32(t) - i32(r);
-      if (ahead < 0 || u32(ahead) % DH != 0u || u32(ahead) / DH >= KH) { continue; }
-      accumulate(r, wbase + (u32(ahead) / DH) * KW);
-    }
-  }
-#endif
 #else
   for (var r = 0u; r < TR; r++) {
     let y = y0 + r;
@@ -130,7 +120,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 #else
       let iy = i32(y * SH) - i32(p.PT) + i32(ky * DH);
       if (iy < 0 || iy >= i32(p.H)) { continue; }
-      loadSegment(sbase, u32(iy), i32(x0 * SW) - i32(p.PL));
+      loadSegment(sbase, u32(iy), segmentStart(x0));
       accumulate(r, wbase + ky * KW);
 #endif
     }

@@ -111,6 +111,19 @@ describe('the default model in our engine', () => {
   });
 });
 
+/** Runs the module on x with these taps: the kernels it launched and every output's values. */
+async function launchesOf(m: OnnxModule, x: F.Tensor, taps: string[]) {
+  const e = F.engine();
+  e.flush();
+  const before = e.launches;
+  const out = F.tidy(() => m.run({ x }, { taps }));
+  e.flush();
+  const n = e.launches - before;
+  const values = Object.fromEntries(await Promise.all(Object.entries(out).map(async ([k, t]) => [k, await t.data()] as const)));
+  Object.values(out).forEach((t) => t.dispose());
+  return { n, values };
+}
+
 /**
  * A small graph: our forward against onnxruntime within 1e-4, and our input gradient of Σ y² against finite
  * differences of onnxruntime's forward (float32, h = 1e-3, so 1% agreement).
@@ -191,18 +204,9 @@ describe('ONNX ops against onnxruntime-node', () => {
   it('fusing a ReLU saves its pass; tapping the value before it turns the fusion off and gives that value', async () => {
     const bytes = encodeModel(model({ nodes: residual(), initializers: residualInits, inputs: [valueInfo('x', [1, 3, 7, 9])], outputs: [valueInfo('y', [1, 4, 7, 9])] }));
     const m = OnnxModule.fromBytes(bytes, 'residual');
-    const e = await F.init();
+    await F.init();
     const x = F.tensor(Float32Array.from(new Rand(3).uniform(3 * 7 * 9)), [1, 3, 7, 9]);
-    const launches = async (taps: string[]) => {
-      e.flush();
-      const before = e.launches;
-      const out = F.tidy(() => m.run({ x }, { taps }));
-      e.flush();
-      const n = e.launches - before;
-      const values = Object.fromEntries(await Promise.all(Object.entries(out).map(async ([k, t]) => [k, await t.data()] as const)));
-      Object.values(out).forEach((t) => t.dispose());
-      return { n, values };
-    };
+    const launches = (taps: string[]) => launchesOf(m, x, taps);
     const fused = await launches([]);
     const tapped = await launches(['c1', 's']);
     // Unfused: the two ReLUs run as passes of their own.
@@ -233,18 +237,9 @@ describe('ONNX ops against onnxruntime-node', () => {
   it('folding saves the Mul and Add passes; tapping a value inside the chain runs it unfolded and gives that value', async () => {
     const bytes = encodeModel(model({ nodes: affine(), initializers: affineInits, inputs: [valueInfo('x', [1, 3, 6, 7])], outputs: [valueInfo('y', [1, 5, 6, 7])], opset: 13 }));
     const m = OnnxModule.fromBytes(bytes, 'affine');
-    const e = await F.init();
+    await F.init();
     const x = F.tensor(Float32Array.from(new Rand(5).uniform(3 * 6 * 7, -1, 1)), [1, 3, 6, 7]);
-    const run = async (taps: string[]) => {
-      e.flush();
-      const before = e.launches;
-      const out = F.tidy(() => m.run({ x }, { taps }));
-      e.flush();
-      const n = e.launches - before;
-      const values = Object.fromEntries(await Promise.all(Object.entries(out).map(async ([k, t]) => [k, await t.data()] as const)));
-      Object.values(out).forEach((t) => t.dispose());
-      return { n, values };
-    };
+    const run = (taps: string[]) => launchesOf(m, x, taps);
     const folded = await run([]);
     const tapped = await run(['c1', 'c2']);
     // Unfolded: the Mul and Add of the first Conv, the Add of the second (the ReLU then fused into it, not the Conv).
