@@ -17,12 +17,7 @@
 
 const TP = ${TP}u;
 const TR = ${TR}u;
-const KH = ${KH}u;
-const KW = ${KW}u;
-const SH = ${SH}u;
-const SW = ${SW}u;
-const DH = ${DH}u;
-const DW = ${DW}u;
+#include "window.wgsl"
 
 #if ${GRAD}
 // dx [N, C, H, W] from dy [N, C, OH, OW]; with unit stride across, a row of TP reads TP + (KW − 1)·DW of dy.

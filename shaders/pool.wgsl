@@ -13,12 +13,7 @@ struct Params {
 
 // Window and stride are pipeline constants: divisions by them then compile to multiplies, where run-time
 // divisors would be divided lane by lane on CPU drivers (lavapipe), and the window loops unroll.
-const KH = ${KH}u;
-const KW = ${KW}u;
-const SH = ${SH}u;
-const SW = ${SW}u;
-const DH = ${DH}u;
-const DW = ${DW}u;
+#include "window.wgsl"
 
 @group(0) @binding(0) var<storage, read> src: array<f32>;
 #if ${BACKWARD}
