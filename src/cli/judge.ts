@@ -6,6 +6,7 @@ import { basename, dirname, extname, join, relative, resolve as resolvePath } fr
 import { tidy, keep, type Tensor } from '../tensor/tensor.ts';
 import { init } from '../tensor/engine.ts';
 import * as O from '../autograd/ops.ts';
+import type { FaceModel } from '../models/face_model.ts';
 import { noGrad } from '../autograd/tape.ts';
 import { reconstruct } from '../invert/reconstruct.ts';
 import { calibrate, identify, summarize, galleryPeople, labelOf, type Labelled, type Verdict, type Metric } from '../evaluate/judge.ts';
@@ -146,87 +147,106 @@ const hostRows = (data: Float32Array, n: number) => Array.from({ length: n }, (_
 /** A reconstruction to judge; made here, it has the white-box distance to its target and that model's threshold. */
 type Made = { file: string; person: string; name: string; distance?: number; threshold?: number };
 
-/** Reconstructs every photo of the people with two or more photos; returns the written files as probes. */
-async function reconstructGallery(args: Parsed, files: string[], labels: { person: string; name: string }[], images: RgbImage[], people: Map<string, number>, judgePath: string) {
-  const { opt, all } = args;
-  const out = String(opt.out);
-  const model = loadModel(opt.model);
-  const S = model.imageSize;
-  const batch = num(opt, 'batch', 8, (v) => Number.isInteger(v) && v >= 1);
-  const perPerson = num(opt, 'per-person', Infinity, (v) => v === Infinity || (Number.isInteger(v) && v >= 1));
+/** The photos to reconstruct: those of people with two or more, at most perPerson each (the first by name). */
+function photosToReconstruct(labels: { person: string }[], people: Map<string, number>, perPerson: number): number[] {
   const taken = new Map<string, number>();
-  const todo = files.map((_, i) => i).filter((i) => {
+  return labels.map((_, i) => i).filter((i) => {
     const p = labels[i].person;
     if (people.get(p)! < 2 || (taken.get(p) ?? 0) >= perPerson) return false;
     taken.set(p, (taken.get(p) ?? 0) + 1);
     return true;
   });
+}
+
+type Members = Awaited<ReturnType<typeof ensembleOf>>['members'];
+/** What every batch of a gallery's reconstructions shares. */
+interface GalleryRun {
+  model: FaceModel;
+  s: Awaited<ReturnType<typeof settings>>['s'];
+  /** The model's target embeddings, one per photo to reconstruct. */
+  targets: Float32Array[];
+  guideOne: Tensor;
+  perTarget: Awaited<ReturnType<typeof guidesPerTarget>>;
+  decoder: Decoder | null;
+  batch: number;
+  signal: { readonly aborted: boolean };
+}
+
+/** Every photo reconstructed, a batch at a time, with these ensemble members: each one's image and distance. */
+async function reconstructSet(run: GalleryRun, members: Members, what: string): Promise<{ image: RgbImage; distance: number }[]> {
+  const { model, s, targets, guideOne, perTarget, decoder } = run;
+  const made: { image: RgbImage; distance: number }[] = [];
+  for (let b = 0; b < targets.length && !run.signal.aborted; b += run.batch) {
+    const B = Math.min(run.batch, targets.length - b);
+    const guide = keep(perTarget ? model.pixels(perTarget.images.slice(b, b + B)) : tidy(() => (B === 1 ? O.clone(guideOne) : O.concat(Array.from({ length: B }, () => guideOne), 0))));
+    const target = keep(O.tensor(Float32Array.from(targets.slice(b, b + B).flatMap((e) => Array.from(e))), [B, targets[0].length]));
+    const batchOwned: { dispose(): void }[] = [];
+    const start = decoder
+      ? keep(tidy(() => noGrad(() => decoder.decode(target, decoder.config.kind === 'guided' ? guide : undefined, decoder.config.guideIndexCount > 0 ? Array(B).fill(0) : undefined))))
+      : s.start;
+    if (decoder) batchOwned.push(start as Tensor);
+    // This batch's rows of each ensemble member's targets.
+    const ensemble = members.map((m) => {
+      const t = keep(tidy(() => O.slice(m.target, [b, 0], [b + B, m.target.shape[1]])));
+      batchOwned.push(t);
+      return { ...m, target: t };
+    });
+    const bar = new ProgressBar(s.iterations!, `photos ${b + 1}–${b + B} of ${targets.length}${what}`);
+    const r = await reconstruct({ ...s, start, ensemble, model, target, guide, signal: run.signal, onProgress: (p) => bar.update(p.iteration, { distance: Math.max(...p.distance) }, p.rate) });
+    bar.done();
+    fromPlanes(await r.image.data(), B, model.imageSize, model.imageSize).forEach((image, k) => made.push({ image, distance: r.distance[k] }));
+    for (const t of [r.image, guide, target, ...batchOwned]) t.dispose();
+  }
+  return made;
+}
+
+/**
+ * The reconstructions to keep: the one set, or with --cross-check one set per ensemble member, made without it,
+ * each photo's candidate the member left out scores highest (cross_check.ts).
+ */
+async function reconstructions(run: GalleryRun, members: Members, crossCheck: boolean, names: string[]) {
+  const nets = members.map((m) => basename(m.model.module.name));
+  if (!crossCheck) return reconstructSet(run, members, '');
+  const made: { image: RgbImage; distance: number }[][] = [];
+  for (const [m, net] of nets.entries()) made.push(await reconstructSet(run, members.filter((_, k) => k !== m), `, without ${net}`));
+  const done = Math.min(...made.map((set) => set.length));
+  const validators = await Promise.all(members.map(async (m) => ({ model: m.model, targets: hostRows(await m.target.data(), run.targets.length) })));
+  const { pick, scores } = await pickByHeldOut(validators, made.map((set) => set.slice(0, done).map((x) => x.image)));
+  pick.forEach((m, k) => process.stderr.write(`${names[k]}: kept the candidate made without ${nets[m]} (stand-out ${nets.map((n, v) => `${n} ${scores[v][k].toFixed(2)}`).join(', ')})\n`));
+  return pick.map((m, k) => made[m][k]);
+}
+
+/** Reconstructs every photo of the people with two or more photos; returns the written files as probes. */
+async function reconstructGallery(args: Parsed, files: string[], labels: { person: string; name: string }[], images: RgbImage[], people: Map<string, number>, judgePath: string) {
+  const { opt, all } = args;
+  const model = loadModel(opt.model);
+  const todo = photosToReconstruct(labels, people, num(opt, 'per-person', Infinity, (v) => v === Infinity || (Number.isInteger(v) && v >= 1)));
+  const names = todo.map((i) => `${labels[i].person}/${labels[i].name}`);
   const targets = await embedAll(model, todo.map((i) => images[i]));
-  const guideFiles = all.guide?.length ? all.guide : [DEFAULT_GUIDE];
-  const guideOne = keep(pixelsOf(model, guideFiles.slice(0, 1)));
+  const guideOne = keep(pixelsOf(model, (all.guide?.length ? all.guide : [DEFAULT_GUIDE]).slice(0, 1)));
   let decoder: Decoder | null = null;
   if (typeof opt['start-decoder'] === 'string') {
     const { ckpt } = loadRun(opt['start-decoder']);
     decoder = Decoder.fromValues(ckpt.config, ckpt.params);
-    if (decoder.config.outputSize !== S) throw new UsageError(`--start-decoder: the decoder makes ${decoder.config.outputSize} px faces, the model takes ${S}`);
+    if (decoder.config.outputSize !== model.imageSize) throw new UsageError(`--start-decoder: the decoder makes ${decoder.config.outputSize} px faces, the model takes ${model.imageSize}`);
   }
   // Settings (a fitted prior, a start image) and the ensemble's networks and targets: made once for all batches.
   const { s, owned } = await settings(model, args, guideOne);
   const ens = await ensembleOf(args, todo.map((i) => images[i]), [judgePath]);
   owned.push(ens);
-  const perTarget = await guidesPerTarget(args, model, ens.members, targets, todo.map((i) => `${labels[i].person}/${labels[i].name}`));
-  const rows = (from: number, to: number) => O.tensor(Float32Array.from(targets.slice(from, to).flatMap((e) => Array.from(e))), [to - from, targets[0].length]);
   const crossCheck = !!opt['cross-check'];
   if (crossCheck && ens.members.length < 2) throw new UsageError('--cross-check needs an ensemble of two or more networks: one candidate per member, made without it');
+  const perTarget = await guidesPerTarget(args, model, ens.members, targets, names);
   const sig = abortOnSigint('stopping after this batch');
-  /** Every batch reconstructed with these ensemble members: each todo item's image and distance. */
-  const makeSet = async (members: typeof ens.members, what: string) => {
-    const made: { image: RgbImage; distance: number }[] = [];
-    for (let b = 0; b < todo.length && !sig.signal.aborted; b += batch) {
-      const B = Math.min(batch, todo.length - b);
-      const guide = keep(perTarget ? model.pixels(perTarget.images.slice(b, b + B)) : tidy(() => (B === 1 ? O.clone(guideOne) : O.concat(Array.from({ length: B }, () => guideOne), 0))));
-      const target = keep(rows(b, b + B));
-      const batchOwned: { dispose(): void }[] = [];
-      const start = decoder
-        ? keep(tidy(() => noGrad(() => decoder.decode(target, decoder.config.kind === 'guided' ? guide : undefined, decoder.config.guideIndexCount > 0 ? Array(B).fill(0) : undefined))))
-        : s.start;
-      if (decoder) batchOwned.push(start as Tensor);
-      // This batch's rows of each ensemble member's targets.
-      const ensemble = members.map((m) => {
-        const t = keep(tidy(() => O.slice(m.target, [b, 0], [b + B, m.target.shape[1]])));
-        batchOwned.push(t);
-        return { ...m, target: t };
-      });
-      const bar = new ProgressBar(s.iterations!, `photos ${b + 1}–${b + B} of ${todo.length}${what}`);
-      const r = await reconstruct({ ...s, start, ensemble, model, target, guide, signal: sig.signal, onProgress: (p) => bar.update(p.iteration, { distance: Math.max(...p.distance) }, p.rate) });
-      bar.done();
-      fromPlanes(await r.image.data(), B, S, S).forEach((image, k) => made.push({ image, distance: r.distance[k] }));
-      for (const t of [r.image, guide, target, ...batchOwned]) t.dispose();
-    }
-    return made;
-  };
   const probes: Made[] = [];
   try {
-    // --cross-check: candidate set m is made without member m, which then scores it (cross_check.ts).
-    const names = ens.members.map((m) => basename(m.model.module.name));
-    const sets = crossCheck ? ens.members.map((_, m) => ({ members: ens.members.filter((__, k) => k !== m), what: `, without ${names[m]}` })) : [{ members: ens.members, what: '' }];
-    const made: { image: RgbImage; distance: number }[][] = [];
-    for (const set of sets) made.push(await makeSet(set.members, set.what));
-    const done = Math.min(...made.map((m) => m.length));
-    let pick = made[0].map(() => 0);
-    if (crossCheck) {
-      const validators = await Promise.all(ens.members.map(async (m) => ({ model: m.model, targets: hostRows(await m.target.data(), todo.length) })));
-      const picked = await pickByHeldOut(validators, made.map((set) => set.slice(0, done).map((x) => x.image)));
-      pick = picked.pick;
-      pick.forEach((m, k) => process.stderr.write(`${labels[todo[k]].person}/${labels[todo[k]].name}: kept the candidate made without ${names[m]} (stand-out ${names.map((n, v) => `${n} ${picked.scores[v][k].toFixed(2)}`).join(', ')})\n`));
-    }
-    for (let k = 0; k < done; k++) {
-      const i = todo[k];
-      const file = join(out, labels[i].person, `${labels[i].name}.png`);
+    const run: GalleryRun = { model, s, targets, guideOne, perTarget, decoder, batch: num(opt, 'batch', 8, (v) => Number.isInteger(v) && v >= 1), signal: sig.signal };
+    (await reconstructions(run, ens.members, crossCheck, names)).forEach(({ image, distance }, k) => {
+      const file = join(String(opt.out), labels[todo[k]].person, `${labels[todo[k]].name}.png`);
       mkdirSync(dirname(file), { recursive: true });
-      writePng(file, made[pick[k]][k].image);
-      probes.push({ file, ...labels[i], distance: made[pick[k]][k].distance, threshold: model.threshold });
-    }
+      writePng(file, image);
+      probes.push({ file, ...labels[todo[k]], distance, threshold: model.threshold });
+    });
   } finally {
     sig.release();
     guideOne.dispose();
