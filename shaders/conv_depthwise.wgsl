@@ -45,6 +45,11 @@ fn tapRow(i: u32) -> u32 { return i; }
 
 var<private> acc: array<f32, ${TRTP}>;
 var<private> seg: array<f32, SEG>;
+#if ${GRAD}
+// The strided input gradient's dy segment: the columns a row of TP outputs reads.
+const STRIDED_SEG = (TP - 1u + (KW - 1u) * DW) / SW + 2u;
+var<private> strided: array<f32, STRIDED_SEG>;
+#endif
 
 // Loads the source row sy from column sx0 on into seg (zeros outside the row).
 fn loadSegment(sbase: u32, sy: u32, sx0: i32) {
@@ -102,14 +107,26 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       // Taps (ky, kx) reach input (y, x) from dy (oy, ox) when y + PT − ky·DH = oy·SH (and likewise in x).
       let ny = i32(y + p.PT) - i32(ky * DH);
       if (ny < 0 || u32(ny) % SH != 0u || u32(ny) / SH >= p.OH) { continue; }
-      let srow = sbase + (u32(ny) / SH) * p.OW;
-      for (var kx = 0u; kx < KW; kx++) {
-        let wv = w[wbase + ky * KW + kx];
-        for (var j = 0u; j < TP; j++) {
-          let nx = i32(x0 + j + p.PL) - i32(kx * DW);
-          let inside = nx >= 0 && u32(nx) % SW == 0u && u32(nx) / SW < p.OW;
-          let v = src[srow + min(u32(max(nx, 0)) / SW, p.OW - 1u)];
-          acc[r * TP + j] = fma(wv, select(0.0, v, inside), acc[r * TP + j]);
+      // The dy columns this row's TP outputs read, (x + PL − kx·DW) / SW where that divides, loaded once:
+      // from ox0 = ⌊(x0 + PL − (KW − 1)·DW) / SW⌋ on.
+      let low = i32(x0 + p.PL) - i32((KW - 1u) * DW);
+      let ox0 = (low - select(0, i32(SW) - 1, low < 0)) / i32(SW);
+      for (var s = 0u; s < STRIDED_SEG; s++) {
+        let ox = ox0 + i32(s);
+        strided[s] = select(0.0, src[sbase + (u32(ny) / SH) * p.OW + u32(clamp(ox, 0, i32(p.OW) - 1))], ox >= 0 && ox < i32(p.OW));
+      }
+      // Output j, tap kx reads column offset t = j + (KW − 1 − kx)·DW + q when t divides by SW. Branching on
+      // the phase q (the same for the whole row) keeps every index a constant once the loops unroll: a
+      // run-time index would put the private arrays in memory.
+      let q = u32(low - ox0 * i32(SW));
+      for (var phase = 0u; phase < SW; phase++) {
+        if (phase != q) { continue; }
+        for (var kx = 0u; kx < KW; kx++) {
+          let wv = w[wbase + ky * KW + kx];
+          for (var j = 0u; j < TP; j++) {
+            let t = j + (KW - 1u - kx) * DW + phase;
+            if (t % SW == 0u) { acc[r * TP + j] = fma(wv, strided[t / SW], acc[r * TP + j]); }
+          }
         }
       }
 #else
