@@ -2,13 +2,10 @@
 // out-of-distribution generalization", 2024): one reconstruction per ensemble member, each made without that
 // member, which then scores it; the best-scored candidate is kept. A network that took no part in a
 // candidate stands in for the judge it has to convince — the judge itself is never consulted.
-import { join } from 'node:path';
 import type { RgbImage } from '../io/image.ts';
-import { readPng } from '../io/png.ts';
 import type { FaceModel } from '../models/face_model.ts';
-import { facesFromSheet } from '../train/faces.ts';
 import { embedAll } from './common.ts';
-import { packageRoot } from './paths.ts';
+import { bundledFaces } from './guides.ts';
 
 const unit = (v: ArrayLike<number>): Float64Array => {
   const n = Math.hypot(...Array.from(v)) || 1;
@@ -33,8 +30,7 @@ export async function standOut(validator: FaceModel, targets: ArrayLike<number>[
 
 /** The strangers of standOut: the 100 bundled LFW faces, at the network's chip size. */
 export async function strangersFor(validator: FaceModel): Promise<Float64Array[]> {
-  const faces = facesFromSheet(readPng(join(packageRoot(), 'assets', 'lfw', 'faces-25px.png')), validator.imageSize);
-  return (await embedAll(validator, faces)).map(unit);
+  return (await embedAll(validator, bundledFaces(validator.imageSize))).map(unit);
 }
 
 /**

@@ -13,6 +13,9 @@ import { num, readImages, UsageError, type Parsed } from './common.ts';
 import type { OptionSpec } from './options.ts';
 import { packageRoot } from './paths.ts';
 
+/** The 100 bundled LFW faces (assets/lfw), enlarged to `size`: the guide pool, and strangers for the cross-check. */
+export const bundledFaces = (size: number) => facesFromSheet(readPng(join(packageRoot(), 'assets', 'lfw', 'faces-25px.png')), size);
+
 export const GUIDE_AVERAGE: OptionSpec = {
   name: 'guide-average',
   type: 'int',
@@ -31,7 +34,7 @@ export async function guidesPerTarget(args: Parsed, model: FaceModel, members: C
   const K = num(opt, 'guide-average', 1, (v) => Number.isInteger(v) && v >= 1);
   const files = all.guide ?? [];
   if (files.length < 2 && opt['guide-average'] === undefined) return null;
-  const pool = files.length >= 2 ? readImages(model, files) : facesFromSheet(readPng(join(packageRoot(), 'assets', 'lfw', 'faces-25px.png')), model.imageSize);
+  const pool = files.length >= 2 ? readImages(model, files) : bundledFaces(model.imageSize);
   const poolNames = files.length >= 2 ? files.map((f) => basename(f)) : pool.map((_, i) => `lfw#${i}`);
   if (K > pool.length) throw new UsageError(`--guide-average ${K}: only ${pool.length} faces to average`);
   const [poolPixels, target] = [keep(model.pixels(pool)), keep(O.tensor(Float32Array.from(targets.flatMap((e) => Array.from(e))), [targets.length, targets[0].length]))];
