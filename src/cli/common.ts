@@ -1,6 +1,7 @@
 // What the faceinv commands share: argument parsing, loading the model, reading targets and images.
 import { writeFileAtomic } from '../io/atomic.ts';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { RgbImage } from '../io/image.ts';
 import { FaceModel } from '../models/face_model.ts';
 import { readImage, isImageFile, DEFAULT_PIXEL_LIMIT } from '../io/png.ts';
@@ -122,6 +123,15 @@ export async function readFaces(model: { imageSize: number }, paths: string[], o
   }
   return out;
 }
+
+/** The PNG and JPEG files under a folder (its subfolders too); other image formats are refused by name. */
+export const imageFiles = (dir: string): string[] =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return imageFiles(p);
+    if (/\.(webp|bmp|gif|heic|tiff?)$/i.test(e.name)) throw new UsageError(`${p}: only PNG and JPEG images are read; convert it to PNG`);
+    return /\.(png|jpe?g)$/i.test(e.name) ? [p] : [];
+  });
 
 /** A number option, checked. */
 export function num(opt: Record<string, string | true>, name: string, def: number, check: (v: number) => boolean = Number.isFinite): number {

@@ -8,6 +8,7 @@ import type { TrainSettings } from '../train/train.ts';
 import type { Checkpoint } from '../train/checkpoint.ts';
 import { readCheckpoint } from '../train/checkpoint-file.ts';
 import { UsageError } from './common.ts';
+import type { DataConfig } from './train-data.ts';
 
 export const CHECKPOINT = 'checkpoint.bin';
 
@@ -18,6 +19,8 @@ export interface RunConfig {
   guides: string[];
   sampler: ReturnType<GaussianSampler['toJSON']>;
   model: string;
+  /** What it trains on (absent: a run from before 'faces' existed, trained on Gaussian draws). */
+  data?: DataConfig;
 }
 
 /** A run folder's config.json and checkpoint; a usage error when the folder holds no trained decoder. */

@@ -1,7 +1,7 @@
 // faceinv judge: does a face network that took no part in the optimisation recognise the person in
 // reconstructions? Identification against a labelled gallery (src/evaluate/judge.ts), optionally after making
 // the reconstructions of every gallery photo itself (--reconstruct), with an HTML report.
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve as resolvePath } from 'node:path';
 import { tidy, keep, type Tensor } from '../tensor/tensor.ts';
 import { init } from '../tensor/engine.ts';
@@ -14,7 +14,7 @@ import { readPng, writePng } from '../io/png.ts';
 import { fromPlanes, toModelInput, type RgbImage } from '../io/image.ts';
 import { imageGrid } from '../io/plot.ts';
 import { ProgressBar } from './progress.ts';
-import { loadModel, num, pixelsOf, embedAll, readFaces, writeText, abortOnSigint, UsageError, type Parsed } from './common.ts';
+import { loadModel, num, pixelsOf, embedAll, readFaces, imageFiles, writeText, abortOnSigint, UsageError, type Parsed } from './common.ts';
 import type { CommandSpec } from './options.ts';
 import { loadRun } from './decoder-run.ts';
 import { Decoder } from '../models/decoder.ts';
@@ -58,14 +58,6 @@ person and source photo come from its path the same way (<person>/<photo>.png).`
   ],
 };
 
-const pngs = (dir: string): string[] =>
-  readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) return pngs(p);
-    if (/\.(webp|bmp|gif|heic|tiff?)$/i.test(e.name)) throw new UsageError(`${p}: only PNG and JPEG images are read; convert it to PNG`);
-    return /\.(png|jpe?g)$/i.test(e.name) ? [p] : [];
-  });
-
 /** The judge's ONNX file: a bundled judge by name, or a path. */
 function judgeFile(spec: string | true | undefined): string {
   const name = typeof spec === 'string' ? spec : 'mobileface';
@@ -88,7 +80,7 @@ export async function judgeCmd(args: Parsed): Promise<number> {
   if (typeof opt.report === 'string') checkOutputs([{ path: opt.report, what: '--report', dir: true }], inputs);
   await init();
   const galleryRoot = opt.gallery;
-  const files = pngs(galleryRoot).sort();
+  const files = imageFiles(galleryRoot).sort();
   const labels = files.map((f) => labelOf(relative(galleryRoot, f)));
   const people = galleryPeople(labels.map((l) => ({ ...l, embedding: [] })));
   // Gallery photos: each one's most confident face aligned to the 150-px chip every bundled network takes

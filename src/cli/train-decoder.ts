@@ -1,26 +1,25 @@
 // faceinv train-decoder: the command-line face of src/train (paper §4, §5.2): presets, resume, checkpoints.
 import { existsSync, mkdirSync, readFileSync, copyFileSync, appendFileSync } from 'node:fs';
-import { join, extname } from 'node:path';
-import { keep, tidy, type Tensor } from '../tensor/tensor.ts';
+import { join, extname, resolve as resolvePath } from 'node:path';
+import { keep, type Tensor } from '../tensor/tensor.ts';
 import { init } from '../tensor/engine.ts';
 import { Rng } from '../tensor/random.ts';
-import { noGrad } from '../autograd/tape.ts';
 import { Decoder, defaultDecoderConfig, checkConfig, type DecoderConfig } from '../models/decoder.ts';
 import type { FaceModel } from '../models/face_model.ts';
 import { GaussianSampler } from '../train/sampler.ts';
-import { facesFromSheet } from '../train/faces.ts';
-import { trainDecoder, type TrainSettings, type LogRow } from '../train/train.ts';
+import { trainDecoder, LOSS_COLUMNS, type TrainSettings, type LogRow } from '../train/train.ts';
 import { CHECKPOINT_VERSION, type Checkpoint } from '../train/checkpoint.ts';
 import { readCheckpoint, writeCheckpoint } from '../train/checkpoint-file.ts';
 import { readPng } from '../io/png.ts';
 import { ProgressBar } from './progress.ts';
-import { loadModel, num, pixelsOf, writeText, abortOnSigint, UsageError, MAX_PIXELS_OPTION, EXIT_INTERRUPTED, EXIT_NON_FINITE, type Parsed } from './common.ts';
+import { loadModel, num, pixelsOf, embedAll, writeText, abortOnSigint, UsageError, MAX_PIXELS_OPTION, EXIT_INTERRUPTED, EXIT_NON_FINITE, type Parsed } from './common.ts';
 import type { CommandSpec } from './options.ts';
 import { checkOutputs } from './outputs.ts';
 import { DEFAULT_GUIDE, packageRoot } from './paths.ts';
 import { CHECKPOINT, type RunConfig } from './decoder-run.ts';
+import { photoFiles, ensembleSpecsOf, realFaces, faceTraining, type DataConfig } from './train-data.ts';
 
-type Preset = { decoder: Partial<DecoderConfig>; train: TrainSettings };
+type Preset = { decoder: Partial<DecoderConfig>; train: TrainSettings; data: DataConfig['kind'] };
 
 /**
  * cpu: a small decoder that trains here (2 CPU cores, lavapipe) in minutes; paper: the paper's sizes (L_n = 50,
@@ -32,11 +31,13 @@ function presetSettings(name: string, guideLayers: string[]): Preset {
   const layers = (w: number) => guideLayers.map((layer) => ({ layer, weight: w }));
   switch (name) {
     case 'cpu':
-      return { decoder: { filters: 16 }, train: { steps: 400, batch: 8, lr: 2e-3, guideLayers: layers(0.1), tvWeight: 3e-2, checkpointEvery: 50, logEvery: 10 } };
+      return { decoder: { filters: 16 }, train: { steps: 400, batch: 8, lr: 2e-3, guideLayers: layers(0.1), tvWeight: 3e-2, checkpointEvery: 50, logEvery: 10 }, data: 'gaussian' };
     case 'paper':
-      return { decoder: { filters: 50 }, train: { steps: 20000, batch: 64, lr: 1e-3, guideLayers: layers(0.1), tvWeight: 1e-3, checkpointEvery: 200, logEvery: 20 } };
+      return { decoder: { filters: 50 }, train: { steps: 20000, batch: 64, lr: 1e-3, guideLayers: layers(0.1), tvWeight: 1e-3, checkpointEvery: 200, logEvery: 20 }, data: 'gaussian' };
+    case 'identity':
+      return { decoder: { filters: 16 }, train: { steps: 1500, batch: 8, lr: 2e-3, guideLayers: [], tvWeight: 1e-2, pixelWeight: 10, checkpointEvery: 50, logEvery: 10 }, data: 'faces' };
     default:
-      throw new UsageError(`--preset: '${name}' is not a preset (cpu, paper)`);
+      throw new UsageError(`--preset: '${name}' is not a preset (cpu, paper, identity)`);
   }
 }
 
@@ -54,7 +55,11 @@ have; it takes a new --steps, and refuses any other option that contradicts the 
   options: [
     { name: 'out', type: 'string', arg: 'DIR', help: 'the checkpoint directory' },
     { name: 'resume', type: 'flag', help: 'continue the run in --out from its checkpoint' },
-    { name: 'preset', type: 'string', arg: 'P', choices: ['cpu', 'paper'], choiceName: 'a preset', help: 'cpu (default: 16 filters, 400 steps of 8, minutes here) or paper (50 filters, for a GPU)' },
+    { name: 'preset', type: 'string', arg: 'P', choices: ['cpu', 'paper', 'identity'], choiceName: 'a preset', help: 'cpu (default: 16 filters, 400 steps of 8, minutes here), paper (50 filters, for a GPU)\nor identity (real faces with a pixel term: --data faces --pixel-weight 10, no guide)' },
+    { name: 'data', type: 'string', arg: 'D', choices: ['gaussian', 'faces'], choiceName: 'a kind of training data', help: 'gaussian (draws from a Gaussian fitted to the real faces\' embeddings; cpu, paper) or\nfaces (the real faces themselves, augmented, with a pixel term; identity)' },
+    { name: 'photos', type: 'string', arg: 'PATH', repeat: true, help: 'face photos (files or folders) to train on besides the face sheet (--data faces)' },
+    { name: 'pixel-weight', type: 'number', arg: 'W', min: 0, help: "weight of the mean squared pixel difference to the real face (--data faces)" },
+    { name: 'ensemble', type: 'string', arg: 'F[@S][:W]', repeat: true, help: "another ONNX face model in the loss, pulled to its own embedding of the real face\n(--data faces; weight W, input size S), repeatable" },
     { name: 'config', type: 'string', help: 'JSON with any of {"decoder": {...}, "train": {...}} overriding the preset' },
     { name: 'kind', type: 'string', arg: 'K', choices: ['embedding', 'guided'], choiceName: 'a decoder kind', help: 'embedding (§4.1, default) or guided (§4.2)' },
     { name: 'filters', type: 'int', arg: 'L', min: 1, max: 4096, help: 'L_n, channels of each deconvolution' },
@@ -78,18 +83,6 @@ function metaLayers(model: FaceModel): string[] {
   return JSON.parse(model.module.metadata['faceinv.guide_layers'] ?? '[]') as string[];
 }
 
-async function embeddingsOf(model: FaceModel, images: ReturnType<typeof readPng>[], batch = 20): Promise<Float32Array[]> {
-  const out: Float32Array[] = [];
-  for (let at = 0; at < images.length; at += batch) {
-    const e = tidy(() => noGrad(() => model.embed(model.pixels(images.slice(at, at + batch))).embedding));
-    const v = await e.data();
-    e.dispose();
-    const D = v.length / Math.min(batch, images.length - at);
-    for (let i = 0; i * D < v.length; i++) out.push(v.slice(i * D, (i + 1) * D));
-  }
-  return out;
-}
-
 function guideTensor(model: FaceModel, dir: string, files: string[]): Tensor {
   return keep(pixelsOf(model, files.map((f) => join(dir, f))));
 }
@@ -107,6 +100,7 @@ function checkResume(opt: Parsed['opt'], run: RunConfig, dir: string): void {
     lr: run.train.lr,
     tv: run.train.tvWeight,
     'guide-weight': run.train.guideLayers[0]?.weight,
+    'pixel-weight': run.train.pixelWeight,
     'checkpoint-every': run.train.checkpointEvery,
     'log-every': run.train.logEvery,
     seed: run.seed,
@@ -119,13 +113,13 @@ function checkResume(opt: Parsed['opt'], run: RunConfig, dir: string): void {
     const same = typeof value === 'number' ? Number(given) === value : String(given) === String(value);
     if (!same) contradicts.push(`--${name} ${given} (the run's: ${value ?? 'none'})`);
   }
-  const fresh = ['preset', 'config', 'guide', 'faces', 'held-out'].filter((n) => opt[n] !== undefined).map((n) => `--${n}`);
+  const fresh = ['preset', 'config', 'guide', 'faces', 'held-out', 'data', 'photos', 'ensemble'].filter((n) => opt[n] !== undefined).map((n) => `--${n}`);
   if (contradicts.length) throw new UsageError(`--resume: ${contradicts.join(', ')} contradict${contradicts.length === 1 ? 's' : ''} ${join(dir, 'config.json')}; drop ${contradicts.length === 1 ? 'it' : 'them'} or train into another --out`);
   if (fresh.length) throw new UsageError(`--resume: ${fresh.join(', ')} only shape${fresh.length === 1 ? 's' : ''} a new run; the run in ${dir} keeps its own (drop ${fresh.length === 1 ? 'it' : 'them'})`);
 }
 
 /** The decoder and training settings of a new run: the preset, then --config's, then single options. */
-function configFrom(opt: Parsed['opt'], model: FaceModel): { decoder: DecoderConfig; train: TrainSettings } {
+function configFrom(opt: Parsed['opt'], model: FaceModel): { decoder: DecoderConfig; train: TrainSettings; data: DataConfig['kind'] } {
   const p = presetSettings(String(opt.preset ?? 'cpu'), metaLayers(model));
   let cfgFile: { decoder?: Partial<DecoderConfig>; train?: Partial<TrainSettings> } = {};
   if (typeof opt.config === 'string') {
@@ -151,13 +145,15 @@ function configFrom(opt: Parsed['opt'], model: FaceModel): { decoder: DecoderCon
   if (opt['guide-weight'] !== undefined) train.guideLayers = train.guideLayers.map((g) => ({ ...g, weight: num(opt, 'guide-weight', 0, (v) => v >= 0) }));
   if (opt['checkpoint-every'] !== undefined) train.checkpointEvery = num(opt, 'checkpoint-every', 50, (v) => Number.isInteger(v) && v > 0);
   if (opt['log-every'] !== undefined) train.logEvery = num(opt, 'log-every', 10, (v) => Number.isInteger(v) && v > 0);
-  return { decoder, train };
+  if (opt['pixel-weight'] !== undefined) train.pixelWeight = num(opt, 'pixel-weight', 0, (v) => v >= 0);
+  return { decoder, train, data: (opt.data as DataConfig['kind'] | undefined) ?? p.data };
 }
 
 /** A new run from the options: its config.json, guides, loss log and held-out embeddings written to `dir`. */
 async function freshRun({ opt, all }: Pick<Parsed, 'opt' | 'all'>, model: FaceModel, dir: string, ckptPath: string): Promise<RunConfig> {
   if (existsSync(ckptPath)) throw new UsageError(`${dir} already holds a checkpoint: pass --resume to continue it, or choose another --out`);
-  const { decoder, train } = configFrom(opt, model);
+  const cfg = configFrom(opt, model);
+  const { decoder, train } = cfg;
   mkdirSync(dir, { recursive: true });
   const guides = (all.guide?.length ? all.guide : [DEFAULT_GUIDE]).map((g, i) => {
     const name = `guide-${i}${extname(g) || '.png'}`;
@@ -166,21 +162,26 @@ async function freshRun({ opt, all }: Pick<Parsed, 'opt' | 'all'>, model: FaceMo
     return name;
   });
   if (decoder.kind === 'embedding' && guides.length > 1) throw new UsageError('a §4.1 decoder trains with one guide; several need --kind guided');
-  // The embedding Gaussian: fitted on real faces, some held out.
-  const sheet = readPng(typeof opt.faces === 'string' ? opt.faces : join(packageRoot(), 'assets', 'lfw', 'faces-25px.png'));
-  const faces = await embeddingsOf(model, facesFromSheet(sheet, model.imageSize));
-  const heldOut = num(opt, 'held-out', 20, (v) => Number.isInteger(v) && v >= 0 && v <= faces.length - 2);
+  // The real faces: some held out; the rest trained on ('faces') or fitted by the Gaussian ('gaussian').
+  const faces = typeof opt.faces === 'string' ? opt.faces : join(packageRoot(), 'assets', 'lfw', 'faces-25px.png');
+  const data: DataConfig = { kind: cfg.data, sheet: resolvePath(faces), heldOut: 0, photos: photoFiles(all.photos ?? []), ensemble: ensembleSpecsOf(all.ensemble ?? []) };
+  if (data.kind === 'gaussian' && (data.photos.length || data.ensemble.length)) throw new UsageError(`--photos and --ensemble train on real faces: give --data faces (or --preset identity)`);
+  const real = await realFaces(model, data);
+  const sheetEmb = await embedAll(model, real.sheet);
+  data.heldOut = num(opt, 'held-out', 20, (v) => Number.isInteger(v) && v >= 0 && v <= sheetEmb.length - 2);
   const seed = num(opt, 'seed', 1, Number.isInteger);
-  const sampler = GaussianSampler.fit(faces.slice(0, faces.length - heldOut));
+  const trained = [...sheetEmb.slice(0, sheetEmb.length - data.heldOut), ...(data.kind === 'faces' ? await embedAll(model, real.photos) : [])];
+  const sampler = GaussianSampler.fit(trained);
   const fresh = sampler.sample(new Rng(seed + 1_000_003), 100);
+  const heldOut = data.heldOut;
   const lines = [
-    ...faces.slice(faces.length - heldOut).map((e, i) => ({ source: `real face ${faces.length - heldOut + i} (held out of the fit)`, embedding: Array.from(e) })),
+    ...sheetEmb.slice(sheetEmb.length - heldOut).map((e, i) => ({ source: `real face ${sheetEmb.length - heldOut + i} (held out of training)`, embedding: Array.from(e) })),
     ...Array.from({ length: 100 }, (_, i) => ({ source: `gaussian sample ${i} (a seed training never uses)`, embedding: Array.from(fresh.slice(i * sampler.dim, (i + 1) * sampler.dim)) })),
   ];
   writeText(join(dir, 'held-out.jsonl'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
-  const run: RunConfig = { decoder, train, seed, guides, sampler: sampler.toJSON(), model: typeof opt.model === 'string' ? opt.model : 'default' };
+  const run: RunConfig = { decoder, train, seed, guides, sampler: sampler.toJSON(), model: typeof opt.model === 'string' ? opt.model : 'default', data };
   writeText(join(dir, 'config.json'), JSON.stringify(run, null, 1) + '\n');
-  writeText(join(dir, 'loss.csv'), 'step,loss,embedding,guide,tv,distance\n');
+  writeText(join(dir, 'loss.csv'), LOSS_COLUMNS.join(',') + '\n');
   return run;
 }
 
@@ -213,8 +214,11 @@ export async function trainDecoderCmd({ opt, all }: Parsed): Promise<number> {
   const logPath = join(dir, 'loss.csv');
   const startStep = resumed?.step ?? 0;
   // (A line cut short by a kill has fewer fields.)
-  const kept = readFileSync(logPath, 'utf8').trim().split('\n').filter((l, i) => i === 0 || (l.split(',').length === 6 && Number(l.split(',')[0]) < startStep));
+  const lines = readFileSync(logPath, 'utf8').trim().split('\n');
+  const columns = lines[0].split(',').length;
+  const kept = lines.filter((l, i) => i === 0 || (l.split(',').length === columns && Number(l.split(',')[0]) < startStep));
   writeText(logPath, kept.join('\n') + '\n');
+  const real = run.data?.kind === 'faces' ? await faceTraining(model, run.data, run.train.batch) : null;
   const bar = new ProgressBar(run.train.steps, 'train', 'steps');
   const { signal, release } = abortOnSigint('checkpointing after this step');
   let last: LogRow | null = null;
@@ -222,10 +226,10 @@ export async function trainDecoderCmd({ opt, all }: Parsed): Promise<number> {
   let r;
   try {
     r = await trainDecoder({
-      model, decoder, sampler, guides, settings: run.train, seed: run.seed, signal,
+      model, decoder, sampler, guides, settings: run.train, seed: run.seed, signal, faces: real?.source, ensemble: real?.ensemble,
       resume: resumed ? { step: resumed.step, rng: resumed.rng, optimizer: { ...resumed.optimizer, state: resumed.optimizerState } } : undefined,
       onLog: (rows, sps) => {
-        appendFileSync(logPath, rows.map((x) => [x.step, x.loss, x.embedding, x.guide, x.tv, x.distance].join(',')).join('\n') + '\n');
+        appendFileSync(logPath, rows.map((x) => LOSS_COLUMNS.slice(0, columns).map((k) => x[k as keyof LogRow]).join(',')).join('\n') + '\n');
         last = rows[rows.length - 1];
         bar.update(last.step + 1, { loss: last.loss, distance: last.distance }, sps);
       },
@@ -241,6 +245,7 @@ export async function trainDecoderCmd({ opt, all }: Parsed): Promise<number> {
   }
   decoder.dispose();
   guides.dispose();
+  real?.dispose();
   model.dispose();
   if (r.stopped === 'non-finite') process.stderr.write(`faceinv: ${r.message}\n`);
   const lastRow = last as LogRow | null;

@@ -17,6 +17,7 @@ import type { Decoder } from '../models/decoder.ts';
 import { embeddingLoss, embeddingDistance, guideLoss } from '../invert/losses.ts';
 import type { GuideLayer } from '../invert/reconstruct.ts';
 import type { GaussianSampler } from './sampler.ts';
+import type { FaceSource } from './face_source.ts';
 import { LossHistory } from '../tensor/history.ts';
 
 export interface TrainSettings {
@@ -27,6 +28,8 @@ export interface TrainSettings {
   tvWeight: number;
   checkpointEvery: number;
   logEvery: number;
+  /** Weight of the mean squared pixel difference (0..1 scale) to the real face a target came from (faces only). */
+  pixelWeight?: number;
 }
 
 export interface LogRow {
@@ -37,6 +40,9 @@ export interface LogRow {
   guide: number;
   tv: number;
   distance: number;
+  /** The pixel and ensemble terms (0 when the run has none). */
+  pixel: number;
+  ensemble: number;
 }
 
 export interface TrainState {
@@ -50,6 +56,13 @@ export interface TrainOptions {
   model: FaceModel;
   decoder: Decoder;
   sampler: GaussianSampler;
+  /**
+   * Real faces to train on instead of the sampler's draws: each step's targets are the model's embeddings of
+   * a batch of them (augmented), and the faces themselves the pixel and ensemble targets.
+   */
+  faces?: FaceSource;
+  /** More networks in the loss (needs faces): each pulls its unit embedding of the image to its own of the face. */
+  ensemble?: { model: FaceModel; weight: number }[];
   /** Guide images [G, 3, S, S]: one for the §4.1 decoder, a set (e.g. video frames) for §4.2. */
   guides: Tensor;
   settings: TrainSettings;
@@ -68,7 +81,18 @@ export interface TrainResult {
   message?: string;
 }
 
-const TERMS = ['loss', 'embedding', 'guide', 'tv', 'distance'] as const;
+const TERMS = ['loss', 'embedding', 'guide', 'tv', 'distance', 'pixel', 'ensemble'] as const;
+/** loss.csv's header: the step, then TERMS. */
+export const LOSS_COLUMNS = ['step', ...TERMS];
+
+/** What a step's images are scored against besides the model's targets (training on real faces). */
+export interface LossExtras {
+  /** The real faces the targets came from [N, 3, S, S], for the pixel term. */
+  photos?: Tensor;
+  pixelWeight?: number;
+  /** Ensemble members with their embeddings of the photos [N, D_k]. */
+  ensemble?: { model: FaceModel; target: Tensor; weight: number }[];
+}
 
 /** Loss terms per item [N] of decoded images against their targets: what training minimises, and eval reports. */
 export function decoderLoss(
@@ -78,7 +102,8 @@ export function decoderLoss(
   guideActs: Record<string, Tensor>,
   layers: GuideLayer[],
   tvWeight: number,
-): { total: Tensor; embedding: Tensor; guide: Tensor; tv: Tensor; distance: Tensor; embedded: Tensor } {
+  extra: LossExtras = {},
+): { total: Tensor; embedding: Tensor; guide: Tensor; tv: Tensor; distance: Tensor; embedded: Tensor; pixel: Tensor; ensemble: Tensor } {
   const names = layers.map((g) => g.layer);
   const { embedding, taps } = model.embed(images, names);
   const emb = embeddingLoss(embedding, targets, { distance: 'l2', normalize: false, scale: 1 });
@@ -86,7 +111,18 @@ export function decoderLoss(
   let guide: Tensor = O.zeros([N]);
   for (const g of layers) guide = O.add(guide, O.mul(guideLoss(taps[g.layer], guideActs[g.layer]), g.weight));
   const tv = O.mul(totalVariation(O.mul(images, 1 / 255), { perItem: true }), tvWeight);
-  return { total: O.add(O.add(emb, guide), tv), embedding: emb, guide, tv, distance: embeddingDistance(embedding, targets), embedded: embedding };
+  let pixel: Tensor = O.zeros([N]);
+  if (extra.photos && extra.pixelWeight) {
+    const d = O.mul(O.sub(images, extra.photos), 1 / 255);
+    pixel = O.mul(O.mean(O.mul(d, d), [1, 2, 3]), extra.pixelWeight);
+  }
+  let ensemble: Tensor = O.zeros([N]);
+  for (const m of extra.ensemble ?? []) {
+    const l = embeddingLoss(m.model.embed(images).embedding, m.target, { distance: 'l2', normalize: true, scale: 1 });
+    ensemble = O.add(ensemble, O.mul(l, m.weight));
+  }
+  const total = [guide, tv, pixel, ensemble].reduce((a, b) => O.add(a, b), emb);
+  return { total, embedding: emb, guide, tv, distance: embeddingDistance(embedding, targets), embedded: embedding, pixel, ensemble };
 }
 
 /** Activations of the guides [G, …] at each guide layer, kept until disposed by the caller. */
@@ -119,19 +155,29 @@ async function snapshotOf(step: number, rng: Rng, opt: Adam, decoder: Decoder): 
  * One step on the batch `targets` (item k trained against guide idx[k]): decode, score, backward, Adam.
  * Returns the batch means of the loss terms (TERMS), on the GPU.
  */
-function trainStep(o: TrainOptions, opt: Adam, targets: Tensor, guideActs: Record<string, Tensor>, idx: number[]): Tensor {
+function trainStep(o: TrainOptions, opt: Adam, batch: () => { targets: Tensor; extra: LossExtras }, guideActs: Record<string, Tensor>, idx: number[]): Tensor {
   const { decoder, settings: s } = o;
   const needsIndex = decoder.config.kind === 'guided' && decoder.config.guideIndexCount > 0;
   return tidy(() => {
+    const { targets, extra } = batch();
     const guideBatch = decoder.config.kind === 'guided' ? pick(o.guides, idx) : undefined;
     const images = decoder.forward(targets, guideBatch, needsIndex ? idx.map((i) => i % decoder.config.guideIndexCount) : undefined);
     // One guide: its activations broadcast against the batch; a set: each item's own guide's.
     const acts = o.guides.shape[0] === 1 ? guideActs : Object.fromEntries(Object.entries(guideActs).map(([k, v]) => [k, pick(v, idx)]));
-    const l = decoderLoss(o.model, images, targets, acts, s.guideLayers, s.tvWeight);
+    const l = decoderLoss(o.model, images, targets, acts, s.guideLayers, s.tvWeight, extra);
     backward(O.mean(l.total));
     opt.step();
-    return noGrad(() => O.concat([l.total, l.embedding, l.guide, l.tv, l.distance].map((t) => O.reshape(O.mean(t), [1])), 0));
+    return noGrad(() => O.concat([l.total, l.embedding, l.guide, l.tv, l.distance, l.pixel, l.ensemble].map((t) => O.reshape(O.mean(t), [1])), 0));
   });
+}
+
+/** A batch of real faces and what they set the step's images: the model's and each member's embeddings of them. */
+function realBatch(o: TrainOptions, rng: Rng): { targets: Tensor; extra: LossExtras } {
+  const photos = o.faces!.draw(rng);
+  return noGrad(() => ({
+    targets: o.model.embed(photos).embedding,
+    extra: { photos, pixelWeight: o.settings.pixelWeight ?? 0, ensemble: (o.ensemble ?? []).map((m) => ({ ...m, target: m.model.embed(photos).embedding })) },
+  }));
 }
 
 export async function trainDecoder(o: TrainOptions): Promise<TrainResult> {
@@ -139,6 +185,8 @@ export async function trainDecoder(o: TrainOptions): Promise<TrainResult> {
   const { model, decoder, sampler, settings: s } = o;
   const D = decoder.config.embeddingSize;
   if (sampler.dim !== D) throw new RangeError(`train: the sampler draws ${sampler.dim}-d embeddings, the decoder takes ${D}`);
+  if (o.ensemble?.length && !o.faces) throw new RangeError('train: an ensemble needs real faces (its targets are its embeddings of them)');
+  if (o.faces && o.faces.batch !== s.batch) throw new RangeError(`train: the face source draws ${o.faces.batch} faces a step, the batch is ${s.batch}`);
   const G = o.guides.shape[0];
   const B = s.batch;
   const every = Math.max(1, s.logEvery);
@@ -162,10 +210,10 @@ export async function trainDecoder(o: TrainOptions): Promise<TrainResult> {
   let t0 = performance.now();
   try {
     while (step < s.steps) {
-      targets.write(sampler.sample(rng, B));
+      if (!o.faces) targets.write(sampler.sample(rng, B));
       // Which guide each item is trained against (§4.2 trains on a set of guides; §4.1 has one).
       const idx = Array.from({ length: B }, () => (G === 1 ? 0 : Math.floor(rng.next() * G)));
-      const stats = trainStep(o, opt, targets, guideActs, idx);
+      const stats = trainStep(o, opt, () => (o.faces ? realBatch(o, rng) : { targets, extra: {} }), guideActs, idx);
       history.record(stats);
       stats.dispose();
       opt.zeroGrad();
@@ -178,7 +226,7 @@ export async function trainDecoder(o: TrainOptions): Promise<TrainResult> {
       if (history.full || checkpointNow) {
         const first = step - history.count;
         const block = await history.read();
-        const rows: LogRow[] = block.rows.map((v, k) => ({ step: first + k, loss: v[0], embedding: v[1], guide: v[2], tv: v[3], distance: v[4] }));
+        const rows: LogRow[] = block.rows.map((v, k) => ({ step: first + k, loss: v[0], embedding: v[1], guide: v[2], tv: v[3], distance: v[4], pixel: v[5], ensemble: v[6] }));
         const now = performance.now();
         o.onLog?.(rows, (rows.length * 1000) / Math.max(now - t0, 1e-3));
         if (block.bad >= 0) {

@@ -1,0 +1,61 @@
+// What `faceinv train-decoder` trains on. 'gaussian' (the paper's §4): random embeddings drawn from a Gaussian
+// fitted to real faces' embeddings. 'faces' (issue 20): the real faces themselves, augmented each step — the
+// bundled LFW sheet (or --faces) and any --photos — with their embeddings as targets, the faces as pixel
+// targets, and the --ensemble networks' embeddings of them. Either way a few real faces are held out of
+// training for `faceinv eval`, and the Gaussian is fitted (it also gives eval its fresh draws).
+import { existsSync, statSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import { keep, tidy, type Tensor } from '../tensor/tensor.ts';
+import { noGrad } from '../autograd/tape.ts';
+import type { RgbImage } from '../io/image.ts';
+import { readPng } from '../io/png.ts';
+import type { FaceModel } from '../models/face_model.ts';
+import { facesFromSheet } from '../train/faces.ts';
+import { FaceSource } from '../train/face_source.ts';
+import { loadModel, readFaces, imageFiles, UsageError } from './common.ts';
+import { parseEnsembleSpec, type EnsembleSpec } from './loss-options.ts';
+
+/** A run's training data as config.json records it (absent in runs that predate it: 'gaussian'). */
+export interface DataConfig {
+  kind: 'gaussian' | 'faces';
+  /** The sheet of 25×25 faces; its last `heldOut` tiles are never trained on. */
+  sheet: string;
+  heldOut: number;
+  /** Photo files (absolute), aligned to the model's chip: trained on with kind 'faces'. */
+  photos: string[];
+  ensemble: EnsembleSpec[];
+}
+
+/** The --photos files and folders as a list of image files, absolute (a resumed run reads them again). */
+export function photoFiles(paths: string[]): string[] {
+  return paths.flatMap((p) => {
+    if (!existsSync(p)) throw new UsageError(`--photos: ${p} does not exist`);
+    return (statSync(p).isDirectory() ? imageFiles(p).sort() : [p]).map((f) => resolvePath(f));
+  });
+}
+
+/** The --ensemble specs of a training run, checked. */
+export function ensembleSpecsOf(values: string[]): EnsembleSpec[] {
+  return values.map((v) => {
+    const p = parseEnsembleSpec(v);
+    if (typeof p === 'string') throw new UsageError(p);
+    if (!existsSync(p.file)) throw new UsageError(`--ensemble: ${p.file} does not exist`);
+    return { ...p, file: resolvePath(p.file) };
+  });
+}
+
+/** The real faces of a run at the model's size: the sheet's (all of them, held-out last) and the photos. */
+export async function realFaces(model: FaceModel, d: DataConfig): Promise<{ sheet: RgbImage[]; photos: RgbImage[] }> {
+  const sheet = facesFromSheet(readPng(d.sheet), model.imageSize);
+  const photos = (await readFaces(model, d.photos)).map((f) => f.image);
+  return { sheet, photos };
+}
+
+/** The faces trained on (kind 'faces'): the sheet's but the held-out ones, and the photos; with their networks. */
+export async function faceTraining(model: FaceModel, d: DataConfig, batch: number): Promise<{ source: FaceSource; ensemble: { model: FaceModel; weight: number }[]; dispose(): void }> {
+  const { sheet, photos } = await realFaces(model, d);
+  const train = [...sheet.slice(0, sheet.length - d.heldOut), ...photos];
+  const source = new FaceSource(keep(tidy(() => noGrad(() => model.pixels(train)))) as Tensor, batch);
+  const ensemble = d.ensemble.map((s) => ({ model: loadModel(s.file, s.size), weight: s.weight }));
+  return { source, ensemble, dispose: () => (source.dispose(), ensemble.forEach((m) => m.model.dispose())) };
+}

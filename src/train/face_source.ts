@@ -1,0 +1,67 @@
+// Real faces as decoder training data (issue 20): each step draws a batch of real face images, each moved
+// (shift, scale, rotation, mirror) and re-toned at random on the GPU. Their embeddings under the model are the
+// step's targets and the images themselves its pixel targets (and the ensemble's embedding targets), so the
+// decoder is taught what real people look like from their embeddings, rather than one face that satisfies
+// one network for every draw of a narrow Gaussian.
+import { Tensor, keep } from '../tensor/tensor.ts';
+import type { Rng } from '../tensor/random.ts';
+import * as O from '../autograd/ops.ts';
+import { warp, packAffines } from '../autograd/warp.ts';
+import { jitterAffines, jitterColours, type Jitter } from '../invert/jitter.ts';
+import { pick } from './train.ts';
+
+/** The augmentation of real faces: small, so that the embedding still says where the face is and how lit. */
+export const FACE_AUGMENT: Jitter = { shift: 3, scale: 0.04, rotate: (4 * Math.PI) / 180, flip: true, colour: 0.1 };
+
+export class FaceSource {
+  /** The faces [F, 3, S, S], pixels 0..255. */
+  readonly faces: Tensor;
+  private readonly mats: Tensor;
+  private readonly colours: Tensor | null;
+  private readonly matHost: Float32Array<ArrayBuffer>;
+  private readonly colourHost: Float32Array<ArrayBuffer>;
+
+  /** `pixels` [F, 3, S, S] (taken over: disposed with the source); `batch` items are drawn per step. */
+  constructor(
+    pixels: Tensor,
+    readonly batch: number,
+    readonly augment: Jitter = FACE_AUGMENT,
+  ) {
+    if (pixels.rank !== 4 || pixels.shape[1] !== 3 || pixels.shape[2] !== pixels.shape[3]) throw new RangeError(`FaceSource: faces must be [F, 3, S, S], got [${pixels.shape}]`);
+    if (pixels.shape[0] < 2) throw new RangeError(`FaceSource: needs at least 2 faces, got ${pixels.shape[0]}`);
+    this.faces = keep(pixels);
+    this.mats = keep(O.zeros([batch, 12]));
+    this.colours = augment.colour ? keep(O.zeros([2, batch, 1, 1, 1])) : null;
+    this.matHost = new Float32Array(batch * 12);
+    this.colourHost = new Float32Array(2 * batch);
+  }
+
+  get count(): number {
+    return this.faces.shape[0];
+  }
+
+  get size(): number {
+    return this.faces.shape[2];
+  }
+
+  /** One step's batch [batch, 3, S, S]: random faces, each augmented at random (call inside a tidy scope). */
+  draw(rng: Rng): Tensor {
+    const B = this.batch;
+    const S = this.size;
+    const idx = Array.from({ length: B }, () => Math.floor(rng.next() * this.count));
+    this.mats.write(packAffines(jitterAffines(rng, B, S, this.augment), this.matHost));
+    let x = warp(pick(this.faces, idx), this.mats, S, S);
+    if (this.colours) {
+      this.colours.write(jitterColours(rng, B, this.augment.colour!, this.colourHost));
+      const [gain, offset] = [0, 1].map((k) => O.reshape(O.slice(this.colours!, [k, 0, 0, 0, 0], [k + 1, B, 1, 1, 1]), [B, 1, 1, 1]));
+      x = O.clamp(O.add(O.mul(x, gain), offset), 0, 255);
+    }
+    return x;
+  }
+
+  dispose(): void {
+    this.faces.dispose();
+    this.mats.dispose();
+    this.colours?.dispose();
+  }
+}
