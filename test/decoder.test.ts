@@ -10,6 +10,7 @@ import { GaussianSampler, cholesky } from '../src/train/sampler.ts';
 import { encodeCheckpoint, decodeCheckpoint, CheckpointError, CHECKPOINT_VERSION, type Checkpoint } from '../src/train/checkpoint.ts';
 import { trainDecoder, type TrainSettings, type TrainState } from '../src/train/train.ts';
 import { facesFromSheet } from '../src/train/faces.ts';
+import { FaceSource } from '../src/train/face_source.ts';
 import { Rand } from './helpers/ref.ts';
 import { defaultModelPath } from './helpers/faces.ts';
 
@@ -278,5 +279,85 @@ describe('decoder training', () => {
     }
     // One readback per logged step (its loss block), none inside a step.
     for (let k = 1; k < seen.length; k++) expect(seen[k].reads - seen[k - 1].reads).toBe(1);
+  });
+
+  describe('on real faces (issue 20)', () => {
+    const faceSettings = (steps: number): TrainSettings => ({ ...settings(steps), guideLayers: [], pixelWeight: 10, batch: 2 });
+    const lfw = () => model.pixels(facesFromSheet(readPng('assets/lfw/faces-25px.png'), 150).slice(0, 6));
+
+    it('FaceSource: without augmentation a draw is the faces drawn; with it, moved faces still inside 0..255', async () => {
+      const still = new FaceSource(lfw(), 3, { shift: 0, scale: 0, rotate: 0 });
+      const moved = new FaceSource(lfw(), 3);
+      const rng = new F.Rng(4);
+      const all = await still.faces.data();
+      const x = await F.tidy(() => still.draw(rng)).data();
+      const S = 3 * 150 * 150;
+      for (let k = 0; k < 3; k++) {
+        const item = x.subarray(k * S, (k + 1) * S);
+        // Which face was drawn: the one it equals (to float rounding of the identity warp).
+        const errs = Array.from({ length: 6 }, (_, f) => item.reduce((m, v, i) => Math.max(m, Math.abs(v - all[f * S + i])), 0));
+        expect(Math.min(...errs)).toBeLessThan(1e-2);
+      }
+      const y = await F.tidy(() => moved.draw(rng)).data();
+      expect(y.every((v) => v >= 0 && v <= 255)).toBe(true);
+      const diff = Array.from({ length: 6 }, (_, f) => y.subarray(0, S).reduce((m, v, i) => m + Math.abs(v - all[f * S + i]), 0) / S);
+      expect(Math.min(...diff)).toBeGreaterThan(0.5);
+      still.dispose();
+      moved.dispose();
+    });
+
+    it('with a pixel term and an ensemble member: the loss falls, a resumed run matches, and steps allocate nothing', async () => {
+      const member = FaceModel.fromBytes(new Uint8Array(readFileSync('assets/judges/mobileface.onnx')));
+      const e = F.engine();
+      const run = async (steps: number, decoder: Decoder, o: Partial<Parameters<typeof trainDecoder>[0]> = {}) => {
+        const faces = new FaceSource(lfw(), 2);
+        const rows: { loss: number; pixel: number; ensemble: number; buffers: number; reads: number }[] = [];
+        try {
+          await trainDecoder({
+            model, decoder, sampler, guides: guide, settings: faceSettings(steps), seed: 5, faces, ensemble: [{ model: member, weight: 1 }],
+            onLog: (r) => void rows.push(...r.map((x) => ({ ...x, buffers: e.stats().buffersAllocated, reads: e.reads }))),
+            ...o,
+          });
+        } finally {
+          faces.dispose();
+        }
+        return rows;
+      };
+      const debug = e.debug;
+      e.debug = false;
+      try {
+        const whole = Decoder.create(config, 2);
+        const rows = await run(8, whole);
+        expect(rows).toHaveLength(8);
+        for (const r of rows) expect(r.pixel > 0 && r.ensemble > 0).toBe(true);
+        const [early, late] = [rows.slice(0, 2), rows.slice(-2)].map((rs) => rs.reduce((a, r) => a + r.loss, 0));
+        expect(late).toBeLessThan(early);
+        // Steady from the second step (the first step's freed buffers are what the pool then hands out).
+        expect(rows.slice(1).map((r) => r.buffers)).toEqual(rows.slice(1).map(() => rows[1].buffers));
+        for (let k = 1; k < rows.length; k++) expect(rows[k].reads - rows[k - 1].reads).toBe(1);
+        const want = await whole.values();
+        whole.dispose();
+        // Stopped at step 3 and resumed: the face draws continue where they were.
+        const first = Decoder.create(config, 2);
+        let state: TrainState | null = null;
+        const signal = { aborted: false };
+        await run(8, first, { signal, onCheckpoint: (s: TrainState) => void (state ??= s, (signal.aborted = true)) });
+        first.dispose();
+        const resumed = Decoder.fromValues(config, state!.params);
+        await run(8, resumed, { resume: { step: state!.step, rng: state!.rng, optimizer: state!.optimizer } });
+        const got = await resumed.values();
+        resumed.dispose();
+        for (const [name, v] of want) expect(got.get(name), name).toEqual(v);
+      } finally {
+        e.debug = debug;
+        member.dispose();
+      }
+    });
+
+    it('refuses an ensemble without real faces', async () => {
+      const d = Decoder.create(config, 2);
+      await expect(trainDecoder({ model, decoder: d, sampler, guides: guide, settings: settings(1), seed: 1, ensemble: [{ model, weight: 1 }] })).rejects.toThrow(/an ensemble needs real faces/);
+      d.dispose();
+    });
   });
 });

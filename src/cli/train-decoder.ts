@@ -149,6 +149,14 @@ function configFrom(opt: Parsed['opt'], model: FaceModel): { decoder: DecoderCon
   return { decoder, train, data: (opt.data as DataConfig['kind'] | undefined) ?? p.data };
 }
 
+/** The mean and standard deviation per dimension of embeddings (the decoder's input standardisation). */
+function standardisation(es: Float32Array[]): { inputMean: number[]; inputStd: number[] } {
+  const D = es[0].length;
+  const mean = Array.from({ length: D }, (_, i) => es.reduce((a, e) => a + e[i], 0) / es.length);
+  const std = mean.map((m, i) => Math.max(1e-4, Math.sqrt(es.reduce((a, e) => a + (e[i] - m) ** 2, 0) / es.length)));
+  return { inputMean: mean, inputStd: std };
+}
+
 /** A new run from the options: its config.json, guides, loss log and held-out embeddings written to `dir`. */
 async function freshRun({ opt, all }: Pick<Parsed, 'opt' | 'all'>, model: FaceModel, dir: string, ckptPath: string): Promise<RunConfig> {
   if (existsSync(ckptPath)) throw new UsageError(`${dir} already holds a checkpoint: pass --resume to continue it, or choose another --out`);
@@ -172,6 +180,7 @@ async function freshRun({ opt, all }: Pick<Parsed, 'opt' | 'all'>, model: FaceMo
   const seed = num(opt, 'seed', 1, Number.isInteger);
   const trained = [...sheetEmb.slice(0, sheetEmb.length - data.heldOut), ...(data.kind === 'faces' ? await embedAll(model, real.photos) : [])];
   const sampler = GaussianSampler.fit(trained);
+  if (!decoder.inputMean) Object.assign(decoder, standardisation(trained));
   const fresh = sampler.sample(new Rng(seed + 1_000_003), 100);
   const heldOut = data.heldOut;
   const lines = [

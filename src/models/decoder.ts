@@ -34,6 +34,13 @@ export interface DecoderConfig {
   guideFilters: number;
   /** > 0: a one-hot guide index of this many guides joins the embedding ('guided', the sparse index variant). */
   guideIndexCount: number;
+  /**
+   * The training embeddings' mean and standard deviation per dimension: the decoder's input is standardised,
+   * (e − mean) / std, so that what tells one person from another, not what all faces share, drives the first
+   * layer (embeddings of faces all lie in a narrow cone). Absent: the embedding as it is (runs before them).
+   */
+  inputMean?: number[];
+  inputStd?: number[];
 }
 
 /** The §4.1 decoder's configuration for the default model, with `over`'s fields replacing the defaults. */
@@ -55,6 +62,10 @@ export function checkConfig(c: DecoderConfig): void {
   for (const k of ['embeddingSize', 'outputSize', 'baseSize', 'baseChannels', 'filters', 'upsamplings', 'guideFilters'] as const) posInt(k);
   posInt('guideIndexCount', 0);
   if (c.kind === 'embedding' && c.guideIndexCount > 0) throw new RangeError('decoder config: a guide index needs kind guided');
+  if (!c.inputMean !== !c.inputStd) throw new RangeError('decoder config: inputMean and inputStd come together');
+  if (c.inputMean && (c.inputMean.length !== c.embeddingSize || c.inputStd!.length !== c.embeddingSize || c.inputStd!.some((v) => !(v > 0)) || c.inputMean.some((v) => !Number.isFinite(v)))) {
+    throw new RangeError(`decoder config: inputMean and inputStd need ${c.embeddingSize} finite values each, the deviations > 0`);
+  }
   const full = c.baseSize * 2 ** c.upsamplings;
   if (full < c.outputSize) throw new RangeError(`decoder config: ${c.baseSize}·2^${c.upsamplings} = ${full} is smaller than the output size ${c.outputSize}`);
 }
@@ -136,12 +147,16 @@ export function initialParameters(c: DecoderConfig, seed: number): Map<string, F
 /** A feed-forward decoder (§4): embeddings [N, D] → face images [N, 3, S, S]; its parameters are tensors to train. */
 export class Decoder {
   readonly params: Map<string, Tensor>;
+  /** The input standardisation (config.inputMean, 1 / config.inputStd) as [1, D] tensors, or null. */
+  private readonly standardise: { mean: Tensor; gain: Tensor } | null;
 
   private constructor(
     readonly config: DecoderConfig,
     params: Map<string, Tensor>,
   ) {
     this.params = params;
+    const { inputMean: m, inputStd: sd } = config;
+    this.standardise = m && sd ? { mean: keep(O.tensor(m, [1, m.length])), gain: keep(O.tensor(sd.map((v) => 1 / v), [1, sd.length])) } : null;
   }
 
   /** A decoder with the paper's initialisation (seeded). */
@@ -193,14 +208,14 @@ export class Decoder {
     if (guided && !guide) throw new RangeError('decoder: a guided decoder needs guide images');
     const S = c.outputSize;
     const full = fullSize(c);
-    let input = embeddings;
+    let input = this.standardise ? O.mul(O.sub(embeddings, this.standardise.mean), this.standardise.gain) : embeddings;
     if (guided && c.guideIndexCount > 0) {
       if (!guideIndex || guideIndex.length !== N || guideIndex.some((g) => !(Number.isInteger(g) && g >= 0 && g < c.guideIndexCount))) {
         throw new RangeError(`decoder: give one guide index in 0..${c.guideIndexCount - 1} per embedding (${N})`);
       }
       const onehot = new Float32Array(N * c.guideIndexCount);
       guideIndex.forEach((g, i) => (onehot[i * c.guideIndexCount + g] = 1));
-      input = O.concat([embeddings, O.tensor(onehot, [N, c.guideIndexCount])], 1);
+      input = O.concat([input, O.tensor(onehot, [N, c.guideIndexCount])], 1);
     }
     let h = O.relu(O.add(O.matmul(input, this.p('fc.weight')), this.p('fc.bias')));
     h = O.reshape(h, [N, c.baseChannels, c.baseSize, c.baseSize]);
@@ -241,5 +256,6 @@ export class Decoder {
   dispose(): void {
     for (const t of this.params.values()) t.dispose();
     this.params.clear();
+    if (this.standardise) [this.standardise.mean, this.standardise.gain].forEach((t) => t.dispose());
   }
 }
