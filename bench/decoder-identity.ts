@@ -53,6 +53,7 @@ const members = (train ?? '').split(' ').flatMap((w, i, ws) => (ws[i - 1] === '-
 const taking = judges.filter((j) => members.includes(j));
 if (taking.length) throw new Error(`${taking.join(', ')} would judge faces it trained: leave ${taking.length > 1 ? 'them' : 'it'} out of --ensemble or of --judges`);
 const fold = (i: number) => i % folds;
+const trainSeconds: number[] = [];
 /** Fold f's decoder: trained (unless it exists) on the photos of the people outside fold f. */
 const decoderOf = (f: number): string => {
   if (given) return given;
@@ -60,6 +61,7 @@ const decoderOf = (f: number): string => {
   if (!existsSync(join(dir, 'config.json'))) {
     const others = folds > 1 ? sources.filter((_, i) => fold(i) !== f).flatMap((s) => ['--photos', join(gallery, s.person)]) : [];
     const r = cli(['train-decoder', '--out', dir, ...train!.split(' ').filter(Boolean), ...others]);
+    trainSeconds.push(r.seconds);
     console.error(`trained ${dir} in ${r.seconds.toFixed(0)} s`);
   }
   return dir;
@@ -126,9 +128,12 @@ console.log(`\ndlib distance to the target: mean ${(distances.reduce((a, b) => a
 console.log(`distinctness: mean pixel distance between two people's decoded faces ${facesDiff.toFixed(1)} against ${photosDiff.toFixed(1)} between their photos (ratio ${(facesDiff / photosDiff).toFixed(2)})`);
 console.log(`tones: contrast ${(tones.reduce((a, t) => a + t.contrast, 0) / tones.length).toFixed(3)}, colour noise ${(tones.reduce((a, t) => a + t.colourNoise, 0) / tones.length).toFixed(3)}`);
 console.log(`decode: ${Object.entries(msPerFace).map(([k, v]) => `${v.toFixed(1)} ms per face at ${k}`).join(', ')}`);
-writePng(join(out, 'decoded.png'), imageGrid(files.map((f) => toModelInput(readPng(f), 112)), sources.length));
-console.log(`grid: ${join(out, 'decoded.png')} (${sources.map((s) => basename(s.person)).join(', ')})`);
-const result = { gallery, decoder: decoderDirs, folds, judges: rows, dlib_under_06: under, distinctness: facesDiff / photosDiff, ms_per_face: msPerFace };
+// The grid: the photos whose embeddings were decoded (top row), the decoded faces (bottom row).
+const photos = sources.map((s) => join(gallery, s.person, s.photo));
+writePng(join(out, 'decoded.png'), imageGrid([...photos, ...files].map((f) => toModelInput(readPng(f), 112)), sources.length));
+console.log(`grid: ${join(out, 'decoded.png')} (photos above their decoded faces: ${sources.map((s) => basename(s.person)).join(', ')})`);
+if (trainSeconds.length) console.log(`training: ${trainSeconds.map((s) => `${s.toFixed(0)} s`).join(', ')} (one decoder per fold)`);
+const result = { gallery, decoder: decoderDirs, folds, train_seconds: trainSeconds, judges: rows, dlib_under_06: under, distinctness: facesDiff / photosDiff, ms_per_face: msPerFace };
 writeFileSync(join(out, 'result.json'), JSON.stringify(result) + '\n');
 console.log(JSON.stringify(result));
 process.exit(0);

@@ -3,18 +3,11 @@
 // encoder that all ops of a step record into. Nothing is submitted until a readback, an upload into a buffer
 // the pending work may touch, or an explicit flush().
 import { requestDevice, type DeviceHandle, type DeviceOptions, type AdapterSummary } from './device.ts';
-import { BufferPool, bufferId, type PoolStats } from './pool.ts';
+import { BufferPool, type PoolStats } from './pool.ts';
 import { Profiler, type ProfileRow } from './profiler.ts';
 
-export type BindingKind = 'read' | 'write' | 'uniform';
-
-export interface Pipeline {
-  readonly key: string;
-  readonly gpu: GPUComputePipeline;
-  readonly layout: GPUBindGroupLayout;
-  readonly layoutKey: string;
-  readonly kinds: readonly BindingKind[];
-}
+import { PipelineCache, GpuError, type BindingKind, type Pipeline } from './pipelines.ts';
+export type { BindingKind, Pipeline };
 
 export interface Launch {
   pipeline: Pipeline;
@@ -29,18 +22,11 @@ export interface Launch {
 
 const UNIFORM_SLOT_MAX = 1024;
 const ARENA_BYTES = 1 << 18;
-const BIND_GROUP_CACHE_MAX = 8192;
 const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x4 /* COPY_SRC */ | 0x8; /* COPY_DST */
 const STAGING_USAGE = 0x1 /* MAP_READ */ | 0x8; /* COPY_DST */
 const UNIFORM_USAGE = 0x40 /* UNIFORM */ | 0x8; /* COPY_DST */
 
-/** A WebGPU validation or device error, naming the op and the shapes involved. */
-export class GpuError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'GpuError';
-  }
-}
+export { GpuError };
 
 /** The GPU device, buffer pool, pipeline cache and command encoder every op goes through; get it from init(). */
 export class Engine {
@@ -53,10 +39,7 @@ export class Engine {
   /** In debug mode every launch is submitted alone inside error scopes, so a failure names its op. */
   debug = false;
 
-  private pipelines = new Map<string, Pipeline>();
-  private layouts = new Map<string, GPUBindGroupLayout>();
-  private pipelineLayouts = new Map<string, GPUPipelineLayout>();
-  private bindGroups = new Map<string, GPUBindGroup>();
+  private readonly cache: PipelineCache;
 
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
@@ -92,6 +75,7 @@ export class Engine {
     this.uniformAlign = Math.max(256, handle.limits.minUniformBufferOffsetAlignment ?? 256);
     this.arenaGpu = this.device.createBuffer({ size: ARENA_BYTES, usage: UNIFORM_USAGE, label: 'uniform-arena' });
     this.scratch = this.device.createBuffer({ size: 256, usage: STORAGE_USAGE, label: 'scratch' });
+    this.cache = new PipelineCache(this.device, this.limits, this.arenaGpu);
     this.device.lost.then((info) => {
       if (!this.destroyed) this.lostReason = `${info.reason}: ${info.message}`;
     });
@@ -102,64 +86,13 @@ export class Engine {
 
   // ---------------------------------------------------------------- pipelines and bind groups
 
-  private layoutFor(kinds: readonly BindingKind[]): [GPUBindGroupLayout, GPUPipelineLayout, string] {
-    const key = kinds.map((k) => k[0]).join('');
-    let layout = this.layouts.get(key);
-    if (!layout) {
-      layout = this.device.createBindGroupLayout({
-        label: `layout:${key}`,
-        entries: kinds.map((k, binding) => ({
-          binding,
-          visibility: 4 /* COMPUTE */,
-          buffer: { type: k === 'uniform' ? 'uniform' : k === 'read' ? 'read-only-storage' : 'storage' },
-        })),
-      });
-      this.layouts.set(key, layout);
-      this.pipelineLayouts.set(key, this.device.createPipelineLayout({ bindGroupLayouts: [layout] }));
-    }
-    return [layout, this.pipelineLayouts.get(key)!, key];
-  }
-
   /**
    * A compute pipeline, cached by everything that makes it: `source` (a name for the WGSL `code` returns: the
    * shader and its specialisation), the binding kinds and the entry point. `code` runs on a cache miss only.
    * Kernels reach this through shaderPipeline() (src/kernels/preprocess.ts), which specialises shaders/*.wgsl.
    */
   pipeline(source: string, code: () => string, kinds: readonly BindingKind[], entryPoint = 'main'): Pipeline {
-    const key = `${source}:${entryPoint}:${kinds.join(',')}`;
-    const hit = this.pipelines.get(key);
-    if (hit) return hit;
-    const shader = source.split(':')[0];
-    const storageCount = kinds.filter((k) => k !== 'uniform').length;
-    const maxStorage = this.limits.maxStorageBuffersPerShaderStage ?? 8;
-    if (storageCount > maxStorage) {
-      throw new GpuError(`shader ${shader} needs ${storageCount} storage buffers; the device allows ${maxStorage}`);
-    }
-    const [layout, pipelineLayout, layoutKey] = this.layoutFor(kinds);
-    if (this.debug) this.device.pushErrorScope('validation');
-    const module = this.device.createShaderModule({ code: code(), label: shader });
-    const gpu = this.device.createComputePipeline({ layout: pipelineLayout, compute: { module, entryPoint }, label: key });
-    if (this.debug) this.trackScope(`compiling ${source}`);
-    const p: Pipeline = { key, gpu, layout, layoutKey, kinds };
-    this.pipelines.set(key, p);
-    return p;
-  }
-
-  private bindGroup(p: Pipeline, buffers: GPUBuffer[], uniformOffset: number, uniformSize: number): GPUBindGroup {
-    let key = p.layoutKey;
-    for (const b of buffers) key += ',' + bufferId(b);
-    if (uniformSize) key += `|${uniformOffset}:${uniformSize}`;
-    let bg = this.bindGroups.get(key);
-    if (!bg) {
-      if (this.bindGroups.size >= BIND_GROUP_CACHE_MAX) this.bindGroups.clear();
-      const entries: GPUBindGroupEntry[] = buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
-      if (uniformSize) {
-        entries.push({ binding: buffers.length, resource: { buffer: this.arenaGpu, offset: uniformOffset, size: uniformSize } });
-      }
-      bg = this.device.createBindGroup({ layout: p.layout, entries });
-      this.bindGroups.set(key, bg);
-    }
-    return bg;
+    return this.cache.pipeline(source, code, kinds, entryPoint, this.debug ? (label) => this.trackScope(label) : null);
   }
 
   // ---------------------------------------------------------------- recording and submission
@@ -209,7 +142,7 @@ export class Engine {
     }
     if (this.debug) this.flush();
     const [offset, size] = l.uniforms ? this.uniformSlot(l.uniforms) : [0, 0];
-    const bg = this.bindGroup(l.pipeline, l.buffers, offset, size);
+    const bg = this.cache.bindGroup(l.pipeline, l.buffers, offset, size);
     const enc = this.ensureEncoder();
     const timed = this.profiler?.slot(l.label);
     if (timed) {
@@ -353,7 +286,7 @@ export class Engine {
   }
 
   stats(): PoolStats & { pipelines: number; bindGroups: number } {
-    return { ...this.pool.stats(), pipelines: this.pipelines.size, bindGroups: this.bindGroups.size };
+    return { ...this.pool.stats(), ...this.cache.sizes() };
   }
 
   /** Frees pooled buffers that are not in use and the bind groups that referenced them. */
@@ -361,7 +294,7 @@ export class Engine {
     this.flush();
     this.pool.trim();
     this.staging.trim();
-    this.bindGroups.clear();
+    this.cache.clearBindGroups();
   }
 
   destroy(): void {
