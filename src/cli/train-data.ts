@@ -7,12 +7,16 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { keep, tidy, type Tensor } from '../tensor/tensor.ts';
 import { noGrad } from '../autograd/tape.ts';
-import type { RgbImage } from '../io/image.ts';
+import { mirrorImage, type RgbImage } from '../io/image.ts';
+import * as O from '../autograd/ops.ts';
+import { pyrDown } from '../autograd/regularizers.ts';
+import { initialParameters, linearSides, type DecoderConfig } from '../models/decoder.ts';
+import { ridge } from '../train/ridge.ts';
 import { readPng } from '../io/png.ts';
 import type { FaceModel } from '../models/face_model.ts';
 import { facesFromSheet } from '../train/faces.ts';
 import { FaceSource } from '../train/face_source.ts';
-import { loadModel, readFaces, imageFiles, UsageError } from './common.ts';
+import { loadModel, readFaces, imageFiles, embedAll, UsageError } from './common.ts';
 import { parseEnsembleSpec, type EnsembleSpec } from './loss-options.ts';
 
 /** A run's training data as config.json records it (absent in runs that predate it: 'gaussian'). */
@@ -53,9 +57,40 @@ export async function realFaces(model: FaceModel, d: DataConfig): Promise<{ shee
 
 /** The faces trained on (kind 'faces'): the sheet's but the held-out ones, and the photos; with their networks. */
 export async function faceTraining(model: FaceModel, d: DataConfig, batch: number): Promise<{ source: FaceSource; ensemble: { model: FaceModel; weight: number }[]; dispose(): void }> {
-  const { sheet, photos } = await realFaces(model, d);
-  const train = [...sheet.slice(0, sheet.length - d.heldOut), ...photos];
+  const train = await trainingFaces(model, d);
   const source = new FaceSource(keep(tidy(() => noGrad(() => model.pixels(train)))) as Tensor, batch);
   const ensemble = d.ensemble.map((s) => ({ model: loadModel(s.file, s.size), weight: s.weight }));
   return { source, ensemble, dispose: () => (source.dispose(), ensemble.forEach((m) => m.model.dispose())) };
+}
+
+/** The faces a run learns from: the sheet's but the held-out ones, and (kind 'faces') the photos. */
+async function trainingFaces(model: FaceModel, d: DataConfig): Promise<RgbImage[]> {
+  const { sheet, photos } = await realFaces(model, d);
+  return [...sheet.slice(0, sheet.length - d.heldOut), ...(d.kind === 'faces' ? photos : [])];
+}
+
+/**
+ * A new decoder's parameters with its linear face space fitted: ridge regression (λ = the number of faces, on
+ * standardised embeddings) from the embeddings of the training faces and their mirror images to the faces
+ * themselves, reduced to the face space's size by the Laplacian pyramid that enlarges it again.
+ */
+export async function withFaceSpace(model: FaceModel, d: DataConfig, c: DecoderConfig, seed: number): Promise<Map<string, Float32Array>> {
+  const values = initialParameters(c, seed);
+  const faces = (await trainingFaces(model, d)).flatMap((f) => [f, mirrorImage(f)]);
+  const mean = c.inputMean ?? Array(c.embeddingSize).fill(0);
+  const std = c.inputStd ?? Array(c.embeddingSize).fill(1);
+  const xs = (await embedAll(model, faces)).map((e) => e.map((v, i) => (v - mean[i]) / std[i]));
+  const side = linearSides(c)[0];
+  const M = 3 * side * side;
+  const small = tidy(() => noGrad(() => {
+    let x = model.pixels(faces);
+    for (let l = 0; l < c.linearLevels!; l++) x = pyrDown(x);
+    return O.reshape(x, [faces.length, M]);
+  }));
+  const v = await small.data();
+  small.dispose();
+  const fit = ridge(xs, faces.map((_, k) => v.subarray(k * M, (k + 1) * M)), faces.length);
+  values.set('linear.weight', fit.weight);
+  values.set('linear.bias', fit.bias);
+  return values;
 }

@@ -17,7 +17,7 @@ import type { CommandSpec } from './options.ts';
 import { checkOutputs } from './outputs.ts';
 import { DEFAULT_GUIDE, packageRoot } from './paths.ts';
 import { CHECKPOINT, type RunConfig } from './decoder-run.ts';
-import { photoFiles, ensembleSpecsOf, realFaces, faceTraining, type DataConfig } from './train-data.ts';
+import { photoFiles, ensembleSpecsOf, realFaces, faceTraining, withFaceSpace, type DataConfig } from './train-data.ts';
 
 type Preset = { decoder: Partial<DecoderConfig>; train: TrainSettings; data: DataConfig['kind'] };
 
@@ -35,7 +35,7 @@ function presetSettings(name: string, guideLayers: string[]): Preset {
     case 'paper':
       return { decoder: { filters: 50 }, train: { steps: 20000, batch: 64, lr: 1e-3, guideLayers: layers(0.1), tvWeight: 1e-3, checkpointEvery: 200, logEvery: 20 }, data: 'gaussian' };
     case 'identity':
-      return { decoder: { filters: 16 }, train: { steps: 1500, batch: 8, lr: 2e-3, guideLayers: [], tvWeight: 1e-2, pixelWeight: 10, checkpointEvery: 50, logEvery: 10 }, data: 'faces' };
+      return { decoder: { filters: 16, linearLevels: 2 }, train: { steps: 1500, batch: 8, lr: 2e-3, guideLayers: [], tvWeight: 1e-2, pixelWeight: 10, checkpointEvery: 50, logEvery: 10 }, data: 'faces' };
     default:
       throw new UsageError(`--preset: '${name}' is not a preset (cpu, paper, identity)`);
   }
@@ -217,7 +217,12 @@ export async function trainDecoderCmd({ opt, all }: Parsed): Promise<number> {
   const run = resumedRun ?? (await freshRun({ opt, all }, model, dir, ckptPath));
   checkConfig(run.decoder);
   const sampler = GaussianSampler.fromJSON(run.sampler);
-  const decoder = resumed ? Decoder.fromValues(run.decoder, resumed.params) : Decoder.create(run.decoder, run.seed);
+  const data: DataConfig = run.data ?? { kind: 'gaussian', sheet: join(packageRoot(), 'assets', 'lfw', 'faces-25px.png'), heldOut: 20, photos: [], ensemble: [] };
+  const decoder = resumed
+    ? Decoder.fromValues(run.decoder, resumed.params)
+    : run.decoder.linearLevels
+      ? Decoder.fromValues(run.decoder, await withFaceSpace(model, data, run.decoder, run.seed))
+      : Decoder.create(run.decoder, run.seed);
   const guides = guideTensor(model, dir, run.guides);
   // The loss log keeps exactly the steps the checkpoint holds: rows of steps lost since are dropped.
   const logPath = join(dir, 'loss.csv');

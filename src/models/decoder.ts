@@ -16,6 +16,7 @@ import { fmt } from '../tensor/shape.ts';
 import * as O from '../autograd/ops.ts';
 import { noGrad } from '../autograd/tape.ts';
 import { conv2d, convTranspose2d } from '../autograd/conv.ts';
+import { pyrUp } from '../autograd/regularizers.ts';
 
 export interface DecoderConfig {
   kind: 'embedding' | 'guided';
@@ -41,6 +42,21 @@ export interface DecoderConfig {
    */
   inputMean?: number[];
   inputStd?: number[];
+  /**
+   * > 0 ('embedding' only): a linear face space under the deconvolutions. The standardised embedding maps
+   * linearly to an image `linearLevels` Laplacian-pyramid levels below the output (38×38 under 150 for 2),
+   * enlarged by the pyramid's upsampling; the deconvolutions' tanh output is added to it as a residual. Fitted
+   * in closed form (ridge regression on real faces, src/train/ridge.ts) before training, it gives the decoder
+   * distinct, face-like images from the first step; training refines both.
+   */
+  linearLevels?: number;
+}
+
+/** The sides of the linear face space's image, from the smallest up to the output (linearLevels + 1 of them). */
+export function linearSides(c: DecoderConfig): number[] {
+  const sides = [c.outputSize];
+  for (let l = 0; l < (c.linearLevels ?? 0); l++) sides.unshift(Math.ceil(sides[0] / 2));
+  return sides;
 }
 
 /** The §4.1 decoder's configuration for the default model, with `over`'s fields replacing the defaults. */
@@ -62,6 +78,8 @@ export function checkConfig(c: DecoderConfig): void {
   for (const k of ['embeddingSize', 'outputSize', 'baseSize', 'baseChannels', 'filters', 'upsamplings', 'guideFilters'] as const) posInt(k);
   posInt('guideIndexCount', 0);
   if (c.kind === 'embedding' && c.guideIndexCount > 0) throw new RangeError('decoder config: a guide index needs kind guided');
+  if (c.linearLevels !== undefined && !(Number.isInteger(c.linearLevels) && c.linearLevels >= 0 && c.linearLevels <= 6)) throw new RangeError(`decoder config: linearLevels must be a whole number 0..6, got ${c.linearLevels}`);
+  if (c.linearLevels && c.kind !== 'embedding') throw new RangeError('decoder config: a linear face space (linearLevels) is for the embedding decoder only');
   if (!c.inputMean !== !c.inputStd) throw new RangeError('decoder config: inputMean and inputStd come together');
   if (c.inputMean && (c.inputMean.length !== c.embeddingSize || c.inputStd!.length !== c.embeddingSize || c.inputStd!.some((v) => !(v > 0)) || c.inputMean.some((v) => !Number.isFinite(v)))) {
     throw new RangeError(`decoder config: inputMean and inputStd need ${c.embeddingSize} finite values each, the deviations > 0`);
@@ -97,6 +115,10 @@ export function parameterShapes(c: DecoderConfig): [string, number[]][] {
     for (let j = 0; j < c.upsamplings; j++) out.push([`guide${j}.weight`, [c.guideFilters, j === 0 ? 3 : c.guideFilters, 5, 5]], [`guide${j}.bias`, [c.guideFilters]]);
     out.push(['final.weight', [3, c.filters + 3, 5, 5]], ['final.bias', [3]]);
   }
+  if (c.linearLevels) {
+    const side = linearSides(c)[0];
+    out.push(['linear.weight', [c.embeddingSize, 3 * side * side]], ['linear.bias', [3 * side * side]]);
+  }
   return out;
 }
 
@@ -119,7 +141,10 @@ export function initialParameters(c: DecoderConfig, seed: number): Map<string, F
   for (const [name, shape] of parameterShapes(c)) {
     const n = shape.reduce((a, b) => a * b, 1);
     const v = new Float32Array(n);
-    if (name === 'fc.weight') {
+    if (name === 'linear.bias') v.fill(127.5);
+    else if (name === 'linear.weight') {
+      // Zero (a grey face space) until ridge regression on real faces fits it (src/train/ridge.ts).
+    } else if (name === 'fc.weight') {
       const a = xavier(shape[0], shape[1]);
       for (let i = 0; i < n; i++) v[i] = r.uniform(-a, a);
     } else if (name === 'fc.bias') v.fill(0.1);
@@ -208,7 +233,8 @@ export class Decoder {
     if (guided && !guide) throw new RangeError('decoder: a guided decoder needs guide images');
     const S = c.outputSize;
     const full = fullSize(c);
-    let input = this.standardise ? O.mul(O.sub(embeddings, this.standardise.mean), this.standardise.gain) : embeddings;
+    const standardised = this.standardise ? O.mul(O.sub(embeddings, this.standardise.mean), this.standardise.gain) : embeddings;
+    let input = standardised;
     if (guided && c.guideIndexCount > 0) {
       if (!guideIndex || guideIndex.length !== N || guideIndex.some((g) => !(Number.isInteger(g) && g >= 0 && g < c.guideIndexCount))) {
         throw new RangeError(`decoder: give one guide index in 0..${c.guideIndexCount - 1} per embedding (${N})`);
@@ -245,7 +271,11 @@ export class Decoder {
     if (guided) h = conv2d(O.concat([h, padded!], 1), this.p('final.weight'), this.p('final.bias'), { padding: 2 });
     const lo = Math.floor((full - S) / 2);
     const cropped = full === S ? h : O.slice(h, [0, 0, lo, lo], [N, 3, lo + S, lo + S]);
-    return O.add(O.mul(O.tanh(cropped), 127.5), 127.5);
+    if (!c.linearLevels) return O.add(O.mul(O.tanh(cropped), 127.5), 127.5);
+    const sides = linearSides(c);
+    let face = O.reshape(O.add(O.matmul(standardised, this.p('linear.weight')), this.p('linear.bias')), [N, 3, sides[0], sides[0]]);
+    for (const side of sides.slice(1)) face = pyrUp(face, side, side);
+    return O.clamp(O.add(face, O.mul(O.tanh(cropped), 127.5)), 0, 255);
   }
 
   /** Images without recording gradients (inference). */
