@@ -11,6 +11,7 @@ import { encodeCheckpoint, decodeCheckpoint, CheckpointError, CHECKPOINT_VERSION
 import { trainDecoder, type TrainSettings, type TrainState } from '../src/train/train.ts';
 import { facesFromSheet } from '../src/train/faces.ts';
 import { FaceSource } from '../src/train/face_source.ts';
+import { ridge } from '../src/train/ridge.ts';
 import { Rand } from './helpers/ref.ts';
 import { defaultModelPath } from './helpers/faces.ts';
 
@@ -80,6 +81,51 @@ describe('decoder: architecture and initialisation (§4.1, §4.2, §5.2)', () =>
     d.dispose();
   });
 
+  it('linear face space: the standardised embedding mapped linearly, enlarged by the pyramid, plus the residual', async () => {
+    const c = tiny({ linearLevels: 1, inputMean: [1, 2, 3, 4, 5, 6], inputStd: [2, 2, 2, 4, 4, 4] });
+    expect(Object.fromEntries(parameterShapes(c))['linear.weight']).toEqual([6, 3 * 5 * 5]);
+    const values = initialParameters(c, 3);
+    const W = Float32Array.from(new Rand(11).uniform(6 * 75, -30, 30));
+    values.set('linear.weight', W);
+    // No residual: the image layer's weights and bias zero, so tanh(0) = 0.
+    values.set('deconv1.weight', new Float32Array(values.get('deconv1.weight')!.length));
+    const d = Decoder.fromValues(c, values);
+    const e = Float32Array.from(new Rand(12).uniform(12, 0, 8));
+    const got = await F.tidy(() => d.decode(F.tensor(e, [2, 6]))).data();
+    // The face space by hand: ((e − mean) / std)·W + 127.5 on the host, then the pyramid's enlargement.
+    const small = new Float32Array(2 * 75);
+    for (let n = 0; n < 2; n++) for (let j = 0; j < 75; j++) {
+      let v = 127.5;
+      for (let i = 0; i < 6; i++) v += ((e[n * 6 + i] - c.inputMean![i]) / c.inputStd![i]) * W[i * 75 + j];
+      small[n * 75 + j] = v;
+    }
+    const want = await F.tidy(() => F.clamp(F.pyrUp(F.tensor(small, [2, 3, 5, 5]), 10, 10), 0, 255)).data();
+    got.forEach((v, i) => expect(v).toBeCloseTo(want[i], 2));
+    d.dispose();
+    expect(() => tiny({ kind: 'guided', linearLevels: 1 })).toThrow(/for the embedding decoder only/);
+  });
+
+  it('ridge regression: recovers a linear map from exact data, and its objective is stationary at the fit', () => {
+    const r = new Rand(13);
+    const [n, D, M] = [40, 5, 7];
+    const Wt = r.uniform(D * M, -2, 2);
+    const bt = r.uniform(M, -1, 1);
+    const xs = Array.from({ length: n }, () => Array.from(r.uniform(D, -1, 1)));
+    const ys = xs.map((x) => Array.from({ length: M }, (_, j) => bt[j] + x.reduce((a, v, i) => a + v * Wt[i * M + j], 0)));
+    const exact = ridge(xs, ys, 1e-9);
+    exact.weight.forEach((v, k) => expect(v).toBeCloseTo(Wt[k], 4));
+    exact.bias.forEach((v, j) => expect(v).toBeCloseTo(bt[j], 4));
+    // With noise and a real λ: ∂/∂W [Σ‖y − xW − b‖² + λ‖W‖²] = 0 and ∂/∂b = 0 (float64 on the host).
+    const noisy = ys.map((y) => y.map((v) => v + 2 * r.next() - 1));
+    const lambda = 3;
+    const { weight: W, bias: b } = ridge(xs, noisy, lambda);
+    const res = xs.map((x, k) => Array.from({ length: M }, (_, j) => b[j] + x.reduce((a, v, i) => a + v * W[i * M + j], 0) - noisy[k][j]));
+    for (let j = 0; j < M; j++) {
+      expect(Math.abs(res.reduce((a, rk) => a + rk[j], 0))).toBeLessThan(1e-3);
+      for (let i = 0; i < D; i++) expect(Math.abs(xs.reduce((a, x, k) => a + x[i] * res[k][j], 0) + lambda * W[i * M + j])).toBeLessThan(1e-3);
+    }
+  });
+
   it('bad configurations and inputs are refused', () => {
     expect(() => tiny({ baseSize: 2 })).toThrow(/2·2\^2 = 8 is smaller than the output size 10/);
     expect(() => tiny({ filters: 0 })).toThrow(/filters must be a whole number ≥ 1/);
@@ -91,8 +137,12 @@ describe('decoder: architecture and initialisation (§4.1, §4.2, §5.2)', () =>
   });
 
   it('gradients of every parameter against central differences of the decoder itself', async () => {
-    for (const c of [tiny(), tiny({ kind: 'guided' })]) {
-      const d = Decoder.create(c, 7);
+    const standardised = { inputMean: [0.1, -0.2, 0, 0.3, 0, 0.05], inputStd: [0.5, 1, 2, 0.7, 1, 1.5] };
+    for (const c of [tiny(), tiny({ kind: 'guided' }), tiny({ linearLevels: 1, ...standardised })]) {
+      const values = initialParameters(c, 7);
+      // A face space that is not flat, small enough that the clamp to 0..255 stays out of the way.
+      if (c.linearLevels) values.set('linear.weight', Float32Array.from(new Rand(10).uniform(values.get('linear.weight')!.length, -20, 20)));
+      const d = Decoder.fromValues(c, values);
       const e = F.tensor(Float32Array.from(new Rand(5).uniform(12, -1, 1)), [2, 6]);
       const guide = c.kind === 'guided' ? F.tensor(Float32Array.from(new Rand(6).uniform(600, 0, 255)), [2, 3, 10, 10]) : undefined;
       const r = F.tensor(Float32Array.from(new Rand(8).uniform(600, -1, 1)), [2, 3, 10, 10]);
