@@ -44,9 +44,12 @@ function presetSettings(name: string, guideLayers: string[]): Preset {
 export const TRAIN_DECODER: CommandSpec = {
   name: 'train-decoder',
   summary: 'train a feed-forward decoder (paper §4) with the same loss, with checkpoints and --resume',
-  usage: 'faceinv train-decoder --out <checkpoint dir> [--preset cpu|paper] [--config <json>] [--seed S] [--resume] [options]',
+  usage: 'faceinv train-decoder --out <checkpoint dir> [--preset cpu|paper|identity] [--config <json>] [--seed S] [--resume] [options]',
   about: `Trains a feed-forward decoder (paper §4.1; --kind guided for §4.2) on random embeddings drawn from a Gaussian
-fitted to real faces, with the same loss as faceinv invert. Writes to the checkpoint dir: checkpoint.bin
+fitted to real faces, with the same loss as faceinv invert; or (--data faces, --preset identity) on the real
+faces themselves, augmented each step, their embeddings the inputs and the faces the pixel targets, with a
+linear face space fitted to them first (ridge regression) and --ensemble networks pulled to their own
+embeddings of the faces. Writes to the checkpoint dir: checkpoint.bin
 (atomically, every --checkpoint-every steps and on Ctrl-C or SIGTERM, which then exit with code ${EXIT_INTERRUPTED}),
 loss.csv, held-out.jsonl (embeddings the training never sees, for faceinv eval), config.json and the guide
 image(s). --resume continues from checkpoint.bin exactly as an uninterrupted run with the same seed would
