@@ -26,6 +26,10 @@ type Preset = { decoder: Partial<DecoderConfig>; train: TrainSettings; data: Dat
  * w_TV = 1e-3; Table 1 also uses 112 and 250 filters and w_TV = 1e-4: --filters, --tv) for a GPU.
  * The guide weight 0.1 per layer: with the inversion's 3e-3 the guide term stayed flat and the decoder drew
  * grey fields that match embeddings; at 0.1 it draws the guide's face (measured, see the README).
+ * identity (issue 20): the real faces themselves (the LFW sheet and any --photos), a linear face space fitted
+ * to them first, a pixel term toward the face each embedding came from and no guide: distinct faces for
+ * different people where the Gaussian-trained presets draw one face for all (BENCHMARKS.md § Decoders on the
+ * labelled gallery; 600 steps of 8: 19–20 minutes here, measured beside other work, so an upper bound).
  */
 function presetSettings(name: string, guideLayers: string[]): Preset {
   const layers = (w: number) => guideLayers.map((layer) => ({ layer, weight: w }));
@@ -35,7 +39,7 @@ function presetSettings(name: string, guideLayers: string[]): Preset {
     case 'paper':
       return { decoder: { filters: 50 }, train: { steps: 20000, batch: 64, lr: 1e-3, guideLayers: layers(0.1), tvWeight: 1e-3, checkpointEvery: 200, logEvery: 20 }, data: 'gaussian' };
     case 'identity':
-      return { decoder: { filters: 16, linearLevels: 2 }, train: { steps: 1500, batch: 8, lr: 2e-3, guideLayers: [], tvWeight: 1e-2, pixelWeight: 10, checkpointEvery: 50, logEvery: 10 }, data: 'faces' };
+      return { decoder: { filters: 16, linearLevels: 2 }, train: { steps: 600, batch: 8, lr: 2e-3, guideLayers: [], tvWeight: 1e-2, pixelWeight: 10, checkpointEvery: 50, logEvery: 10 }, data: 'faces' };
     default:
       throw new UsageError(`--preset: '${name}' is not a preset (cpu, paper, identity)`);
   }
