@@ -29,7 +29,7 @@ type Preset = { decoder: Partial<DecoderConfig>; train: TrainSettings; data: Dat
  * identity (issue 20): the real faces themselves (the LFW sheet and any --photos), a linear face space fitted
  * to them first, a pixel term toward the face each embedding came from and no guide: distinct faces for
  * different people where the Gaussian-trained presets draw one face for all (BENCHMARKS.md § Decoders on the
- * labelled gallery; 600 steps of 8: 19–20 minutes here, measured beside other work, so an upper bound).
+ * labelled gallery; 600 steps of 8: 633 s here, the machine nearly idle).
  */
 function presetSettings(name: string, guideLayers: string[]): Preset {
   const layers = (w: number) => guideLayers.map((layer) => ({ layer, weight: w }));
@@ -79,7 +79,7 @@ have; it takes a new --steps, and refuses any other option that contradicts the 
     { name: 'log-every', type: 'int', arg: 'K', min: 1, help: 'append to loss.csv every K steps' },
     { name: 'guide', type: 'string', repeat: true, help: "guide image (repeat for a guided decoder's set; default the bundled average face)" },
     { name: 'faces', type: 'string', help: 'a sheet of 25×25 real faces to fit the embedding Gaussian on (default: the bundled LFW subset)' },
-    { name: 'held-out', type: 'int', arg: 'N', min: 0, help: 'real faces held out of the fit (default 20), besides 100 fresh Gaussian samples' },
+    { name: 'held-out', type: 'int', arg: 'N', min: 0, help: 'real faces of the sheet held out of training (default 20), besides 100 fresh Gaussian samples' },
     { name: 'seed', type: 'int', arg: 'S', min: 0, max: 2 ** 32 - 1, help: 'seed of the initialisation and of the embedding draws (default 1)' },
     { name: 'model', type: 'string', help: 'the face model (default: the bundled dlib ResNet)' },
     MAX_PIXELS_OPTION,
@@ -224,11 +224,11 @@ export async function trainDecoderCmd({ opt, all }: Parsed): Promise<number> {
   const run = resumedRun ?? (await freshRun({ opt, all }, model, dir, ckptPath));
   checkConfig(run.decoder);
   const sampler = GaussianSampler.fromJSON(run.sampler);
-  const data: DataConfig = run.data ?? { kind: 'gaussian', sheet: join(packageRoot(), 'assets', 'lfw', 'faces-25px.png'), heldOut: 20, photos: [], ensemble: [] };
+  // A new decoder with a face space gets it fitted first (again, the same, if killed before a checkpoint).
   const decoder = resumed
     ? Decoder.fromValues(run.decoder, resumed.params)
-    : run.decoder.linearLevels
-      ? Decoder.fromValues(run.decoder, await withFaceSpace(model, data, run.decoder, run.seed))
+    : run.decoder.linearLevels && run.data
+      ? Decoder.fromValues(run.decoder, await withFaceSpace(model, run.data, run.decoder, run.seed))
       : Decoder.create(run.decoder, run.seed);
   const guides = guideTensor(model, dir, run.guides);
   // The loss log keeps exactly the steps the checkpoint holds: rows of steps lost since are dropped.

@@ -1,8 +1,10 @@
 // Decoder training (paper §4.1, §4.2, §5.2): on each step, random embeddings e from the sampler go through
 // the decoder; its images p are scored with the same loss as the iterative method,
 //   L = mean over the batch of ‖F(p) − e‖² + Σ_ℓ w_ℓ · mean (a_ℓ(p) − a_ℓ(p_G))² + w_TV · R_TV(p),
-// and Adam updates the decoder's weights. A step records into one command encoder: the only host traffic is the
-// upload of the step's embeddings; losses are copied on the GPU into a history block read every `logEvery`
+// and Adam updates the decoder's weights. Trained on real faces x instead (issue 20), e = F(x) and L adds
+// w_px · mean ((p − x)/255)² and, per ensemble network G, w_G · ‖Ĝ(p) − Ĝ(x)‖² (unit-length embeddings).
+// A step records into one command encoder: the only host traffic is the
+// upload of the step's embeddings (or of its face draws' transforms); losses are copied on the GPU into a history block read every `logEvery`
 // steps. Checkpoints (weights, Adam state, the sampler's random state, the step) are taken every
 // `checkpointEvery` steps, and a run resumed from one continues exactly as if it had not stopped.
 import { Tensor, keep, tidy } from '../tensor/tensor.ts';
