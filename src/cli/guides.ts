@@ -1,7 +1,7 @@
 // Each target's own guide (paper §3 picks the guide for the person; §5.1 guides with averaged faces), for
 // `invert` and `judge --reconstruct`: among the --guide images or the bundled LFW faces, the K nearest the
 // target under the networks that take part (src/invert/guide_choice.ts), averaged.
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { keep } from '../tensor/tensor.ts';
 import * as O from '../autograd/ops.ts';
 import type { FaceModel } from '../models/face_model.ts';
@@ -11,10 +11,10 @@ import { facesFromSheet } from '../train/faces.ts';
 import { nearestGuides, meanImage, type ChoosingNetwork } from '../invert/guide_choice.ts';
 import { num, readImages, UsageError, type Parsed } from './common.ts';
 import type { OptionSpec } from './options.ts';
-import { packageRoot } from './paths.ts';
+import { LFW_SHEET } from './paths.ts';
 
 /** The 100 bundled LFW faces (assets/lfw), enlarged to `size`: the guide pool, and strangers for the cross-check. */
-export const bundledFaces = (size: number) => facesFromSheet(readPng(join(packageRoot(), 'assets', 'lfw', 'faces-25px.png')), size);
+export const bundledFaces = (size: number) => facesFromSheet(readPng(LFW_SHEET), size);
 
 export const GUIDE_AVERAGE: OptionSpec = {
   name: 'guide-average',

@@ -14,6 +14,8 @@ export const DEFAULT_MODEL = join(packageRoot(), 'models', 'dlib_face_recognitio
 /** The face detector and 68-point landmark net (face-api's, converted to ONNX by `faceinv convert`). */
 export const DETECTOR_MODEL = join(packageRoot(), 'models', 'tiny_face_detector.onnx');
 export const LANDMARK_MODEL = join(packageRoot(), 'models', 'face_landmark_68.onnx');
+/** The 100 bundled LFW faces as one sheet of 25×25 tiles (src/train/faces.ts reads it). */
+export const LFW_SHEET = join(packageRoot(), 'assets', 'lfw', 'faces-25px.png');
 /** The guide `faceinv invert` uses when none is given: the bundled average face. */
 export const DEFAULT_GUIDE = join(packageRoot(), 'assets', 'guides', 'lfw-average.png');
 const bundled = (id: string) => join(packageRoot(), 'assets', 'judges', `${id}.onnx`);

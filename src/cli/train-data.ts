@@ -6,9 +6,9 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { keep, tidy, type Tensor } from '../tensor/tensor.ts';
+import { engine } from '../tensor/engine.ts';
 import { noGrad } from '../autograd/tape.ts';
 import { mirrorImage, type RgbImage } from '../io/image.ts';
-import * as O from '../autograd/ops.ts';
 import { pyrDown } from '../autograd/regularizers.ts';
 import { initialParameters, linearSides, type DecoderConfig } from '../models/decoder.ts';
 import { ridge } from '../train/ridge.ts';
@@ -55,18 +55,20 @@ export async function realFaces(model: FaceModel, d: DataConfig): Promise<{ shee
   return { sheet, photos };
 }
 
-/** The faces trained on (kind 'faces'): the sheet's but the held-out ones, and the photos; with their networks. */
-export async function faceTraining(model: FaceModel, d: DataConfig, batch: number): Promise<{ source: FaceSource; ensemble: { model: FaceModel; weight: number }[]; dispose(): void }> {
-  const train = await trainingFaces(model, d);
+/** The faces a run learns from: the sheet's but the held-out ones, and (kind 'faces') the photos. */
+export function trainingFaces(real: { sheet: RgbImage[]; photos: RgbImage[] }, d: DataConfig): RgbImage[] {
+  return [...real.sheet.slice(0, real.sheet.length - d.heldOut), ...(d.kind === 'faces' ? real.photos : [])];
+}
+
+/** The training faces (kind 'faces') as a source of augmented batches, and the ensemble's networks. */
+export function faceTraining(model: FaceModel, d: DataConfig, train: RgbImage[], batch: number): { source: FaceSource; ensemble: { model: FaceModel; weight: number }[]; dispose(): void } {
+  // The faces live on the GPU as one tensor: refuse, by number, more than one buffer holds.
+  const faceBytes = 3 * model.imageSize ** 2 * 4;
+  const fit = Math.floor(engine().pool.maxBufferSize / faceBytes);
+  if (train.length > fit) throw new UsageError(`${train.length} training faces need ${((train.length * faceBytes) / 2 ** 20).toFixed(0)} MiB on the GPU in one buffer; this device allows ${fit} faces: give fewer --photos`);
   const source = new FaceSource(keep(tidy(() => noGrad(() => model.pixels(train)))) as Tensor, batch);
   const ensemble = d.ensemble.map((s) => ({ model: loadModel(s.file, s.size), weight: s.weight }));
   return { source, ensemble, dispose: () => (source.dispose(), ensemble.forEach((m) => m.model.dispose())) };
-}
-
-/** The faces a run learns from: the sheet's but the held-out ones, and (kind 'faces') the photos. */
-async function trainingFaces(model: FaceModel, d: DataConfig): Promise<RgbImage[]> {
-  const { sheet, photos } = await realFaces(model, d);
-  return [...sheet.slice(0, sheet.length - d.heldOut), ...(d.kind === 'faces' ? photos : [])];
 }
 
 /**
@@ -74,22 +76,28 @@ async function trainingFaces(model: FaceModel, d: DataConfig): Promise<RgbImage[
  * standardised embeddings) from the embeddings of the training faces and their mirror images to the faces
  * themselves, reduced to the face space's size by the Laplacian pyramid that enlarges it again.
  */
-export async function withFaceSpace(model: FaceModel, d: DataConfig, c: DecoderConfig, seed: number): Promise<Map<string, Float32Array>> {
+export async function withFaceSpace(model: FaceModel, train: RgbImage[], c: DecoderConfig, seed: number): Promise<Map<string, Float32Array>> {
   const values = initialParameters(c, seed);
-  const faces = (await trainingFaces(model, d)).flatMap((f) => [f, mirrorImage(f)]);
+  const faces = train.flatMap((f) => [f, mirrorImage(f)]);
   const mean = c.inputMean ?? Array(c.embeddingSize).fill(0);
   const std = c.inputStd ?? Array(c.embeddingSize).fill(1);
   const xs = (await embedAll(model, faces)).map((e) => e.map((v, i) => (v - mean[i]) / std[i]));
   const side = linearSides(c)[0];
   const M = 3 * side * side;
-  const small = tidy(() => noGrad(() => {
-    let x = model.pixels(faces);
-    for (let l = 0; l < c.linearLevels!; l++) x = pyrDown(x);
-    return O.reshape(x, [faces.length, M]);
-  }));
-  const v = await small.data();
-  small.dispose();
-  const fit = ridge(xs, faces.map((_, k) => v.subarray(k * M, (k + 1) * M)), faces.length);
+  // The faces at the face space's size, reduced on the GPU a few at a time.
+  const ys: Float32Array[] = [];
+  for (let at = 0; at < faces.length; at += 32) {
+    const chunk = faces.slice(at, at + 32);
+    const small = tidy(() => noGrad(() => {
+      let x = model.pixels(chunk);
+      for (let l = 0; l < c.linearLevels!; l++) x = pyrDown(x);
+      return x;
+    }));
+    const v = await small.data();
+    small.dispose();
+    chunk.forEach((_, k) => ys.push(v.slice(k * M, (k + 1) * M)));
+  }
+  const fit = ridge(xs, ys, faces.length);
   values.set('linear.weight', fit.weight);
   values.set('linear.bias', fit.bias);
   return values;

@@ -15,9 +15,9 @@ import { ProgressBar } from './progress.ts';
 import { loadModel, num, pixelsOf, embedAll, writeText, abortOnSigint, UsageError, MAX_PIXELS_OPTION, EXIT_INTERRUPTED, EXIT_NON_FINITE, type Parsed } from './common.ts';
 import type { CommandSpec } from './options.ts';
 import { checkOutputs } from './outputs.ts';
-import { DEFAULT_GUIDE, packageRoot } from './paths.ts';
+import { DEFAULT_GUIDE, LFW_SHEET } from './paths.ts';
 import { CHECKPOINT, type RunConfig } from './decoder-run.ts';
-import { photoFiles, ensembleSpecsOf, realFaces, faceTraining, withFaceSpace, type DataConfig } from './train-data.ts';
+import { photoFiles, ensembleSpecsOf, realFaces, trainingFaces, faceTraining, withFaceSpace, type DataConfig } from './train-data.ts';
 
 type Preset = { decoder: Partial<DecoderConfig>; train: TrainSettings; data: DataConfig['kind'] };
 
@@ -164,8 +164,11 @@ function standardisation(es: Float32Array[]): { inputMean: number[]; inputStd: n
   return { inputMean: mean, inputStd: std };
 }
 
-/** A new run from the options: its config.json, guides, loss log and held-out embeddings written to `dir`. */
-async function freshRun({ opt, all }: Pick<Parsed, 'opt' | 'all'>, model: FaceModel, dir: string, ckptPath: string): Promise<RunConfig> {
+/**
+ * A new run from the options: its config.json, guides, loss log and held-out embeddings written to `dir`;
+ * with the real faces it read (so that training reads them once).
+ */
+async function freshRun({ opt, all }: Pick<Parsed, 'opt' | 'all'>, model: FaceModel, dir: string, ckptPath: string): Promise<{ run: RunConfig; real: Awaited<ReturnType<typeof realFaces>> }> {
   if (existsSync(ckptPath)) throw new UsageError(`${dir} already holds a checkpoint: pass --resume to continue it, or choose another --out`);
   const cfg = configFrom(opt, model);
   const { decoder, train } = cfg;
@@ -178,7 +181,7 @@ async function freshRun({ opt, all }: Pick<Parsed, 'opt' | 'all'>, model: FaceMo
   });
   if (decoder.kind === 'embedding' && guides.length > 1) throw new UsageError('a §4.1 decoder trains with one guide; several need --kind guided');
   // The real faces: some held out; the rest trained on ('faces') or fitted by the Gaussian ('gaussian').
-  const faces = typeof opt.faces === 'string' ? opt.faces : join(packageRoot(), 'assets', 'lfw', 'faces-25px.png');
+  const faces = typeof opt.faces === 'string' ? opt.faces : LFW_SHEET;
   const data: DataConfig = { kind: cfg.data, sheet: resolvePath(faces), heldOut: 0, photos: photoFiles(all.photos ?? []), ensemble: ensembleSpecsOf(all.ensemble ?? []) };
   if (data.kind === 'gaussian' && (data.photos.length || data.ensemble.length)) throw new UsageError(`--photos and --ensemble train on real faces: give --data faces (or --preset identity)`);
   const real = await realFaces(model, data);
@@ -198,7 +201,7 @@ async function freshRun({ opt, all }: Pick<Parsed, 'opt' | 'all'>, model: FaceMo
   const run: RunConfig = { decoder, train, seed, guides, sampler: sampler.toJSON(), model: typeof opt.model === 'string' ? opt.model : 'default', data };
   writeText(join(dir, 'config.json'), JSON.stringify(run, null, 1) + '\n');
   writeText(join(dir, 'loss.csv'), LOSS_COLUMNS.join(',') + '\n');
-  return run;
+  return { run, real };
 }
 
 export async function trainDecoderCmd({ opt, all }: Parsed): Promise<number> {
@@ -221,14 +224,19 @@ export async function trainDecoderCmd({ opt, all }: Parsed): Promise<number> {
   }
   await init();
   const model = loadModel(opt.model ?? (resumedRun && resumedRun.model !== 'default' ? resumedRun.model : undefined));
-  const run = resumedRun ?? (await freshRun({ opt, all }, model, dir, ckptPath));
+  const fresh = resumedRun ? null : await freshRun({ opt, all }, model, dir, ckptPath);
+  const run = resumedRun ?? fresh!.run;
   checkConfig(run.decoder);
   const sampler = GaussianSampler.fromJSON(run.sampler);
+  const fitsFaceSpace = !resumed && !!run.decoder.linearLevels;
+  // The real faces, when training or the face space needs them: read once (a resumed run reads them again).
+  const real = run.data && (run.data.kind === 'faces' || fitsFaceSpace) ? (fresh?.real ?? (await realFaces(model, run.data))) : null;
+  const train = real && run.data ? trainingFaces(real, run.data) : [];
   // A new decoder with a face space gets it fitted first (again, the same, if killed before a checkpoint).
   const decoder = resumed
     ? Decoder.fromValues(run.decoder, resumed.params)
-    : run.decoder.linearLevels && run.data
-      ? Decoder.fromValues(run.decoder, await withFaceSpace(model, run.data, run.decoder, run.seed))
+    : fitsFaceSpace && train.length
+      ? Decoder.fromValues(run.decoder, await withFaceSpace(model, train, run.decoder, run.seed))
       : Decoder.create(run.decoder, run.seed);
   const guides = guideTensor(model, dir, run.guides);
   // The loss log keeps exactly the steps the checkpoint holds: rows of steps lost since are dropped.
@@ -239,7 +247,7 @@ export async function trainDecoderCmd({ opt, all }: Parsed): Promise<number> {
   const columns = lines[0].split(',').length;
   const kept = lines.filter((l, i) => i === 0 || (l.split(',').length === columns && Number(l.split(',')[0]) < startStep));
   writeText(logPath, kept.join('\n') + '\n');
-  const real = run.data?.kind === 'faces' ? await faceTraining(model, run.data, run.train.batch) : null;
+  const faceData = run.data?.kind === 'faces' ? faceTraining(model, run.data, train, run.train.batch) : null;
   const bar = new ProgressBar(run.train.steps, 'train', 'steps');
   const { signal, release } = abortOnSigint('checkpointing after this step');
   let last: LogRow | null = null;
@@ -247,7 +255,7 @@ export async function trainDecoderCmd({ opt, all }: Parsed): Promise<number> {
   let r;
   try {
     r = await trainDecoder({
-      model, decoder, sampler, guides, settings: run.train, seed: run.seed, signal, faces: real?.source, ensemble: real?.ensemble,
+      model, decoder, sampler, guides, settings: run.train, seed: run.seed, signal, faces: faceData?.source, ensemble: faceData?.ensemble,
       resume: resumed ? { step: resumed.step, rng: resumed.rng, optimizer: { ...resumed.optimizer, state: resumed.optimizerState } } : undefined,
       onLog: (rows, sps) => {
         appendFileSync(logPath, rows.map((x) => LOSS_COLUMNS.slice(0, columns).map((k) => x[k as keyof LogRow]).join(',')).join('\n') + '\n');
@@ -266,7 +274,7 @@ export async function trainDecoderCmd({ opt, all }: Parsed): Promise<number> {
   }
   decoder.dispose();
   guides.dispose();
-  real?.dispose();
+  faceData?.dispose();
   model.dispose();
   if (r.stopped === 'non-finite') process.stderr.write(`faceinv: ${r.message}\n`);
   const lastRow = last as LogRow | null;

@@ -44,7 +44,7 @@ export class BufferPool {
   constructor(
     private device: GPUDevice,
     private usage: GPUBufferUsageFlags,
-    private maxBufferSize: number,
+    readonly maxBufferSize: number,
     private label: string,
   ) {}
 
