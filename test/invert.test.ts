@@ -229,6 +229,9 @@ describe('reconstruct() on the default model', () => {
     sharp.image.dispose();
     const first = (r: typeof sharp) => r.trace.filter((row) => row.iteration === r.trace[0].iteration).map((row) => row.values.embedding);
     first(blurred).forEach((v, i) => expect(Math.abs(v - first(sharp)[i]), `item ${i}`).toBeGreaterThan(1e-4 * Math.abs(first(sharp)[i])));
+    // Noise in the view: the loss still falls, and the first step scores a different (noisy) view.
+    const noisy = await lowers({ jitter: { shift: 0, scale: 0, rotate: 0, noise: 12, seed: 2 } }, 'noise jitter');
+    first(noisy).forEach((v, i) => expect(Math.abs(v - first(sharp)[i]), `item ${i}`).toBeGreaterThan(1e-4 * Math.abs(first(sharp)[i])));
     // From the washed-out average face (luminance σ ≈ 0.1), below the floor from the start.
     const average = F.keep(model.pixels([readPng('assets/guides/lfw-average.png')]));
     const r = await lowers({ guide: average, chromaTv: 0.3, contrast: { weight: 30, floor: 0.25 } }, 'chroma TV + contrast floor');
@@ -268,6 +271,7 @@ describe('reconstruct() on the default model', () => {
     await expect(reconstruct({ ...base(), faceContrast: { weight: -1, floor: 0.1 } })).rejects.toThrow(/faceContrast needs a weight/);
     await expect(reconstruct({ ...base(), jitter: { shift: 0, scale: 0, rotate: 0, colour: 1 } })).rejects.toThrow(/jitter bounds/);
     await expect(reconstruct({ ...base(), jitter: { shift: 0, scale: 0, rotate: 0, blur: 1.5 } })).rejects.toThrow(/jitter bounds/);
+    await expect(reconstruct({ ...base(), jitter: { shift: 0, scale: 0, rotate: 0, noise: -1 } })).rejects.toThrow(/jitter bounds/);
   });
 
   it('caricature: every target moved away from the guide\'s embedding by A times their difference; the distance reported is to the given target', async () => {
@@ -425,10 +429,10 @@ describe('reconstruct() on the default model', () => {
         seen.push({ it: p.iteration, buffers: s.buffersAllocated, bytes: s.bytesAllocated, pipelines: s.pipelines, reads: e.reads });
       };
       // A readback every iteration: iteration 1 sets up; later ones allocate and compile nothing.
-      // With jitter (flips, colour changes and blur too), pyramid parameters, chroma TV, both contrast floors and the caricature on,
+      // With jitter (flips, colour changes, blur and noise too), pyramid parameters, chroma TV, both contrast floors and the caricature on,
       // so their per-step work is covered too.
       const r1 = await reconstruct({
-        ...base(), iterations: 6, progressEvery: 1, onProgress: snap, jitter: { shift: 2, scale: 0.05, rotate: 0.05, flip: true, colour: 0.1, blur: 0.5 }, lapParam: 3,
+        ...base(), iterations: 6, progressEvery: 1, onProgress: snap, jitter: { shift: 2, scale: 0.05, rotate: 0.05, flip: true, colour: 0.1, blur: 0.5, noise: 8 }, lapParam: 3,
         chromaTv: 0.1, contrast: { weight: 10, floor: 0.25 }, faceContrast: { weight: 10, floor: 0.2 }, chromaStep: 0.3, caricature: 0.5,
       });
       r1.image.dispose();

@@ -155,6 +155,13 @@ describe('reconstruction settings from the options', () => {
     expect([b.form, b.alpha, b.beta]).toEqual(['pixel', 2, 1.2]);
   });
 
+  it('the input-diversity options add to one jitter: flips, tones, blur and noise with or without --jitter', async () => {
+    const j = (await settingsFor('--noise-jitter', '12', '--blur-jitter', '0.5')).jitter!;
+    expect([j.shift, j.scale, j.rotate, j.noise, j.blur]).toEqual([0, 0, 0, 12, 0.5]);
+    const k = (await settingsFor('--preset', 'identity', '--noise-jitter', '8')).jitter!;
+    expect([k.shift, k.flip, k.colour, k.noise]).toEqual([4, true, 0.1, 8]);
+  });
+
   it('every option declared with a plain effect (its row\'s set) changes the settings it names', async () => {
     const { LOSS_OPTIONS } = await import('../src/cli/invert.ts');
     // Schedules compared by their value at iteration 100.

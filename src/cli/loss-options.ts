@@ -68,6 +68,7 @@ export const LOSS_OPTIONS: (OptionSpec | HelpHeading)[] = [
   { name: 'flip', type: 'flag', help: 'also mirror the image the networks see, at random half of the steps' },
   { name: 'colour-jitter', type: 'number', arg: 'C', min: 0, max: 0.99, help: 'also change its contrast and brightness at random each step by up to ±C (e.g. 0.1)' },
   { name: 'blur-jitter', type: 'number', arg: 'B', min: 0, max: 1, help: 'also blur it at random each step: mixed toward its half-resolution version by up\nto B (0 … 1), so the identity reads at coarser scales too' },
+  { name: 'noise-jitter', type: 'number', arg: 'σ', min: 0, help: 'also add fresh noise of standard deviation σ (pixel units, 0…255) to it each step:\ndetail finer than the noise cannot carry the identity (e.g. 12)' },
   { name: 'chroma-tv', type: 'number', arg: 'W', min: 0, set: (s: S, v: number) => (s.chromaTv = v), help: "weight of the total variation of the image's colour (minus its luminance): less\ncolour speckle, the light-dark detail kept" },
   { name: 'skin', type: 'number', arg: 'W', min: 0, set: (s: S, v: number) => (s.skin = v), help: "weight of the skin-tone prior: the face region's mean colour pulled toward skin\n(local colour left free)" },
   { name: 'chroma-step', type: 'number', arg: 'K', min: 0, max: 1, set: (s: S, v: number) => (s.chromaStep = v), help: 'scale the colour part of each step by K (light and dark move faster; less colour\nblotching)' },
@@ -134,11 +135,12 @@ export async function settings(model: FaceModel, args: Parsed, firstGuide: Tenso
     }
     s.jitter = { ...(s.jitter ?? {}), shift: v[0], scale: v[1], rotate: (v[2] * Math.PI) / 180, seed: s.seed };
   }
-  if (opt.flip || opt['colour-jitter'] !== undefined || opt['blur-jitter'] !== undefined) {
+  if (opt.flip || opt['colour-jitter'] !== undefined || opt['blur-jitter'] !== undefined || opt['noise-jitter'] !== undefined) {
     s.jitter = { ...(s.jitter ?? { shift: 0, scale: 0, rotate: 0, seed: s.seed }) };
     if (opt.flip) s.jitter.flip = true;
     if (opt['colour-jitter'] !== undefined) s.jitter.colour = num(opt, 'colour-jitter', 0, (v) => v >= 0 && v < 1);
     if (opt['blur-jitter'] !== undefined) s.jitter.blur = num(opt, 'blur-jitter', 0, (v) => v >= 0 && v <= 1);
+    if (opt['noise-jitter'] !== undefined) s.jitter.noise = num(opt, 'noise-jitter', 0, (v) => v >= 0);
   }
   // --contrast W[,F] and --face-contrast W[,F]: a floor's weight and level (default: a face photo's σ there).
   for (const [name, key, floor] of [['contrast', 'contrast', 0.2], ['face-contrast', 'faceContrast', 0.17]] as const) {

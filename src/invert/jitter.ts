@@ -21,6 +21,11 @@ export interface Jitter {
    * fine detail of the model's 150 px.
    */
   blur?: number;
+  /**
+   * Standard deviation of fresh noise added to every pixel of each view, in pixel units (0…255): details
+   * finer than the noise cannot carry the identity, so it must sit in what other networks read too.
+   */
+  noise?: number;
   seed?: number;
 }
 
@@ -43,6 +48,13 @@ export function jitterAffines(rng: Rng, n: number, size: number, j: Jitter): Aff
 /** The blur fractions of one step, one per item, uniform in 0 … amount. */
 export function jitterBlurs(rng: Rng, n: number, amount: number, out: Float32Array): Float32Array {
   for (let i = 0; i < n; i++) out[i] = amount * rng.uniform();
+  return out;
+}
+
+/** Zero-mean noise of one step, uniform with standard deviation `std` (cheaper to draw than normal, as good here). */
+export function jitterNoise(rng: Rng, std: number, out: Float32Array): Float32Array {
+  const half = std * Math.sqrt(3);
+  for (let i = 0; i < out.length; i++) out[i] = half * (2 * rng.next() - 1);
   return out;
 }
 

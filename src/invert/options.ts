@@ -230,7 +230,7 @@ export function check(o: ReconstructOptions): Checked {
     if (m.model === model) fail(`ensemble member ${k} is the main model`);
   });
   const jitter = o.jitter ?? null;
-  if (jitter && !([jitter.shift, jitter.scale, jitter.rotate, jitter.colour ?? 0, jitter.blur ?? 0].every((v) => v >= 0 && Number.isFinite(v)) && jitter.scale < 1 && (jitter.colour ?? 0) < 1 && (jitter.blur ?? 0) <= 1)) {
+  if (jitter && !([jitter.shift, jitter.scale, jitter.rotate, jitter.colour ?? 0, jitter.blur ?? 0, jitter.noise ?? 0].every((v) => v >= 0 && Number.isFinite(v)) && jitter.scale < 1 && (jitter.colour ?? 0) < 1 && (jitter.blur ?? 0) <= 1)) {
     fail(`jitter bounds must be ≥ 0 (scale and colour < 1, blur ≤ 1), got ${JSON.stringify(jitter)}`);
   }
   const lapParam = o.lapParam ?? 0;

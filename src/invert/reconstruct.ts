@@ -25,10 +25,10 @@ import { decaying } from './presets.ts';
 import type { FaceModel } from '../models/face_model.ts';
 import { embeddingLoss, embeddingDistance, guideLoss, unitRows } from './losses.ts';
 import { warp, packAffines } from '../autograd/warp.ts';
-import { jitterAffines, jitterColours, jitterBlurs } from './jitter.ts';
+import { jitterAffines, jitterColours, jitterBlurs, jitterNoise } from './jitter.ts';
 import { check, ReconstructError, SKIN_CHROMA, type Checked, type ReconstructOptions, type ReconstructResult, type TraceRow } from './options.ts';
 
-export { jitterAffines, jitterColours, jitterBlurs, type Jitter } from './jitter.ts';
+export { jitterAffines, jitterColours, jitterBlurs, jitterNoise, type Jitter } from './jitter.ts';
 export { ReconstructError, SKIN_CHROMA, type GuideLayer, type TvSettings, type ReconstructOptions, type Progress, type TraceRow, type ReconstructResult } from './options.ts';
 
 /** [1, 1, S, S]: 1/count on the chip's central 60 % (the face), 0 elsewhere. */
@@ -81,6 +81,7 @@ interface RunState {
   colourJit: Tensor | null;
   /** Each item's blur fraction this step [N, 1, 1, 1] (jitter.blur). */
   blurJit: Tensor | null;
+  noiseJit: Tensor | null;
 }
 
 /** Allocates the run's state; every tensor goes through `own`, which the caller disposes at the end. */
@@ -121,6 +122,7 @@ function allocate(o: ReconstructOptions, c: Checked, own: <T extends Tensor>(t: 
     jitterMats: c.jitter ? own(O.zeros([N, 12])) : null,
     colourJit: c.jitter?.colour ? own(O.zeros([2, N, 1, 1, 1])) : null,
     blurJit: c.jitter?.blur ? own(O.zeros([N, 1, 1, 1])) : null,
+    noiseJit: c.jitter?.noise ? own(O.zeros([N, 3, S, S])) : null,
   };
 }
 
@@ -174,11 +176,12 @@ function shapeGradients(c: Checked, r: RunState): void {
 function stepper(o: ReconstructOptions, c: Checked, r: RunState, opt: Optimizer): (it: number) => Tensor {
   const { model } = o;
   const { N, S, jitter, lapParam } = c;
-  const { p, params, guide, guideActs, jitterMats, colourJit, blurJit, target, memberTargets } = r;
+  const { p, params, guide, guideActs, jitterMats, colourJit, blurJit, noiseJit, target, memberTargets } = r;
   const jitterRng = new Rng(jitter?.seed ?? 7);
   const jitterHost = new Float32Array(N * 12);
   const colourHost = new Float32Array(2 * N);
   const blurHost = new Float32Array(N);
+  const noiseHost = noiseJit ? new Float32Array(noiseJit.size) : null;
   const embW = o.embeddingWeight ?? 1;
   const embOpts = { distance: o.distance ?? 'l2', normalize: o.normalize ?? false, scale: o.targetScale ?? 1 };
   const pixelsOf = () => (lapParam ? O.clamp(lapMerge(params), 0, 255) : p);
@@ -198,6 +201,10 @@ function stepper(o: ReconstructOptions, c: Checked, r: RunState, opt: Optimizer)
     if (blurJit) {
       blurJit.write(jitterBlurs(jitterRng, N, jitter!.blur!, blurHost));
       seen = O.add(seen, O.mul(O.sub(pyrUp(pyrDown(seen), S, S), seen), blurJit));
+    }
+    if (noiseJit) {
+      noiseJit.write(jitterNoise(jitterRng, jitter!.noise!, noiseHost!));
+      seen = O.add(seen, noiseJit);
     }
     return seen;
   };
