@@ -8,7 +8,7 @@ import { readPng } from '../src/io/png.ts';
 import { Decoder, defaultDecoderConfig, parameterShapes, initialParameters, fullSize, type DecoderConfig } from '../src/models/decoder.ts';
 import { GaussianSampler, cholesky } from '../src/train/sampler.ts';
 import { encodeCheckpoint, decodeCheckpoint, CheckpointError, CHECKPOINT_VERSION, type Checkpoint } from '../src/train/checkpoint.ts';
-import { trainDecoder, type TrainSettings, type TrainState } from '../src/train/train.ts';
+import { trainDecoder, decoderLoss, type TrainSettings, type TrainState } from '../src/train/train.ts';
 import { facesFromSheet } from '../src/train/faces.ts';
 import { FaceSource } from '../src/train/face_source.ts';
 import { ridge } from '../src/train/ridge.ts';
@@ -402,6 +402,25 @@ describe('decoder training', () => {
         e.debug = debug;
         member.dispose();
       }
+    });
+
+    it('the pixel term after L halvings: blind to fine detail, nearly the same for a change of tone', async () => {
+      const photos = F.keep(model.pixels(facesFromSheet(readPng('assets/lfw/faces-25px.png'), 150).slice(0, 2)));
+      const S = 150;
+      // A pixel-wide checkerboard of ±20 (detail) and a uniform +20 (tone) over the photos.
+      const checker = F.tensor(Array.from({ length: 2 * 3 * S * S }, (_, i) => ((i % S) + Math.floor(i / S)) % 2 ? 20 : -20), [2, 3, S, S]);
+      const pixelTerm = async (images: F.Tensor, levels: number) =>
+        F.tidy(() => F.noGrad(() => decoderLoss(model, images, F.zeros([2, 128]), {}, [], 0, { photos, pixelWeight: 1, pixelLevels: levels }).pixel)).data();
+      const [detail, tone] = [F.add(photos, checker), F.add(photos, F.scalar(20))];
+      const [d0, d2, t0, t2] = [await pixelTerm(detail, 0), await pixelTerm(detail, 2), await pixelTerm(tone, 0), await pixelTerm(tone, 2)];
+      for (let k = 0; k < 2; k++) {
+        expect(d0[k]).toBeCloseTo((20 / 255) ** 2, 5);
+        expect(d2[k]).toBeLessThan(1e-3 * d0[k]);
+        // (The reduce's kernel loses part of its weight at the border, so a tone change reads a little less there.)
+        expect(t2[k] / t0[k]).toBeGreaterThan(0.9);
+        expect(t2[k] / t0[k]).toBeLessThanOrEqual(1 + 1e-5);
+      }
+      [photos, checker, detail, tone].forEach((t) => t.dispose());
     });
 
     it('refuses an ensemble without real faces', async () => {

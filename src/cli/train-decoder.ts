@@ -66,6 +66,7 @@ have; it takes a new --steps, and refuses any other option that contradicts the 
     { name: 'data', type: 'string', arg: 'D', choices: ['gaussian', 'faces'], choiceName: 'a kind of training data', help: 'gaussian (draws from a Gaussian fitted to the real faces\' embeddings; cpu, paper) or\nfaces (the real faces themselves, augmented, with a pixel term; identity)' },
     { name: 'photos', type: 'string', arg: 'PATH', repeat: true, help: 'face photos (files or folders) to train on besides the face sheet (--data faces)' },
     { name: 'pixel-weight', type: 'number', arg: 'W', min: 0, help: "weight of the mean squared pixel difference to the real face (--data faces)" },
+    { name: 'pixel-levels', type: 'int', arg: 'L', min: 0, max: 5, help: 'compare with the real face after L halvings (2: at 38 px, the coarse face; the detail left\nto the embedding terms; default 0)' },
     { name: 'ensemble', type: 'string', arg: 'F[@S][:W]', repeat: true, help: "another ONNX face model in the loss, pulled to its own embedding of the real face\n(--data faces; weight W, input size S), repeatable" },
     { name: 'config', type: 'string', help: 'JSON with any of {"decoder": {...}, "train": {...}} overriding the preset' },
     { name: 'kind', type: 'string', arg: 'K', choices: ['embedding', 'guided'], choiceName: 'a decoder kind', help: 'embedding (§4.1, default) or guided (§4.2)' },
@@ -108,6 +109,7 @@ function checkResume(opt: Parsed['opt'], run: RunConfig, dir: string): void {
     tv: run.train.tvWeight,
     'guide-weight': run.train.guideLayers[0]?.weight,
     'pixel-weight': run.train.pixelWeight,
+    'pixel-levels': run.train.pixelLevels ?? 0,
     'checkpoint-every': run.train.checkpointEvery,
     'log-every': run.train.logEvery,
     seed: run.seed,
@@ -153,6 +155,7 @@ function configFrom(opt: Parsed['opt'], model: FaceModel): { decoder: DecoderCon
   if (opt['checkpoint-every'] !== undefined) train.checkpointEvery = num(opt, 'checkpoint-every', 50, (v) => Number.isInteger(v) && v > 0);
   if (opt['log-every'] !== undefined) train.logEvery = num(opt, 'log-every', 10, (v) => Number.isInteger(v) && v > 0);
   if (opt['pixel-weight'] !== undefined) train.pixelWeight = num(opt, 'pixel-weight', 0, (v) => v >= 0);
+  if (opt['pixel-levels'] !== undefined) train.pixelLevels = num(opt, 'pixel-levels', 0, (v) => Number.isInteger(v) && v >= 0 && v <= 5);
   return { decoder, train, data: (opt.data as DataConfig['kind'] | undefined) ?? p.data };
 }
 

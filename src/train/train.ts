@@ -12,7 +12,7 @@ import { engine } from '../tensor/engine.ts';
 import { Rng } from '../tensor/random.ts';
 import * as O from '../autograd/ops.ts';
 import { backward, noGrad } from '../autograd/tape.ts';
-import { totalVariation } from '../autograd/regularizers.ts';
+import { totalVariation, pyrDown } from '../autograd/regularizers.ts';
 import { Adam } from '../optim/adam.ts';
 import type { FaceModel } from '../models/face_model.ts';
 import type { Decoder } from '../models/decoder.ts';
@@ -32,6 +32,11 @@ export interface TrainSettings {
   logEvery: number;
   /** Weight of the mean squared pixel difference (0..1 scale) to the real face a target came from (faces only). */
   pixelWeight?: number;
+  /**
+   * The pixel term compares the images after this many halvings (the Laplacian pyramid's reduce; 0: at full
+   * size): at 2, 38 px, the coarse face a 25-px sheet face holds, leaving the detail to the embedding terms.
+   */
+  pixelLevels?: number;
 }
 
 export interface LogRow {
@@ -92,6 +97,7 @@ export interface LossExtras {
   /** The real faces the targets came from [N, 3, S, S], for the pixel term. */
   photos?: Tensor;
   pixelWeight?: number;
+  pixelLevels?: number;
   /** Ensemble members with their embeddings of the photos [N, D_k]. */
   ensemble?: { model: FaceModel; target: Tensor; weight: number }[];
 }
@@ -115,7 +121,9 @@ export function decoderLoss(
   const tv = O.mul(totalVariation(O.mul(images, 1 / 255), { perItem: true }), tvWeight);
   let pixel: Tensor = O.zeros([N]);
   if (extra.photos && extra.pixelWeight) {
-    const d = O.mul(O.sub(images, extra.photos), 1 / 255);
+    let [a, b] = [images, extra.photos];
+    for (let l = 0; l < (extra.pixelLevels ?? 0); l++) [a, b] = [pyrDown(a), pyrDown(b)];
+    const d = O.mul(O.sub(a, b), 1 / 255);
     pixel = O.mul(O.mean(O.mul(d, d), [1, 2, 3]), extra.pixelWeight);
   }
   let ensemble: Tensor = O.zeros([N]);
@@ -178,7 +186,7 @@ function realBatch(o: TrainOptions, rng: Rng): { targets: Tensor; extra: LossExt
   const photos = o.faces!.draw(rng);
   return noGrad(() => ({
     targets: o.model.embed(photos).embedding,
-    extra: { photos, pixelWeight: o.settings.pixelWeight ?? 0, ensemble: (o.ensemble ?? []).map((m) => ({ ...m, target: m.model.embed(photos).embedding })) },
+    extra: { photos, pixelWeight: o.settings.pixelWeight ?? 0, pixelLevels: o.settings.pixelLevels ?? 0, ensemble: (o.ensemble ?? []).map((m) => ({ ...m, target: m.model.embed(photos).embedding })) },
   }));
 }
 
