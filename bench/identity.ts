@@ -50,7 +50,7 @@ const familyOf = (n: string) => FAMILY[n] ?? n;
  * judge join as an ensemble (otherwise the model works alone, and one set of reconstructions serves every
  * judge but the model).
  */
-export const LEVERS: Record<string, { args: string[]; ensemble: boolean }> = {
+export const LEVERS: Record<string, { args: string[]; ensemble: boolean; members?: Record<string, string> }> = {
   paper: { args: ['--preset', 'paper'], ensemble: false },
   jitter: { args: ['--preset', 'paper', '--jitter', '4,0.05,3'], ensemble: false },
   ensemble: { args: ['--preset', 'paper'], ensemble: true },
@@ -68,6 +68,16 @@ export const LEVERS: Record<string, { args: string[]; ensemble: boolean }> = {
   'identity-guide-average': { args: ['--preset', 'identity', '--guide-average', '6'], ensemble: true },
   // Views blurred toward half resolution at random: identity legible at the scales other networks read.
   'identity-blur-jitter': { args: ['--preset', 'identity', '--blur-jitter', '1'], ensemble: true },
+  // Fresh pixel noise in every view (σ 12 of 255): identity carried only by detail coarser than the noise.
+  'identity-noise': { args: ['--preset', 'identity', '--noise-jitter', '12'], ensemble: true },
+  // The guide on dlib's two deeper layers only (pose and layout), none on its first two (edges and texture):
+  // the average face's fine features no longer held, so they do not ghost under the person's.
+  'identity-deep-guide': { args: ['--preset', 'identity', '--guide-layers', 'conv128_2,conv256_2'], ensemble: true },
+  // faceres weighted 3 in the ensemble: alone it draws the most recognisable face of the four, yet in the
+  // ensemble it ends the least matched (cosine ≈ 0.8 to its target against 0.96 for faceplugin).
+  'identity-faceres3': { args: ['--preset', 'identity'], ensemble: true, members: { faceres: '@150:3' } },
+  // faceres at its own 224 px (the chip's 1.13 box resampled up, as it was trained) instead of 150.
+  'identity-faceres224': { args: ['--preset', 'identity'], ensemble: true, members: { faceres: '' } },
   // ALSUV's held-out validation: a candidate per ensemble member, made without it, scored by it; the best kept.
   'identity-cross-check': { args: ['--preset', 'identity', '--cross-check'], ensemble: true },
 };
@@ -124,7 +134,8 @@ type Row = {
 mkdirSync(out, { recursive: true });
 const rows: Row[] = [];
 for (const lever of levers) {
-  const { args, ensemble } = LEVERS[lever];
+  const { args, ensemble, members: memberSpecs } = LEVERS[lever];
+  const asMember = { ...AS_MEMBER, ...memberSpecs };
   for (const judge of judges) {
     const nets = participants(judge, ensemble);
     const dir = join(out, lever, `${nets.join('+')}`);
@@ -139,7 +150,7 @@ for (const lever of levers) {
       const r = made
         ? cli(['judge', ...common, ...pngsOf(dir)], file.replace(/json$/, 'log'))
         : cli(['judge', ...common, '--reconstruct', '--per-person', perPerson, '--batch', batch, '--out', dir, '--report', join(dir, 'report'),
-          '--model', NETWORKS[model], ...(cosine ? ['--normalize'] : []), ...members.flatMap((m) => ['--ensemble', NETWORKS[m] + (AS_MEMBER[m] ?? '')]), ...(iterations ? ['--iterations', iterations] : []), ...args], file.replace(/json$/, 'log'));
+          '--model', NETWORKS[model], ...(cosine ? ['--normalize'] : []), ...members.flatMap((m) => ['--ensemble', NETWORKS[m] + (asMember[m] ?? '')]), ...(iterations ? ['--iterations', iterations] : []), ...args], file.replace(/json$/, 'log'));
       if (!made) {
         seconds = r.seconds;
         writeFileSync(join(dir, 'made.json'), JSON.stringify({ networks: nets, args, seconds, count: r.json.summary.judged }) + '\n');
