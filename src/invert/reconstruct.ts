@@ -81,6 +81,7 @@ interface RunState {
   colourJit: Tensor | null;
   /** Each item's blur fraction this step [N, 1, 1, 1] (jitter.blur). */
   blurJit: Tensor | null;
+  /** This step's pixel noise [N, 3, S, S] (jitter.noise). */
   noiseJit: Tensor | null;
 }
 
