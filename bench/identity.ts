@@ -70,8 +70,8 @@ export const LEVERS: Record<string, { args: string[]; ensemble: boolean; members
   'identity-blur-jitter': { args: ['--preset', 'identity', '--blur-jitter', '1'], ensemble: true },
   // Fresh pixel noise in every view (σ 12 of 255): identity carried only by detail coarser than the noise.
   'identity-noise': { args: ['--preset', 'identity', '--noise-jitter', '12'], ensemble: true },
-  // The guide on dlib's two deeper layers only (pose and layout), none on its first two (edges and texture):
-  // the average face's fine features no longer held, so they do not ghost under the person's.
+  // The guide on dlib's two deeper layers only (pose and layout), none on its first two (edges and texture),
+  // meant to free the faces of the faint second set of features (measured: they stay). dlib as the model only.
   'identity-deep-guide': { args: ['--preset', 'identity', '--guide-layers', 'conv128_2,conv256_2'], ensemble: true },
   // faceres weighted 3 in the ensemble: alone it draws the most recognisable face of the four, yet in the
   // ensemble it ends the least matched (cosine ≈ 0.8 to its target against 0.96 for faceplugin).
