@@ -333,7 +333,7 @@ describe('decoder training', () => {
 
   describe('on real faces (issue 20)', () => {
     const faceSettings = (steps: number): TrainSettings => ({ ...settings(steps), guideLayers: [], pixelWeight: 10, batch: 2 });
-    const lfw = () => model.pixels(facesFromSheet(readPng('assets/lfw/faces-25px.png'), 150).slice(0, 6));
+    const lfw = (n = 6) => model.pixels(facesFromSheet(readPng('assets/lfw/faces-25px.png'), 150).slice(0, n));
 
     it('FaceSource: without augmentation a draw is the faces drawn; with it, moved faces still inside 0..255', async () => {
       const still = new FaceSource(lfw(), 3, { shift: 0, scale: 0, rotate: 0 });
@@ -405,7 +405,7 @@ describe('decoder training', () => {
     });
 
     it('the pixel term after L halvings: blind to fine detail, nearly the same for a change of tone', async () => {
-      const photos = F.keep(model.pixels(facesFromSheet(readPng('assets/lfw/faces-25px.png'), 150).slice(0, 2)));
+      const photos = F.keep(lfw(2));
       const S = 150;
       // A pixel-wide checkerboard of ±20 (detail) and a uniform +20 (tone) over the photos.
       const checker = F.tensor(Array.from({ length: 2 * 3 * S * S }, (_, i) => ((i % S) + Math.floor(i / S)) % 2 ? 20 : -20), [2, 3, S, S]);
