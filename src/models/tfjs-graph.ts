@@ -13,15 +13,22 @@ import { readWeights } from './faceapi.ts';
 import { Graph, TfjsConvertError, ints, strs, type Act, type Host, type TfNode, type GraphModelJson, type ConvertOptions } from './tfjs-graph-state.ts';
 import { conv, activation, prelu, l2norm } from './tfjs-idioms.ts';
 
-export { TfjsConvertError, type TfNode, type TfAttr, type GraphModelJson, type ConvertOptions } from './tfjs-graph-state.ts';
+export { TfjsConvertError, type TfNode, type TfAttr, type GraphModelJson, type ConvertOptions, type Host } from './tfjs-graph-state.ts';
 export { samePads } from './tfjs-idioms.ts';
 
 /** A tfjs graph model (model.json + weights) as ONNX bytes. */
 export function convertGraphModel(json: GraphModelJson, bin: Uint8Array, opts: ConvertOptions): Uint8Array {
   const specs = json.modelTopology?.node ? json.weightsManifest.flatMap((g) => g.weights) : null;
   if (!specs) throw new TfjsConvertError('not a TensorFlow.js graph model: modelTopology.node is missing');
-  const weights = readWeights(specs, bin) as Map<string, Host>;
-  const byName = new Map(json.modelTopology.node.map((n) => [n.name, n]));
+  return convertNodes(json.modelTopology.node, readWeights(specs, bin) as Map<string, Host>, opts);
+}
+
+/**
+ * TF nodes (NHWC, TF's weight layouts) and their constants' values, by node name, as ONNX bytes: what a tfjs
+ * graph model holds, and what other TF exports (TensorFlow Lite, tflite.ts) are read into.
+ */
+export function convertNodes(nodes: TfNode[], weights: Map<string, Host>, opts: ConvertOptions): Uint8Array {
+  const byName = new Map(nodes.map((n) => [n.name, n]));
   if (!byName.has(opts.output)) throw new TfjsConvertError(`the graph has no node '${opts.output}' to use as output`);
   const g = new Graph(byName, weights, opts, translate);
   const out = g.value(opts.output);
