@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import * as F from '../src/index.ts';
 import { FaceModel } from '../src/models/face_model.ts';
 import { readPng } from '../src/io/png.ts';
+import { lapSplit } from '../src/autograd/regularizers.ts';
 import { embeddingLoss, guideLoss, GaussianPrior, fitLapSpectrum, unitRows } from '../src/invert/losses.ts';
 import { reconstruct, jitterAffines, SKIN_CHROMA, ReconstructError, type ReconstructOptions, type Progress } from '../src/invert/reconstruct.ts';
 import { preset, decayingTv } from '../src/invert/presets.ts';
@@ -313,6 +314,25 @@ describe('reconstruct() on the default model', () => {
     await expect(reconstruct({ ...base(), guideDecay: 1.5 })).rejects.toThrow(/guideDecay must be in \[0, 1\]/);
   });
 
+  it('coarseToFine: the fine levels of the step come in last, and the loss still falls', async () => {
+    await lowers({ coarseToFine: 0.5 }, 'coarse to fine');
+    // Over the first steps only the coarse levels move: the image's change holds far less fine detail than a plain run's.
+    const fineShare = async (coarseToFine: number) => {
+      const r = await reconstruct({ ...base(), iterations: 3, coarseToFine });
+      const ratio = F.tidy(() => {
+        const step = F.sub(r.image, guide);
+        return F.div(F.sqrt(F.mean(F.square(lapSplit(step, 4)[0]))), F.sqrt(F.mean(F.square(step))));
+      });
+      const v = await ratio.item();
+      [r.image, ratio].forEach((t) => t.dispose());
+      return v;
+    };
+    const [plain, coarse] = [await fineShare(0), await fineShare(1)];
+    expect(coarse).toBeLessThan(0.5 * plain);
+    await expect(reconstruct({ ...base(), coarseToFine: 2 })).rejects.toThrow(/coarseToFine must be in \[0, 1\]/);
+    await expect(reconstruct({ ...base(), coarseToFine: 0.5, lapNormLevels: 0 })).rejects.toThrow(/needs lapNormLevels/);
+  });
+
   it('skin-tone prior: from the grey average face, the face region\'s mean hue moves to the skin chroma', async () => {
     const average = F.keep(model.pixels([readPng('assets/guides/lfw-average.png')]));
     // Mean chroma (each channel minus the luminance, 0..1) over the chip's central 60 %.
@@ -436,6 +456,15 @@ describe('reconstruct() on the default model', () => {
         chromaTv: 0.1, contrast: { weight: 10, floor: 0.25 }, faceContrast: { weight: 10, floor: 0.2 }, chromaStep: 0.3, caricature: 0.5,
       });
       r1.image.dispose();
+      // Coarse to fine (on the pixel gradient's normalisation, which the pyramid parameters replace): its level weights change every step.
+      const before = seen.length;
+      const r1b = await reconstruct({ ...base(), iterations: 4, progressEvery: 1, onProgress: snap, coarseToFine: 1 });
+      r1b.image.dispose();
+      for (const s of seen.slice(before + 1)) {
+        expect(s.buffers - seen[before].buffers, `coarse to fine, iteration ${s.it}`).toBe(0);
+        expect(s.pipelines - seen[before].pipelines, `coarse to fine, iteration ${s.it}`).toBe(0);
+      }
+      seen.length = before;
       for (const s of seen.slice(1)) {
         expect(s.buffers, `iteration ${s.it}`).toBe(seen[0].buffers);
         expect(s.bytes, `iteration ${s.it}`).toBe(seen[0].bytes);

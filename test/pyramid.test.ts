@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import * as F from '../src/index.ts';
-import { lapSplit, lapMerge, lapNormalize, lapRegularizer, mirrorRegularizer, pyrDown, pyrUp, chroma, contrastDeficit, skinTone, totalVariation } from '../src/autograd/regularizers.ts';
+import { lapSplit, lapMerge, lapNormalize, coarseToFineWeights, lapRegularizer, mirrorRegularizer, pyrDown, pyrUp, chroma, contrastDeficit, skinTone, totalVariation } from '../src/autograd/regularizers.ts';
 import { Rand, size, gradCheck, relErr } from './helpers/ref.ts';
 
 const K = [1, 4, 6, 4, 1].map((v) => v / 16);
@@ -104,10 +104,10 @@ describe('Laplacian pyramid (deepdream’s 5-tap binomial kernel)', () => {
   });
 
   /** Float64 lapNormalize of `planes` planes normalised together. */
-  const refNormalize = (a: Float64Array, planes: number) => {
-    const parts = refSplit(a, planes, 37, 29, 4).map((L) => {
+  const refNormalize = (a: Float64Array, planes: number, weights = [1, 1, 1, 1, 1]) => {
+    const parts = refSplit(a, planes, 37, 29, 4).map((L, i) => {
       const rms = Math.max(Math.sqrt(L.reduce((s, v) => s + v * v, 0) / L.length), 1e-10);
-      return L.map((v) => v / rms);
+      return L.map((v) => (weights[i] * v) / rms);
     });
     const dims: [number, number][] = [[37, 29], [19, 15], [10, 8], [5, 4], [3, 2]];
     let cur = parts[4];
@@ -121,6 +121,17 @@ describe('Laplacian pyramid (deepdream’s 5-tap binomial kernel)', () => {
   it('lapNormalize: each level divided by its RMS, then merged (against float64)', async () => {
     const g = F.tidy(() => lapNormalize(F.tensor(Float32Array.from(x), shape), 4));
     expect(relErr(await g.data(), refNormalize(Float64Array.from(Float32Array.from(x)), 6))).toBeLessThan(1e-5);
+    g.dispose();
+  });
+
+  it('lapNormalize with level weights: each normalised level scaled before the merge (a coarse-to-fine step)', async () => {
+    const w = coarseToFineWeights(4, 0.6);
+    // Over 60 % of the span: the two coarsest bands on, the next 40 % in, the finest still off; the rest on.
+    expect(w.map((v) => +v.toFixed(6))).toEqual([0, 0.4, 1, 1, 1]);
+    expect(coarseToFineWeights(4, 0)).toEqual([0, 0, 0, 0, 1]);
+    expect(coarseToFineWeights(4, 2)).toEqual([1, 1, 1, 1, 1]);
+    const g = F.tidy(() => lapNormalize(F.tensor(Float32Array.from(x), shape), 4, { weights: w }));
+    expect(relErr(await g.data(), refNormalize(Float64Array.from(Float32Array.from(x)), 6, w))).toBeLessThan(1e-5);
     g.dispose();
   });
 

@@ -106,15 +106,27 @@ export function lapMerge(levels: Tensor[]): Tensor {
 
 /**
  * Deepdream's Laplacian-pyramid gradient normalisation: split, divide each level by max(RMS, eps), merge.
- * With `perItem` each batch item's levels are normalised by their own RMS. Not recorded on the tape (it
+ * With `perItem` each batch item's levels are normalised by their own RMS; `weights` (finest level first, the
+ * low-pass rest last; missing ones 1) then scale the levels before the merge. Not recorded on the tape (it
  * transforms a gradient).
  */
-export function lapNormalize(g: Tensor, levels = 4, opts: { eps?: number; perItem?: boolean } = {}): Tensor {
+export function lapNormalize(g: Tensor, levels = 4, opts: { eps?: number; perItem?: boolean; weights?: number[] } = {}): Tensor {
   return noGrad(() => {
     const eps = full([], opts.eps ?? 1e-10);
     const rms = (L: Tensor) => sqrt(opts.perItem ? mean(square(L), itemAxes(L), true) : mean(square(L)));
-    return lapMerge(lapSplit(g, levels).map((L) => div(L, maximum(rms(L), eps))));
+    const w = (i: number) => opts.weights?.[i] ?? 1;
+    return lapMerge(lapSplit(g, levels).map((L, i) => (w(i) === 1 ? div(L, maximum(rms(L), eps)) : mul(div(L, maximum(rms(L), eps)), w(i)))));
   });
+}
+
+/**
+ * The level weights of a coarse-to-fine schedule at `progress` (0 … 1 of its span): `levels` band-pass levels,
+ * finest first, fade in one after another over equal shares of the span, the coarsest first; the low-pass
+ * rest is always on.
+ */
+export function coarseToFineWeights(levels: number, progress: number): number[] {
+  const t = Math.min(Math.max(progress, 0), 1) * levels;
+  return [...Array.from({ length: levels }, (_, i) => Math.min(Math.max(t - (levels - 1 - i), 0), 1)), 1];
 }
 
 /** ‖x‖₂ over everything, or per batch item ([N]). */

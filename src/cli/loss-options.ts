@@ -58,6 +58,7 @@ export const LOSS_OPTIONS: (OptionSpec | HelpHeading)[] = [
   { name: 'tv-alpha', type: 'number', arg: 'A', above: 0, set: (s: S, v: number) => s.tv && (s.tv = { ...s.tv, alpha: v }), help: 'exponent α of the global form (default 2)' },
   { name: 'tv-beta', type: 'number', arg: 'B', above: 0, set: (s: S, v: number) => s.tv && (s.tv = { ...s.tv, beta: v }), help: 'exponent β of the per-pixel form (default 2)' },
   { name: 'lap-levels', type: 'int', min: 0, max: 8, set: (s: S, v: number) => (s.lapNormLevels = v), help: 'Laplacian-pyramid gradient normalisation levels (0 = off; default 4)' },
+  { name: 'coarse-to-fine', type: 'number', arg: 'F', min: 0, max: 1, set: (s: S, v: number) => (s.coarseToFine = v), help: "over the first F of the iterations the normalisation's levels fade in, coarsest\nfirst: layout and shading settle before fine detail is drawn (needs --lap-levels)" },
   { name: 'mirror', type: 'number', arg: 'W', min: 0, set: (s: S, v: number) => (s.mirror = v), help: 'weight of the mirror-symmetry regulariser' },
   { name: 'lp', type: 'number', arg: 'W', min: 0, help: 'weight of R_LP (eq. 12), its N_L and β fitted to the first guide' },
   { name: 'gauss-fit', type: 'string', arg: 'DIR', help: 'fit the Gaussian activation prior (appendix A) on the PNG faces in DIR' },

@@ -102,6 +102,13 @@ export interface ReconstructOptions {
    */
   guideDecay?: number;
   /**
+   * Coarse to fine: over this fraction of the iterations (0 … 1; 0, the default, is off) the band-pass levels of
+   * the normalised gradient fade in one after another, the coarsest first and the finest last, so the face's
+   * layout and shading settle before fine detail is drawn over them (needs lapNormLevels). A step then moves
+   * whole features rather than painting new edges beside the guide's.
+   */
+  coarseToFine?: number;
+  /**
    * Optimise the image's Laplacian pyramid (this many band-pass levels plus the low-pass rest) instead of its
    * pixels: the image is the clamped sum of the upsampled levels, so a step moves coarse structure as easily
    * as fine detail. Replaces the gradient normalisation (lapNormLevels is ignored).
@@ -202,6 +209,7 @@ export interface Checked {
   skin: number;
   caricature: number;
   guideDecay: number;
+  coarseToFine: number;
 }
 
 /** Every check of the options, up front: a bad option throws ReconstructError before a tensor exists. */
@@ -248,6 +256,10 @@ export function check(o: ReconstructOptions): Checked {
   if (caricature && !o.guide) fail('caricature moves the targets away from the guide: give a guide');
   const guideDecay = o.guideDecay ?? 1;
   if (!(guideDecay >= 0 && guideDecay <= 1)) fail(`guideDecay must be in [0, 1], got ${guideDecay}`);
+  const lapLevels = o.lapNormLevels ?? 0;
+  const coarseToFine = o.coarseToFine ?? 0;
+  if (!(coarseToFine >= 0 && coarseToFine <= 1)) fail(`coarseToFine must be in [0, 1], got ${coarseToFine}`);
+  if (coarseToFine && (!lapLevels || lapParam)) fail('coarseToFine fades in the levels of the gradient normalisation: it needs lapNormLevels (and no lapParam)');
   const every = Math.max(1, Math.floor(o.progressEvery ?? 10));
-  return { N, S, start, iterations, every, lapLevels: o.lapNormLevels ?? 0, lapParam, guideLayers, layerNames, taps, ensemble, jitter, chromaTv, contrast, faceContrast, chromaStep, skin, caricature, guideDecay };
+  return { N, S, start, iterations, every, lapLevels, lapParam, guideLayers, layerNames, taps, ensemble, jitter, chromaTv, contrast, faceContrast, chromaStep, skin, caricature, guideDecay, coarseToFine };
 }

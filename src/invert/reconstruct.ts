@@ -16,7 +16,7 @@ import { Rng } from '../tensor/random.ts';
 import { LossHistory } from '../tensor/history.ts';
 import * as O from '../autograd/ops.ts';
 import { backward, noGrad } from '../autograd/tape.ts';
-import { totalVariation, lapNormalize, lapRegularizer, mirrorRegularizer, lapSplit, lapMerge, pyrDown, pyrUp, chroma, contrastDeficit, skinTone } from '../autograd/regularizers.ts';
+import { totalVariation, lapNormalize, coarseToFineWeights, lapRegularizer, mirrorRegularizer, lapSplit, lapMerge, pyrDown, pyrUp, chroma, contrastDeficit, skinTone } from '../autograd/regularizers.ts';
 import { Adam } from '../optim/adam.ts';
 import { SGD } from '../optim/sgd.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
@@ -154,12 +154,16 @@ function imageTerms(o: ReconstructOptions, c: Checked, r: RunState, unit: Tensor
   return terms;
 }
 
-/** The gradient as the step takes it: pyramid-normalised, its colour part scaled by chromaStep. */
-function shapeGradients(c: Checked, r: RunState): void {
+/**
+ * The gradient as the step takes it at iteration `it`: pyramid-normalised (its fine levels faded in over the
+ * first coarseToFine of the run), its colour part scaled by chromaStep.
+ */
+function shapeGradients(c: Checked, r: RunState, it: number): void {
   const { p, params } = r;
   if (c.lapLevels > 0 && !c.lapParam) {
     const g = p.grad!;
-    p.grad = keep(lapNormalize(g, c.lapLevels, { perItem: true }));
+    const weights = c.coarseToFine ? coarseToFineWeights(c.lapLevels, it / (c.coarseToFine * c.iterations)) : undefined;
+    p.grad = keep(lapNormalize(g, c.lapLevels, { perItem: true, weights }));
     g.dispose();
   }
   if (c.chromaStep === 1) return;
@@ -232,7 +236,7 @@ function stepper(o: ReconstructOptions, c: Checked, r: RunState, opt: Optimizer)
     terms.push(...imageTerms(o, c, r, O.mul(image, UNIT), it));
     const total = terms.reduce((a, b) => O.add(a, b));
     backward(O.sum(total));
-    shapeGradients(c, r);
+    shapeGradients(c, r, it);
     opt.step();
     if (lapParam) {
       const next = noGrad(() => pixelsOf());
