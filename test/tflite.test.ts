@@ -3,11 +3,15 @@
 // SAME padding with the excess after, fully connected on the NHWC-flattened input) on a small model written
 // by the tests' own FlatBuffer writer, with awkward sizes; malformed and unsupported files are refused by name.
 import { describe, it, expect } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as F from '../src/index.ts';
 import { readTflite, TfliteError } from '../src/models/tflite.ts';
 import { convertTflite } from '../src/models/tflite-graph.ts';
 import { OnnxModule } from '../src/models/onnx/module.ts';
 import { Rand, relErr } from './helpers/ref.ts';
+import { cli } from './helpers/cli.ts';
 import { tfliteModel, i32, u8, type TensorSpec, type OpSpec } from './helpers/tflite.ts';
 
 type Nhwc = { d: Float64Array; shape: [number, number, number, number] };
@@ -48,10 +52,16 @@ function convRef(x: Nhwc, w: Float64Array, wShape: number[], b: Float64Array, s:
 
 const map = (x: Nhwc, f: (v: number, i: number) => number): Nhwc => ({ d: x.d.map(f), shape: x.shape });
 
-describe('TensorFlow Lite → ONNX', () => {
-  const rand = new Rand(5);
-  const N = 2;
-  const [H, W] = [12, 11];
+/**
+ * A small network with every construct MobileFaceNet's TOCO export uses, on [N, H, W, 3]: 3×3/2 SAME conv with
+ * a fused relu (12 rows pad 0 before and 1 after) → 3×3 depthwise ×2 → PReLU as TOCO writes it,
+ * relu(x) + c·(x − |x|) → 1×1 VALID conv → residual add → flatten → fully connected → L2 normalisation;
+ * with its float64 reference.
+ */
+function testNetwork(N: number, H: number, W: number, seed = 5) {
+  const rand = new Rand(seed);
+  const [oh, ow] = [Math.ceil(H / 2), Math.ceil(W / 2)];
+  const K = oh * ow * 10;
   const w1 = rand.uniform(5 * 3 * 3 * 3, -0.5, 0.5);
   const b1 = rand.uniform(5, -0.2, 0.2);
   const wd = rand.uniform(3 * 3 * 10, -0.5, 0.5);
@@ -59,16 +69,11 @@ describe('TensorFlow Lite → ONNX', () => {
   const alpha = rand.uniform(10, 0.05, 0.4);
   const w2 = rand.uniform(10 * 10, -0.4, 0.4);
   const b2 = rand.uniform(10, -0.2, 0.2);
-  const [oh, ow] = [6, 6];
-  const wf = rand.uniform(7 * oh * ow * 10, -0.1, 0.1);
+  const wf = rand.uniform(7 * K, -0.1, 0.1);
   const bf = rand.uniform(7, -0.1, 0.1);
 
-  /**
-   * input [N, 12, 11, 3] → 3×3/2 SAME conv with a fused relu (the 12 rows pad 0 before and 1 after) →
-   * 3×3 depthwise ×2 → PReLU as TOCO writes it, relu(x) + c·(x − |x|) → 1×1 VALID conv → residual add →
-   * flatten → fully connected → L2 normalisation.
-   */
-  function model(opts: { tanh?: boolean; quantised?: boolean } = {}): Uint8Array {
+  function bytes(opts: { tanh?: boolean; quantised?: boolean } = {}): Uint8Array {
+    const a = [N, oh, ow, 10];
     const t: TensorSpec[] = [
       { name: 'input', shape: [N, H, W, 3] }, // 0
       { name: 'w1', shape: [5, 3, 3, 3], data: w1, scale: opts.quantised ? [0.1] : undefined }, // 1
@@ -76,20 +81,20 @@ describe('TensorFlow Lite → ONNX', () => {
       { name: 'c1', shape: [N, oh, ow, 5] }, // 3
       { name: 'wd', shape: [1, 3, 3, 10], data: wd }, // 4
       { name: 'bd', shape: [10], data: bd }, // 5
-      { name: 'dw', shape: [N, oh, ow, 10] }, // 6
-      { name: 'relu', shape: [N, oh, ow, 10] }, // 7
-      { name: 'abs', shape: [N, oh, ow, 10] }, // 8
-      { name: 'sub', shape: [N, oh, ow, 10] }, // 9
-      { name: 'alpha', shape: [10], data: alpha.map((a) => a / 2) }, // 10
-      { name: 'mul', shape: [N, oh, ow, 10] }, // 11
-      { name: 'prelu', shape: [N, oh, ow, 10] }, // 12
+      { name: 'dw', shape: a }, // 6
+      { name: 'relu', shape: a }, // 7
+      { name: 'abs', shape: a }, // 8
+      { name: 'sub', shape: a }, // 9
+      { name: 'alpha', shape: [10], data: alpha.map((v) => v / 2) }, // 10
+      { name: 'mul', shape: a }, // 11
+      { name: 'prelu', shape: a }, // 12
       { name: 'w2', shape: [10, 1, 1, 10], data: w2 }, // 13
       { name: 'b2', shape: [10], data: b2 }, // 14
-      { name: 'c2', shape: [N, oh, ow, 10] }, // 15
-      { name: 'res', shape: [N, oh, ow, 10] }, // 16
-      { name: 'flat_shape', shape: [2], data: [N, oh * ow * 10], int: true }, // 17
-      { name: 'flat', shape: [N, oh * ow * 10] }, // 18
-      { name: 'wf', shape: [7, oh * ow * 10], data: wf }, // 19
+      { name: 'c2', shape: a }, // 15
+      { name: 'res', shape: a }, // 16
+      { name: 'flat_shape', shape: [2], data: [N, K], int: true }, // 17
+      { name: 'flat', shape: [N, K] }, // 18
+      { name: 'wf', shape: [7, K], data: wf }, // 19
       { name: 'bf', shape: [7], data: bf }, // 20
       { name: 'fc', shape: [N, 7] }, // 21
       { name: 'embeddings', shape: [N, 7] }, // 22
@@ -111,13 +116,13 @@ describe('TensorFlow Lite → ONNX', () => {
     return tfliteModel(t, ops, [0], [22]);
   }
 
+  /** The network in float64 on NHWC input of n items. */
   function reference(x: Float64Array, n: number): Float64Array {
     const c1 = map(convRef({ d: x, shape: [n, H, W, 3] }, w1, [5, 3, 3, 3], b1, 2, true, false), (v) => Math.max(v, 0));
     const dw = convRef(c1, wd, [1, 3, 3, 10], bd, 1, true, true);
     const prelu = map(dw, (v, i) => (v >= 0 ? v : alpha[i % 10] * v));
     const c2 = convRef(prelu, w2, [10, 1, 1, 10], b2, 1, false, false);
     const res = map(c2, (v, i) => v + prelu.d[i]);
-    const K = oh * ow * 10;
     const out = new Float64Array(n * 7);
     for (let b = 0; b < n; b++) {
       for (let o = 0; o < 7; o++) {
@@ -130,6 +135,15 @@ describe('TensorFlow Lite → ONNX', () => {
     }
     return out;
   }
+  return { bytes, reference };
+}
+
+describe('TensorFlow Lite → ONNX', () => {
+  const N = 2;
+  const [H, W] = [12, 11];
+  const net = testNetwork(N, H, W);
+  const model = net.bytes;
+  const reference = net.reference;
 
   it('reads the FlatBuffer: tensors, operators, options and constants', () => {
     const m = readTflite(model());
@@ -174,4 +188,19 @@ describe('TensorFlow Lite → ONNX', () => {
     // Cut short: some offset now points outside the file.
     expect(() => readTflite(bytes.subarray(0, Math.floor(bytes.length / 3)))).toThrow(TfliteError);
   });
+});
+
+describe('faceinv with a TensorFlow Lite model', () => {
+  it("refuses it as --model, saying how to convert it; 'faceinv annotate' converts and annotates it in one go", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'faceinv-tflite-'));
+    const file = join(dir, 'net.tflite');
+    writeFileSync(file, testNetwork(1, 24, 24).bytes());
+    const refused = cli('info', '--model', file);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/TensorFlow Lite model, not ONNX; convert it with 'faceinv annotate/);
+    const onnxFile = join(dir, 'net.onnx');
+    const a = cli('annotate', file, onnxFile, 'faceinv.mean=[127.5,127.5,127.5]', 'faceinv.scale=0.0078125', 'faceinv.distance=cosine');
+    expect(a.code, a.err).toBe(0);
+    expect(cli('info', '--model', onnxFile).out).toMatch(/usable as a face model: yes: images 24×24, cosine distance/);
+  }, 60_000);
 });

@@ -7,7 +7,8 @@ import { convertDefaultModel, convertDetectorModels, writeAtomic } from '../mode
 import { writePng } from '../io/png.ts';
 import { FaceModel, euclidean, cosine } from '../models/face_model.ts';
 import { OnnxModule } from '../models/onnx/module.ts';
-import { decodeModel } from '../models/onnx/load.ts';
+import { decodeModel, isTflite } from '../models/onnx/load.ts';
+import { convertTflite } from '../models/tflite-graph.ts';
 import { encodeModel } from '../models/onnx/builder.ts';
 import { DEFAULT_MODEL, DETECTOR_MODEL, LANDMARK_MODEL } from './paths.ts';
 import { UsageError, loadModel, readFaces, MAX_PIXELS_OPTION, ALIGN_OPTION, EXIT_INTERRUPTED, type Face, type Parsed } from './common.ts';
@@ -142,10 +143,10 @@ async function info({ opt }: Parsed): Promise<number> {
 
 const ANNOTATE: CommandSpec = {
   name: 'annotate',
-  summary: 'write a copy of an ONNX model with faceinv.* metadata (how to feed a plain export)',
-  usage: 'faceinv annotate <in.onnx> <out.onnx> key=value...',
+  summary: 'write a copy of an ONNX (or TensorFlow Lite) model with faceinv.* metadata (how to feed a plain export)',
+  usage: 'faceinv annotate <in.onnx | in.tflite> <out.onnx> key=value...',
   about: `Writes a copy of the model with faceinv.* metadata set (an empty value removes a key), then checks that
-faceinv can use it. The keys:
+faceinv can use it. A float32 TensorFlow Lite model is converted to ONNX first. The keys:
   faceinv.mean=[r,g,b]        per-channel mean subtracted from 0..255 RGB pixels
   faceinv.scale=s             multiplier applied after (e.g. 0.0078125 for (p − 127.5) / 128)
   faceinv.chip_box=[x0,y0,s]  where the network's input lies in faceinv's face chips, in chip widths, for a
@@ -161,7 +162,8 @@ Example (an ArcFace-style export taking (p − 127.5) / 128 on 112×112 crops):
 
 function annotate({ pos }: Parsed): number {
   const [src, dst, ...pairs] = pos;
-  const m = decodeModel(new Uint8Array(readFileSync(src)), src);
+  const input = new Uint8Array(readFileSync(src));
+  const m = decodeModel(isTflite(input) ? convertTflite(input, { name: basename(src) }) : input, src);
   const md = new Map((m.metadataProps ?? []).map((p) => [p.key!, p.value!]));
   for (const kv of pairs) {
     const at = kv.indexOf('=');

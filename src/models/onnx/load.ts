@@ -26,6 +26,7 @@ export interface HostTensor {
 
 export function decodeModel(bytes: Uint8Array, what = 'model'): ModelProto {
   if (bytes.length === 0) throw new OnnxError(`${what}: the file is empty`);
+  if (isTflite(bytes)) throw new OnnxError(`${what}: this is a TensorFlow Lite model, not ONNX; convert it with 'faceinv annotate ${what} out.onnx faceinv.mean=… faceinv.scale=…'`);
   let m: ModelProto;
   try {
     m = onnx.ModelProto.decode(bytes);
@@ -39,6 +40,9 @@ export function decodeModel(bytes: Uint8Array, what = 'model'): ModelProto {
   }
   return m;
 }
+
+/** A TensorFlow Lite FlatBuffer (file identifier 'TFL3' after the root offset). */
+export const isTflite = (bytes: Uint8Array): boolean => bytes.length >= 8 && String.fromCharCode(...bytes.subarray(4, 8)) === 'TFL3';
 
 export function defaultOpset(m: ModelProto): number {
   const entry = (m.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
