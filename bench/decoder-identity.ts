@@ -126,7 +126,8 @@ for (const r of rows) console.log(`| ${r.judge} | **${r.identified}/${r.judged}*
 const under = distances.filter((d) => d < 0.6).length;
 console.log(`\ndlib distance to the target: mean ${(distances.reduce((a, b) => a + b, 0) / distances.length).toFixed(3)}, max ${Math.max(...distances).toFixed(3)}, ${under}/${distances.length} under 0.6`);
 console.log(`distinctness: mean pixel distance between two people's decoded faces ${facesDiff.toFixed(1)} against ${photosDiff.toFixed(1)} between their photos (ratio ${(facesDiff / photosDiff).toFixed(2)})`);
-console.log(`tones: contrast ${(tones.reduce((a, t) => a + t.contrast, 0) / tones.length).toFixed(3)}, colour noise ${(tones.reduce((a, t) => a + t.colourNoise, 0) / tones.length).toFixed(3)}`);
+const toneMean = (k: keyof (typeof tones)[number]) => (tones.reduce((a, t) => a + t[k], 0) / tones.length).toFixed(3);
+console.log(`tones: contrast ${toneMean('contrast')}, detail ${toneMean('detail')}, colour noise ${toneMean('colourNoise')}`);
 console.log(`decode: ${Object.entries(msPerFace).map(([k, v]) => `${v.toFixed(1)} ms per face at ${k}`).join(', ')}`);
 // The grid: the photos whose embeddings were decoded (top row), the decoded faces (bottom row).
 const photos = sources.map((s) => join(gallery, s.person, s.photo));

@@ -5,8 +5,8 @@
 // person (by default) from its embeddings and identifies each reconstruction against the gallery without that
 // photo (rank 1). --optimise lists the networks that may take part (all four by default); faceres takes part
 // at 150 px (AS_MEMBER), as at its own 224 px it costs about four default-model steps. Beside each judge's rate: the default model's distance of the written PNG to its target,
-// the judge's similarity to the person's other photos against the best other person, the tones (contrast and
-// colour speckle, beside the photos'), and the time per reconstruction. Prints Markdown tables, writes a grid
+// the judge's similarity to the person's other photos against the best other person, the tones (contrast, local
+// light-dark detail and colour speckle, beside the photos'), and the time per reconstruction. Prints Markdown tables, writes a grid
 // per configuration (source photo, then the reconstruction made without each judge), and last one JSON line.
 //   npm run build && node --import tsx bench/identity.ts --gallery <dir> --out <dir> [--levers a,b]
 //        [--judges mobileface,faceres,faceplugin,dlib] [--optimise dlib,mobileface,faceplugin] [--networks a,b]
@@ -130,7 +130,13 @@ function dlibDistances(recs: string[]): number[] {
 type Verdict = { person: string; identified: boolean; score: number; bestOther: number };
 type Row = {
   lever: string; judge: string; networks: string[]; identified: number; judged: number; rate: number; meanScore: number; meanBestOther: number;
-  dlibMean: number; dlibMax: number; dlibUnder: number; contrast: number; faceContrast: number; colourNoise: number; secondsPerFace: number | null; verdicts: Verdict[]; dir: string;
+  dlibMean: number; dlibMax: number; dlibUnder: number; tones: Tones; secondsPerFace: number | null; verdicts: Verdict[]; dir: string;
+};
+type Tones = ReturnType<typeof toneStats>;
+/** Each tone measure averaged over a set of images. */
+const meanTones = (files: string[]): Tones => {
+  const t = files.map((f) => toneStats(readPng(f)));
+  return Object.fromEntries(Object.keys(t[0]).map((k) => [k, mean(t.map((x) => x[k as keyof Tones]))])) as Tones;
 };
 mkdirSync(out, { recursive: true });
 const rows: Row[] = [];
@@ -162,11 +168,10 @@ for (const lever of levers) {
     const made = JSON.parse(readFileSync(join(dir, 'made.json'), 'utf8'));
     const recs = pngsOf(dir);
     const d = dlibDistances(recs);
-    const tones = recs.map((f) => toneStats(readPng(f)));
     rows.push({
       lever, judge, networks: nets, identified: j.summary.identified, judged: j.summary.judged, rate: j.summary.rate,
       meanScore: j.summary.meanScore, meanBestOther: j.summary.meanBestOther, dlibMean: mean(d), dlibMax: Math.max(...d), dlibUnder: d.filter((x) => x < 0.6).length,
-      contrast: mean(tones.map((t) => t.contrast)), faceContrast: mean(tones.map((t) => t.faceContrast)), colourNoise: mean(tones.map((t) => t.colourNoise)),
+      tones: meanTones(recs),
       secondsPerFace: made.seconds ? made.seconds / made.count : null,
       verdicts: j.verdicts.map((v: Verdict & { file: string }) => ({ person: v.person, identified: v.identified, score: v.score, bestOther: v.bestOther })),
       dir,
@@ -176,15 +181,14 @@ for (const lever of levers) {
 }
 
 // The photos' own tones, for scale.
-const photos = [...new Set(rows.flatMap((r) => pngsOf(r.dir).map(sourceOf)))].map((f) => toneStats(readPng(f)));
-const photoTones = { contrast: mean(photos.map((t) => t.contrast)), faceContrast: mean(photos.map((t) => t.faceContrast)), colourNoise: mean(photos.map((t) => t.colourNoise)) };
+const photoTones = meanTones([...new Set(rows.flatMap((r) => pngsOf(r.dir).map(sourceOf)))]);
 const fmt = (v: number, k = 3) => v.toFixed(k);
-console.log('| configuration | judge (held out) | optimised | identified | similarity: own / best other | dlib distance mean / max (< 0.6) | contrast: image / face | colour noise | s per face |');
-console.log('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+console.log('| configuration | judge (held out) | optimised | identified | similarity: own / best other | dlib distance mean / max (< 0.6) | contrast: image / face | detail | colour noise | s per face |');
+console.log('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of rows) {
-  console.log(`| ${r.lever} | ${r.judge} | ${r.networks.join(' + ')} | **${r.identified}/${r.judged}** | ${fmt(r.meanScore)} / ${fmt(r.meanBestOther)} | ${fmt(r.dlibMean)} / ${fmt(r.dlibMax)} (${r.dlibUnder}/${r.judged}) | ${fmt(r.contrast)} / ${fmt(r.faceContrast)} | ${fmt(r.colourNoise, 4)} | ${r.secondsPerFace === null ? '' : r.secondsPerFace.toFixed(0)} |`);
+  console.log(`| ${r.lever} | ${r.judge} | ${r.networks.join(' + ')} | **${r.identified}/${r.judged}** | ${fmt(r.meanScore)} / ${fmt(r.meanBestOther)} | ${fmt(r.dlibMean)} / ${fmt(r.dlibMax)} (${r.dlibUnder}/${r.judged}) | ${fmt(r.tones.contrast)} / ${fmt(r.tones.faceContrast)} | ${fmt(r.tones.detail, 4)} | ${fmt(r.tones.colourNoise, 4)} | ${r.secondsPerFace === null ? '' : r.secondsPerFace.toFixed(0)} |`);
 }
-console.log(`\nthe photos: contrast ${fmt(photoTones.contrast)} / ${fmt(photoTones.faceContrast)} (face), colour noise ${fmt(photoTones.colourNoise, 4)}; chance 1/${JSON.parse(readFileSync(join(out, levers[0], `${rows[0].networks.join('+')}.judged-by-${rows[0].judge}.json`), 'utf8')).people}`);
+console.log(`\nthe photos: contrast ${fmt(photoTones.contrast)} / ${fmt(photoTones.faceContrast)} (face), detail ${fmt(photoTones.detail, 4)}, colour noise ${fmt(photoTones.colourNoise, 4)}; chance 1/${JSON.parse(readFileSync(join(out, levers[0], `${rows[0].networks.join('+')}.judged-by-${rows[0].judge}.json`), 'utf8')).people}`);
 
 // Per person: who each held-out judge identified, per configuration.
 for (const lever of levers) {
@@ -208,5 +212,5 @@ const columns = [...new Set(rows.map((r) => r.dir))];
 const people = pngsOf(columns[0]).map((f) => join(basename(dirname(f)), basename(f)));
 writePng(join(out, 'reconstructions.png'), imageGrid(people.flatMap((p) => columns.map((d) => toModelInput(readPng(join(d, p)), 112))), columns.length));
 console.log(`\nreconstructions only: ${join(out, 'reconstructions.png')} (columns: ${columns.map((d) => `${basename(dirname(d))} ${basename(d)}`).join('; ')})`);
-const summary = Object.fromEntries(levers.map((l) => [l, Object.fromEntries(rows.filter((r) => r.lever === l).map((r) => [r.judge, { identified: r.identified, judged: r.judged, rate: r.rate, optimised: r.networks, dlib_under_06: r.dlibUnder, seconds_per_face: r.secondsPerFace }]))]));
+const summary = Object.fromEntries(levers.map((l) => [l, Object.fromEntries(rows.filter((r) => r.lever === l).map((r) => [r.judge, { identified: r.identified, judged: r.judged, rate: r.rate, optimised: r.networks, dlib_under_06: r.dlibUnder, seconds_per_face: r.secondsPerFace, detail: r.tones.detail }]))]));
 console.log(JSON.stringify({ gallery, photo_tones: photoTones, levers: summary }));

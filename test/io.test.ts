@@ -115,6 +115,15 @@ describe('tone statistics (how photo-like: contrast and colour noise)', () => {
     expect(toneStats(image((x) => (x < W / 2 ? [0, 0, 0] : [255, 255, 255]))).faceContrast).toBeCloseTo(0.5, 9);
   });
 
+  it('detail: the local light-dark detail, little in a smooth ramp however wide its range, 0.5 in a fine checkerboard', () => {
+    const ramp = toneStats(image((x) => { const v = (255 * x) / (W - 1); return [v, v, v]; }));
+    expect(ramp.contrast).toBeGreaterThan(0.25);
+    expect(ramp.detail).toBeLessThan(0.1 * ramp.contrast);
+    // Black and white pixels alternating: the broad blur is mid-grey nearly everywhere, the detail ±0.5.
+    const checks = toneStats(image((x, y) => ((x + y) % 2 ? [255, 255, 255] : [0, 0, 0])));
+    expect(checks.detail).toBeCloseTo(0.5, 2);
+  });
+
   it('colour noise: none for grey detail, colour that follows brightness is low, colour speckle is high', () => {
     const r = new Rand(3);
     const noise = Array.from({ length: W * W }, () => r.uniform(3, 0, 1));

@@ -130,9 +130,10 @@ function boxBlur(plane: Float64Array, W: number, H: number, r: number): Float64A
  * `colourNoise`, how much of its local detail is colour rather than light and dark: the RMS of the chroma (each channel minus the luminance) over the RMS of the
  * luminance, both after taking away a broad blur (two box passes of radius 6). In a photo colour changes
  * mostly where brightness does (the gallery's face photos: about 0.23); speckle and blotches of colour on a washed-out
- * face raise it.
+ * face raise it. `detail` is that local light-dark detail itself, the RMS of the luminance after taking away
+ * the broad blur: edges, eyes, hair — what a soft, hazy face lacks however wide its overall range.
  */
-export function toneStats(img: RgbImage): { contrast: number; faceContrast: number; colourNoise: number } {
+export function toneStats(img: RgbImage): { contrast: number; faceContrast: number; colourNoise: number; detail: number } {
   const { width: W, height: H, data } = img;
   const n = W * H;
   const lum = new Float64Array(n);
@@ -149,5 +150,6 @@ export function toneStats(img: RgbImage): { contrast: number; faceContrast: numb
   };
   let colour = 0;
   for (let c = 0; c < 3; c++) colour += detail(Float64Array.from(lum, (l, i) => data[i * 3 + c] / 255 - l)) / 3;
-  return { contrast, faceContrast, colourNoise: Math.sqrt(colour / Math.max(detail(lum), 1e-12)) };
+  const lumDetail = detail(lum);
+  return { contrast, faceContrast, colourNoise: Math.sqrt(colour / Math.max(lumDetail, 1e-12)), detail: Math.sqrt(lumDetail) };
 }
