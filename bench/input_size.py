@@ -3,13 +3,12 @@
 # of same- against different-person cosines, per size. Writes resized copies of the ONNX file (input dims and
 # faceinv.input_size changed) to a temporary folder. Needs python3-onnx, numpy and dist/.
 #   npm run build && /usr/bin/python3 bench/input_size.py ../shared/gallery assets/judges/faceres.onnx 224,150,112
-import glob, itertools, json, os, subprocess, sys, tempfile
-import numpy as np
+import json, os, sys, tempfile
 import onnx
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gallery_auc import scores
 
 gallery, model, sizes = sys.argv[1], sys.argv[2], [int(s) for s in sys.argv[3].split(',')]
-files = sorted(glob.glob(gallery + '/*/*.png'))
-people = [f.split('/')[-2] for f in files]
 tmp = tempfile.mkdtemp()
 
 def resized(size):
@@ -22,19 +21,4 @@ def resized(size):
     onnx.save(m, path)
     return path
 
-def scores(path):
-    rows = []
-    for i in range(0, len(files), 20):
-        out = subprocess.run(['node', 'dist/cli.js', 'embed', '--no-align', '--model', path, *files[i:i + 20]], capture_output=True, text=True, check=True).stdout
-        rows += [json.loads(l)['embedding'] for l in out.strip().split('\n')]
-    e = np.array(rows)
-    e /= np.linalg.norm(e, axis=1, keepdims=True)
-    s = e @ e.T
-    pairs = list(itertools.combinations(range(len(files)), 2))
-    same = np.array([s[i, j] for i, j in pairs if people[i] == people[j]])
-    diff = np.array([s[i, j] for i, j in pairs if people[i] != people[j]])
-    np.fill_diagonal(s, -9)
-    rank1 = sum(people[int(np.argmax(s[i]))] == people[i] for i in range(len(files)))
-    return {'rank1': int(rank1), 'photos': len(files), 'auc': round(float((same[:, None] > diff[None, :]).mean()), 4)}
-
-print(json.dumps({'name': 'input_size', 'model': model, 'sizes': {s: scores(resized(s)) for s in sizes}}))
+print(json.dumps({'name': 'input_size', 'model': model, 'sizes': {s: scores(gallery, resized(s)) for s in sizes}}))

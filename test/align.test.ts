@@ -4,7 +4,7 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { convertDetectorModels } from '../src/models/faceapi-node.ts';
 import { FaceDetector } from '../src/models/face_detect.ts';
-import { alignFaces, similarity, chipTemplate, cutChip } from '../src/models/align.ts';
+import { alignFaces, similarity, chipTemplate, cutChip, templateBox, chipFivePoints, INSIGHTFACE_TEMPLATE } from '../src/models/align.ts';
 import type { Affine } from '../src/autograd/warp.ts';
 import { FaceModel } from '../src/models/face_model.ts';
 import { readImage } from '../src/io/png.ts';
@@ -36,6 +36,18 @@ describe('alignment to the chip template', () => {
     const to = from.map(([x, y]): [number, number] => [a * x - b * y + c, b * x + a * y + d]);
     const m = similarity(from, to);
     [a, -b, c, b, a, d].forEach((v, i) => expect(m[i]).toBeCloseTo(v, 9));
+  });
+
+  it("a template's box in the chip: dlib's own five points give the whole chip; InsightFace's put its points on dlib's within 4 px (of 150)", () => {
+    const own = templateBox(chipFivePoints(150), 150);
+    own.forEach((v, i) => expect(v).toBeCloseTo([0, 0, 1][i], 9));
+    const [x0, y0, side] = templateBox(INSIGHTFACE_TEMPLATE, 112);
+    // Through the box, each InsightFace point lands near the same point of dlib's mean face (the two mean faces differ a little: 3.3 px at the mouth corners).
+    const k = (side * 150) / 112;
+    const dlib = chipFivePoints(150);
+    INSIGHTFACE_TEMPLATE.forEach(([u, v], i) => {
+      expect(Math.hypot(x0 * 150 + k * u - dlib[i][0], y0 * 150 + k * v - dlib[i][1]), `point ${i}`).toBeLessThan(4);
+    });
   });
 
   // The sample chip is framed by a Haar box, not by dlib's template, so its own embedding differs from any

