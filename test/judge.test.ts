@@ -221,7 +221,7 @@ describe('faceinv judge', () => {
     const dir = makeGallery();
     expect(cli('judge', 'x.png').err).toMatch(/needs --gallery/);
     expect(cli('judge', '--gallery', join(dir, 'nope'), 'x.png').err).toMatch(/not a directory/);
-    expect(cli('judge', '--gallery', join(dir, 'gallery'), '--judge', 'nosuch', join(dir, 'gallery', 'p0', 'a.png')).err).toMatch(/neither a bundled judge/);
+    expect(cli('judge', '--gallery', join(dir, 'gallery'), '--judge', 'nosuch', join(dir, 'gallery', 'p0', 'a.png')).err).toMatch(/neither a bundled network \(mobileface, faceres, faceplugin, mobilefacenet\)/);
     writeFileSync(join(dir, 'gallery', 'p0', 'c.webp'), 'x');
     expect(cli('judge', '--gallery', join(dir, 'gallery'), join(dir, 'gallery', 'p0', 'a.png')).err).toMatch(/c\.webp: only PNG and JPEG images are read/);
     rmSync(join(dir, 'gallery', 'p0', 'c.webp'));

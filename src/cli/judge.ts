@@ -23,6 +23,7 @@ import { pickByHeldOut } from './cross_check.ts';
 import { settings, ensembleOf, ensembleSpecs, reconstructionInputs, LOSS_OPTIONS } from './invert.ts';
 import { checkOutputs } from './outputs.ts';
 import { DEFAULT_GUIDE, DEFAULT_MODEL, packageRoot } from './paths.ts';
+import { BUNDLED_JUDGES } from '../models/judges.ts';
 
 export const JUDGE: CommandSpec = {
   name: 'judge',
@@ -42,7 +43,7 @@ person and source photo come from its path the same way (<person>/<photo>.png).`
   positionals: { name: 'reconstruction', min: 0, max: Infinity },
   options: [
     { name: 'gallery', type: 'string', arg: 'DIR', help: 'the labelled gallery' },
-    { name: 'judge', type: 'string', arg: 'J', help: 'mobileface (bundled, default), faceres, or an ONNX face model' },
+    { name: 'judge', type: 'string', arg: 'J', help: `a bundled network (${BUNDLED_JUDGES.join(', ')}; default ${BUNDLED_JUDGES[0]}) or an ONNX face model` },
     { name: 'threshold', type: 'number', arg: 'T', help: "same-person threshold of the judge's similarity (default: measured on the gallery)" },
     { name: 'report', type: 'string', arg: 'DIR', help: 'write DIR/report.html and DIR/grid.png (source photo | reconstruction | rank-1 photo)' },
     { name: 'reconstruct', type: 'flag', help: 'first reconstruct every photo of each person with two or more photos, from its\nembedding under --model, into --out/<person>/<photo>.png; then judge those' },
@@ -60,10 +61,10 @@ person and source photo come from its path the same way (<person>/<photo>.png).`
 
 /** The judge's ONNX file: a bundled judge by name, or a path. */
 function judgeFile(spec: string | true | undefined): string {
-  const name = typeof spec === 'string' ? spec : 'mobileface';
+  const name = typeof spec === 'string' ? spec : BUNDLED_JUDGES[0];
   const bundled = join(packageRoot(), 'assets', 'judges', `${name}.onnx`);
   const file = existsSync(bundled) && !name.endsWith('.onnx') ? bundled : name;
-  if (!existsSync(file)) throw new UsageError(`--judge: '${name}' is neither a bundled judge (mobileface) nor an ONNX file`);
+  if (!existsSync(file)) throw new UsageError(`--judge: '${name}' is neither a bundled network (${BUNDLED_JUDGES.join(', ')}) nor an ONNX file`);
   return file;
 }
 

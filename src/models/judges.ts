@@ -142,3 +142,6 @@ export const TFLITE_JUDGES: TfliteJudgeSpec[] = [
     },
   },
 ];
+
+/** Every bundled network's name (assets/judges/<name>.onnx), as `--judge` and the benches take them. */
+export const BUNDLED_JUDGES: string[] = [...JUDGES, ...ONNX_JUDGES, ...TFLITE_JUDGES].map((j) => j.id);
