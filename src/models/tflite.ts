@@ -12,29 +12,16 @@ class FlatBuffer {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
-  private check(pos: number, size: number): void {
+  /** A little-endian read of `size` bytes at `pos`, refused when it would leave the file. */
+  private read(pos: number, size: number, get: (v: DataView, at: number) => number): number {
     if (pos < 0 || pos + size > this.bytes.length) throw new TfliteError(`not a TensorFlow Lite model: a FlatBuffer offset (${pos}) points outside the file`);
+    return get(this.view, pos);
   }
-  u8(pos: number): number {
-    this.check(pos, 1);
-    return this.view.getUint8(pos);
-  }
-  u16(pos: number): number {
-    this.check(pos, 2);
-    return this.view.getUint16(pos, true);
-  }
-  i32(pos: number): number {
-    this.check(pos, 4);
-    return this.view.getInt32(pos, true);
-  }
-  u32(pos: number): number {
-    this.check(pos, 4);
-    return this.view.getUint32(pos, true);
-  }
-  f32(pos: number): number {
-    this.check(pos, 4);
-    return this.view.getFloat32(pos, true);
-  }
+  u8 = (pos: number): number => this.read(pos, 1, (v, at) => v.getUint8(at));
+  u16 = (pos: number): number => this.read(pos, 2, (v, at) => v.getUint16(at, true));
+  i32 = (pos: number): number => this.read(pos, 4, (v, at) => v.getInt32(at, true));
+  u32 = (pos: number): number => this.read(pos, 4, (v, at) => v.getUint32(at, true));
+  f32 = (pos: number): number => this.read(pos, 4, (v, at) => v.getFloat32(at, true));
 
   /** Where field `index` of the table at `table` lies, or 0 when it is absent (its default applies). */
   field(table: number, index: number): number {
