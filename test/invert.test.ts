@@ -333,6 +333,26 @@ describe('reconstruct() on the default model', () => {
     await expect(reconstruct({ ...base(), coarseToFine: 0.5, lapNormLevels: 0 })).rejects.toThrow(/needs lapNormLevels/);
   });
 
+  it('lapWeights: a lighter finest level leaves less of it in the steps (more so with pyramid parameters), and the loss still falls', async () => {
+    await lowers({ lapWeights: [0.3] }, 'level weights');
+    await lowers({ lapParam: 4, lapWeights: [0.3, 0.6] }, 'level weights with pyramid parameters');
+    const finest = async (o: Partial<ReconstructOptions>) => {
+      const r = await reconstruct({ ...base(), iterations: 3, ...o });
+      const ratio = F.tidy(() => {
+        const step = F.sub(r.image, guide);
+        return F.div(F.sqrt(F.mean(F.square(lapSplit(step, 4)[0]))), F.sqrt(F.mean(F.square(step))));
+      });
+      const v = await ratio.item();
+      [r.image, ratio].forEach((t) => t.dispose());
+      return v;
+    };
+    expect(await finest({ lapWeights: [0.1] })).toBeLessThan(0.9 * (await finest({})));
+    expect(await finest({ lapParam: 4, lapWeights: [0.1] })).toBeLessThan(0.7 * (await finest({ lapParam: 4 })));
+    await expect(reconstruct({ ...base(), lapWeights: [-1] })).rejects.toThrow(/lapWeights must be weights ≥ 0/);
+    await expect(reconstruct({ ...base(), lapWeights: [0.5], lapNormLevels: 0 })).rejects.toThrow(/need lapParam or lapNormLevels/);
+    await expect(reconstruct({ ...base(), lapWeights: [0], lapParam: 3 })).rejects.toThrow(/must be > 0/);
+  });
+
   it('skin-tone prior: from the grey average face, the face region\'s mean hue moves to the skin chroma', async () => {
     const average = F.keep(model.pixels([readPng('assets/guides/lfw-average.png')]));
     // Mean chroma (each channel minus the luminance, 0..1) over the chip's central 60 %.
@@ -452,13 +472,13 @@ describe('reconstruct() on the default model', () => {
       // With jitter (flips, colour changes, blur and noise too), pyramid parameters, chroma TV, both contrast floors and the caricature on,
       // so their per-step work is covered too.
       const r1 = await reconstruct({
-        ...base(), iterations: 6, progressEvery: 1, onProgress: snap, jitter: { shift: 2, scale: 0.05, rotate: 0.05, flip: true, colour: 0.1, blur: 0.5, noise: 8 }, lapParam: 3,
+        ...base(), iterations: 6, progressEvery: 1, onProgress: snap, jitter: { shift: 2, scale: 0.05, rotate: 0.05, flip: true, colour: 0.1, blur: 0.5, noise: 8 }, lapParam: 3, lapWeights: [0.5, 1, 2],
         chromaTv: 0.1, contrast: { weight: 10, floor: 0.25 }, faceContrast: { weight: 10, floor: 0.2 }, chromaStep: 0.3, caricature: 0.5,
       });
       r1.image.dispose();
       // Coarse to fine (on the pixel gradient's normalisation, which the pyramid parameters replace): its level weights change every step.
       const before = seen.length;
-      const r1b = await reconstruct({ ...base(), iterations: 4, progressEvery: 1, onProgress: snap, coarseToFine: 1 });
+      const r1b = await reconstruct({ ...base(), iterations: 4, progressEvery: 1, onProgress: snap, coarseToFine: 1, lapWeights: [0.5] });
       r1b.image.dispose();
       for (const s of seen.slice(before + 1)) {
         expect(s.buffers - seen[before].buffers, `coarse to fine, iteration ${s.it}`).toBe(0);

@@ -37,6 +37,9 @@ const floorCheck = (name: string) => (v: string): string | null => {
   return x.length <= 2 && x[0] >= 0 && Number.isFinite(x[0]) && (x.length === 1 || (x[1] >= 0 && x[1] < 1)) ? null : `--${name}: '${v}' is not W or W,F (a weight ≥ 0, a floor in [0, 1))`;
 };
 
+const weightsCheck = (v: string): string | null =>
+  v.split(',').every((t) => t.trim() !== '' && Number(t) >= 0 && Number.isFinite(Number(t))) ? null : `--lap-weights: '${v}' is not a list of weights ≥ 0 (W0,W1,…)`;
+
 /** What the loss and optimiser options set: reconstruct()'s options less the model, targets and guides. */
 type S = Omit<ReconstructOptions, 'model' | 'target' | 'guide'>;
 
@@ -59,6 +62,7 @@ export const LOSS_OPTIONS: (OptionSpec | HelpHeading)[] = [
   { name: 'tv-beta', type: 'number', arg: 'B', above: 0, set: (s: S, v: number) => s.tv && (s.tv = { ...s.tv, beta: v }), help: 'exponent β of the per-pixel form (default 2)' },
   { name: 'lap-levels', type: 'int', min: 0, max: 8, set: (s: S, v: number) => (s.lapNormLevels = v), help: 'Laplacian-pyramid gradient normalisation levels (0 = off; default 4)' },
   { name: 'coarse-to-fine', type: 'number', arg: 'F', min: 0, max: 1, set: (s: S, v: number) => (s.coarseToFine = v), help: "over the first F of the iterations the normalisation's levels fade in, coarsest\nfirst: layout and shading settle before fine detail is drawn (needs --lap-levels)" },
+  { name: 'lap-weights', type: 'string', arg: 'W0,W1,…', check: weightsCheck, set: (s: S, v: string) => (s.lapWeights = v.split(',').map(Number)), help: "weights of the normalisation's levels, finest first (missing ones 1): e.g. 0.3 draws\nless of the pixel-scale stripes" },
   { name: 'mirror', type: 'number', arg: 'W', min: 0, set: (s: S, v: number) => (s.mirror = v), help: 'weight of the mirror-symmetry regulariser' },
   { name: 'lp', type: 'number', arg: 'W', min: 0, help: 'weight of R_LP (eq. 12), its N_L and β fitted to the first guide' },
   { name: 'gauss-fit', type: 'string', arg: 'DIR', help: 'fit the Gaussian activation prior (appendix A) on the PNG faces in DIR' },

@@ -109,6 +109,14 @@ export interface ReconstructOptions {
    */
   coarseToFine?: number;
   /**
+   * Weights of the pyramid's levels, finest first (missing ones 1): with lapParam the levels' scales in the
+   * image (each level's parameters multiplied by its weight in the merge, so Adam's equal-sized steps move the
+   * levels in proportion: Lucid's spectrum-scaled parameterisation), otherwise the weights of the normalised
+   * gradient's levels (weaker: Adam divides each pixel's step by its own gradient's size). Below 1 on the
+   * finest level, a step draws less of the one-to-two-pixel stripes strided first layers leave in gradients.
+   */
+  lapWeights?: number[];
+  /**
    * Optimise the image's Laplacian pyramid (this many band-pass levels plus the low-pass rest) instead of its
    * pixels: the image is the clamped sum of the upsampled levels, so a step moves coarse structure as easily
    * as fine detail. Replaces the gradient normalisation (lapNormLevels is ignored).
@@ -210,6 +218,7 @@ export interface Checked {
   caricature: number;
   guideDecay: number;
   coarseToFine: number;
+  lapWeights: number[] | null;
 }
 
 /** Every check of the options, up front: a bad option throws ReconstructError before a tensor exists. */
@@ -260,6 +269,10 @@ export function check(o: ReconstructOptions): Checked {
   const coarseToFine = o.coarseToFine ?? 0;
   if (!(coarseToFine >= 0 && coarseToFine <= 1)) fail(`coarseToFine must be in [0, 1], got ${coarseToFine}`);
   if (coarseToFine && (!lapLevels || lapParam)) fail('coarseToFine fades in the levels of the gradient normalisation: it needs lapNormLevels (and no lapParam)');
+  const lapWeights = o.lapWeights ?? null;
+  if (lapWeights && !lapWeights.every((w) => w >= 0 && Number.isFinite(w))) fail(`lapWeights must be weights ≥ 0, got ${JSON.stringify(lapWeights)}`);
+  if (lapWeights && !lapLevels && !lapParam) fail('lapWeights weigh pyramid levels: they need lapParam or lapNormLevels');
+  if (lapWeights && lapParam && !lapWeights.every((w) => w > 0)) fail('with lapParam every level weight must be > 0');
   const every = Math.max(1, Math.floor(o.progressEvery ?? 10));
-  return { N, S, start, iterations, every, lapLevels, lapParam, guideLayers, layerNames, taps, ensemble, jitter, chromaTv, contrast, faceContrast, chromaStep, skin, caricature, guideDecay, coarseToFine };
+  return { N, S, start, iterations, every, lapLevels, lapParam, guideLayers, layerNames, taps, ensemble, jitter, chromaTv, contrast, faceContrast, chromaStep, skin, caricature, guideDecay, coarseToFine, lapWeights };
 }

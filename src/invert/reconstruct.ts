@@ -60,6 +60,10 @@ function termNamesOf(o: ReconstructOptions, c: Checked): string[] {
   ];
 }
 
+/** Pyramid level i's weight (lapWeights; 1 where none is given), and a level scaled by one. */
+const levelWeight = (c: Checked, i: number) => c.lapWeights?.[i] ?? 1;
+const scaleLevel = (L: Tensor, k: number) => (k === 1 ? L : O.mul(L, k));
+
 /** What a run holds from start to end: the images, the parameters, the guide's activations, constants. */
 interface RunState {
   /** The current images [N, 3, S, S], pixels 0..255. */
@@ -107,7 +111,9 @@ function allocate(o: ReconstructOptions, c: Checked, own: <T extends Tensor>(t: 
   );
   const [target, memberTargets] = targetsOf(o, c, guide, own);
   // The parameters: the pixels, or the image's Laplacian pyramid (then p follows them after every step).
-  const params = c.lapParam ? tidy(() => noGrad(() => lapSplit(p, c.lapParam))).map((t) => own(t)) : [p];
+  // With lapWeights each level is held divided by its weight and multiplied back in the merge, so the optimiser's
+  // steps, of one size for every parameter under Adam, move the levels in proportion to their weights.
+  const params = c.lapParam ? tidy(() => noGrad(() => lapSplit(p, c.lapParam).map((L, i) => scaleLevel(L, 1 / levelWeight(c, i))))).map((t) => own(t)) : [p];
   for (const t of params) t.requiresGrad = true;
   const colour = c.chromaTv || c.contrast || c.faceContrast || c.skin || c.chromaStep !== 1;
   return {
@@ -155,14 +161,15 @@ function imageTerms(o: ReconstructOptions, c: Checked, r: RunState, unit: Tensor
 }
 
 /**
- * The gradient as the step takes it at iteration `it`: pyramid-normalised (its fine levels faded in over the
- * first coarseToFine of the run), its colour part scaled by chromaStep.
+ * The gradient as the step takes it at iteration `it`: pyramid-normalised (its levels weighted by lapWeights, the
+ * fine ones faded in over the first coarseToFine of the run), its colour part scaled by chromaStep.
  */
 function shapeGradients(c: Checked, r: RunState, it: number): void {
   const { p, params } = r;
   if (c.lapLevels > 0 && !c.lapParam) {
     const g = p.grad!;
-    const weights = c.coarseToFine ? coarseToFineWeights(c.lapLevels, it / (c.coarseToFine * c.iterations)) : undefined;
+    const schedule = c.coarseToFine ? coarseToFineWeights(c.lapLevels, it / (c.coarseToFine * c.iterations)) : null;
+    const weights = schedule || c.lapWeights ? Array.from({ length: c.lapLevels + 1 }, (_, i) => (schedule?.[i] ?? 1) * (c.lapWeights?.[i] ?? 1)) : undefined;
     p.grad = keep(lapNormalize(g, c.lapLevels, { perItem: true, weights }));
     g.dispose();
   }
@@ -189,7 +196,7 @@ function stepper(o: ReconstructOptions, c: Checked, r: RunState, opt: Optimizer)
   const noiseHost = noiseJit ? new Float32Array(noiseJit.size) : null;
   const embW = o.embeddingWeight ?? 1;
   const embOpts = { distance: o.distance ?? 'l2', normalize: o.normalize ?? false, scale: o.targetScale ?? 1 };
-  const pixelsOf = () => (lapParam ? O.clamp(lapMerge(params), 0, 255) : p);
+  const pixelsOf = () => (lapParam ? O.clamp(lapMerge(params.map((q, i) => scaleLevel(q, levelWeight(c, i)))), 0, 255) : p);
 
   /** What the networks see this step: the image moved and re-toned at random (new values written in place). */
   const view = (image: Tensor): Tensor => {
