@@ -79,6 +79,11 @@ export const LEVERS: Record<string, { args: string[]; ensemble: boolean; members
   'identity-faceres3': { args: ['--preset', 'identity'], ensemble: true, members: { faceres: '@150:3' } },
   // faceres at its own 224 px (the chip's 1.13 box resampled up, as it was trained) instead of 150.
   'identity-faceres224': { args: ['--preset', 'identity'], ensemble: true, members: { faceres: '' } },
+  // A tenth of the paper's w_TV (0.01 falling to 0.001): the quadratic TV at 0.1 blurs the faces to a quarter of
+  // a photo's local detail; at 0.01 features are drawn sharper (with some pixel-scale stripes).
+  'identity-tv01': { args: ['--preset', 'identity', '--tv', '0.01'], ensemble: true },
+  // The same with the finest pyramid level's steps halved and the next one's at 0.7 (pyramid parameters).
+  'identity-tv01-lapw': { args: ['--preset', 'identity', '--tv', '0.01', '--lap-param', '4', '--lap-weights', '0.5,0.7', '--lr', '1'], ensemble: true },
   // ALSUV's held-out validation: a candidate per ensemble member, made without it, scored by it; the best kept.
   'identity-cross-check': { args: ['--preset', 'identity', '--cross-check'], ensemble: true },
 };
@@ -190,6 +195,16 @@ for (const r of rows) {
 }
 console.log(`\nthe photos: contrast ${fmt(photoTones.contrast)} / ${fmt(photoTones.faceContrast)} (face), detail ${fmt(photoTones.detail, 4)}, colour noise ${fmt(photoTones.colourNoise, 4)}; chance 1/${JSON.parse(readFileSync(join(out, levers[0], `${rows[0].networks.join('+')}.judged-by-${rows[0].judge}.json`), 'utf8')).people}`);
 
+// The protocol's ceiling: each judge identifying the source photos themselves, each against the gallery
+// without it, as it judges the reconstructions made from them.
+const sources = [...new Set(rows.flatMap((r) => pngsOf(r.dir).map(sourceOf)))].sort();
+const ceiling = Object.fromEntries(judges.map((judge) => {
+  const j = cli(['judge', '--gallery', gallery, '--judge', NETWORKS[judge], ...sources], join(out, `photos.judged-by-${judge}.log`)).json;
+  return [judge, { identified: j.summary.identified, judged: j.summary.judged, meanScore: j.summary.meanScore, meanBestOther: j.summary.meanBestOther }];
+}));
+console.log('\nThe source photos themselves (the ceiling: each photo against the gallery without it):\n\n| judge | identified | similarity: own / best other |\n| --- | ---: | ---: |');
+for (const [judge, c] of Object.entries(ceiling)) console.log(`| ${judge} | **${c.identified}/${c.judged}** | ${fmt(c.meanScore)} / ${fmt(c.meanBestOther)} |`);
+
 // Per person: who each held-out judge identified, per configuration.
 for (const lever of levers) {
   const mine = rows.filter((r) => r.lever === lever);
@@ -213,4 +228,4 @@ const people = pngsOf(columns[0]).map((f) => join(basename(dirname(f)), basename
 writePng(join(out, 'reconstructions.png'), imageGrid(people.flatMap((p) => columns.map((d) => toModelInput(readPng(join(d, p)), 112))), columns.length));
 console.log(`\nreconstructions only: ${join(out, 'reconstructions.png')} (columns: ${columns.map((d) => `${basename(dirname(d))} ${basename(d)}`).join('; ')})`);
 const summary = Object.fromEntries(levers.map((l) => [l, Object.fromEntries(rows.filter((r) => r.lever === l).map((r) => [r.judge, { identified: r.identified, judged: r.judged, rate: r.rate, optimised: r.networks, dlib_under_06: r.dlibUnder, seconds_per_face: r.secondsPerFace, detail: r.tones.detail }]))]));
-console.log(JSON.stringify({ gallery, photo_tones: photoTones, levers: summary }));
+console.log(JSON.stringify({ gallery, photo_tones: photoTones, photo_ceiling: ceiling, levers: summary }));
