@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, basename } from 'node:path';
 import { readPng, writePng } from '../src/io/png.ts';
-import { toModelInput, toneStats } from '../src/io/image.ts';
+import { toModelInput, meanToneStats } from '../src/io/image.ts';
 import { imageGrid } from '../src/io/plot.ts';
 import { init, shutdown, tidy, noGrad, tensor, Rng } from '../src/index.ts';
 import { Decoder } from '../src/models/decoder.ts';
@@ -104,7 +104,7 @@ const meanPairDiff = (imgs: Float32Array[]) => {
 };
 const facesDiff = meanPairDiff(chips(files));
 const photosDiff = meanPairDiff(chips(sources.map((s) => join(gallery, s.person, s.photo))));
-const tones = files.map((f) => toneStats(readPng(f)));
+const tones = meanToneStats(files.map(readPng));
 
 // Decode speed in-process: batches of 1 and 16 random embeddings of the right size.
 await init();
@@ -126,8 +126,7 @@ for (const r of rows) console.log(`| ${r.judge} | **${r.identified}/${r.judged}*
 const under = distances.filter((d) => d < 0.6).length;
 console.log(`\ndlib distance to the target: mean ${(distances.reduce((a, b) => a + b, 0) / distances.length).toFixed(3)}, max ${Math.max(...distances).toFixed(3)}, ${under}/${distances.length} under 0.6`);
 console.log(`distinctness: mean pixel distance between two people's decoded faces ${facesDiff.toFixed(1)} against ${photosDiff.toFixed(1)} between their photos (ratio ${(facesDiff / photosDiff).toFixed(2)})`);
-const toneMean = (k: keyof (typeof tones)[number]) => (tones.reduce((a, t) => a + t[k], 0) / tones.length).toFixed(3);
-console.log(`tones: contrast ${toneMean('contrast')}, detail ${toneMean('detail')}, colour noise ${toneMean('colourNoise')}`);
+console.log(`tones: contrast ${tones.contrast.toFixed(3)}, detail ${tones.detail.toFixed(3)}, colour noise ${tones.colourNoise.toFixed(3)}`);
 console.log(`decode: ${Object.entries(msPerFace).map(([k, v]) => `${v.toFixed(1)} ms per face at ${k}`).join(', ')}`);
 // The grid: the photos whose embeddings were decoded (top row), the decoded faces (bottom row).
 const photos = sources.map((s) => join(gallery, s.person, s.photo));

@@ -18,7 +18,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, basename, dirname } from 'node:path';
 import { readPng, writePng } from '../src/io/png.ts';
-import { toModelInput, toneStats, type RgbImage } from '../src/io/image.ts';
+import { toModelInput, meanToneStats, type RgbImage, type ToneStats } from '../src/io/image.ts';
 import { imageGrid } from '../src/io/plot.ts';
 import { arg } from './args.ts';
 
@@ -137,12 +137,8 @@ type Row = {
   lever: string; judge: string; networks: string[]; identified: number; judged: number; rate: number; meanScore: number; meanBestOther: number;
   dlibMean: number; dlibMax: number; dlibUnder: number; tones: Tones; secondsPerFace: number | null; verdicts: Verdict[]; dir: string;
 };
-type Tones = ReturnType<typeof toneStats>;
-/** Each tone measure averaged over a set of images. */
-const meanTones = (files: string[]): Tones => {
-  const t = files.map((f) => toneStats(readPng(f)));
-  return Object.fromEntries(Object.keys(t[0]).map((k) => [k, mean(t.map((x) => x[k as keyof Tones]))])) as Tones;
-};
+type Tones = ToneStats;
+const meanTones = (files: string[]): Tones => meanToneStats(files.map(readPng));
 mkdirSync(out, { recursive: true });
 const rows: Row[] = [];
 for (const lever of levers) {

@@ -153,3 +153,12 @@ export function toneStats(img: RgbImage): { contrast: number; faceContrast: numb
   const lumDetail = detail(lum);
   return { contrast, faceContrast, colourNoise: Math.sqrt(colour / Math.max(lumDetail, 1e-12)), detail: Math.sqrt(lumDetail) };
 }
+
+export type ToneStats = ReturnType<typeof toneStats>;
+
+/** toneStats averaged over a set of images, measure by measure. */
+export function meanToneStats(images: RgbImage[]): ToneStats {
+  const t = images.map(toneStats);
+  const avg = (k: keyof ToneStats) => t.reduce((a, x) => a + x[k], 0) / t.length;
+  return { contrast: avg('contrast'), faceContrast: avg('faceContrast'), colourNoise: avg('colourNoise'), detail: avg('detail') };
+}
