@@ -402,9 +402,11 @@ describe('reconstruct() on the default model', () => {
     await expect(reconstruct({ ...base(), lapParam: 1.5 })).rejects.toThrow(/lapParam/);
   });
 
-  it('the identity preset is the paper preset plus input diversity (jitter, flips, colour) and photo-like tones', () => {
+  it('the identity preset is the paper preset with a tenth of its w_TV, plus input diversity (jitter, flips, colour) and photo-like tones', () => {
     const paper = preset('paper', layers);
     const id = preset('identity', layers);
+    for (const t of [0, 150, 300]) expect((id.tv!.weight as (t: number) => number)(t)).toBeCloseTo((paper.tv!.weight as (t: number) => number)(t) / 10, 12);
+    expect({ ...id.tv, weight: 0 }).toEqual({ ...paper.tv, weight: 0 });
     expect(id.jitter).toMatchObject({ shift: 4, scale: 0.05, flip: true, colour: 0.1 });
     expect(id.chromaTv).toBeGreaterThan(0);
     expect(id.contrast).toMatchObject({ floor: 0.2 });

@@ -26,7 +26,9 @@ export const guideLayersOf = (layers: string[], w: number): GuideLayer[] => laye
  * falls from 0.1 to 0.01 over the iterations; Laplacian-pyramid gradient normalisation with 4 levels; Adam.
  * 300 iterations ("hundreds or even thousands", §4).
  * fast: the same loss with a larger step and fewer iterations.
- * identity: the paper's loss, with input diversity each step (shifts ≤ 4 px, scale ±5 %, rotation ≤ 3°, a
+ * identity: the paper's loss with a tenth of its w_TV (0.01 falling to 0.001: at 0.1 the quadratic TV blurred
+ * the faces to a quarter of a photo's local detail, and with the networks below it has adversarial pixel patterns
+ * to suppress no more), with input diversity each step (shifts ≤ 4 px, scale ±5 %, rotation ≤ 3°, a
  * mirror image half the time, contrast and brightness ±10 %) and photo-like tones (chroma TV 0.3, a contrast
  * floor at a luminance σ of 0.2 with weight 30 and one on the face region at 0.17, a photo's there, also with
  * weight 30: the whole-image floor alone was met by a dark ground around a pale face; the face region's mean hue
@@ -47,15 +49,18 @@ export function preset(name: PresetName, guideLayers: string[], iterations?: num
       const its = iterations ?? 100;
       return { ...common, iterations: its, lr: 3, guideLayers: guideLayersOf(guideLayers, 0.01), tv: { weight: decayingTv(0.05, its), form: 'global', alpha: 2 } };
     }
-    case 'identity':
+    case 'identity': {
+      const paper = preset('paper', guideLayers, iterations);
       return {
-        ...preset('paper', guideLayers, iterations),
+        ...paper,
+        tv: { weight: decayingTv(0.01, paper.iterations!), form: 'global', alpha: 2 },
         jitter: { shift: 4, scale: 0.05, rotate: (3 * Math.PI) / 180, flip: true, colour: 0.1 },
         chromaTv: 0.3,
         contrast: { weight: 30, floor: 0.2 },
         faceContrast: { weight: 30, floor: 0.17 },
         skin: 20,
       };
+    }
     default:
       throw new RangeError(`unknown preset '${name as string}' (paper, fast, identity)`);
   }
