@@ -6,7 +6,7 @@
 // faces over the same between their photos; the issue asks for at least 0.5), and ms per face at batch 1 and
 // 16 against the iterative method's seconds per face. Prints Markdown, then one JSON line.
 //   npm run build && node --import tsx bench/decoder-identity.ts --gallery <dir> --out <dir>
-//        (--decoder <run dir> | --train '<faceinv train-decoder options>') [--folds K] [--judges mobileface,faceres,faceplugin]
+//        (--decoder <run dir> | --train '<faceinv train-decoder options>') [--folds K] [--judges mobileface,faceres,faceplugin,mobilefacenet]
 // --train runs `faceinv train-decoder --out <out>/decoder <options>` first unless that run exists. --folds K
 // (K ≥ 2, with --train) splits the gallery's people into K folds (by name, round robin) and trains one decoder
 // per fold on the photos of the *other* folds' people (--photos), which then decodes that fold's people: no
@@ -26,7 +26,7 @@ import { arg } from './args.ts';
 const gallery = arg('gallery');
 const out = arg('out');
 if (!gallery || !out) throw new Error("usage: decoder-identity.ts --gallery <dir> --out <dir> (--decoder <dir> | --train '<options>') [--judges a,b]");
-const judges = arg('judges', 'mobileface,faceres,faceplugin')!.split(',');
+const judges = arg('judges', 'mobileface,faceres,faceplugin,mobilefacenet')!.split(',');
 mkdirSync(out, { recursive: true });
 
 const cli = (args: string[]) => {

@@ -3,13 +3,13 @@
 // model, not an ensemble member); the others are the model (dlib's, unless dlib judges) and its ensemble. For
 // each lever configuration and each judge, `faceinv judge --reconstruct` reconstructs one photo per gallery
 // person (by default) from its embeddings and identifies each reconstruction against the gallery without that
-// photo (rank 1). --optimise lists the networks that may take part (all four by default); faceres takes part
+// photo (rank 1). --optimise lists the networks that may take part (all five by default); faceres takes part
 // at 150 px (AS_MEMBER), as at its own 224 px it costs about four default-model steps. Beside each judge's rate: the default model's distance of the written PNG to its target,
 // the judge's similarity to the person's other photos against the best other person, the tones (contrast, local
 // light-dark detail and colour speckle, beside the photos'), and the time per reconstruction. Prints Markdown tables, writes a grid
 // per configuration (source photo, then the reconstruction made without each judge), and last one JSON line.
 //   npm run build && node --import tsx bench/identity.ts --gallery <dir> --out <dir> [--levers a,b]
-//        [--judges mobileface,faceres,faceplugin,dlib] [--optimise dlib,mobileface,faceplugin] [--networks a,b]
+//        [--judges mobileface,faceres,faceplugin,dlib,mobilefacenet] [--optimise dlib,mobileface,faceplugin] [--networks a,b]
 //        [--per-person K] [--iterations N] [--batch B]
 // --networks fixes the optimised networks (model first) instead of "all but the judge", to compare levers on
 // one set; a judge may then be any network outside it.
@@ -88,12 +88,12 @@ export const LEVERS: Record<string, { args: string[]; ensemble: boolean; members
   'identity-cross-check': { args: ['--preset', 'identity', '--cross-check'], ensemble: true },
 };
 const levers = arg('levers', 'paper,identity')!.split(',');
-const judges = arg('judges', 'mobileface,faceres,faceplugin,dlib')!.split(',');
+const judges = arg('judges', 'mobileface,faceres,faceplugin,dlib,mobilefacenet')!.split(',');
 for (const l of levers) if (!LEVERS[l]) throw new Error(`unknown lever configuration '${l}' (${Object.keys(LEVERS).join(', ')})`);
 for (const j of judges) if (!NETWORKS[j]) throw new Error(`unknown network '${j}' (${Object.keys(NETWORKS).join(', ')})`);
 
 const fixedNetworks = arg('networks')?.split(',');
-const optimisable = arg('optimise', 'dlib,mobileface,faceplugin,faceres')!.split(',');
+const optimisable = arg('optimise', 'dlib,mobileface,faceplugin,faceres,mobilefacenet')!.split(',');
 for (const n of [...(fixedNetworks ?? []), ...optimisable]) if (!NETWORKS[n]) throw new Error(`unknown network '${n}' (${Object.keys(NETWORKS).join(', ')})`);
 
 /** The networks that may take part when `judge` judges: model first. */

@@ -146,9 +146,9 @@ describe('faceinv judge', () => {
       expect(r.code, r.err).toBe(0);
       return (lastJson(r.out).optimised as string[]).map((f) => basename(f));
     };
-    expect(run('faceplugin')).toEqual(['dlib_face_recognition_resnet.onnx', 'mobileface.onnx', 'faceres.onnx']);
-    expect(run('mobileface')).toEqual(['dlib_face_recognition_resnet.onnx', 'faceplugin.onnx', 'faceres.onnx']);
-    expect(run('faceres')).toEqual(['dlib_face_recognition_resnet.onnx', 'mobileface.onnx', 'faceplugin.onnx']);
+    expect(run('faceplugin')).toEqual(['dlib_face_recognition_resnet.onnx', 'mobileface.onnx', 'faceres.onnx', 'mobilefacenet.onnx']);
+    expect(run('mobileface')).toEqual(['dlib_face_recognition_resnet.onnx', 'faceplugin.onnx', 'faceres.onnx', 'mobilefacenet.onnx']);
+    expect(run('mobilefacenet')).toEqual(['dlib_face_recognition_resnet.onnx', 'mobileface.onnx', 'faceplugin.onnx', 'faceres.onnx']);
   }, 600_000);
 
   it("--guide-average and repeated --guide: each target's guide picked by the optimised networks (paper §3)", () => {

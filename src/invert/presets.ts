@@ -33,7 +33,7 @@ export const guideLayersOf = (layers: string[], w: number): GuideLayer[] => laye
  * floor at a luminance σ of 0.2 with weight 30 and one on the face region at 0.17, a photo's there, also with
  * weight 30: the whole-image floor alone was met by a dark ground around a pale face; the face region's mean hue
  * pulled to skin with weight 20: from the grey guide the networks otherwise leave a violet cast); the CLI adds the bundled networks (mobileface,
- * faceplugin, and faceres at 150 px) that are neither the model nor the judge as an ensemble. On the labelled gallery (BENCHMARKS.md
+ * faceplugin, faceres at 150 px and mobilefacenet) that are neither the model nor the judge as an ensemble. On the labelled gallery (BENCHMARKS.md
  * § Identity) the diversity and tones took a held-out network from 7 to 13 of 13 people identified, against
  * the ensemble with jitter alone, and the images from two fifths of a photo's contrast to 0.85 of it, with
  * far less colour blotching.
