@@ -356,11 +356,44 @@ describe('decoder training', () => {
       moved.dispose();
     });
 
-    it('with a pixel term and an ensemble member: the loss falls, a resumed run matches, and steps allocate nothing', async () => {
+    it('FaceSource with mix: each drawn face is itself blended toward the next one by at most the fraction', async () => {
+      const still = { shift: 0, scale: 0, rotate: 0 };
+      const plain = new FaceSource(lfw(), 3, still);
+      const mixed = new FaceSource(lfw(), 3, still, 0.4);
+      const all = await plain.faces.data();
+      const S = 3 * 150 * 150;
+      // The same generator state draws the same faces; then the mix fractions come from it.
+      const x = await F.tidy(() => mixed.draw(new F.Rng(9))).data();
+      const idx = Array.from({ length: 3 }, (_, k) => {
+        const r = new F.Rng(9);
+        return Array.from({ length: 3 }, () => Math.floor(r.next() * 6))[k];
+      });
+      let blended = 0;
+      for (let k = 0; k < 3; k++) {
+        const [a, b] = [all.subarray(idx[k] * S, (idx[k] + 1) * S), all.subarray(idx[(k + 1) % 3] * S, (idx[(k + 1) % 3] + 1) * S)];
+        // x = a + λ (b − a) with one λ in [0, 0.4] for the whole face: recover it by least squares.
+        let [num, den] = [0, 0];
+        for (let i = 0; i < S; i++) [num, den] = [num + (x[k * S + i] - a[i]) * (b[i] - a[i]), den + (b[i] - a[i]) ** 2];
+        const lambda = den ? num / den : 0;
+        expect(lambda).toBeGreaterThanOrEqual(-1e-4);
+        expect(lambda).toBeLessThanOrEqual(0.4 + 1e-4);
+        const resid = x.subarray(k * S, (k + 1) * S).reduce((m, v, i) => Math.max(m, Math.abs(v - (a[i] + lambda * (b[i] - a[i])))), 0);
+        expect(resid).toBeLessThan(0.05);
+        if (lambda > 0.01) blended++;
+      }
+      expect(blended).toBeGreaterThan(0);
+      const spare = lfw();
+      expect(() => new FaceSource(spare, 3, still, 0.7)).toThrow(/mix must be in \[0, 0.5\]/);
+      spare.dispose();
+      plain.dispose();
+      mixed.dispose();
+    });
+
+    it('with a pixel term, an ensemble member and mixed faces: the loss falls, a resumed run matches, and steps allocate nothing', async () => {
       const member = FaceModel.fromBytes(new Uint8Array(readFileSync('assets/judges/mobileface.onnx')));
       const e = F.engine();
       const run = async (steps: number, decoder: Decoder, o: Partial<Parameters<typeof trainDecoder>[0]> = {}) => {
-        const faces = new FaceSource(lfw(), 2);
+        const faces = new FaceSource(lfw(), 2, undefined, 0.3);
         const rows: { loss: number; pixel: number; ensemble: number; buffers: number; reads: number }[] = [];
         try {
           await trainDecoder({

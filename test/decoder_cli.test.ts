@@ -153,6 +153,7 @@ describe('faceinv train-decoder, decode, eval', () => {
       [['train-decoder', '--out', join(dir, 'none'), '--resume'], /--resume: .* holds no training run/],
       [['decode', '--decoder', dir, '--embedding', SAMPLE_FACE, '--out', join(dir, 'x.png')], /holds no trained decoder/],
       [['eval'], /eval needs --decoder/],
+      [['train-decoder', '--out', join(dir, 'mix'), '--mix', '0.3'], /--photos, --ensemble and --mix train on real faces/],
     ];
     for (const [args, msg] of cases) {
       const r = cli(...args);

@@ -61,12 +61,12 @@ export function trainingFaces(real: { sheet: RgbImage[]; photos: RgbImage[] }, d
 }
 
 /** The training faces (kind 'faces') as a source of augmented batches, and the ensemble's networks. */
-export function faceTraining(model: FaceModel, d: DataConfig, train: RgbImage[], batch: number): { source: FaceSource; ensemble: { model: FaceModel; weight: number }[]; dispose(): void } {
+export function faceTraining(model: FaceModel, d: DataConfig, train: RgbImage[], batch: number, mix = 0): { source: FaceSource; ensemble: { model: FaceModel; weight: number }[]; dispose(): void } {
   // The faces live on the GPU as one tensor: refuse, by number, more than one buffer holds.
   const faceBytes = 3 * model.imageSize ** 2 * 4;
   const fit = Math.floor(engine().pool.maxBufferSize / faceBytes);
   if (train.length > fit) throw new UsageError(`${train.length} training faces need ${((train.length * faceBytes) / 2 ** 20).toFixed(0)} MiB on the GPU in one buffer; this device allows ${fit} faces: give fewer --photos`);
-  const source = new FaceSource(keep(tidy(() => noGrad(() => model.pixels(train)))) as Tensor, batch);
+  const source = new FaceSource(keep(tidy(() => noGrad(() => model.pixels(train)))) as Tensor, batch, undefined, mix);
   const ensemble = d.ensemble.map((s) => ({ model: loadModel(s.file, s.size), weight: s.weight }));
   return { source, ensemble, dispose: () => (source.dispose(), ensemble.forEach((m) => m.model.dispose())) };
 }

@@ -66,6 +66,7 @@ have; it takes a new --steps, and refuses any other option that contradicts the 
     { name: 'data', type: 'string', arg: 'D', choices: ['gaussian', 'faces'], choiceName: 'a kind of training data', help: 'gaussian (draws from a Gaussian fitted to the real faces\' embeddings; cpu, paper) or\nfaces (the real faces themselves, augmented, with a pixel term; identity)' },
     { name: 'photos', type: 'string', arg: 'PATH', repeat: true, help: 'face photos (files or folders) to train on besides the face sheet (--data faces)' },
     { name: 'pixel-weight', type: 'number', arg: 'W', min: 0, help: "weight of the mean squared pixel difference to the real face (--data faces)" },
+    { name: 'mix', type: 'number', arg: 'M', min: 0, max: 0.5, help: 'blend each drawn real face with another by a random fraction up to M (--data faces):\nfaces between the training people, so unseen people lie inside what was learnt' },
     { name: 'pixel-levels', type: 'int', arg: 'L', min: 0, max: 5, help: 'compare with the real face after L halvings (2: at 38 px, the coarse face; the detail left\nto the embedding terms; default 0)' },
     { name: 'ensemble', type: 'string', arg: 'F[@S][:W]', repeat: true, help: "another ONNX face model in the loss, pulled to its own embedding of the real face\n(--data faces; weight W, input size S), repeatable" },
     { name: 'config', type: 'string', help: 'JSON with any of {"decoder": {...}, "train": {...}} overriding the preset' },
@@ -110,6 +111,7 @@ function checkResume(opt: Parsed['opt'], run: RunConfig, dir: string): void {
     'guide-weight': run.train.guideLayers[0]?.weight,
     'pixel-weight': run.train.pixelWeight,
     'pixel-levels': run.train.pixelLevels ?? 0,
+    mix: run.train.mix ?? 0,
     'checkpoint-every': run.train.checkpointEvery,
     'log-every': run.train.logEvery,
     seed: run.seed,
@@ -156,6 +158,7 @@ function configFrom(opt: Parsed['opt'], model: FaceModel): { decoder: DecoderCon
   if (opt['log-every'] !== undefined) train.logEvery = num(opt, 'log-every', 10, (v) => Number.isInteger(v) && v > 0);
   if (opt['pixel-weight'] !== undefined) train.pixelWeight = num(opt, 'pixel-weight', 0, (v) => v >= 0);
   if (opt['pixel-levels'] !== undefined) train.pixelLevels = num(opt, 'pixel-levels', 0, (v) => Number.isInteger(v) && v >= 0 && v <= 5);
+  if (opt.mix !== undefined) train.mix = num(opt, 'mix', 0, (v) => v >= 0 && v <= 0.5);
   return { decoder, train, data: (opt.data as DataConfig['kind'] | undefined) ?? p.data };
 }
 
@@ -186,7 +189,7 @@ async function freshRun({ opt, all }: Pick<Parsed, 'opt' | 'all'>, model: FaceMo
   // The real faces: some held out; the rest trained on ('faces') or fitted by the Gaussian ('gaussian').
   const faces = typeof opt.faces === 'string' ? opt.faces : LFW_SHEET;
   const data: DataConfig = { kind: cfg.data, sheet: resolvePath(faces), heldOut: 0, photos: photoFiles(all.photos ?? []), ensemble: ensembleSpecsOf(all.ensemble ?? []) };
-  if (data.kind === 'gaussian' && (data.photos.length || data.ensemble.length)) throw new UsageError(`--photos and --ensemble train on real faces: give --data faces (or --preset identity)`);
+  if (data.kind === 'gaussian' && (data.photos.length || data.ensemble.length || cfg.train.mix)) throw new UsageError(`--photos, --ensemble and --mix train on real faces: give --data faces (or --preset identity)`);
   const real = await realFaces(model, data);
   const sheetEmb = await embedAll(model, real.sheet);
   data.heldOut = num(opt, 'held-out', 20, (v) => Number.isInteger(v) && v >= 0 && v <= sheetEmb.length - 2);
@@ -250,7 +253,7 @@ export async function trainDecoderCmd({ opt, all }: Parsed): Promise<number> {
   const columns = lines[0].split(',').length;
   const kept = lines.filter((l, i) => i === 0 || (l.split(',').length === columns && Number(l.split(',')[0]) < startStep));
   writeText(logPath, kept.join('\n') + '\n');
-  const faceData = run.data?.kind === 'faces' ? faceTraining(model, run.data, train, run.train.batch) : null;
+  const faceData = run.data?.kind === 'faces' ? faceTraining(model, run.data, train, run.train.batch, run.train.mix ?? 0) : null;
   const bar = new ProgressBar(run.train.steps, 'train', 'steps');
   const { signal, release } = abortOnSigint('checkpointing after this step');
   let last: LogRow | null = null;

@@ -20,20 +20,31 @@ export class FaceSource {
   private readonly colours: Tensor | null;
   private readonly matHost: Float32Array<ArrayBuffer>;
   private readonly colourHost: Float32Array<ArrayBuffer>;
+  private readonly mixes: Tensor | null;
+  private readonly mixHost: Float32Array<ArrayBuffer>;
 
-  /** `pixels` [F, 3, S, S] (taken over: disposed with the source); `batch` items are drawn per step. */
+  /**
+   * `pixels` [F, 3, S, S] (taken over: disposed with the source); `batch` items are drawn per step. With `mix`
+   * (0 … 0.5) each drawn face is blended with the next one in the batch by a random fraction up to it: faces
+   * between the training people, whose embeddings the decoder then learns to draw too.
+   */
   constructor(
     pixels: Tensor,
     readonly batch: number,
     readonly augment: Jitter = FACE_AUGMENT,
+    readonly mix = 0,
   ) {
     if (pixels.rank !== 4 || pixels.shape[1] !== 3 || pixels.shape[2] !== pixels.shape[3]) throw new RangeError(`FaceSource: faces must be [F, 3, S, S], got [${pixels.shape}]`);
     if (pixels.shape[0] < 2) throw new RangeError(`FaceSource: needs at least 2 faces, got ${pixels.shape[0]}`);
+    if (!(mix >= 0 && mix <= 0.5)) throw new RangeError(`FaceSource: mix must be in [0, 0.5], got ${mix}`);
+    if (mix && batch < 2) throw new RangeError('FaceSource: mixing faces needs a batch of 2 or more');
     this.faces = keep(pixels);
     this.mats = keep(O.zeros([batch, 12]));
     this.colours = augment.colour ? keep(O.zeros([2, batch, 1, 1, 1])) : null;
     this.matHost = new Float32Array(batch * 12);
     this.colourHost = new Float32Array(2 * batch);
+    this.mixes = mix ? keep(O.zeros([batch, 1, 1, 1])) : null;
+    this.mixHost = new Float32Array(batch);
   }
 
   get count(): number {
@@ -56,6 +67,12 @@ export class FaceSource {
       const [gain, offset] = [0, 1].map((k) => O.reshape(O.slice(this.colours!, [k, 0, 0, 0, 0], [k + 1, B, 1, 1, 1]), [B, 1, 1, 1]));
       x = O.clamp(O.add(O.mul(x, gain), offset), 0, 255);
     }
+    if (this.mixes) {
+      for (let i = 0; i < B; i++) this.mixHost[i] = this.mix * rng.next();
+      this.mixes.write(this.mixHost);
+      const next = O.concat([O.slice(x, [1, 0, 0, 0], [B, 3, S, S]), O.slice(x, [0, 0, 0, 0], [1, 3, S, S])], 0);
+      x = O.add(x, O.mul(O.sub(next, x), this.mixes));
+    }
     return x;
   }
 
@@ -63,5 +80,6 @@ export class FaceSource {
     this.faces.dispose();
     this.mats.dispose();
     this.colours?.dispose();
+    this.mixes?.dispose();
   }
 }

@@ -37,6 +37,8 @@ export interface TrainSettings {
    * size): at 2, 38 px, the coarse face a 25-px sheet face holds, leaving the detail to the embedding terms.
    */
   pixelLevels?: number;
+  /** Real faces (faces only) blended with another of the step's by a random fraction up to this (FaceSource). */
+  mix?: number;
 }
 
 export interface LogRow {
