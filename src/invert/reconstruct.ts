@@ -169,7 +169,7 @@ function shapeGradients(c: Checked, r: RunState, it: number): void {
   if (c.lapLevels > 0 && !c.lapParam) {
     const g = p.grad!;
     const schedule = c.coarseToFine ? coarseToFineWeights(c.lapLevels, it / (c.coarseToFine * c.iterations)) : null;
-    const weights = schedule || c.lapWeights ? Array.from({ length: c.lapLevels + 1 }, (_, i) => (schedule?.[i] ?? 1) * (c.lapWeights?.[i] ?? 1)) : undefined;
+    const weights = schedule || c.lapWeights ? Array.from({ length: c.lapLevels + 1 }, (_, i) => (schedule?.[i] ?? 1) * levelWeight(c, i)) : undefined;
     p.grad = keep(lapNormalize(g, c.lapLevels, { perItem: true, weights }));
     g.dispose();
   }
