@@ -150,8 +150,8 @@ describe('faceinv transfer and sweep-tv', () => {
       expect(r.code, r.err).toBe(0);
       return readFileSync(join(dir, 'x.csv'), 'utf8').split('\n')[0].split(',').filter((c) => c.startsWith('ensemble:'));
     };
-    expect(header()).toEqual(['ensemble:0', 'ensemble:1', 'ensemble:2']);
-    expect(header('--model', 'assets/judges/mobileface.onnx')).toEqual(['ensemble:0', 'ensemble:1']);
+    expect(header()).toEqual(['ensemble:0', 'ensemble:1', 'ensemble:2', 'ensemble:3']);
+    expect(header('--model', 'assets/judges/mobileface.onnx')).toEqual(['ensemble:0', 'ensemble:1', 'ensemble:2']);
     expect(header('--ensemble', 'none')).toEqual([]);
     expect(header('--ensemble', 'assets/judges/faceres.onnx:0.5')).toEqual(['ensemble:0']);
     expect(header('--ensemble', 'assets/judges/faceres.onnx@150:0.5')).toEqual(['ensemble:0']);
