@@ -11,6 +11,7 @@ import { encodeCheckpoint, decodeCheckpoint, CheckpointError, CHECKPOINT_VERSION
 import { trainDecoder, decoderLoss, type TrainSettings, type TrainState } from '../src/train/train.ts';
 import { facesFromSheet } from '../src/train/faces.ts';
 import { FaceSource } from '../src/train/face_source.ts';
+import { JitterView } from '../src/invert/jitter.ts';
 import { ridge } from '../src/train/ridge.ts';
 import { Rand } from './helpers/ref.ts';
 import { defaultModelPath } from './helpers/faces.ts';
@@ -389,7 +390,7 @@ describe('decoder training', () => {
       mixed.dispose();
     });
 
-    it('with a pixel term, an ensemble member and mixed faces: the loss falls, a resumed run matches, and steps allocate nothing', async () => {
+    it('with a pixel term, an ensemble member, mixed faces and jittered views: the loss falls, a resumed run matches, and steps allocate nothing', async () => {
       const member = FaceModel.fromBytes(new Uint8Array(readFileSync('assets/judges/mobileface.onnx')));
       const e = F.engine();
       const run = async (steps: number, decoder: Decoder, o: Partial<Parameters<typeof trainDecoder>[0]> = {}) => {
@@ -397,7 +398,7 @@ describe('decoder training', () => {
         const rows: { loss: number; pixel: number; ensemble: number; buffers: number; reads: number }[] = [];
         try {
           await trainDecoder({
-            model, decoder, sampler, guides: guide, settings: faceSettings(steps), seed: 5, faces, ensemble: [{ model: member, weight: 1 }],
+            model, decoder, sampler, guides: guide, settings: { ...faceSettings(steps), viewJitter: { shift: 4, scale: 0.05, rotate: 0.05, flip: true, colour: 0.1 } }, seed: 5, faces, ensemble: [{ model: member, weight: 1 }],
             onLog: (r) => void rows.push(...r.map((x) => ({ ...x, buffers: e.stats().buffersAllocated, reads: e.reads }))),
             ...o,
           });
@@ -454,6 +455,30 @@ describe('decoder training', () => {
         expect(t2[k] / t0[k]).toBeLessThanOrEqual(1 + 1e-5);
       }
       [photos, checker, detail, tone].forEach((t) => t.dispose());
+    });
+
+    it('jittered views: the networks score the view, the pixel and TV terms the face as drawn', async () => {
+      const photos = F.keep(lfw(2));
+      const faces = F.keep(lfw(4));
+      const images = F.keep(F.slice(faces, [2, 0, 0, 0], [4, 3, 150, 150]));
+      const targets = F.keep(F.tidy(() => F.noGrad(() => model.embed(photos).embedding)));
+      const view = new JitterView(2, 150, { shift: 6, scale: 0.1, rotate: 0.1, flip: true, colour: 0.1 });
+      const terms = async (seen?: F.Tensor) => {
+        const l = F.tidy(() => F.noGrad(() => decoderLoss(model, images, targets, {}, [], 1e-2, { photos, pixelWeight: 1, seen })));
+        const out = await Promise.all([l.embedding, l.pixel, l.tv].map((t) => t.data()));
+        Object.values(l).forEach((t) => t.dispose());
+        return out;
+      };
+      const seen = F.keep(F.tidy(() => view.apply(images, new F.Rng(3))));
+      const [plain, same, viewed] = [await terms(), await terms(images), await terms(seen)];
+      expect(same).toEqual(plain);
+      for (let k = 0; k < 2; k++) {
+        expect(Math.abs(viewed[0][k] - plain[0][k])).toBeGreaterThan(1e-3 * plain[0][k]);
+        expect(viewed[1][k]).toBe(plain[1][k]);
+        expect(viewed[2][k]).toBe(plain[2][k]);
+      }
+      view.dispose();
+      [photos, faces, images, targets, seen].forEach((t) => t.dispose());
     });
 
     it('refuses an ensemble without real faces', async () => {

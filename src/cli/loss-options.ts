@@ -12,10 +12,15 @@ import type { FaceModel } from '../models/face_model.ts';
 import { num, pixelsOf, UsageError, MAX_PIXELS_OPTION, ALIGN_OPTION, type Parsed } from './common.ts';
 import { applyOptions, type HelpHeading, type OptionSpec } from './options.ts';
 
-/** S,K,R of --jitter: shift in pixels, scale change below 1, rotation in degrees, all ≥ 0. */
-const jitterCheck = (v: string): string | null => {
+/** S,K,R of a jitter option (--jitter, train-decoder's --view-jitter): shift in pixels, scale change below 1, rotation in degrees, all ≥ 0. */
+export function parseJitter(name: string, v: string): { shift: number; scale: number; rotate: number } | string {
   const x = v.split(',').map((t) => (t.trim() === '' ? NaN : Number(t)));
-  return x.length === 3 && x.every((y) => y >= 0 && Number.isFinite(y)) && x[1] < 1 ? null : `--jitter: '${v}' is not S,K,R (shift in pixels, scale change below 1, rotation in degrees, all ≥ 0)`;
+  if (x.length !== 3 || !x.every((y) => y >= 0 && Number.isFinite(y)) || x[1] >= 1) return `--${name}: '${v}' is not S,K,R (shift in pixels, scale change below 1, rotation in degrees, all ≥ 0)`;
+  return { shift: x[0], scale: x[1], rotate: (x[2] * Math.PI) / 180 };
+}
+const jitterCheck = (v: string): string | null => {
+  const j = parseJitter('jitter', v);
+  return typeof j === 'string' ? j : null;
 };
 export interface EnsembleSpec { file: string; size?: number; weight: number }
 /** An --ensemble value, F[@S][:W]: the ONNX file, the input size to run it at (S), its weight (W, default 1). */
@@ -134,11 +139,9 @@ export async function settings(model: FaceModel, args: Parsed, firstGuide: Tenso
     }
   }
   if (opt.jitter !== undefined) {
-    const v = String(opt.jitter).split(',').map(Number);
-    if (v.length !== 3 || !v.every((x) => x >= 0 && Number.isFinite(x)) || v[1] >= 1) {
-      throw new UsageError(`--jitter: '${opt.jitter}' is not S,K,R (shift in pixels, scale change below 1, rotation in degrees, all ≥ 0)`);
-    }
-    s.jitter = { ...(s.jitter ?? {}), shift: v[0], scale: v[1], rotate: (v[2] * Math.PI) / 180, seed: s.seed };
+    const j = parseJitter('jitter', String(opt.jitter));
+    if (typeof j === 'string') throw new UsageError(j);
+    s.jitter = { ...(s.jitter ?? {}), ...j, seed: s.seed };
   }
   if (opt.flip || opt['colour-jitter'] !== undefined || opt['blur-jitter'] !== undefined || opt['noise-jitter'] !== undefined) {
     s.jitter = { ...(s.jitter ?? { shift: 0, scale: 0, rotate: 0, seed: s.seed }) };

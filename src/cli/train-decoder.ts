@@ -17,6 +17,8 @@ import type { CommandSpec } from './options.ts';
 import { checkOutputs } from './outputs.ts';
 import { DEFAULT_GUIDE, LFW_SHEET } from './paths.ts';
 import { CHECKPOINT, type RunConfig } from './decoder-run.ts';
+import { parseJitter } from './loss-options.ts';
+import type { Jitter } from '../invert/jitter.ts';
 import { photoFiles, ensembleSpecsOf, realFaces, trainingFaces, faceTraining, withFaceSpace, type DataConfig } from './train-data.ts';
 
 type Preset = { decoder: Partial<DecoderConfig>; train: TrainSettings; data: DataConfig['kind'] };
@@ -68,6 +70,7 @@ have; it takes a new --steps, and refuses any other option that contradicts the 
     { name: 'pixel-weight', type: 'number', arg: 'W', min: 0, help: "weight of the mean squared pixel difference to the real face (--data faces)" },
     { name: 'mix', type: 'number', arg: 'M', min: 0, max: 0.5, help: 'blend each drawn real face with another by a random fraction up to M (--data faces):\nfaces between the training people, so unseen people lie inside what was learnt' },
     { name: 'pixel-levels', type: 'int', arg: 'L', min: 0, max: 5, help: 'compare with the real face after L halvings (2: at 38 px, the coarse face; the detail left\nto the embedding terms; default 0)' },
+    { name: 'view-jitter', type: 'string', arg: 'S,K,R', check: (v: string) => { const j = parseJitter('view-jitter', v); return typeof j === 'string' ? j : null; }, help: "the loss's networks see each decoded face shifted by up to S px, scaled by up to ±K,\nturned by up to R°, mirrored half the time and re-toned by up to ±10 % (invert's\n--preset identity diversity), the pixel term the face as drawn (e.g. 4,0.05,3)" },
     { name: 'ensemble', type: 'string', arg: 'F[@S][:W]', repeat: true, help: "another ONNX face model in the loss, pulled to its own embedding of the real face\n(--data faces; weight W, input size S), repeatable" },
     { name: 'config', type: 'string', help: 'JSON with any of {"decoder": {...}, "train": {...}} overriding the preset' },
     { name: 'kind', type: 'string', arg: 'K', choices: ['embedding', 'guided'], choiceName: 'a decoder kind', help: 'embedding (§4.1, default) or guided (§4.2)' },
@@ -112,6 +115,7 @@ function checkResume(opt: Parsed['opt'], run: RunConfig, dir: string): void {
     'pixel-weight': run.train.pixelWeight,
     'pixel-levels': run.train.pixelLevels ?? 0,
     mix: run.train.mix ?? 0,
+    'view-jitter': run.train.viewJitter ? [run.train.viewJitter.shift, run.train.viewJitter.scale, +((run.train.viewJitter.rotate * 180) / Math.PI).toFixed(6)].join(',') : undefined,
     'checkpoint-every': run.train.checkpointEvery,
     'log-every': run.train.logEvery,
     seed: run.seed,
@@ -159,6 +163,7 @@ function configFrom(opt: Parsed['opt'], model: FaceModel): { decoder: DecoderCon
   if (opt['pixel-weight'] !== undefined) train.pixelWeight = num(opt, 'pixel-weight', 0, (v) => v >= 0);
   if (opt['pixel-levels'] !== undefined) train.pixelLevels = num(opt, 'pixel-levels', 0, (v) => Number.isInteger(v) && v >= 0 && v <= 5);
   if (opt.mix !== undefined) train.mix = num(opt, 'mix', 0, (v) => v >= 0 && v <= 0.5);
+  if (opt['view-jitter'] !== undefined) train.viewJitter = { ...(parseJitter('view-jitter', String(opt['view-jitter'])) as Omit<Jitter, 'flip' | 'colour'>), flip: true, colour: 0.1 };
   return { decoder, train, data: (opt.data as DataConfig['kind'] | undefined) ?? p.data };
 }
 

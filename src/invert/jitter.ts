@@ -1,7 +1,10 @@
 // Input diversity for reconstruction: the random transformations and tone changes the networks see each step
 // (transformation robustness, mirror images, contrast and brightness), drawn from a seeded generator.
+import { Tensor, keep } from '../tensor/tensor.ts';
 import type { Rng } from '../tensor/random.ts';
-import type { Affine } from '../autograd/warp.ts';
+import * as O from '../autograd/ops.ts';
+import { warp, packAffines, type Affine } from '../autograd/warp.ts';
+import { pyrDown, pyrUp } from '../autograd/regularizers.ts';
 
 export interface Jitter {
   /** Largest shift, in pixels of the image. */
@@ -67,3 +70,62 @@ export function jitterColours(rng: Rng, n: number, amount: number, out: Float32A
   return out;
 }
 
+
+/**
+ * A batch of n images of `size` px seen through fresh draws of a Jitter each step: moved (and mirrored), then
+ * re-toned, blurred and noised as the jitter asks, in that order. The draws are written into buffers made once,
+ * so a step allocates nothing and reads nothing back. Reconstruction views its image this way, the decoder's
+ * training its decoded faces, and real training faces are augmented with it (`clampTones`: kept in 0..255).
+ */
+export class JitterView {
+  private readonly mats: Tensor;
+  private readonly colours: Tensor | null;
+  private readonly blurs: Tensor | null;
+  private readonly noise: Tensor | null;
+  private readonly matHost: Float32Array<ArrayBuffer>;
+  private readonly colourHost: Float32Array<ArrayBuffer>;
+  private readonly blurHost: Float32Array<ArrayBuffer>;
+  private readonly noiseHost: Float32Array<ArrayBuffer> | null;
+
+  constructor(
+    readonly n: number,
+    readonly size: number,
+    readonly jitter: Jitter,
+    readonly clampTones = false,
+  ) {
+    this.mats = keep(O.zeros([n, 12]));
+    this.colours = jitter.colour ? keep(O.zeros([2, n, 1, 1, 1])) : null;
+    this.blurs = jitter.blur ? keep(O.zeros([n, 1, 1, 1])) : null;
+    this.noise = jitter.noise ? keep(O.zeros([n, 3, size, size])) : null;
+    this.matHost = new Float32Array(n * 12);
+    this.colourHost = new Float32Array(2 * n);
+    this.blurHost = new Float32Array(n);
+    this.noiseHost = this.noise ? new Float32Array(this.noise.size) : null;
+  }
+
+  /** The images [n, 3, size, size] through this step's draws from `rng` (call inside a tidy scope). */
+  apply(image: Tensor, rng: Rng): Tensor {
+    const { n: N, size: S, jitter: j } = this;
+    this.mats.write(packAffines(jitterAffines(rng, N, S, j), this.matHost));
+    let seen = warp(image, this.mats, S, S);
+    if (this.colours) {
+      this.colours.write(jitterColours(rng, N, j.colour!, this.colourHost));
+      const [gain, offset] = [0, 1].map((k) => O.reshape(O.slice(this.colours!, [k, 0, 0, 0, 0], [k + 1, N, 1, 1, 1]), [N, 1, 1, 1]));
+      seen = O.add(O.mul(seen, gain), offset);
+      if (this.clampTones) seen = O.clamp(seen, 0, 255);
+    }
+    if (this.blurs) {
+      this.blurs.write(jitterBlurs(rng, N, j.blur!, this.blurHost));
+      seen = O.add(seen, O.mul(O.sub(pyrUp(pyrDown(seen), S, S), seen), this.blurs));
+    }
+    if (this.noise) {
+      this.noise.write(jitterNoise(rng, j.noise!, this.noiseHost!));
+      seen = O.add(seen, this.noise);
+    }
+    return seen;
+  }
+
+  dispose(): void {
+    for (const t of [this.mats, this.colours, this.blurs, this.noise]) t?.dispose();
+  }
+}

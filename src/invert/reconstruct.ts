@@ -16,7 +16,7 @@ import { Rng } from '../tensor/random.ts';
 import { LossHistory } from '../tensor/history.ts';
 import * as O from '../autograd/ops.ts';
 import { backward, noGrad } from '../autograd/tape.ts';
-import { totalVariation, lapNormalize, coarseToFineWeights, lapRegularizer, mirrorRegularizer, lapSplit, lapMerge, pyrDown, pyrUp, chroma, contrastDeficit, skinTone } from '../autograd/regularizers.ts';
+import { totalVariation, lapNormalize, coarseToFineWeights, lapRegularizer, mirrorRegularizer, lapSplit, lapMerge, chroma, contrastDeficit, skinTone } from '../autograd/regularizers.ts';
 import { Adam } from '../optim/adam.ts';
 import { SGD } from '../optim/sgd.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
@@ -24,11 +24,10 @@ import { resolve } from '../optim/schedule.ts';
 import { decaying } from './presets.ts';
 import type { FaceModel } from '../models/face_model.ts';
 import { embeddingLoss, embeddingDistance, guideLoss, unitRows } from './losses.ts';
-import { warp, packAffines } from '../autograd/warp.ts';
-import { jitterAffines, jitterColours, jitterBlurs, jitterNoise } from './jitter.ts';
+import { JitterView } from './jitter.ts';
 import { check, ReconstructError, SKIN_CHROMA, type Checked, type ReconstructOptions, type ReconstructResult, type TraceRow } from './options.ts';
 
-export { jitterAffines, jitterColours, jitterBlurs, jitterNoise, type Jitter } from './jitter.ts';
+export { jitterAffines, jitterColours, jitterBlurs, jitterNoise, JitterView, type Jitter } from './jitter.ts';
 export { ReconstructError, SKIN_CHROMA, type GuideLayer, type TvSettings, type ReconstructOptions, type Progress, type TraceRow, type ReconstructResult } from './options.ts';
 
 /** [1, 1, S, S]: 1/count on the chip's central 60 % (the face), 0 elsewhere. */
@@ -81,12 +80,8 @@ interface RunState {
   faceMask: Tensor | null;
   /** The skin prior's chroma [1, 3]. */
   skinTarget: Tensor | null;
-  jitterMats: Tensor | null;
-  colourJit: Tensor | null;
-  /** Each item's blur fraction this step [N, 1, 1, 1] (jitter.blur). */
-  blurJit: Tensor | null;
-  /** This step's pixel noise [N, 3, S, S] (jitter.noise). */
-  noiseJit: Tensor | null;
+  /** What the networks see each step (jitter): the image moved and re-toned at random. */
+  viewer: JitterView | null;
 }
 
 /** Allocates the run's state; every tensor goes through `own`, which the caller disposes at the end. */
@@ -126,10 +121,7 @@ function allocate(o: ReconstructOptions, c: Checked, own: <T extends Tensor>(t: 
     lumWeights: colour ? own(O.tensor([0.299, 0.587, 0.114], [1, 3, 1, 1])) : null,
     faceMask: c.skin || c.faceContrast ? own(faceRegionMask(S)) : null,
     skinTarget: c.skin ? own(O.tensor([...SKIN_CHROMA], [1, 3])) : null,
-    jitterMats: c.jitter ? own(O.zeros([N, 12])) : null,
-    colourJit: c.jitter?.colour ? own(O.zeros([2, N, 1, 1, 1])) : null,
-    blurJit: c.jitter?.blur ? own(O.zeros([N, 1, 1, 1])) : null,
-    noiseJit: c.jitter?.noise ? own(O.zeros([N, 3, S, S])) : null,
+    viewer: c.jitter ? new JitterView(N, S, c.jitter) : null,
   };
 }
 
@@ -187,39 +179,15 @@ function shapeGradients(c: Checked, r: RunState, it: number): void {
  */
 function stepper(o: ReconstructOptions, c: Checked, r: RunState, opt: Optimizer): (it: number) => Tensor {
   const { model } = o;
-  const { N, S, jitter, lapParam } = c;
-  const { p, params, guide, guideActs, jitterMats, colourJit, blurJit, noiseJit, target, memberTargets } = r;
+  const { N, jitter, lapParam } = c;
+  const { p, params, guide, guideActs, viewer, target, memberTargets } = r;
   const jitterRng = new Rng(jitter?.seed ?? 7);
-  const jitterHost = new Float32Array(N * 12);
-  const colourHost = new Float32Array(2 * N);
-  const blurHost = new Float32Array(N);
-  const noiseHost = noiseJit ? new Float32Array(noiseJit.size) : null;
   const embW = o.embeddingWeight ?? 1;
   const embOpts = { distance: o.distance ?? 'l2', normalize: o.normalize ?? false, scale: o.targetScale ?? 1 };
   const pixelsOf = () => (lapParam ? O.clamp(lapMerge(params.map((q, i) => scaleLevel(q, levelWeight(c, i)))), 0, 255) : p);
 
   /** What the networks see this step: the image moved and re-toned at random (new values written in place). */
-  const view = (image: Tensor): Tensor => {
-    let seen = image;
-    if (jitterMats) {
-      jitterMats.write(packAffines(jitterAffines(jitterRng, N, S, jitter!), jitterHost));
-      seen = warp(image, jitterMats, S, S);
-    }
-    if (colourJit) {
-      colourJit.write(jitterColours(jitterRng, N, jitter!.colour!, colourHost));
-      const [gain, offset] = [0, 1].map((k) => O.reshape(O.slice(colourJit, [k, 0, 0, 0, 0], [k + 1, N, 1, 1, 1]), [N, 1, 1, 1]));
-      seen = O.add(O.mul(seen, gain), offset);
-    }
-    if (blurJit) {
-      blurJit.write(jitterBlurs(jitterRng, N, jitter!.blur!, blurHost));
-      seen = O.add(seen, O.mul(O.sub(pyrUp(pyrDown(seen), S, S), seen), blurJit));
-    }
-    if (noiseJit) {
-      noiseJit.write(jitterNoise(jitterRng, jitter!.noise!, noiseHost!));
-      seen = O.add(seen, noiseJit);
-    }
-    return seen;
-  };
+  const view = (image: Tensor): Tensor => (viewer ? viewer.apply(image, jitterRng) : image);
 
   const guideScale = decaying(1, c.iterations, c.guideDecay);
   return (it: number): Tensor => {
@@ -276,6 +244,7 @@ export async function reconstruct(o: ReconstructOptions): Promise<ReconstructRes
       t.grad = null;
     }
     for (const t of owned) t.dispose();
+    r?.viewer?.dispose();
     history.dispose();
   }
 }

@@ -6,8 +6,7 @@
 import { Tensor, keep } from '../tensor/tensor.ts';
 import type { Rng } from '../tensor/random.ts';
 import * as O from '../autograd/ops.ts';
-import { warp, packAffines } from '../autograd/warp.ts';
-import { jitterAffines, jitterColours, type Jitter } from '../invert/jitter.ts';
+import { JitterView, type Jitter } from '../invert/jitter.ts';
 import { pick } from './train.ts';
 
 /** The augmentation of real faces: small, so that the embedding still says where the face is and how lit. */
@@ -16,10 +15,7 @@ export const FACE_AUGMENT: Jitter = { shift: 3, scale: 0.04, rotate: (4 * Math.P
 export class FaceSource {
   /** The faces [F, 3, S, S], pixels 0..255. */
   readonly faces: Tensor;
-  private readonly mats: Tensor;
-  private readonly colours: Tensor | null;
-  private readonly matHost: Float32Array<ArrayBuffer>;
-  private readonly colourHost: Float32Array<ArrayBuffer>;
+  private readonly view: JitterView;
   private readonly mixes: Tensor | null;
   private readonly mixHost: Float32Array<ArrayBuffer>;
 
@@ -39,10 +35,7 @@ export class FaceSource {
     if (!(mix >= 0 && mix <= 0.5)) throw new RangeError(`FaceSource: mix must be in [0, 0.5], got ${mix}`);
     if (mix && batch < 2) throw new RangeError('FaceSource: mixing faces needs a batch of 2 or more');
     this.faces = keep(pixels);
-    this.mats = keep(O.zeros([batch, 12]));
-    this.colours = augment.colour ? keep(O.zeros([2, batch, 1, 1, 1])) : null;
-    this.matHost = new Float32Array(batch * 12);
-    this.colourHost = new Float32Array(2 * batch);
+    this.view = new JitterView(batch, pixels.shape[2], augment, true);
     this.mixes = mix ? keep(O.zeros([batch, 1, 1, 1])) : null;
     this.mixHost = new Float32Array(batch);
   }
@@ -60,13 +53,7 @@ export class FaceSource {
     const B = this.batch;
     const S = this.size;
     const idx = Array.from({ length: B }, () => Math.floor(rng.next() * this.count));
-    this.mats.write(packAffines(jitterAffines(rng, B, S, this.augment), this.matHost));
-    let x = warp(pick(this.faces, idx), this.mats, S, S);
-    if (this.colours) {
-      this.colours.write(jitterColours(rng, B, this.augment.colour!, this.colourHost));
-      const [gain, offset] = [0, 1].map((k) => O.reshape(O.slice(this.colours!, [k, 0, 0, 0, 0], [k + 1, B, 1, 1, 1]), [B, 1, 1, 1]));
-      x = O.clamp(O.add(O.mul(x, gain), offset), 0, 255);
-    }
+    let x = this.view.apply(pick(this.faces, idx), rng);
     if (this.mixes) {
       for (let i = 0; i < B; i++) this.mixHost[i] = this.mix * rng.next();
       this.mixes.write(this.mixHost);
@@ -78,8 +65,7 @@ export class FaceSource {
 
   dispose(): void {
     this.faces.dispose();
-    this.mats.dispose();
-    this.colours?.dispose();
+    this.view.dispose();
     this.mixes?.dispose();
   }
 }

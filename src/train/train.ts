@@ -20,6 +20,7 @@ import { embeddingLoss, embeddingDistance, guideLoss } from '../invert/losses.ts
 import type { GuideLayer } from '../invert/reconstruct.ts';
 import type { GaussianSampler } from './sampler.ts';
 import type { FaceSource } from './face_source.ts';
+import { JitterView, type Jitter } from '../invert/jitter.ts';
 import { LossHistory } from '../tensor/history.ts';
 
 export interface TrainSettings {
@@ -39,6 +40,12 @@ export interface TrainSettings {
   pixelLevels?: number;
   /** Real faces (faces only) blended with another of the step's by a random fraction up to this (FaceSource). */
   mix?: number;
+  /**
+   * Input diversity for the decoded faces, as the iterative method's jitter: the networks of the loss see each
+   * step's faces moved (mirrored, re-toned) at random, while the pixel and TV terms see them as drawn; so the
+   * decoder cannot meet the networks with detail that only holds at one placement.
+   */
+  viewJitter?: Jitter;
 }
 
 export interface LogRow {
@@ -102,6 +109,8 @@ export interface LossExtras {
   pixelLevels?: number;
   /** Ensemble members with their embeddings of the photos [N, D_k]. */
   ensemble?: { model: FaceModel; target: Tensor; weight: number }[];
+  /** What the networks see of the images (a jittered view of them); the images themselves when absent. */
+  seen?: Tensor;
 }
 
 /** Loss terms per item [N] of decoded images against their targets: what training minimises, and eval reports. */
@@ -115,7 +124,8 @@ export function decoderLoss(
   extra: LossExtras = {},
 ): { total: Tensor; embedding: Tensor; guide: Tensor; tv: Tensor; distance: Tensor; embedded: Tensor; pixel: Tensor; ensemble: Tensor } {
   const names = layers.map((g) => g.layer);
-  const { embedding, taps } = model.embed(images, names);
+  const seen = extra.seen ?? images;
+  const { embedding, taps } = model.embed(seen, names);
   const emb = embeddingLoss(embedding, targets, { distance: 'l2', normalize: false, scale: 1 });
   const N = images.shape[0];
   let guide: Tensor = O.zeros([N]);
@@ -130,7 +140,7 @@ export function decoderLoss(
   }
   let ensemble: Tensor = O.zeros([N]);
   for (const m of extra.ensemble ?? []) {
-    const l = embeddingLoss(m.model.embed(images).embedding, m.target, { distance: 'l2', normalize: true, scale: 1 });
+    const l = embeddingLoss(m.model.embed(seen).embedding, m.target, { distance: 'l2', normalize: true, scale: 1 });
     ensemble = O.add(ensemble, O.mul(l, m.weight));
   }
   const total = [guide, tv, pixel, ensemble].reduce((a, b) => O.add(a, b), emb);
@@ -167,7 +177,7 @@ async function snapshotOf(step: number, rng: Rng, opt: Adam, decoder: Decoder): 
  * One step on the batch `targets` (item k trained against guide idx[k]): decode, score, backward, Adam.
  * Returns the batch means of the loss terms (TERMS), on the GPU.
  */
-function trainStep(o: TrainOptions, opt: Adam, batch: () => { targets: Tensor; extra: LossExtras }, guideActs: Record<string, Tensor>, idx: number[]): Tensor {
+function trainStep(o: TrainOptions, opt: Adam, batch: () => { targets: Tensor; extra: LossExtras }, guideActs: Record<string, Tensor>, idx: number[], view: (images: Tensor) => Tensor): Tensor {
   const { decoder, settings: s } = o;
   const needsIndex = decoder.config.kind === 'guided' && decoder.config.guideIndexCount > 0;
   return tidy(() => {
@@ -176,7 +186,7 @@ function trainStep(o: TrainOptions, opt: Adam, batch: () => { targets: Tensor; e
     const images = decoder.forward(targets, guideBatch, needsIndex ? idx.map((i) => i % decoder.config.guideIndexCount) : undefined);
     // One guide: its activations broadcast against the batch; a set: each item's own guide's.
     const acts = o.guides.shape[0] === 1 ? guideActs : Object.fromEntries(Object.entries(guideActs).map(([k, v]) => [k, pick(v, idx)]));
-    const l = decoderLoss(o.model, images, targets, acts, s.guideLayers, s.tvWeight, extra);
+    const l = decoderLoss(o.model, images, targets, acts, s.guideLayers, s.tvWeight, { ...extra, seen: view(images) });
     backward(O.mean(l.total));
     opt.step();
     return noGrad(() => O.concat([l.total, l.embedding, l.guide, l.tv, l.distance, l.pixel, l.ensemble].map((t) => O.reshape(O.mean(t), [1])), 0));
@@ -214,6 +224,8 @@ export async function trainDecoder(o: TrainOptions): Promise<TrainResult> {
   const guideActs = guideActivations(model, o.guides, s.guideLayers);
   const targets = keep(O.zeros([B, D]));
   const history = new LossHistory(every, TERMS.length);
+  const viewer = s.viewJitter ? new JitterView(B, decoder.config.outputSize, s.viewJitter) : null;
+  const view = (images: Tensor) => (viewer ? viewer.apply(images, rng) : images);
 
   const snapshot = () => snapshotOf(step, rng, opt, decoder);
 
@@ -225,7 +237,7 @@ export async function trainDecoder(o: TrainOptions): Promise<TrainResult> {
       if (!o.faces) targets.write(sampler.sample(rng, B));
       // Which guide each item is trained against (§4.2 trains on a set of guides; §4.1 has one).
       const idx = Array.from({ length: B }, () => (G === 1 ? 0 : Math.floor(rng.next() * G)));
-      const stats = trainStep(o, opt, () => (o.faces ? realBatch(o, rng) : { targets, extra: {} }), guideActs, idx);
+      const stats = trainStep(o, opt, () => (o.faces ? realBatch(o, rng) : { targets, extra: {} }), guideActs, idx, view);
       history.record(stats);
       stats.dispose();
       opt.zeroGrad();
@@ -263,7 +275,7 @@ export async function trainDecoder(o: TrainOptions): Promise<TrainResult> {
       p.grad?.dispose();
       p.grad = null;
     }
-    [targets, history, ...Object.values(guideActs)].forEach((t) => t.dispose());
+    [targets, history, viewer, ...Object.values(guideActs)].forEach((t) => t?.dispose());
   }
   return { steps: step, stopped, message };
 }
