@@ -158,6 +158,7 @@ describe('signals and --resume', () => {
     refuses(dir, ['train-decoder', '--out', dir, '--resume', '--filters', '8', '--steps', '2'], 2, /--resume: --filters 8 \(the run's: 4\) contradicts .*config\.json; drop it or train into another --out/);
     refuses(dir, ['train-decoder', '--out', dir, '--resume', '--batch', '3', '--seed', '9'], 2, /--resume: --batch 3 \(the run's: 2\), --seed 9 \(the run's: 1\) contradict/);
     refuses(dir, ['train-decoder', '--out', dir, '--resume', '--faces', SAMPLE_FACE], 2, /--resume: --faces only shapes a new run/);
+    refuses(dir, ['train-decoder', '--out', dir, '--resume', '--view-jitter', '4,0.05,3'], 2, /--resume: --view-jitter 4,0\.05,3 \(the run's: none\) contradicts/);
     expect(readFileSync(join(dir, 'checkpoint.bin')).equals(checkpoint)).toBe(true);
     const big = join(dir, '..', 'big.json');
     writeFileSync(big, JSON.stringify(Array.from({ length: 128 }, (_, i) => (i === 7 ? -1e39 : 0.01))));

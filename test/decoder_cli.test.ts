@@ -154,6 +154,7 @@ describe('faceinv train-decoder, decode, eval', () => {
       [['decode', '--decoder', dir, '--embedding', SAMPLE_FACE, '--out', join(dir, 'x.png')], /holds no trained decoder/],
       [['eval'], /eval needs --decoder/],
       [['train-decoder', '--out', join(dir, 'mix'), '--mix', '0.3'], /--photos, --ensemble and --mix train on real faces/],
+      [['train-decoder', '--out', join(dir, 'vj'), '--view-jitter', '4,2,3'], /--view-jitter: '4,2,3' is not S,K,R/],
     ];
     for (const [args, msg] of cases) {
       const r = cli(...args);

@@ -27,7 +27,7 @@ import { embeddingLoss, embeddingDistance, guideLoss, unitRows } from './losses.
 import { JitterView } from './jitter.ts';
 import { check, ReconstructError, SKIN_CHROMA, type Checked, type ReconstructOptions, type ReconstructResult, type TraceRow } from './options.ts';
 
-export { jitterAffines, jitterColours, jitterBlurs, jitterNoise, JitterView, type Jitter } from './jitter.ts';
+export { jitterAffines, jitterColours, jitterBlurs, jitterNoise, type Jitter } from './jitter.ts';
 export { ReconstructError, SKIN_CHROMA, type GuideLayer, type TvSettings, type ReconstructOptions, type Progress, type TraceRow, type ReconstructResult } from './options.ts';
 
 /** [1, 1, S, S]: 1/count on the chip's central 60 % (the face), 0 elsewhere. */
