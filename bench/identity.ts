@@ -84,6 +84,11 @@ export const LEVERS: Record<string, { args: string[]; ensemble: boolean; members
   'identity-tv01': { args: ['--preset', 'identity', '--tv', '0.01'], ensemble: true },
   // The same with the finest pyramid level's steps halved and the next one's at 0.7 (pyramid parameters).
   'identity-tv01-lapw': { args: ['--preset', 'identity', '--tv', '0.01', '--lap-param', '4', '--lap-weights', '0.5,0.7', '--lr', '1'], ensemble: true },
+  // An edge-preserving TV instead of the quadratic one (per-pixel form, β = 1: Σ √(Δx² + Δy²), Rudin–Osher–Fatemi):
+  // at the quadratic TV's low weight the networks' gradients draw wavy, ridged textures over the face; the L1 form
+  // costs such ripples in proportion to their amplitude while a feature's edge costs no more than its height.
+  'identity-tvl1': { args: ['--preset', 'identity', '--tv', '0.005', '--tv-form', 'pixel', '--tv-beta', '1'], ensemble: true },
+  'identity-tvl1-3': { args: ['--preset', 'identity', '--tv', '0.003', '--tv-form', 'pixel', '--tv-beta', '1'], ensemble: true },
   // ALSUV's held-out validation: a candidate per ensemble member, made without it, scored by it; the best kept.
   'identity-cross-check': { args: ['--preset', 'identity', '--cross-check'], ensemble: true },
 };

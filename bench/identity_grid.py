@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
 # The identity grid of BENCHMARKS.md and the README: one reconstruction per person (columns, people in name
-# order, 96-px tiles), rows top to bottom: the paper method (dlib alone), then the lever's reconstructions made
-# without faceres, without faceplugin, without mobileface and without dlib (bench/identity.ts's folders).
+# order, 96-px tiles), rows top to bottom: the paper method (dlib alone), then the lever's reconstructions, one
+# row per set of optimised networks (bench/identity.ts's folders <lever dir>/<net>+<net>…, each made without
+# one judge), in the order the folders' names sort.
 #   /usr/bin/python3 bench/identity_grid.py <paper dir> <lever dir> <out.png>
 # e.g. bench/identity_grid.py runs/identity/paper/dlib runs/identity8/identity-face-contrast bench/identity-reconstructions.png
 import glob
+import os
 import sys
 from PIL import Image
 
 paper, lever, out = sys.argv[1:4]
-rows = [paper] + [f'{lever}/{d}' for d in ['dlib+mobileface+faceplugin', 'dlib+mobileface+faceres', 'dlib+faceplugin+faceres', 'mobileface+faceplugin+faceres']]
+sets = sorted(d for d in os.listdir(lever) if os.path.isdir(os.path.join(lever, d)))
+rows = [paper] + [os.path.join(lever, d) for d in sets]
+print('rows:', ', '.join(['paper'] + sets))
 C, G = 96, 2
 files = [sorted(glob.glob(f'{d}/person*/*.png')) for d in rows]
 people = len(files[0])
