@@ -8,7 +8,7 @@ import { Rng } from '../src/tensor/random.ts';
 import { cli } from './helpers/cli.ts';
 
 /** A valid value of each string option whose value has a form of its own. */
-const VALID: Record<string, string> = { jitter: '4,0.05,3', values: '0.1,1', contrast: '30,0.2', 'face-contrast': '30,0.17', 'lap-weights': '0.5,0.7' };
+const VALID: Record<string, string> = { jitter: '4,0.05,3', 'view-jitter': '4,0.05,3', values: '0.1,1', contrast: '30,0.2', 'face-contrast': '30,0.17', 'lap-weights': '0.5,0.7' };
 
 /** Values a user might type for an option, valid and not. */
 function valueFor(o: OptionSpec, r: Rng): string {

@@ -18,8 +18,9 @@ export function parseJitter(name: string, v: string): { shift: number; scale: nu
   if (x.length !== 3 || !x.every((y) => y >= 0 && Number.isFinite(y)) || x[1] >= 1) return `--${name}: '${v}' is not S,K,R (shift in pixels, scale change below 1, rotation in degrees, all ≥ 0)`;
   return { shift: x[0], scale: x[1], rotate: (x[2] * Math.PI) / 180 };
 }
-const jitterCheck = (v: string): string | null => {
-  const j = parseJitter('jitter', v);
+/** The option check of a jitter option named `name`: its parse error, or null. */
+export const jitterCheck = (name: string) => (v: string): string | null => {
+  const j = parseJitter(name, v);
   return typeof j === 'string' ? j : null;
 };
 export interface EnsembleSpec { file: string; size?: number; weight: number }
@@ -74,7 +75,7 @@ export const LOSS_OPTIONS: (OptionSpec | HelpHeading)[] = [
   { name: 'gauss-layer', type: 'string', arg: 'L', needs: 'gauss-fit', help: 'its layer (default: the second guide layer)' },
   { name: 'gauss-weight', type: 'number', arg: 'W', min: 0, needs: 'gauss-fit', help: 'its weight (default 1)' },
   { name: 'gauss-nu', type: 'number', arg: 'V', above: 0, needs: 'gauss-fit', help: 'its ν (default 0.1)' },
-  { name: 'jitter', type: 'string', arg: 'S,K,R', check: jitterCheck, help: 'transformation robustness: each step the network sees the image shifted by up to S\npixels, scaled by up to ±K and rotated by up to R degrees (e.g. 4,0.05,3)' },
+  { name: 'jitter', type: 'string', arg: 'S,K,R', check: jitterCheck('jitter'), help: 'transformation robustness: each step the network sees the image shifted by up to S\npixels, scaled by up to ±K and rotated by up to R degrees (e.g. 4,0.05,3)' },
   { name: 'flip', type: 'flag', help: 'also mirror the image the networks see, at random half of the steps' },
   { name: 'colour-jitter', type: 'number', arg: 'C', min: 0, max: 0.99, help: 'also change its contrast and brightness at random each step by up to ±C (e.g. 0.1)' },
   { name: 'blur-jitter', type: 'number', arg: 'B', min: 0, max: 1, help: 'also blur it at random each step: mixed toward its half-resolution version by up\nto B (0 … 1), so the identity reads at coarser scales too' },

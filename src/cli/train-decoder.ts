@@ -17,7 +17,7 @@ import type { CommandSpec } from './options.ts';
 import { checkOutputs } from './outputs.ts';
 import { DEFAULT_GUIDE, LFW_SHEET } from './paths.ts';
 import { CHECKPOINT, type RunConfig } from './decoder-run.ts';
-import { parseJitter } from './loss-options.ts';
+import { jitterCheck, parseJitter } from './loss-options.ts';
 import type { Jitter } from '../invert/jitter.ts';
 import { photoFiles, ensembleSpecsOf, realFaces, trainingFaces, faceTraining, withFaceSpace, type DataConfig } from './train-data.ts';
 
@@ -70,7 +70,7 @@ have; it takes a new --steps, and refuses any other option that contradicts the 
     { name: 'pixel-weight', type: 'number', arg: 'W', min: 0, help: "weight of the mean squared pixel difference to the real face (--data faces)" },
     { name: 'mix', type: 'number', arg: 'M', min: 0, max: 0.5, help: 'blend each drawn real face with another by a random fraction up to M (--data faces):\nfaces between the training people, so unseen people lie inside what was learnt' },
     { name: 'pixel-levels', type: 'int', arg: 'L', min: 0, max: 5, help: 'compare with the real face after L halvings (2: at 38 px, the coarse face; the detail left\nto the embedding terms; default 0)' },
-    { name: 'view-jitter', type: 'string', arg: 'S,K,R', check: (v: string) => { const j = parseJitter('view-jitter', v); return typeof j === 'string' ? j : null; }, help: "the loss's networks see each decoded face shifted by up to S px, scaled by up to ±K,\nturned by up to R°, mirrored half the time and re-toned by up to ±10 % (invert's\n--preset identity diversity), the pixel term the face as drawn (e.g. 4,0.05,3)" },
+    { name: 'view-jitter', type: 'string', arg: 'S,K,R', check: jitterCheck('view-jitter'), help: "the loss's networks see each decoded face shifted by up to S px, scaled by up to ±K,\nturned by up to R°, mirrored half the time and re-toned by up to ±10 % (invert's\n--preset identity diversity), the pixel term the face as drawn (e.g. 4,0.05,3)" },
     { name: 'ensemble', type: 'string', arg: 'F[@S][:W]', repeat: true, help: "another ONNX face model in the loss, pulled to its own embedding of the real face\n(--data faces; weight W, input size S), repeatable" },
     { name: 'config', type: 'string', help: 'JSON with any of {"decoder": {...}, "train": {...}} overriding the preset' },
     { name: 'kind', type: 'string', arg: 'K', choices: ['embedding', 'guided'], choiceName: 'a decoder kind', help: 'embedding (§4.1, default) or guided (§4.2)' },
