@@ -394,11 +394,11 @@ describe('reconstruct() on the default model', () => {
     await expect(reconstruct({ ...base(), lapParam: 1.5 })).rejects.toThrow(/lapParam/);
   });
 
-  it('the identity preset is the paper preset with a tenth of its w_TV, plus input diversity (jitter, flips, colour) and photo-like tones', () => {
+  it('the identity preset is the paper preset with an edge-preserving TV (per-pixel, β = 1), plus input diversity (jitter, flips, colour) and photo-like tones', () => {
     const paper = preset('paper', layers);
     const id = preset('identity', layers);
-    for (const t of [0, 150, 300]) expect((id.tv!.weight as (t: number) => number)(t)).toBeCloseTo((paper.tv!.weight as (t: number) => number)(t) / 10, 12);
-    expect({ ...id.tv, weight: 0 }).toEqual({ ...paper.tv, weight: 0 });
+    for (const t of [0, 150, 300]) expect((id.tv!.weight as (t: number) => number)(t)).toBeCloseTo(0.03 * (paper.tv!.weight as (t: number) => number)(t), 12);
+    expect({ ...id.tv, weight: 0 }).toEqual({ weight: 0, form: 'pixel', beta: 1 });
     expect(id.jitter).toMatchObject({ shift: 4, scale: 0.05, flip: true, colour: 0.1 });
     expect(id.chromaTv).toBeGreaterThan(0);
     expect(id.contrast).toMatchObject({ floor: 0.2 });
@@ -463,11 +463,12 @@ describe('reconstruct() on the default model', () => {
         seen.push({ it: p.iteration, buffers: s.buffersAllocated, bytes: s.bytesAllocated, pipelines: s.pipelines, reads: e.reads });
       };
       // A readback every iteration: iteration 1 sets up; later ones allocate and compile nothing.
-      // With jitter (flips, colour changes, blur and noise too), pyramid parameters, chroma TV, both contrast floors and the caricature on,
+      // With jitter (flips, colour changes, blur and noise too), pyramid parameters, chroma TV, both contrast floors, the caricature and the identity preset's per-pixel TV on,
       // so their per-step work is covered too.
       const r1 = await reconstruct({
         ...base(), iterations: 6, progressEvery: 1, onProgress: snap, jitter: { shift: 2, scale: 0.05, rotate: 0.05, flip: true, colour: 0.1, blur: 0.5, noise: 8 }, lapParam: 3, lapWeights: [0.5, 1, 2],
         chromaTv: 0.1, contrast: { weight: 10, floor: 0.25 }, faceContrast: { weight: 10, floor: 0.2 }, chromaStep: 0.3, caricature: 0.5,
+        tv: { weight: (t: number) => 3e-3 * 0.9 ** t, form: 'pixel', beta: 1 },
       });
       r1.image.dispose();
       // Coarse to fine (on the pixel gradient's normalisation, which the pyramid parameters replace): its level weights change every step.

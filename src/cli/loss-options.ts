@@ -52,7 +52,7 @@ type S = Omit<ReconstructOptions, 'model' | 'target' | 'guide'>;
 /** The loss and optimiser options, shared by every command that reconstructs (each overrides the preset). */
 export const LOSS_OPTIONS: (OptionSpec | HelpHeading)[] = [
   { heading: 'Loss and optimiser (each overrides the preset):' },
-  { name: 'preset', type: 'string', arg: 'P', choices: ['paper', 'fast', 'identity'], choiceName: 'a preset', help: 'paper (default: 300 iterations), fast (100), or identity: paper with --tv 0.01, input\ndiversity (--jitter 4,0.05,3 --flip --colour-jitter 0.1) and tones (--chroma-tv 0.3\n--contrast 30,0.2 --face-contrast 30,0.17 --skin 20), with mobileface, faceplugin,\nfaceres@150 and mobilefacenet (not the model or the judge) as --ensemble: faces\nthat other networks recognise (BENCHMARKS.md)' },
+  { name: 'preset', type: 'string', arg: 'P', choices: ['paper', 'fast', 'identity'], choiceName: 'a preset', help: 'paper (default: 300 iterations), fast (100), or identity: paper with an edge-\npreserving TV (--tv 0.003 --tv-form pixel --tv-beta 1), input diversity (--jitter\n4,0.05,3 --flip --colour-jitter 0.1) and tones (--chroma-tv 0.3 --contrast 30,0.2\n--face-contrast 30,0.17 --skin 20), with mobileface, faceplugin, faceres@150 and\nmobilefacenet (not the model or the judge) as --ensemble: faces that other networks\nrecognise (BENCHMARKS.md)' },
   { name: 'iterations', type: 'int', min: 0, max: 10_000_000, help: 'iterations' },
   { name: 'lr', type: 'number', above: 0, set: (s: S, v: number) => (s.lr = v), help: 'learning rate (pixel units per step for Adam)' },
   { name: 'optimizer', type: 'string', arg: 'O', choices: ['adam', 'sgd'], set: (s: S, v: 'adam' | 'sgd') => (s.optimizer = v), help: 'adam or sgd' },

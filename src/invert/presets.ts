@@ -26,9 +26,11 @@ export const guideLayersOf = (layers: string[], w: number): GuideLayer[] => laye
  * falls from 0.1 to 0.01 over the iterations; Laplacian-pyramid gradient normalisation with 4 levels; Adam.
  * 300 iterations ("hundreds or even thousands", §4).
  * fast: the same loss with a larger step and fewer iterations.
- * identity: the paper's loss with a tenth of its w_TV (0.01 falling to 0.001: at 0.1 the quadratic TV blurred
- * the faces to a quarter of a photo's local detail, and with the networks below it has adversarial pixel patterns
- * to suppress no more), with input diversity each step (shifts ≤ 4 px, scale ±5 %, rotation ≤ 3°, a
+ * identity: the paper's loss with an edge-preserving TV instead of its quadratic one (the per-pixel form with
+ * β = 1, Σ √(Δx² + Δy²), weight 0.003 falling to 0.0003): the quadratic TV at 0.1 blurred the faces to a quarter
+ * of a photo's local detail, and at 0.01 it let the networks draw wavy, ridged textures over the skin; the L1
+ * form costs such ripples in proportion to their amplitude while a feature's edge costs no more than its height
+ * (BENCHMARKS.md § Identity), with input diversity each step (shifts ≤ 4 px, scale ±5 %, rotation ≤ 3°, a
  * mirror image half the time, contrast and brightness ±10 %) and photo-like tones (chroma TV 0.3, a contrast
  * floor at a luminance σ of 0.2 with weight 30 and one on the face region at 0.17, a photo's there, also with
  * weight 30: the whole-image floor alone was met by a dark ground around a pale face; the face region's mean hue
@@ -53,7 +55,7 @@ export function preset(name: PresetName, guideLayers: string[], iterations?: num
       const paper = preset('paper', guideLayers, iterations);
       return {
         ...paper,
-        tv: { weight: decayingTv(0.01, paper.iterations!), form: 'global', alpha: 2 },
+        tv: { weight: decayingTv(0.003, paper.iterations!), form: 'pixel', beta: 1 },
         jitter: { shift: 4, scale: 0.05, rotate: (3 * Math.PI) / 180, flip: true, colour: 0.1 },
         chromaTv: 0.3,
         contrast: { weight: 30, floor: 0.2 },
