@@ -79,14 +79,15 @@ export const LEVERS: Record<string, { args: string[]; ensemble: boolean; members
   'identity-faceres3': { args: ['--preset', 'identity'], ensemble: true, members: { faceres: '@150:3' } },
   // faceres at its own 224 px (the chip's 1.13 box resampled up, as it was trained) instead of 150.
   'identity-faceres224': { args: ['--preset', 'identity'], ensemble: true, members: { faceres: '' } },
-  // A tenth of the paper's w_TV (0.01 falling to 0.001): the quadratic TV at 0.1 blurs the faces to a quarter of
-  // a photo's local detail; at 0.01 features are drawn sharper (with some pixel-scale stripes).
-  'identity-tv01': { args: ['--preset', 'identity', '--tv', '0.01'], ensemble: true },
+  // A tenth of the paper's w_TV (0.01 falling to 0.001, the paper's quadratic form): the quadratic TV at 0.1 blurs
+  // the faces to a quarter of a photo's local detail; at 0.01 features are drawn sharper (with ripples over the skin).
+  'identity-tv01': { args: ['--preset', 'identity', '--tv', '0.01', '--tv-form', 'global', '--tv-alpha', '2'], ensemble: true },
   // The same with the finest pyramid level's steps halved and the next one's at 0.7 (pyramid parameters).
-  'identity-tv01-lapw': { args: ['--preset', 'identity', '--tv', '0.01', '--lap-param', '4', '--lap-weights', '0.5,0.7', '--lr', '1'], ensemble: true },
+  'identity-tv01-lapw': { args: ['--preset', 'identity', '--tv', '0.01', '--tv-form', 'global', '--tv-alpha', '2', '--lap-param', '4', '--lap-weights', '0.5,0.7', '--lr', '1'], ensemble: true },
   // An edge-preserving TV instead of the quadratic one (per-pixel form, β = 1: Σ √(Δx² + Δy²), Rudin–Osher–Fatemi):
   // at the quadratic TV's low weight the networks' gradients draw wavy, ridged textures over the face; the L1 form
   // costs such ripples in proportion to their amplitude while a feature's edge costs no more than its height.
+  // identity-tvl1-3 is --preset identity since 8afdf6c.
   'identity-tvl1': { args: ['--preset', 'identity', '--tv', '0.005', '--tv-form', 'pixel', '--tv-beta', '1'], ensemble: true },
   'identity-tvl1-3': { args: ['--preset', 'identity', '--tv', '0.003', '--tv-form', 'pixel', '--tv-beta', '1'], ensemble: true },
   // ALSUV's held-out validation: a candidate per ensemble member, made without it, scored by it; the best kept.
