@@ -9,6 +9,7 @@ import { readCheckpoint } from '../src/train/checkpoint-file.ts';
 import { readPng, writePng } from '../src/io/png.ts';
 import { resize, type RgbImage } from '../src/io/image.ts';
 import { facesFromSheet } from '../src/train/faces.ts';
+import { IDENTITY_JITTER } from '../src/invert/presets.ts';
 import { SAMPLE_FACE, defaultModelPath } from './helpers/faces.ts';
 import { cli, lastJson, signalWhen } from './helpers/cli.ts';
 
@@ -63,6 +64,11 @@ describe('faceinv train-decoder, decode, eval', () => {
     const dir = join(tmp, 'run');
     const r = cli('train-decoder', '--out', dir, '--preset', 'identity', '--faces', join(tmp, 'two.png'), '--held-out', '0', '--filters', '4', '--batch', '2', '--steps', '40', '--checkpoint-every', '40');
     expect(r.code, r.err).toBe(0);
+    // The preset's networks see invert --preset identity's views; the run records them and --resume holds to them.
+    expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).train.viewJitter).toEqual({ ...IDENTITY_JITTER });
+    const off = cli('train-decoder', '--out', dir, '--resume', '--view-jitter', 'none');
+    expect(off.code).toBe(2);
+    expect(off.err).toMatch(/--view-jitter none \(the run's: 4,0\.05,3\) contradicts/);
     const out = join(tmp, 'decoded.png');
     const d = cli('decode', '--decoder', dir, '--embedding', chips[0], '--embedding', chips[1], '--out', out);
     expect(d.code, d.err).toBe(0);

@@ -19,6 +19,7 @@ import { DEFAULT_GUIDE, LFW_SHEET } from './paths.ts';
 import { CHECKPOINT, type RunConfig } from './decoder-run.ts';
 import { jitterCheck, parseJitter } from './loss-options.ts';
 import type { Jitter } from '../invert/jitter.ts';
+import { IDENTITY_JITTER } from '../invert/presets.ts';
 import { photoFiles, ensembleSpecsOf, realFaces, trainingFaces, faceTraining, withFaceSpace, type DataConfig } from './train-data.ts';
 
 type Preset = { decoder: Partial<DecoderConfig>; train: TrainSettings; data: DataConfig['kind'] };
@@ -31,7 +32,9 @@ type Preset = { decoder: Partial<DecoderConfig>; train: TrainSettings; data: Dat
  * identity (issue 20): the real faces themselves (the LFW sheet and any --photos), a linear face space fitted
  * to them first, a pixel term toward the face each embedding came from and no guide: distinct faces for
  * different people where the Gaussian-trained presets draw one face for all (BENCHMARKS.md § Decoders on the
- * labelled gallery; 600 steps of 8: 633 s here, the machine nearly idle).
+ * labelled gallery; 600 steps of 8: 633 s here, the machine nearly idle), the loss's networks seeing each
+ * decoded face through invert --preset identity's views (IDENTITY_JITTER): with them every network that took no
+ * part identifies more of the gallery's people (BENCHMARKS.md § Decoders trained on real faces).
  */
 function presetSettings(name: string, guideLayers: string[]): Preset {
   const layers = (w: number) => guideLayers.map((layer) => ({ layer, weight: w }));
@@ -41,7 +44,7 @@ function presetSettings(name: string, guideLayers: string[]): Preset {
     case 'paper':
       return { decoder: { filters: 50 }, train: { steps: 20000, batch: 64, lr: 1e-3, guideLayers: layers(0.1), tvWeight: 1e-3, checkpointEvery: 200, logEvery: 20 }, data: 'gaussian' };
     case 'identity':
-      return { decoder: { filters: 16, linearLevels: 2 }, train: { steps: 600, batch: 8, lr: 2e-3, guideLayers: [], tvWeight: 1e-3, pixelWeight: 3, checkpointEvery: 50, logEvery: 10 }, data: 'faces' };
+      return { decoder: { filters: 16, linearLevels: 2 }, train: { steps: 600, batch: 8, lr: 2e-3, guideLayers: [], tvWeight: 1e-3, pixelWeight: 3, viewJitter: IDENTITY_JITTER, checkpointEvery: 50, logEvery: 10 }, data: 'faces' };
     default:
       throw new UsageError(`--preset: '${name}' is not a preset (cpu, paper, identity)`);
   }
@@ -64,13 +67,13 @@ have; it takes a new --steps, and refuses any other option that contradicts the 
   options: [
     { name: 'out', type: 'string', arg: 'DIR', help: 'the checkpoint directory' },
     { name: 'resume', type: 'flag', help: 'continue the run in --out from its checkpoint' },
-    { name: 'preset', type: 'string', arg: 'P', choices: ['cpu', 'paper', 'identity'], choiceName: 'a preset', help: 'cpu (default: 16 filters, 400 steps of 8, minutes here), paper (50 filters, for a GPU)\nor identity (real faces with a pixel term: --data faces --pixel-weight 3, no guide)' },
+    { name: 'preset', type: 'string', arg: 'P', choices: ['cpu', 'paper', 'identity'], choiceName: 'a preset', help: 'cpu (default: 16 filters, 400 steps of 8, minutes here), paper (50 filters, for a GPU)\nor identity (real faces with a pixel term: --data faces --pixel-weight 3, no guide;\n--view-jitter 4,0.05,3)' },
     { name: 'data', type: 'string', arg: 'D', choices: ['gaussian', 'faces'], choiceName: 'a kind of training data', help: 'gaussian (draws from a Gaussian fitted to the real faces\' embeddings; cpu, paper) or\nfaces (the real faces themselves, augmented, with a pixel term; identity)' },
     { name: 'photos', type: 'string', arg: 'PATH', repeat: true, help: 'face photos (files or folders) to train on besides the face sheet (--data faces)' },
     { name: 'pixel-weight', type: 'number', arg: 'W', min: 0, help: "weight of the mean squared pixel difference to the real face (--data faces)" },
     { name: 'mix', type: 'number', arg: 'M', min: 0, max: 0.5, help: 'blend each drawn real face with another by a random fraction up to M (--data faces):\nfaces between the training people, so unseen people lie inside what was learnt' },
     { name: 'pixel-levels', type: 'int', arg: 'L', min: 0, max: 5, help: 'compare with the real face after L halvings (2: at 38 px, the coarse face; the detail left\nto the embedding terms; default 0)' },
-    { name: 'view-jitter', type: 'string', arg: 'S,K,R', check: jitterCheck('view-jitter'), help: "the loss's networks see each decoded face shifted by up to S px, scaled by up to ±K,\nturned by up to R°, mirrored half the time and re-toned by up to ±10 % (invert's\n--preset identity diversity), the pixel term the face as drawn (e.g. 4,0.05,3)" },
+    { name: 'view-jitter', type: 'string', arg: 'S,K,R', check: (v: string) => (v === 'none' ? null : jitterCheck('view-jitter')(v)), help: "the loss's networks see each decoded face shifted by up to S px, scaled by up to ±K,\nturned by up to R°, mirrored half the time and re-toned by up to ±10 % (invert's\n--preset identity diversity), the pixel term the face as drawn (identity: 4,0.05,3;\nnone: off)" },
     { name: 'ensemble', type: 'string', arg: 'F[@S][:W]', repeat: true, help: "another ONNX face model in the loss, pulled to its own embedding of the real face\n(--data faces; weight W, input size S), repeatable" },
     { name: 'config', type: 'string', help: 'JSON with any of {"decoder": {...}, "train": {...}} overriding the preset' },
     { name: 'kind', type: 'string', arg: 'K', choices: ['embedding', 'guided'], choiceName: 'a decoder kind', help: 'embedding (§4.1, default) or guided (§4.2)' },
@@ -115,7 +118,7 @@ function checkResume(opt: Parsed['opt'], run: RunConfig, dir: string): void {
     'pixel-weight': run.train.pixelWeight,
     'pixel-levels': run.train.pixelLevels ?? 0,
     mix: run.train.mix ?? 0,
-    'view-jitter': run.train.viewJitter ? [run.train.viewJitter.shift, run.train.viewJitter.scale, +((run.train.viewJitter.rotate * 180) / Math.PI).toFixed(6)].join(',') : undefined,
+    'view-jitter': run.train.viewJitter ? [run.train.viewJitter.shift, run.train.viewJitter.scale, +((run.train.viewJitter.rotate * 180) / Math.PI).toFixed(6)].join(',') : 'none',
     'checkpoint-every': run.train.checkpointEvery,
     'log-every': run.train.logEvery,
     seed: run.seed,
@@ -163,7 +166,8 @@ function configFrom(opt: Parsed['opt'], model: FaceModel): { decoder: DecoderCon
   if (opt['pixel-weight'] !== undefined) train.pixelWeight = num(opt, 'pixel-weight', 0, (v) => v >= 0);
   if (opt['pixel-levels'] !== undefined) train.pixelLevels = num(opt, 'pixel-levels', 0, (v) => Number.isInteger(v) && v >= 0 && v <= 5);
   if (opt.mix !== undefined) train.mix = num(opt, 'mix', 0, (v) => v >= 0 && v <= 0.5);
-  if (opt['view-jitter'] !== undefined) train.viewJitter = { ...(parseJitter('view-jitter', String(opt['view-jitter'])) as Omit<Jitter, 'flip' | 'colour'>), flip: true, colour: 0.1 };
+  if (opt['view-jitter'] === 'none') delete train.viewJitter;
+  else if (opt['view-jitter'] !== undefined) train.viewJitter = { ...(parseJitter('view-jitter', String(opt['view-jitter'])) as Omit<Jitter, 'flip' | 'colour'>), flip: true, colour: 0.1 };
   return { decoder, train, data: (opt.data as DataConfig['kind'] | undefined) ?? p.data };
 }
 

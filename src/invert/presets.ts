@@ -4,6 +4,7 @@
 // face) but the images kept more colour speckle from the normalised fine levels; at 0.03 and 0.1 they are
 // cleaner faces at a distance of about 0.1, still far under the same-person threshold of 0.6.
 import type { GuideLayer, ReconstructOptions } from './reconstruct.ts';
+import type { Jitter } from './jitter.ts';
 
 export type PresetName = 'paper' | 'fast' | 'identity';
 
@@ -19,6 +20,9 @@ export const decayingTv = decaying;
 
 /** The guide layers the model's metadata names (faceinv.guide_layers), each with weight w. */
 export const guideLayersOf = (layers: string[], w: number): GuideLayer[] => layers.map((layer) => ({ layer, weight: w }));
+
+/** The identity preset's input diversity: shifts ≤ 4 px, scale ±5 %, rotation ≤ 3°, mirrored half the time, contrast and brightness ±10 %. */
+export const IDENTITY_JITTER: Readonly<Jitter> = Object.freeze({ shift: 4, scale: 0.05, rotate: (3 * Math.PI) / 180, flip: true, colour: 0.1 });
 
 /**
  * paper: the method as the paper describes it — start from the guide; l2 distance on the unnormalised
@@ -56,7 +60,7 @@ export function preset(name: PresetName, guideLayers: string[], iterations?: num
       return {
         ...paper,
         tv: { weight: decayingTv(0.003, paper.iterations!), form: 'pixel', beta: 1 },
-        jitter: { shift: 4, scale: 0.05, rotate: (3 * Math.PI) / 180, flip: true, colour: 0.1 },
+        jitter: IDENTITY_JITTER,
         chromaTv: 0.3,
         contrast: { weight: 30, floor: 0.2 },
         faceContrast: { weight: 30, floor: 0.17 },
