@@ -166,8 +166,9 @@ function configFrom(opt: Parsed['opt'], model: FaceModel): { decoder: DecoderCon
   if (opt['pixel-weight'] !== undefined) train.pixelWeight = num(opt, 'pixel-weight', 0, (v) => v >= 0);
   if (opt['pixel-levels'] !== undefined) train.pixelLevels = num(opt, 'pixel-levels', 0, (v) => Number.isInteger(v) && v >= 0 && v <= 5);
   if (opt.mix !== undefined) train.mix = num(opt, 'mix', 0, (v) => v >= 0 && v <= 0.5);
+  // --view-jitter S,K,R: the identity views with the given geometry (their flips and tones kept); none: off.
   if (opt['view-jitter'] === 'none') delete train.viewJitter;
-  else if (opt['view-jitter'] !== undefined) train.viewJitter = { ...(parseJitter('view-jitter', String(opt['view-jitter'])) as Omit<Jitter, 'flip' | 'colour'>), flip: true, colour: 0.1 };
+  else if (opt['view-jitter'] !== undefined) train.viewJitter = { ...IDENTITY_JITTER, ...(parseJitter('view-jitter', String(opt['view-jitter'])) as Pick<Jitter, 'shift' | 'scale' | 'rotate'>) };
   return { decoder, train, data: (opt.data as DataConfig['kind'] | undefined) ?? p.data };
 }
 
