@@ -12,6 +12,7 @@ import { trainDecoder, decoderLoss, type TrainSettings, type TrainState } from '
 import { facesFromSheet } from '../src/train/faces.ts';
 import { FaceSource } from '../src/train/face_source.ts';
 import { JitterView } from '../src/invert/jitter.ts';
+import { faceRegionMask } from '../src/autograd/regularizers.ts';
 import { ridge } from '../src/train/ridge.ts';
 import { Rand } from './helpers/ref.ts';
 import { defaultModelPath } from './helpers/faces.ts';
@@ -479,6 +480,36 @@ describe('decoder training', () => {
       }
       view.dispose();
       [photos, faces, images, targets, seen].forEach((t) => t.dispose());
+    });
+
+    it('the contrast floors: (floor − σ)² · weight over the image and its face region, none above the floors', async () => {
+      const photos = F.keep(lfw(2));
+      const S = 150;
+      // Luminance pulled 80 % of the way to mid-grey (a fifth of the photos' contrast), and a stark checkerboard.
+      const pale = F.keep(F.tidy(() => F.add(F.mul(photos, 0.2), F.scalar(0.8 * 127.5))));
+      const stark = F.keep(F.tensor(Array.from({ length: 2 * 3 * S * S }, (_, i) => (((i % S) >> 3) + ((Math.floor(i / S) % S) >> 3)) % 2 ? 230 : 25), [2, 3, S, S]));
+      const floors = { contrast: { weight: 30, floor: 0.2 }, faceContrast: { weight: 7, floor: 0.17 } };
+      const tones = { floors, lum: F.keep(F.tensor([0.299, 0.587, 0.114], [1, 3, 1, 1])), faceMask: F.keep(faceRegionMask(S)) };
+      const tone = async (images: F.Tensor) => F.tidy(() => F.noGrad(() => decoderLoss(model, images, F.zeros([2, 128]), {}, [], 0, { tones }).tone)).data();
+      // float64 reference: σ of the luminance (0..1) over the image and over its central 60 %.
+      const [lo, hi] = [Math.round(0.2 * S), Math.round(0.8 * S)];
+      const reference = async (images: F.Tensor) => {
+        const px = await images.data();
+        const sigma = (k: number, face: boolean) => {
+          const v: number[] = [];
+          for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) if (!face || (x >= lo && x < hi && y >= lo && y < hi)) v.push([0.299, 0.587, 0.114].reduce((a, w, c) => a + (w * px[((k * 3 + c) * S + y) * S + x]) / 255, 0));
+          const m = v.reduce((a, b) => a + b, 0) / v.length;
+          return Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / v.length);
+        };
+        return [0, 1].map((k) => 30 * Math.max(0, 0.2 - sigma(k, false)) ** 2 + 7 * Math.max(0, 0.17 - sigma(k, true)) ** 2);
+      };
+      for (const images of [photos, pale, stark]) {
+        const [got, want] = [await tone(images), await reference(images)];
+        for (let k = 0; k < 2; k++) expect(got[k]).toBeCloseTo(want[k], 5);
+      }
+      for (const v of await tone(pale)) expect(v).toBeGreaterThan(0.1);
+      expect(Array.from(await tone(stark))).toEqual([0, 0]);
+      [photos, pale, stark, tones.lum, tones.faceMask].forEach((t) => t.dispose());
     });
 
     it('refuses an ensemble without real faces', async () => {

@@ -5,7 +5,7 @@ import { fmt } from '../tensor/shape.ts';
 import { tvKernel } from '../kernels/tv.ts';
 import { resampleKernel } from '../kernels/pyramid.ts';
 import { record, noGrad } from './tape.ts';
-import { add, sub, mul, div, pow, sum, mean, sqrt, square, maximum, full, slice, reshape, relu } from './ops.ts';
+import { add, sub, mul, div, pow, sum, mean, sqrt, square, maximum, full, slice, reshape, relu, tensor } from './ops.ts';
 
 export interface TvOptions {
   /** 'global': [Σ Δx² + Δy²]^(α/2) (the paper's eq. 2); 'pixel': Σ (Δx² + Δy² + ε)^(β/2) (Mahendran & Vedaldi). */
@@ -194,6 +194,26 @@ export function contrastDeficit(p: Tensor, weights: Tensor, floor: number, mask?
   return square(relu(add(mul(sigma, -1), floor)));
 }
 
+/** A contrast floor: its weight and the luminance σ (0..1) below which it pushes. */
+export interface ContrastFloor { weight: number; floor: number }
+
+/** [1, 1, S, S]: 1/count on the chip's central 60 % (the face), 0 elsewhere. */
+export function faceRegionMask(S: number): Tensor {
+  const [lo, hi] = [Math.round(0.2 * S), Math.round(0.8 * S)];
+  const w = 1 / (hi - lo) ** 2;
+  return tensor(Float32Array.from({ length: S * S }, (_, i) => (i % S >= lo && i % S < hi && Math.floor(i / S) >= lo && Math.floor(i / S) < hi ? w : 0)), [1, 1, S, S]);
+}
+
+/**
+ * The two contrast floors of a photo-like image, each [N] and weighted: the whole image's (`contrast`) and the
+ * face region's (`faceContrast`, with `faceMask` from faceRegionMask); an absent floor adds no term.
+ */
+export function contrastFloors(p: Tensor, weights: Tensor, faceMask: Tensor | null, f: { contrast?: ContrastFloor | null; faceContrast?: ContrastFloor | null }): Tensor[] {
+  const terms: Tensor[] = [];
+  if (f.contrast) terms.push(mul(contrastDeficit(p, weights, f.contrast.floor), f.contrast.weight));
+  if (f.faceContrast) terms.push(mul(contrastDeficit(p, weights, f.faceContrast.floor, faceMask!), f.faceContrast.weight));
+  return terms;
+}
 
 /**
  * How far the mean colour of each image's face region is from a skin tone: ‖mean(chroma · mask) − target‖²

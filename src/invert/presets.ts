@@ -5,6 +5,7 @@
 // cleaner faces at a distance of about 0.1, still far under the same-person threshold of 0.6.
 import type { GuideLayer, ReconstructOptions } from './reconstruct.ts';
 import type { Jitter } from './jitter.ts';
+import type { ContrastFloor } from '../autograd/regularizers.ts';
 
 export type PresetName = 'paper' | 'fast' | 'identity';
 
@@ -23,6 +24,12 @@ export const guideLayersOf = (layers: string[], w: number): GuideLayer[] => laye
 
 /** The identity preset's input diversity: shifts ≤ 4 px, scale ±5 %, rotation ≤ 3°, mirrored half the time, contrast and brightness ±10 %. */
 export const IDENTITY_JITTER: Readonly<Jitter> = Object.freeze({ shift: 4, scale: 0.05, rotate: (3 * Math.PI) / 180, flip: true, colour: 0.1 });
+
+/**
+ * The identity presets' contrast floors (invert's and train-decoder's): a face photo's luminance σ, 0.2 over
+ * the chip and 0.17 on its face region, each with weight 30.
+ */
+export const IDENTITY_CONTRAST: Readonly<{ contrast: ContrastFloor; faceContrast: ContrastFloor }> = Object.freeze({ contrast: { weight: 30, floor: 0.2 }, faceContrast: { weight: 30, floor: 0.17 } });
 
 /**
  * paper: the method as the paper describes it — start from the guide; l2 distance on the unnormalised
@@ -62,8 +69,7 @@ export function preset(name: PresetName, guideLayers: string[], iterations?: num
         tv: { weight: decayingTv(0.003, paper.iterations!), form: 'pixel', beta: 1 },
         jitter: IDENTITY_JITTER,
         chromaTv: 0.3,
-        contrast: { weight: 30, floor: 0.2 },
-        faceContrast: { weight: 30, floor: 0.17 },
+        ...IDENTITY_CONTRAST,
         skin: 20,
       };
     }

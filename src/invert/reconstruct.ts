@@ -16,7 +16,7 @@ import { Rng } from '../tensor/random.ts';
 import { LossHistory } from '../tensor/history.ts';
 import * as O from '../autograd/ops.ts';
 import { backward, noGrad } from '../autograd/tape.ts';
-import { totalVariation, lapNormalize, coarseToFineWeights, lapRegularizer, mirrorRegularizer, lapSplit, lapMerge, chroma, contrastDeficit, skinTone } from '../autograd/regularizers.ts';
+import { totalVariation, lapNormalize, coarseToFineWeights, lapRegularizer, mirrorRegularizer, lapSplit, lapMerge, chroma, contrastFloors, faceRegionMask, skinTone } from '../autograd/regularizers.ts';
 import { Adam } from '../optim/adam.ts';
 import { SGD } from '../optim/sgd.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
@@ -29,13 +29,6 @@ import { check, ReconstructError, SKIN_CHROMA, type Checked, type ReconstructOpt
 
 export { jitterAffines, jitterColours, jitterBlurs, jitterNoise, type Jitter } from './jitter.ts';
 export { ReconstructError, SKIN_CHROMA, type GuideLayer, type TvSettings, type ReconstructOptions, type Progress, type TraceRow, type ReconstructResult } from './options.ts';
-
-/** [1, 1, S, S]: 1/count on the chip's central 60 % (the face), 0 elsewhere. */
-function faceRegionMask(S: number): Tensor {
-  const [lo, hi] = [Math.round(0.2 * S), Math.round(0.8 * S)];
-  const w = 1 / (hi - lo) ** 2;
-  return O.tensor(Float32Array.from({ length: S * S }, (_, i) => (i % S >= lo && i % S < hi && Math.floor(i / S) >= lo && Math.floor(i / S) < hi ? w : 0)), [1, 1, S, S]);
-}
 
 /** Pixels → 0..1 for the image-space regularisers, so their weights do not depend on the pixel scale. */
 const UNIT = 1 / 255;
@@ -146,8 +139,7 @@ function imageTerms(o: ReconstructOptions, c: Checked, r: RunState, unit: Tensor
   if (o.lp) terms.push(O.mul(lapRegularizer(unit, { ...o.lp, perItem: true }), o.lp.weight));
   if (o.mirror) terms.push(O.mul(mirrorRegularizer(unit, { perItem: true }), o.mirror));
   if (c.chromaTv) terms.push(O.mul(totalVariation(chroma(unit, lum), { perItem: true }), c.chromaTv));
-  if (c.contrast) terms.push(O.mul(contrastDeficit(unit, lum, c.contrast.floor), c.contrast.weight));
-  if (c.faceContrast) terms.push(O.mul(contrastDeficit(unit, lum, c.faceContrast.floor, r.faceMask!), c.faceContrast.weight));
+  terms.push(...contrastFloors(unit, lum, r.faceMask, c));
   if (c.skin) terms.push(O.mul(skinTone(unit, lum, r.faceMask!, r.skinTarget!), c.skin));
   return terms;
 }

@@ -12,7 +12,7 @@ import { engine } from '../tensor/engine.ts';
 import { Rng } from '../tensor/random.ts';
 import * as O from '../autograd/ops.ts';
 import { backward, noGrad } from '../autograd/tape.ts';
-import { totalVariation, pyrDown } from '../autograd/regularizers.ts';
+import { totalVariation, pyrDown, contrastFloors, faceRegionMask, type ContrastFloor } from '../autograd/regularizers.ts';
 import { Adam } from '../optim/adam.ts';
 import type { FaceModel } from '../models/face_model.ts';
 import type { Decoder } from '../models/decoder.ts';
@@ -46,6 +46,13 @@ export interface TrainSettings {
    * decoder cannot meet the networks with detail that only holds at one placement.
    */
   viewJitter?: Jitter;
+  /**
+   * Photo-like tones: the decoded faces' luminance σ pushed up to a floor over the whole image and over the face
+   * region (invert's --contrast and --face-contrast): the pixel term alone draws the faces washed out, as the
+   * mean of the photos an embedding could have come from.
+   */
+  contrast?: ContrastFloor | null;
+  faceContrast?: ContrastFloor | null;
 }
 
 export interface LogRow {
@@ -59,6 +66,8 @@ export interface LogRow {
   /** The pixel and ensemble terms (0 when the run has none). */
   pixel: number;
   ensemble: number;
+  /** The contrast floors' term (0 when the run has none). */
+  tone: number;
 }
 
 export interface TrainState {
@@ -97,7 +106,7 @@ export interface TrainResult {
   message?: string;
 }
 
-const TERMS = ['loss', 'embedding', 'guide', 'tv', 'distance', 'pixel', 'ensemble'] as const;
+const TERMS = ['loss', 'embedding', 'guide', 'tv', 'distance', 'pixel', 'ensemble', 'tone'] as const;
 /** loss.csv's header: the step, then TERMS. */
 export const LOSS_COLUMNS = ['step', ...TERMS];
 
@@ -111,6 +120,8 @@ export interface LossExtras {
   ensemble?: { model: FaceModel; target: Tensor; weight: number }[];
   /** What the networks see of the images (a jittered view of them); the images themselves when absent. */
   seen?: Tensor;
+  /** The contrast floors with their constants: luminance weights [1, 3, 1, 1] and the face region's mask. */
+  tones?: { floors: Pick<TrainSettings, 'contrast' | 'faceContrast'>; lum: Tensor; faceMask: Tensor };
 }
 
 /** Loss terms per item [N] of decoded images against their targets: what training minimises, and eval reports. */
@@ -122,7 +133,7 @@ export function decoderLoss(
   layers: GuideLayer[],
   tvWeight: number,
   extra: LossExtras = {},
-): { total: Tensor; embedding: Tensor; guide: Tensor; tv: Tensor; distance: Tensor; embedded: Tensor; pixel: Tensor; ensemble: Tensor } {
+): { total: Tensor; embedding: Tensor; guide: Tensor; tv: Tensor; distance: Tensor; embedded: Tensor; pixel: Tensor; ensemble: Tensor; tone: Tensor } {
   const names = layers.map((g) => g.layer);
   const seen = extra.seen ?? images;
   const { embedding, taps } = model.embed(seen, names);
@@ -143,8 +154,10 @@ export function decoderLoss(
     const l = embeddingLoss(m.model.embed(seen).embedding, m.target, { distance: 'l2', normalize: true, scale: 1 });
     ensemble = O.add(ensemble, O.mul(l, m.weight));
   }
-  const total = [guide, tv, pixel, ensemble].reduce((a, b) => O.add(a, b), emb);
-  return { total, embedding: emb, guide, tv, distance: embeddingDistance(embedding, targets), embedded: embedding, pixel, ensemble };
+  const t = extra.tones;
+  const tone = (t ? contrastFloors(O.mul(images, 1 / 255), t.lum, t.faceMask, t.floors) : []).reduce((a, b) => O.add(a, b), O.zeros([N]));
+  const total = [guide, tv, pixel, ensemble, tone].reduce((a, b) => O.add(a, b), emb);
+  return { total, embedding: emb, guide, tv, distance: embeddingDistance(embedding, targets), embedded: embedding, pixel, ensemble, tone };
 }
 
 /** Activations of the guides [G, …] at each guide layer, kept until disposed by the caller. */
@@ -177,7 +190,7 @@ async function snapshotOf(step: number, rng: Rng, opt: Adam, decoder: Decoder): 
  * One step on the batch `targets` (item k trained against guide idx[k]): decode, score, backward, Adam.
  * Returns the batch means of the loss terms (TERMS), on the GPU.
  */
-function trainStep(o: TrainOptions, opt: Adam, batch: () => { targets: Tensor; extra: LossExtras }, guideActs: Record<string, Tensor>, idx: number[], view: (images: Tensor) => Tensor): Tensor {
+function trainStep(o: TrainOptions, opt: Adam, batch: () => { targets: Tensor; extra: LossExtras }, guideActs: Record<string, Tensor>, idx: number[], view: (images: Tensor) => Tensor, tones: LossExtras['tones']): Tensor {
   const { decoder, settings: s } = o;
   const needsIndex = decoder.config.kind === 'guided' && decoder.config.guideIndexCount > 0;
   return tidy(() => {
@@ -186,10 +199,10 @@ function trainStep(o: TrainOptions, opt: Adam, batch: () => { targets: Tensor; e
     const images = decoder.forward(targets, guideBatch, needsIndex ? idx.map((i) => i % decoder.config.guideIndexCount) : undefined);
     // One guide: its activations broadcast against the batch; a set: each item's own guide's.
     const acts = o.guides.shape[0] === 1 ? guideActs : Object.fromEntries(Object.entries(guideActs).map(([k, v]) => [k, pick(v, idx)]));
-    const l = decoderLoss(o.model, images, targets, acts, s.guideLayers, s.tvWeight, { ...extra, seen: view(images) });
+    const l = decoderLoss(o.model, images, targets, acts, s.guideLayers, s.tvWeight, { ...extra, seen: view(images), tones });
     backward(O.mean(l.total));
     opt.step();
-    return noGrad(() => O.concat([l.total, l.embedding, l.guide, l.tv, l.distance, l.pixel, l.ensemble].map((t) => O.reshape(O.mean(t), [1])), 0));
+    return noGrad(() => O.concat([l.total, l.embedding, l.guide, l.tv, l.distance, l.pixel, l.ensemble, l.tone].map((t) => O.reshape(O.mean(t), [1])), 0));
   });
 }
 
@@ -226,6 +239,8 @@ export async function trainDecoder(o: TrainOptions): Promise<TrainResult> {
   const history = new LossHistory(every, TERMS.length);
   const viewer = s.viewJitter ? new JitterView(B, decoder.config.outputSize, s.viewJitter) : null;
   const view = (images: Tensor) => (viewer ? viewer.apply(images, rng) : images);
+  const floors = { contrast: s.contrast, faceContrast: s.faceContrast };
+  const tones = s.contrast || s.faceContrast ? { floors, lum: keep(O.tensor([0.299, 0.587, 0.114], [1, 3, 1, 1])), faceMask: keep(faceRegionMask(decoder.config.outputSize)) } : undefined;
 
   const snapshot = () => snapshotOf(step, rng, opt, decoder);
 
@@ -237,7 +252,7 @@ export async function trainDecoder(o: TrainOptions): Promise<TrainResult> {
       if (!o.faces) targets.write(sampler.sample(rng, B));
       // Which guide each item is trained against (§4.2 trains on a set of guides; §4.1 has one).
       const idx = Array.from({ length: B }, () => (G === 1 ? 0 : Math.floor(rng.next() * G)));
-      const stats = trainStep(o, opt, () => (o.faces ? realBatch(o, rng) : { targets, extra: {} }), guideActs, idx, view);
+      const stats = trainStep(o, opt, () => (o.faces ? realBatch(o, rng) : { targets, extra: {} }), guideActs, idx, view, tones);
       history.record(stats);
       stats.dispose();
       opt.zeroGrad();
@@ -250,7 +265,7 @@ export async function trainDecoder(o: TrainOptions): Promise<TrainResult> {
       if (history.full || checkpointNow) {
         const first = step - history.count;
         const block = await history.read();
-        const rows: LogRow[] = block.rows.map((v, k) => ({ step: first + k, loss: v[0], embedding: v[1], guide: v[2], tv: v[3], distance: v[4], pixel: v[5], ensemble: v[6] }));
+        const rows: LogRow[] = block.rows.map((v, k) => ({ step: first + k, loss: v[0], embedding: v[1], guide: v[2], tv: v[3], distance: v[4], pixel: v[5], ensemble: v[6], tone: v[7] }));
         const now = performance.now();
         o.onLog?.(rows, (rows.length * 1000) / Math.max(now - t0, 1e-3));
         if (block.bad >= 0) {
@@ -275,7 +290,7 @@ export async function trainDecoder(o: TrainOptions): Promise<TrainResult> {
       p.grad?.dispose();
       p.grad = null;
     }
-    [targets, history, viewer, ...Object.values(guideActs)].forEach((t) => t?.dispose());
+    [targets, history, viewer, tones?.lum, tones?.faceMask, ...Object.values(guideActs)].forEach((t) => t?.dispose());
   }
   return { steps: step, stopped, message };
 }
