@@ -54,7 +54,16 @@ struct Params {
 @group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
+// The backward epilogue (EPILOGUE, input gradients only): out = (GEMM + prev) · (mask > 0), prev the gradient
+// already accumulated for the same tensor (ADD_PREV) and mask the ReLU output the gradient flows into (MASK):
+// the tape's gradient sum and the ReLU's gradient pass, each an element-wise pass of its own otherwise.
+#if ${EPILOGUE}
+@group(0) @binding(4) var<storage, read> prev: array<f32>;
+@group(0) @binding(5) var<storage, read> mask: array<f32>;
+@group(0) @binding(6) var<uniform> p: Params;
+#else
 @group(0) @binding(4) var<uniform> p: Params;
+#endif
 
 // Taps per source channel are constants: lavapipe has no SIMD integer division and would divide by a
 // run-time value lane by lane, which costs more than the multiply-adds it feeds.
@@ -170,7 +179,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let base = ((n * p.dstC + c) * p.dstH + oy) * p.dstW;
     for (var j = 0u; j < 4u; j++) {
       let ox = ox0 + j * p.dstSx;
-      if (cx0 + j < p.colW && ox < p.dstW) { out[base + ox] = select(acc[r][j] + b, max(acc[r][j] + b, 0.0), p.relu != 0u); }
+      if (cx0 + j >= p.colW || ox >= p.dstW) { continue; }
+      var v = select(acc[r][j] + b, max(acc[r][j] + b, 0.0), p.relu != 0u);
+#if ${ADD_PREV}
+      v += prev[base + ox];
+#endif
+#if ${MASK}
+      v = select(0.0, v, mask[base + ox] > 0.0);
+#endif
+      out[base + ox] = v;
     }
   }
 }

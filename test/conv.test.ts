@@ -4,6 +4,7 @@ import { conv2d, convTranspose2d, type ConvOptions, type ConvTransposeOptions } 
 import { Rand, size, gradCheck, relErr } from './helpers/ref.ts';
 import { setConvVariant, mergedTaps } from '../src/kernels/conv.ts';
 import { subgroupKernelsSupported } from '../src/kernels/subgroups.ts';
+import { gradFacts } from '../src/autograd/tape.ts';
 
 interface Geo { N: number; C: number; H: number; W: number; K: number; KH: number; KW: number; s: [number, number]; d: [number, number]; p: [number, number, number, number]; g: number }
 
@@ -265,6 +266,52 @@ describe(`convTranspose2d [${variant}]: forward against float64, gradients again
       });
     });
   }
+});
+
+describe("conv input gradient: the tape's sum and the ReLU's mask in the GEMM's output write", () => {
+  it('a residual block (x → a = relu(conv) → relu(conv) → conv, + a, relu): finite differences, the bits of the passes it replaces, fewer launches', async (ctx) => {
+    if (!subgroupKernelsSupported()) ctx.skip('device has no 8-wide subgroups: the epilogue is the subgroup kernel\'s');
+    const out = (q: Geo) => [Math.floor((q.H + q.p[0] + q.p[2] - q.KH) / q.s[0]) + 1, Math.floor((q.W + q.p[1] + q.p[3] - q.KW) / q.s[1]) + 1];
+    const q1: Geo = { N: 2, C: 5, H: 11, W: 13, K: 6, KH: 3, KW: 3, s: [2, 2], d: [1, 1], p: [0, 1, 1, 0], g: 1 };
+    const [AH, AW] = out(q1);
+    const q2: Geo = { N: 2, C: 6, H: AH, W: AW, K: 6, KH: 3, KW: 3, s: [1, 1], d: [1, 1], p: [1, 1, 1, 1], g: 1 };
+    const relu = (a: Float64Array) => a.map((v) => Math.max(v, 0));
+    const refFn = (x: Float64Array, w1: Float64Array, w2: Float64Array, w3: Float64Array) => {
+      const a = relu(refConv(x, w1, null, q1).out);
+      const c = refConv(relu(refConv(a, w2, null, q2).out), w3, null, q2).out;
+      return relu(c.map((v, i) => v + a[i]));
+    };
+    const opts = (q: Geo, r: boolean) => ({ stride: q.s, padding: q.p, relu: r });
+    const gpuFn = (x: F.Tensor, w1: F.Tensor, w2: F.Tensor, w3: F.Tensor) => {
+      const a = conv2d(x, w1, undefined, opts(q1, true));
+      return F.addRelu(conv2d(conv2d(a, w2, undefined, opts(q2, true)), w3, undefined, opts(q2, false)), a);
+    };
+    const r = new Rand(97);
+    const shapes = [[2, 5, 11, 13], [6, 5, 3, 3], [6, 6, 3, 3], [6, 6, 3, 3]];
+    const data = shapes.map((s) => r.uniform(size(s)).map((v) => v - 0.3));
+    setConvVariant('subgroup');
+    try {
+      await gradCheck({ inputs: data.map((d, i) => ({ data: d, shape: shapes[i] })), gpuFn, refFn, samples: 40 });
+      // The same gradients with the sum and the masks as passes of their own: bit for bit, three launches more.
+      const grads = async (fuse: boolean) => {
+        gradFacts.fuse = fuse;
+        const xs = data.map((d, i) => F.tensor(Float32Array.from(d), shapes[i]));
+        xs.forEach((t) => (t.requiresGrad = true));
+        const before = F.engine().launches;
+        F.tidy(() => F.backward(F.sum(gpuFn(xs[0], xs[1], xs[2], xs[3]))));
+        const launched = F.engine().launches - before;
+        const got = await Promise.all(xs.map((t) => t.grad!.data()));
+        xs.forEach((t) => t.dispose());
+        return { got, launched };
+      };
+      const [fused, passes] = [await grads(true), await grads(false)];
+      for (let i = 0; i < 4; i++) expect(Array.from(fused.got[i]), `input ${i}`).toEqual(Array.from(passes.got[i]));
+      expect(passes.launched - fused.launched).toBe(3);
+    } finally {
+      gradFacts.fuse = true;
+      setConvVariant(null);
+    }
+  });
 });
 
 describe('conv input gradient: stride phases merged into one GEMM', () => {

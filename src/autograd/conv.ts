@@ -1,9 +1,8 @@
 // Differentiable conv2d and convTranspose2d (the paper's deconvolution), NCHW with ONNX weight layouts.
 import { Tensor } from '../tensor/tensor.ts';
 import { fmt } from '../tensor/shape.ts';
-import { conv2dKernel, conv2dGradInputKernel, conv2dGradFilterKernel, type ConvGeometry } from '../kernels/conv.ts';
-import { unaryGradKernel } from '../kernels/elementwise.ts';
-import { record } from './tape.ts';
+import { conv2dKernel, conv2dGradInputKernel, conv2dGradInputFused, conv2dGradFilterKernel, type ConvGeometry } from '../kernels/conv.ts';
+import { record, gradFacts, reluGrad } from './tape.ts';
 import { sum } from './ops.ts';
 
 export type Pair = number | [number, number];
@@ -79,17 +78,31 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor, opts: Conv2dOptions 
     OW: Math.floor((W + PL + PR - effW) / SW) + 1,
   };
   const y = conv2dKernel(x, w, bias ?? null, g, !!opts.relu);
+  if (opts.relu) gradFacts.reluOutputs.add(y);
   const inputs = bias ? [x, w, bias] : [x, w];
-  return record(op, inputs, y, (dyOut) => {
-    const dy = opts.relu ? unaryGradKernel('relu', y, y, dyOut) : dyOut;
+  return record(op, inputs, y, (dyOut, prior) => {
+    const dy = opts.relu ? reluGrad(y, dyOut) : dyOut;
     const grads = [
-      x.requiresGrad ? conv2dGradInputKernel(dy, w, null, g) : null,
+      x.requiresGrad ? gradInput(dy, w, g, x, prior(0)) : null,
       w.requiresGrad ? conv2dGradFilterKernel(x, dy, g) : null,
       ...(bias ? [bias.requiresGrad ? sum(dy, [0, 2, 3]) : null] : []),
     ];
     if (dy !== dyOut) dy.dispose();
     return grads;
   });
+}
+
+/**
+ * conv2d's input gradient with, where the kernel can fold them into its output write, the gradient x already
+ * has (`prev`) added and the mask of the ReLU that made x applied: two element-wise passes fewer (tape.ts).
+ */
+function gradInput(dy: Tensor, w: Tensor, g: ConvGeometry, x: Tensor, prev: Tensor | undefined): Tensor {
+  const mask = gradFacts.reluOutputs.has(x) ? x : undefined;
+  const dx = gradFacts.fuse && (prev || mask) ? conv2dGradInputFused(dy, w, g, { prev, mask }) : null;
+  if (!dx) return conv2dGradInputKernel(dy, w, null, g);
+  if (prev) gradFacts.includes.set(dx, prev);
+  if (mask) gradFacts.maskedBy.set(dx, mask);
+  return dx;
 }
 
 /**

@@ -6,7 +6,7 @@ import { unaryKernel, unaryGradKernel, binaryKernel, type UnaryGradOp, type Bina
 import { reduceKernel } from '../kernels/reduce.ts';
 import { filled } from '../kernels/copy.ts';
 import { matmulKernel } from '../kernels/matmul.ts';
-import { record, recordNonDifferentiable, registerTapeOps } from './tape.ts';
+import { record, recordNonDifferentiable, registerTapeOps, gradFacts, reluGrad } from './tape.ts';
 import { reshape, expand } from './shape_ops.ts';
 
 export type TensorLike = Tensor | number;
@@ -142,8 +142,9 @@ export function add(a: TensorLike, b: TensorLike): Tensor {
 export function addRelu(a: Tensor, b: Tensor): Tensor {
   live('add_relu', a, b);
   const out = binaryKernel('add_relu', a, b);
+  gradFacts.reluOutputs.add(out);
   return record('add_relu', [a, b], out, (g) => {
-    const m = unaryGradKernel('relu', out, out, g);
+    const m = reluGrad(out, g);
     return [a.requiresGrad ? sumTo(m, a.shape) : null, b.requiresGrad ? sumTo(m, b.shape) : null];
   });
 }

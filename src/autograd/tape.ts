@@ -3,6 +3,7 @@
 import { Tensor, keep, track, tidy, type GradNode } from '../tensor/tensor.ts';
 import { fmt, sameShape } from '../tensor/shape.ts';
 import { filled } from '../kernels/copy.ts';
+import { unaryGradKernel } from '../kernels/elementwise.ts';
 
 let gradEnabled = true;
 
@@ -22,8 +23,28 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
+/**
+ * What a backward rule that folds work into a kernel's output write tells the tape and the rules after it
+ * (the input gradient of a convolution, shaders/conv_subgroup.wgsl's epilogue): a gradient `g` that already
+ * includes the gradient accumulated before it (`includes`: the tape then adds nothing), or whose values are
+ * already zero where a ReLU's output is not positive (`maskedBy`: that ReLU's rule then skips its pass — exact,
+ * as masking twice is masking once). `reluOutputs` are the outputs of ops whose gradient is masked by out > 0.
+ */
+export const gradFacts = {
+  /** Whether rules fold the sum and mask into their kernels (tests and benchmarks turn it off to compare). */
+  fuse: true,
+  includes: new WeakMap<Tensor, Tensor>(),
+  maskedBy: new WeakMap<Tensor, Tensor>(),
+  reluOutputs: new WeakSet<Tensor>(),
+};
+
+/** g masked by y > 0 for a ReLU's output y: g itself when a kernel has already masked it, else one pass. */
+export function reluGrad(y: Tensor, g: Tensor): Tensor {
+  return gradFacts.maskedBy.get(g) === y ? g : unaryGradKernel('relu', y, y, g);
+}
+
 /** Marks `out` as produced by `op` from `inputs` with the given backward rule (when any input needs grads). */
-export function record(op: string, inputs: readonly Tensor[], out: Tensor, backward: (g: Tensor) => (Tensor | null)[]): Tensor {
+export function record(op: string, inputs: readonly Tensor[], out: Tensor, backward: (g: Tensor, prior: (i: number) => Tensor | undefined) => (Tensor | null)[]): Tensor {
   if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
     out.requiresGrad = true;
     out.node = { op, inputs, backward };
@@ -124,7 +145,7 @@ export function backward(root: Tensor, seed?: Tensor, opts: BackwardOptions = {}
         continue;
       }
       for (const u of node.inputs) u.assertLive(`backward through '${node.op}'`);
-      const inGrads = noGrad(() => node.backward(g));
+      const inGrads = noGrad(() => node.backward(g, (i) => grads.get(node.inputs[i])));
       if (inGrads.length !== node.inputs.length) {
         throw new Error(`backward: op '${node.op}' returned ${inGrads.length} gradients for ${node.inputs.length} inputs`);
       }
@@ -135,7 +156,10 @@ export function backward(root: Tensor, seed?: Tensor, opts: BackwardOptions = {}
           throw new Error(`backward: op '${node.op}' produced a gradient ${fmt(gi.shape)} for input ${i} of shape ${fmt(u.shape)}`);
         }
         const prev = grads.get(u);
-        if (prev) {
+        if (prev && gradFacts.includes.get(gi) === prev) {
+          put(u, gi);
+          drop(prev);
+        } else if (prev) {
           put(u, noGrad(() => addTensors(prev, gi)));
           drop(prev);
           if (gi !== g) drop(gi);

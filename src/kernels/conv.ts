@@ -194,22 +194,13 @@ export function conv2dGradInputKernel(dy: Tensor, w: Tensor, bias: Tensor | null
     // better than the gathered GEMM (pointwise layers are half of MobileNet's work).
     return matmulKernel({ a: w, b: dy, batch: g.N, M: g.C, N: g.H * g.W, K: g.K, transA: true, transB: false, aBatchStride: 0, bBatchStride: g.K * g.H * g.W, outShape: [g.N, g.C, g.H, g.W] });
   }
+  if (!isDepthwise(g)) {
+    const gemm = gradInputSubgroup(dy, w, bias, g, {});
+    if (gemm) return gemm;
+  }
   const out = Tensor.empty([g.N, g.C, g.H, g.W]);
   if (isDepthwise(g)) {
     depthwise(dy, w, bias, out, g, true, false, `conv2d.gradInput[depthwise](${describe(g)})`);
-    return out;
-  }
-  const ty = mergedTaps(g.H, g.SH, g.KH, g.DH, g.PT);
-  const tx = mergedTaps(g.W, g.SW, g.KW, g.DW, g.PL);
-  if (ty && tx && useSubgroup(`conv2d.gradInput(${describe(g)})`)) {
-    const CG = g.C / g.G;
-    const a = w.derived(`conv.gradInput ${g.G} ${g.K / g.G} ${CG} ${g.KH}×${g.KW} ${JSON.stringify([ty, tx])}`, () => phaseWeights(w, g, ty, tx));
-    gatheredGemm(dy, a, bias, out, `conv2d.gradInput[subgroup](${describe(g)})`, {
-      G: g.G, M: ty.phases.length * tx.phases.length * CG, TY: ty.taps, TX: tx.taps, N: g.N, colH: ty.outputs, colW: tx.outputs,
-      srcC: g.K, srcCG: g.K / g.G, srcH: g.OH, srcW: g.OW,
-      colStrideY: 1, colStrideX: 1, tapStrideY: -ty.srcStep, tapStrideX: -tx.srcStep, offY: ty.srcOffset, offX: tx.srcOffset,
-      phaseRows: CG, phasesX: tx.phases.length, dstC: g.C, dstH: g.H, dstW: g.W, dstSy: g.SH, dstSx: g.SW,
-    });
     return out;
   }
   const TCI = block(g.C / g.G);
@@ -232,6 +223,39 @@ export function conv2dGradInputKernel(dy: Tensor, w: Tensor, bias: Tensor | null
   return out;
 }
 
+/** What the input gradient's GEMM may fold into its output write: see shaders/conv_subgroup.wgsl. */
+export interface GradEpilogue {
+  /** A gradient already accumulated for dx, added to it. */
+  prev?: Tensor;
+  /** dx zeroed where this tensor (a ReLU's output, dx's shape) is not positive: the ReLU's gradient pass. */
+  mask?: Tensor;
+}
+
+/**
+ * dx as conv2dGradInputKernel computes it, with `epi` folded into the GEMM's output write, or null where this
+ * layer and adapter do not run the subgroup GEMM (the caller then adds and masks with passes of its own).
+ */
+export function conv2dGradInputFused(dy: Tensor, w: Tensor, g: ConvGeometry, epi: GradEpilogue): Tensor | null {
+  return isPointwise(g) || isDepthwise(g) ? null : gradInputSubgroup(dy, w, null, g, epi);
+}
+
+/** The input gradient (all stride phases in one GEMM) on the subgroup kernel, or null where it does not apply. */
+function gradInputSubgroup(dy: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, epi: GradEpilogue): Tensor | null {
+  const ty = mergedTaps(g.H, g.SH, g.KH, g.DH, g.PT);
+  const tx = mergedTaps(g.W, g.SW, g.KW, g.DW, g.PL);
+  if (!ty || !tx || !useSubgroup(`conv2d.gradInput(${describe(g)})`)) return null;
+  const CG = g.C / g.G;
+  const out = Tensor.empty([g.N, g.C, g.H, g.W]);
+  const a = w.derived(`conv.gradInput ${g.G} ${g.K / g.G} ${CG} ${g.KH}×${g.KW} ${JSON.stringify([ty, tx])}`, () => phaseWeights(w, g, ty, tx));
+  gatheredGemm(dy, a, bias, out, `conv2d.gradInput[subgroup](${describe(g)})`, {
+    G: g.G, M: ty.phases.length * tx.phases.length * CG, TY: ty.taps, TX: tx.taps, N: g.N, colH: ty.outputs, colW: tx.outputs,
+    srcC: g.K, srcCG: g.K / g.G, srcH: g.OH, srcW: g.OW,
+    colStrideY: 1, colStrideX: 1, tapStrideY: -ty.srcStep, tapStrideX: -tx.srcStep, offY: ty.srcOffset, offX: tx.srcOffset,
+    phaseRows: CG, phasesX: tx.phases.length, dstC: g.C, dstH: g.H, dstW: g.W, dstSy: g.SH, dstSx: g.SW,
+  }, false, epi);
+  return out;
+}
+
 /** A conv (forward) or its input gradient (all stride phases) as a gathered GEMM: see shaders/conv_subgroup.wgsl. */
 interface GatheredGemm {
   G: number; M: number; TY: number; TX: number; N: number; colH: number; colW: number;
@@ -244,7 +268,7 @@ interface GatheredGemm {
  * out[n, g·M + row, …] = Σ_r A[g, row, r] · B[r, (n, pixel)] (+ bias) with A dense [G, M, R]. Rows come in
  * blocks of 32, or of 16 or 8 when M is that small (an RGB image's gradient).
  */
-function gatheredGemm(src: Tensor, A: Tensor, bias: Tensor | null, out: Tensor, label: string, m: GatheredGemm, relu = false): void {
+function gatheredGemm(src: Tensor, A: Tensor, bias: Tensor | null, out: Tensor, label: string, m: GatheredGemm, relu = false, epi: GradEpilogue = {}): void {
   const colQuads = Math.ceil(m.colW / 4);
   const quads = m.N * m.colH * colQuads;
   if (quads === 0) return;
@@ -254,12 +278,13 @@ function gatheredGemm(src: Tensor, A: Tensor, bias: Tensor | null, out: Tensor, 
   const uniforms = packParams('conv_subgroup', { ...m, R, quads, colQuads, hasBias: bias ? 1 : 0, relu: relu ? 1 : 0 });
   const defines = {
     TY: Math.max(m.TY, 1), TX: Math.max(m.TX, 1), FRAGS: frags, MORE_THAN_8_ROWS: frags >= 2, MORE_THAN_16_ROWS: frags === 4,
-    CONTIG_X: m.colStrideX === 1, VEC_A: R % 4 === 0,
+    CONTIG_X: m.colStrideX === 1, VEC_A: R % 4 === 0, EPILOGUE: !!(epi.prev || epi.mask), ADD_PREV: !!epi.prev, MASK: !!epi.mask,
   };
+  const extra = defines.EPILOGUE ? [epi.prev?.buffer ?? e.scratch, epi.mask?.buffer ?? e.scratch] : [];
   const [wx, wy] = grid(quads, SUBGROUP_WIDTH, e.limits.maxComputeWorkgroupsPerDimension ?? 65535);
   e.dispatch({
     pipeline: shaderPipeline('conv_subgroup', defines),
-    buffers: [src.buffer, A.buffer, bias ? bias.buffer : e.scratch, out.buffer],
+    buffers: [src.buffer, A.buffer, bias ? bias.buffer : e.scratch, out.buffer, ...extra],
     uniforms,
     workgroups: [wx, wy, Math.ceil(m.M / (8 * frags)) * m.G],
     label,

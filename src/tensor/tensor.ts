@@ -10,7 +10,11 @@ export type DType = 'f32';
 export interface GradNode {
   readonly op: string;
   readonly inputs: readonly Tensor[];
-  backward(grad: Tensor): (Tensor | null)[];
+  /**
+   * The gradients of the inputs from the output's. `prior(i)` is the gradient accumulated so far for input i
+   * (from its consumers that ran before), which a rule may fold into its own (see tape.ts: gradFacts).
+   */
+  backward(grad: Tensor, prior: (i: number) => Tensor | undefined): (Tensor | null)[];
 }
 
 class Storage {
