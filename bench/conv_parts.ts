@@ -1,6 +1,6 @@
 // Times conv2d's three kernels (forward, input gradient, filter gradient) one by one, for every kernel variant
 // the device runs (register; subgroup where it has 8-wide subgroups), to see which one a layer's time goes to.
-// The filter gradient has one kernel (register) in every variant.
+// The filter gradient's times of both variants are printed side by side at the end of each line.
 // Run: node --import tsx bench/conv_parts.ts   (last line: JSON)
 import * as F from '../src/index.ts';
 import { conv2dKernel, conv2dGradInputKernel, conv2dGradFilterKernel, setConvVariant, type ConvGeometry, type ConvVariant } from '../src/kernels/conv.ts';
@@ -41,11 +41,14 @@ for (const [name, g] of shapes) {
     setConvVariant(v);
     row[`${v}_forward_ms`] = ms(await timeGpu(() => conv2dKernel(X, W, null, g).dispose(), opts));
     row[`${v}_grad_input_ms`] = ms(await timeGpu(() => conv2dGradInputKernel(DY, W, null, g).dispose(), opts));
+    row[`${v}_grad_filter_ms`] = ms(await timeGpu(() => conv2dGradFilterKernel(X, DY, g).dispose(), opts));
   }
   setConvVariant(null);
-  row.grad_filter_ms = ms(await timeGpu(() => conv2dGradFilterKernel(X, DY, g).dispose(), opts));
   rows.push(row);
-  console.log(`${name.padEnd(36)} ${variants.map((v) => `${v}: forward ${row[`${v}_forward_ms`]} ms, dX ${row[`${v}_grad_input_ms`]} ms`).join('   ')}   dW ${row.grad_filter_ms} ms`);
+  console.log(
+    `${name.padEnd(36)} ${variants.map((v) => `${v}: forward ${row[`${v}_forward_ms`]} ms, dX ${row[`${v}_grad_input_ms`]} ms`).join('   ')}` +
+      `   dW ${variants.map((v) => `${v} ${row[`${v}_grad_filter_ms`]} ms`).join(', ')}`,
+  );
   [X, W, DY].forEach((t) => t.dispose());
 }
 console.log(JSON.stringify({ name: 'conv_parts', unit: 'ms', variants, rows }));

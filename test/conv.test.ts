@@ -2,7 +2,7 @@ import { describe, it, expect, afterAll, type TestContext } from 'vitest';
 import * as F from '../src/index.ts';
 import { conv2d, convTranspose2d, type ConvOptions, type ConvTransposeOptions } from '../src/autograd/conv.ts';
 import { Rand, size, gradCheck, relErr } from './helpers/ref.ts';
-import { setConvVariant, mergedTaps } from '../src/kernels/conv.ts';
+import { setConvVariant, mergedTaps, conv2dGradFilterKernel, gradFilterLayout, type ConvGeometry } from '../src/kernels/conv.ts';
 import { subgroupKernelsSupported } from '../src/kernels/subgroups.ts';
 import { gradFacts } from '../src/autograd/tape.ts';
 
@@ -151,6 +151,105 @@ describe(`conv2d [${variant}]: forward against float64, gradients (input, filter
     });
   }
 
+});
+
+/** Float64 filter gradient by its definition: dw[k, c, ky, kx] = Σ_{n, oy, ox} dy[n, k, oy, ox] · x[n, g·CG + c, iy, ix]. */
+function refGradFilter(x: Float64Array, dy: Float64Array, q: Geo, OH: number, OW: number) {
+  const { N, C, H, W, K, KH, KW, s, d, p, g } = q;
+  const Cg = C / g;
+  const Kg = K / g;
+  const dw = new Float64Array(K * Cg * KH * KW);
+  for (let k = 0; k < K; k++) {
+    const gi = Math.floor(k / Kg);
+    for (let c = 0; c < Cg; c++)
+      for (let ky = 0; ky < KH; ky++)
+        for (let kx = 0; kx < KW; kx++) {
+          let acc = 0;
+          for (let n = 0; n < N; n++)
+            for (let oy = 0; oy < OH; oy++)
+              for (let ox = 0; ox < OW; ox++) {
+                const iy = oy * s[0] - p[0] + ky * d[0];
+                const ix = ox * s[1] - p[1] + kx * d[1];
+                if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+                acc += dy[((n * K + k) * OH + oy) * OW + ox] * x[((n * C + gi * Cg + c) * H + iy) * W + ix];
+              }
+          dw[((k * Cg + c) * KH + ky) * KW + kx] = acc;
+        }
+  }
+  return dw;
+}
+
+// Sizes that are multiples of nothing: ragged row blocks (7, 40 channels), output rows that are not whole
+// quads, strides, dilation, asymmetric pads, groups, filter rows cut into runs (5, 7, 9 taps), the shifted
+// copies of x that runs of 3 taps need, and strided layers read in column phases (7×7 and 5×5 at stride 2).
+const gradFilterCases: [string, Geo][] = [
+  ['batch 3, 5→7 channels, 13×11, 3×3 pad 1', { N: 3, C: 5, H: 13, W: 11, K: 7, KH: 3, KW: 3, s: [1, 1], d: [1, 1], p: [1, 1, 1, 1], g: 1 }],
+  ['7×7 stride 2 on 3 channels, 21×19', { N: 2, C: 3, H: 21, W: 19, K: 10, KH: 7, KW: 7, s: [2, 2], d: [1, 1], p: [0, 0, 0, 0], g: 1 }],
+  ['groups 2: 6 → 10 channels, 3×2, asymmetric pad', { N: 2, C: 6, H: 9, W: 10, K: 10, KH: 3, KW: 2, s: [1, 1], d: [1, 1], p: [1, 0, 2, 1], g: 2 }],
+  ['dilation 2, 3×3 stride 1, 12×15', { N: 2, C: 4, H: 12, W: 15, K: 9, KH: 3, KW: 3, s: [1, 1], d: [2, 2], p: [2, 1, 2, 3], g: 1 }],
+  ['40 output channels (two row blocks), 3×3 stride 2 pad 1 on 14×13', { N: 1, C: 9, H: 14, W: 13, K: 40, KH: 3, KW: 3, s: [2, 2], d: [1, 1], p: [1, 1, 1, 1], g: 1 }],
+  ['1×5 kernel, stride 1×2, dilation 2, 11×17', { N: 1, C: 4, H: 11, W: 17, K: 5, KH: 1, KW: 5, s: [1, 2], d: [2, 2], p: [0, 2, 0, 3], g: 1 }],
+  ['5×5 stride 2, pad 2,2,1,1 (a deconvolution\'s conv: shifted copies of x)', { N: 2, C: 6, H: 20, W: 18, K: 11, KH: 5, KW: 5, s: [2, 2], d: [1, 1], p: [2, 2, 1, 1], g: 1 }],
+  ['3×3 valid on 18×18: 16 output columns, dy read as it is', { N: 2, C: 4, H: 18, W: 18, K: 17, KH: 3, KW: 3, s: [1, 1], d: [1, 1], p: [0, 0, 0, 0], g: 1 }],
+  ['9×9 dilation 2×1 on 30×41: three runs of 3 taps', { N: 1, C: 2, H: 30, W: 41, K: 6, KH: 9, KW: 9, s: [1, 1], d: [2, 1], p: [3, 4, 3, 2], g: 1 }],
+  ['9×9 stride 2 in phases of 5 and 4 taps, runs of 3 and 2 from shifted copies', { N: 1, C: 2, H: 9, W: 26, K: 5, KH: 3, KW: 9, s: [1, 2], d: [1, 1], p: [1, 4, 1, 3], g: 1 }],
+  ['1×7 stride 3 in three phases, asymmetric pad', { N: 2, C: 3, H: 10, W: 25, K: 4, KH: 2, KW: 7, s: [1, 3], d: [1, 1], p: [0, 3, 1, 2], g: 1 }],
+  ['1×1, 8 → 12 channels, 6×7', { N: 2, C: 8, H: 6, W: 7, K: 12, KH: 1, KW: 1, s: [1, 1], d: [1, 1], p: [0, 0, 0, 0], g: 1 }],
+  ['batch 8, 4×4 images (bands of the reduction split over workgroups)', { N: 8, C: 16, H: 4, W: 4, K: 24, KH: 3, KW: 3, s: [1, 1], d: [1, 1], p: [1, 1, 1, 1], g: 1 }],
+];
+
+describe('conv filter gradient: column phases of x for strided layers', () => {
+  it('7×7 and 5×5 at stride 2 read x in 2 phases (2 runs of 2 vec4 loads, not 2 of 3); 3×3 at stride 2 and dilated layers do not', () => {
+    const pick = (KW: number, SW: number, DW: number) => {
+      const l = gradFilterLayout({ KW, SW, DW });
+      return [l.T, l.XQ, l.CW, l.XS, l.loads];
+    };
+    expect(pick(7, 2, 1)).toEqual([2, 1, 4, 1, 4]);
+    expect(pick(5, 2, 1)).toEqual([2, 1, 3, 1, 4]);
+    expect(pick(3, 2, 1)).toEqual([1, 1, 3, 1, 3]);
+    expect(pick(5, 2, 2)).toEqual([1, 2, 3, 2, 6]);
+    expect(pick(9, 2, 1)).toEqual([2, 2, 3, 2, 8]);
+    expect(pick(7, 1, 1)).toEqual([1, 2, 4, 1, 4]);
+  });
+});
+
+for (const variant of variants)
+describe(`conv2d filter gradient [${variant}]: the kernel against float64`, () => {
+  afterAll(() => setConvVariant(null));
+  for (const [name, q] of gradFilterCases) {
+    it(name, async (ctx) => {
+      useVariant(variant, ctx);
+      const OH = Math.floor((q.H + q.p[0] + q.p[2] - (q.d[0] * (q.KH - 1) + 1)) / q.s[0]) + 1;
+      const OW = Math.floor((q.W + q.p[1] + q.p[3] - (q.d[1] * (q.KW - 1) + 1)) / q.s[1]) + 1;
+      const geo: ConvGeometry = {
+        N: q.N, C: q.C, H: q.H, W: q.W, K: q.K, OH, OW, G: q.g, KH: q.KH, KW: q.KW, SH: q.s[0], SW: q.s[1], DH: q.d[0], DW: q.d[1],
+        PT: q.p[0], PL: q.p[1], PB: q.p[2], PR: q.p[3],
+      };
+      const r = new Rand(q.K * 13 + q.C);
+      const xs = [q.N, q.C, q.H, q.W];
+      const dys = [q.N, q.K, OH, OW];
+      const x = f32(r.uniform(size(xs)));
+      const dy = f32(r.uniform(size(dys)));
+      const want = refGradFilter(Float64Array.from(x), Float64Array.from(dy), q, OH, OW);
+      // The labels of the launches say which kernel ran: the subgroup variant must not have fallen back.
+      const e = F.engine();
+      const dispatch = e.dispatch.bind(e);
+      const labels: string[] = [];
+      e.dispatch = (l) => {
+        labels.push(l.label);
+        dispatch(l);
+      };
+      try {
+        const got = F.tidy(() => conv2dGradFilterKernel(F.tensor(x, xs), F.tensor(dy, dys), geo));
+        expect(got.shape).toEqual([q.K, q.C / q.g, q.KH, q.KW]);
+        expect(relErr(await got.data(), want)).toBeLessThan(1e-5);
+        got.dispose();
+      } finally {
+        e.dispatch = dispatch;
+      }
+      expect(labels.some((l) => l.startsWith('conv2d.gradFilter[subgroup]'))).toBe(variant === 'subgroup');
+    });
+  }
 });
 
 describe('conv2d: other variants and errors', () => {
