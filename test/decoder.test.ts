@@ -12,7 +12,7 @@ import { trainDecoder, decoderLoss, type TrainSettings, type TrainState } from '
 import { facesFromSheet } from '../src/train/faces.ts';
 import { FaceSource } from '../src/train/face_source.ts';
 import { JitterView } from '../src/invert/jitter.ts';
-import { faceRegionMask } from '../src/autograd/regularizers.ts';
+import { faceRegionMask, totalVariation, chroma } from '../src/autograd/regularizers.ts';
 import { ridge } from '../src/train/ridge.ts';
 import { Rand } from './helpers/ref.ts';
 import { defaultModelPath } from './helpers/faces.ts';
@@ -482,7 +482,7 @@ describe('decoder training', () => {
       [photos, faces, images, targets, seen].forEach((t) => t.dispose());
     });
 
-    it('the contrast floors: (floor − σ)² · weight over the image and its face region, none above the floors', async () => {
+    it('the tone terms: contrast floors (floor − σ)² · weight over the image and its face region, none above them; the colour TV', async () => {
       const photos = F.keep(lfw(2));
       const S = 150;
       // Luminance pulled 80 % of the way to mid-grey (a fifth of the photos' contrast), and a stark checkerboard.
@@ -509,7 +509,18 @@ describe('decoder training', () => {
       }
       for (const v of await tone(pale)) expect(v).toBeGreaterThan(0.1);
       expect(Array.from(await tone(stark))).toEqual([0, 0]);
-      [photos, pale, stark, tones.lum, tones.faceMask].forEach((t) => t.dispose());
+      // The colour TV: nothing for grey images, its weight times the TV of the colour minus luminance otherwise.
+      const colourTv = { ...tones, floors: { chromaTv: 0.7 } };
+      const withColour = async (images: F.Tensor) => F.tidy(() => F.noGrad(() => decoderLoss(model, images, F.zeros([2, 128]), {}, [], 0, { tones: colourTv }).tone)).data();
+      const grey = F.keep(F.tidy(() => F.expand(F.mean(photos, [1], true), [2, 3, S, S])));
+      for (const v of await withColour(grey)) expect(Math.abs(v)).toBeLessThan(1e-6);
+      const want = await F.tidy(() => F.mul(totalVariation(chroma(F.mul(photos, 1 / 255), tones.lum), { perItem: true }), 0.7)).data();
+      const got = await withColour(photos);
+      for (let k = 0; k < 2; k++) {
+        expect(got[k]).toBeGreaterThan(0);
+        expect(got[k]).toBeCloseTo(want[k], 6);
+      }
+      [photos, pale, stark, grey, tones.lum, tones.faceMask].forEach((t) => t.dispose());
     });
 
     it('refuses an ensemble without real faces', async () => {

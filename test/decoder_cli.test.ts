@@ -69,6 +69,9 @@ describe('faceinv train-decoder, decode, eval', () => {
     const off = cli('train-decoder', '--out', dir, '--resume', '--view-jitter', 'none');
     expect(off.code).toBe(2);
     expect(off.err).toMatch(/--view-jitter none \(the run's: 4,0\.05,3\) contradicts/);
+    const tones = cli('train-decoder', '--out', dir, '--resume', '--contrast', '30', '--chroma-tv', '0.3');
+    expect(tones.code).toBe(2);
+    expect(tones.err).toMatch(/--chroma-tv 0\.3 \(the run's: 0\), --contrast 30,0\.2 \(the run's: none\) contradict/);
     const out = join(tmp, 'decoded.png');
     const d = cli('decode', '--decoder', dir, '--embedding', chips[0], '--embedding', chips[1], '--out', out);
     expect(d.code, d.err).toBe(0);

@@ -47,15 +47,20 @@ const floorCheck = (name: string) => (v: string): string | null => {
 const weightsCheck = (v: string): string | null =>
   v.split(',').every((t) => t.trim() !== '' && Number(t) >= 0 && Number.isFinite(Number(t))) ? null : `--lap-weights: '${v}' is not a list of weights ≥ 0 (W0,W1,…)`;
 
-/** The contrast floors' options (invert's and train-decoder's): --contrast W[,F] and --face-contrast W[,F]. */
-export const CONTRAST_OPTIONS: OptionSpec[] = [
+/** The tone options (invert's and train-decoder's): --chroma-tv W, --contrast W[,F] and --face-contrast W[,F]. */
+export const TONE_OPTIONS: OptionSpec[] = [
+  { name: 'chroma-tv', type: 'number', arg: 'W', min: 0, help: "weight of the total variation of the image's colour (minus its luminance): less\ncolour speckle, the light-dark detail kept" },
   { name: 'contrast', type: 'string', arg: 'W[,F]', check: floorCheck('contrast'), help: 'weight of the contrast floor: images whose luminance standard deviation (0..1) is\nbelow F (default 0.2, a face photo\'s) are pushed up to it' },
   { name: 'face-contrast', type: 'string', arg: 'W[,F]', check: floorCheck('face-contrast'), help: "the same floor on the face region (the chip's central 60 %; default F 0.17, a face\nphoto's there): lifts a pale face that a dark background leaves above --contrast's floor" },
 ];
 
-/** What --contrast and --face-contrast set: a floor's weight and level (default: a face photo's σ there); W 0: off (null). */
-export function contrastFloorsOf(opt: Parsed['opt']): { contrast?: ContrastFloor | null; faceContrast?: ContrastFloor | null } {
-  const floors: { contrast?: ContrastFloor | null; faceContrast?: ContrastFloor | null } = {};
+/**
+ * What the tone options set: --chroma-tv its weight; --contrast and --face-contrast a floor's weight and level
+ * (default: a face photo's σ there; W 0: off, null). Only the options given.
+ */
+export function tonesOf(opt: Parsed['opt']): { chromaTv?: number; contrast?: ContrastFloor | null; faceContrast?: ContrastFloor | null } {
+  const floors: { chromaTv?: number; contrast?: ContrastFloor | null; faceContrast?: ContrastFloor | null } = {};
+  if (opt['chroma-tv'] !== undefined) floors.chromaTv = num(opt, 'chroma-tv', 0, (v) => v >= 0);
   for (const [name, key, floor] of [['contrast', 'contrast', 0.2], ['face-contrast', 'faceContrast', 0.17]] as const) {
     if (opt[name] === undefined) continue;
     const v = String(opt[name]).split(',').map(Number);
@@ -98,10 +103,9 @@ export const LOSS_OPTIONS: (OptionSpec | HelpHeading)[] = [
   { name: 'colour-jitter', type: 'number', arg: 'C', min: 0, max: 0.99, help: 'also change its contrast and brightness at random each step by up to ±C (e.g. 0.1)' },
   { name: 'blur-jitter', type: 'number', arg: 'B', min: 0, max: 1, help: 'also blur it at random each step: mixed toward its half-resolution version by up\nto B (0 … 1), so the identity reads at coarser scales too' },
   { name: 'noise-jitter', type: 'number', arg: 'σ', min: 0, help: 'also add fresh noise of standard deviation σ (pixel units, 0…255) to it each step:\ndetail finer than the noise cannot carry the identity (e.g. 12)' },
-  { name: 'chroma-tv', type: 'number', arg: 'W', min: 0, set: (s: S, v: number) => (s.chromaTv = v), help: "weight of the total variation of the image's colour (minus its luminance): less\ncolour speckle, the light-dark detail kept" },
   { name: 'skin', type: 'number', arg: 'W', min: 0, set: (s: S, v: number) => (s.skin = v), help: "weight of the skin-tone prior: the face region's mean colour pulled toward skin\n(local colour left free)" },
   { name: 'chroma-step', type: 'number', arg: 'K', min: 0, max: 1, set: (s: S, v: number) => (s.chromaStep = v), help: 'scale the colour part of each step by K (light and dark move faster; less colour\nblotching)' },
-  ...CONTRAST_OPTIONS,
+  ...TONE_OPTIONS,
   { name: 'ensemble', type: 'string', arg: 'F[@S][:W]', repeat: true, check: ensembleCheck, help: 'another ONNX face model optimised together, on unit-length embeddings of the\ntarget photo under it, with weight W (default 1), run at input size S (a network\nwith faceinv.chip_box only; default its own); repeatable; needs PNG targets' },
   { name: 'caricature', type: 'number', arg: 'A', min: 0, set: (s: S, v: number) => (s.caricature = v), help: "move every network's target away from the guide's embedding by A times their\ndifference: the image is pushed past the target, away from the generic face" },
   { name: 'lap-param', type: 'int', min: 0, max: 8, set: (s: S, v: number) => (s.lapParam = v), help: "optimise the image's Laplacian pyramid (N levels) instead of its pixels" },
@@ -168,6 +172,6 @@ export async function settings(model: FaceModel, args: Parsed, firstGuide: Tenso
     if (opt['blur-jitter'] !== undefined) s.jitter.blur = num(opt, 'blur-jitter', 0, (v) => v >= 0 && v <= 1);
     if (opt['noise-jitter'] !== undefined) s.jitter.noise = num(opt, 'noise-jitter', 0, (v) => v >= 0);
   }
-  Object.assign(s, contrastFloorsOf(opt));
+  Object.assign(s, tonesOf(opt));
   return { s, owned };
 }

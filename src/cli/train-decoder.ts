@@ -17,7 +17,7 @@ import type { CommandSpec } from './options.ts';
 import { checkOutputs } from './outputs.ts';
 import { DEFAULT_GUIDE, LFW_SHEET } from './paths.ts';
 import { CHECKPOINT, type RunConfig } from './decoder-run.ts';
-import { jitterCheck, parseJitter, CONTRAST_OPTIONS, contrastFloorsOf } from './loss-options.ts';
+import { jitterCheck, parseJitter, TONE_OPTIONS, tonesOf } from './loss-options.ts';
 import type { Jitter } from '../invert/jitter.ts';
 import type { ContrastFloor } from '../autograd/regularizers.ts';
 import { IDENTITY_JITTER } from '../invert/presets.ts';
@@ -75,7 +75,7 @@ have; it takes a new --steps, and refuses any other option that contradicts the 
     { name: 'mix', type: 'number', arg: 'M', min: 0, max: 0.5, help: 'blend each drawn real face with another by a random fraction up to M (--data faces):\nfaces between the training people, so unseen people lie inside what was learnt' },
     { name: 'pixel-levels', type: 'int', arg: 'L', min: 0, max: 5, help: 'compare with the real face after L halvings (2: at 38 px, the coarse face; the detail left\nto the embedding terms; default 0)' },
     { name: 'view-jitter', type: 'string', arg: 'S,K,R', check: (v: string) => (v === 'none' ? null : jitterCheck('view-jitter')(v)), help: "the loss's networks see each decoded face shifted by up to S px, scaled by up to ±K,\nturned by up to R°, mirrored half the time and re-toned by up to ±10 % (invert's\n--preset identity diversity), the pixel term the face as drawn (identity: 4,0.05,3;\nnone: off)" },
-    ...CONTRAST_OPTIONS,
+    ...TONE_OPTIONS,
     { name: 'ensemble', type: 'string', arg: 'F[@S][:W]', repeat: true, help: "another ONNX face model in the loss, pulled to its own embedding of the real face\n(--data faces; weight W, input size S), repeatable" },
     { name: 'config', type: 'string', help: 'JSON with any of {"decoder": {...}, "train": {...}} overriding the preset' },
     { name: 'kind', type: 'string', arg: 'K', choices: ['embedding', 'guided'], choiceName: 'a decoder kind', help: 'embedding (§4.1, default) or guided (§4.2)' },
@@ -121,6 +121,7 @@ function checkResume(opt: Parsed['opt'], run: RunConfig, dir: string): void {
     'pixel-levels': run.train.pixelLevels ?? 0,
     mix: run.train.mix ?? 0,
     'view-jitter': run.train.viewJitter ? [run.train.viewJitter.shift, run.train.viewJitter.scale, +((run.train.viewJitter.rotate * 180) / Math.PI).toFixed(6)].join(',') : 'none',
+    'chroma-tv': run.train.chromaTv ?? 0,
     contrast: floorText(run.train.contrast),
     'face-contrast': floorText(run.train.faceContrast),
     'checkpoint-every': run.train.checkpointEvery,
@@ -129,7 +130,7 @@ function checkResume(opt: Parsed['opt'], run: RunConfig, dir: string): void {
     model: run.model,
   };
   const contradicts: string[] = [];
-  const floors = contrastFloorsOf(opt);
+  const floors = tonesOf(opt);
   for (const [name, value] of Object.entries(recorded)) {
     const floor = name === 'contrast' ? floors.contrast : name === 'face-contrast' ? floors.faceContrast : undefined;
     const given = floor !== undefined ? floorText(floor) : opt[name];
@@ -178,7 +179,7 @@ function configFrom(opt: Parsed['opt'], model: FaceModel): { decoder: DecoderCon
   // --view-jitter S,K,R: the identity views with the given geometry (their flips and tones kept); none: off.
   if (opt['view-jitter'] === 'none') delete train.viewJitter;
   else if (opt['view-jitter'] !== undefined) train.viewJitter = { ...IDENTITY_JITTER, ...(parseJitter('view-jitter', String(opt['view-jitter'])) as Pick<Jitter, 'shift' | 'scale' | 'rotate'>) };
-  Object.assign(train, contrastFloorsOf(opt));
+  Object.assign(train, tonesOf(opt));
   return { decoder, train, data: (opt.data as DataConfig['kind'] | undefined) ?? p.data };
 }
 

@@ -12,7 +12,7 @@ import { engine } from '../tensor/engine.ts';
 import { Rng } from '../tensor/random.ts';
 import * as O from '../autograd/ops.ts';
 import { backward, noGrad } from '../autograd/tape.ts';
-import { totalVariation, pyrDown, contrastFloors, faceRegionMask, type ContrastFloor } from '../autograd/regularizers.ts';
+import { totalVariation, pyrDown, chroma, contrastFloors, faceRegionMask, type ContrastFloor } from '../autograd/regularizers.ts';
 import { Adam } from '../optim/adam.ts';
 import type { FaceModel } from '../models/face_model.ts';
 import type { Decoder } from '../models/decoder.ts';
@@ -53,6 +53,8 @@ export interface TrainSettings {
    */
   contrast?: ContrastFloor | null;
   faceContrast?: ContrastFloor | null;
+  /** Weight of the total variation of the faces' colour (minus luminance), invert's --chroma-tv: less colour blotching. */
+  chromaTv?: number;
 }
 
 export interface LogRow {
@@ -121,7 +123,7 @@ export interface LossExtras {
   /** What the networks see of the images (a jittered view of them); the images themselves when absent. */
   seen?: Tensor;
   /** The contrast floors with their constants: luminance weights [1, 3, 1, 1] and the face region's mask. */
-  tones?: { floors: Pick<TrainSettings, 'contrast' | 'faceContrast'>; lum: Tensor; faceMask: Tensor };
+  tones?: { floors: Pick<TrainSettings, 'contrast' | 'faceContrast' | 'chromaTv'>; lum: Tensor; faceMask: Tensor };
 }
 
 /** Loss terms per item [N] of decoded images against their targets: what training minimises, and eval reports. */
@@ -154,10 +156,18 @@ export function decoderLoss(
     const l = embeddingLoss(m.model.embed(seen).embedding, m.target, { distance: 'l2', normalize: true, scale: 1 });
     ensemble = O.add(ensemble, O.mul(l, m.weight));
   }
-  const t = extra.tones;
-  const tone = (t ? contrastFloors(O.mul(images, 1 / 255), t.lum, t.faceMask, t.floors) : []).reduce((a, b) => O.add(a, b), O.zeros([N]));
+  const tone = tonesTerm(images, extra.tones);
   const total = [guide, tv, pixel, ensemble, tone].reduce((a, b) => O.add(a, b), emb);
   return { total, embedding: emb, guide, tv, distance: embeddingDistance(embedding, targets), embedded: embedding, pixel, ensemble, tone };
+}
+
+/** The tone terms per item [N] (contrast floors, colour TV) of images in 0..255; zeros without them. */
+function tonesTerm(images: Tensor, t: LossExtras['tones']): Tensor {
+  if (!t) return O.zeros([images.shape[0]]);
+  const unit = O.mul(images, 1 / 255);
+  const terms = contrastFloors(unit, t.lum, t.faceMask, t.floors);
+  if (t.floors.chromaTv) terms.push(O.mul(totalVariation(chroma(unit, t.lum), { perItem: true }), t.floors.chromaTv));
+  return terms.reduce((a, b) => O.add(a, b), O.zeros([images.shape[0]]));
 }
 
 /** Activations of the guides [G, …] at each guide layer, kept until disposed by the caller. */
@@ -239,8 +249,8 @@ export async function trainDecoder(o: TrainOptions): Promise<TrainResult> {
   const history = new LossHistory(every, TERMS.length);
   const viewer = s.viewJitter ? new JitterView(B, decoder.config.outputSize, s.viewJitter) : null;
   const view = (images: Tensor) => (viewer ? viewer.apply(images, rng) : images);
-  const floors = { contrast: s.contrast, faceContrast: s.faceContrast };
-  const tones = s.contrast || s.faceContrast ? { floors, lum: keep(O.tensor([0.299, 0.587, 0.114], [1, 3, 1, 1])), faceMask: keep(faceRegionMask(decoder.config.outputSize)) } : undefined;
+  const floors = { contrast: s.contrast, faceContrast: s.faceContrast, chromaTv: s.chromaTv };
+  const tones = s.contrast || s.faceContrast || s.chromaTv ? { floors, lum: keep(O.tensor([0.299, 0.587, 0.114], [1, 3, 1, 1])), faceMask: keep(faceRegionMask(decoder.config.outputSize)) } : undefined;
 
   const snapshot = () => snapshotOf(step, rng, opt, decoder);
 
