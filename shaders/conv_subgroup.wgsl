@@ -1,24 +1,48 @@
 enable subgroups;
 // conv2d forward and backward-data (= transposed conv) as one gathered GEMM for CPU Vulkan drivers with
-// 8-wide subgroups (lavapipe), the conv form of matmul.wgsl's SUBGROUP variant. There every storage load whose
-// address differs between invocations costs a bounds-checked load per SIMD lane, a vec4 costing about what
-// a scalar does, so the cost of a kernel is the number of loads. One 8-invocation subgroup computes a block of
-// BM rows × 32 columns of
+// 8-wide subgroups (lavapipe), the conv form of matmul.wgsl's SUBGROUP variant. One 8-invocation subgroup
+// computes a block of BM rows × 32·QPL columns of
 //     out[row, col] = Σ_r A[row, r] · B[r, col]
-// loading each A and B value of the block once; rows of A reach the other lanes through subgroupShuffle.
 //   rows: output channels of one group (forward) or input channels of one group (backward-data);
 //   r:    (source channel, tap y, tap x), TY × TX taps per channel;
-//   cols: output pixels in quads: each invocation owns 4 neighbouring pixels of one output row.
+//   cols: output pixels in quads: each invocation owns 4 neighbouring pixels of one output row, in each of
+//         its QPL quads (lane l: the block's quads l, 8 + l).
 // A is a dense row-major [G, M, R] matrix (the weights as they are forward; re-laid per stride phase for
 // backward-data by src/kernels/conv.ts). B is the source image (x forward, dy backward) gathered with zeros
 // outside it:  B[(ch, ty, tx), (n, cy, cx)] = src[n, g·srcCG + ch, cy·colStrideY + ty·tapStrideY + offY,
-//                                              cx·colStrideX + tx·tapStrideX + offX]
-// With colStrideX = 1 (CONTIG_X: stride-1 convs and backward-data) a quad's four source values are
-// consecutive in memory: two aligned vec4 loads and a shift fetch them instead of four scalar loads.
+//                                              cx·CSX + tx·TSX + offX]
 // Backward-data of a strided conv computes all stride phases in one GEMM: the input pixels y ≡ py (mod S)
 // see the taps py + P − k·D ≡ 0 (mod S), and read dy at a common offset once taps are aligned, so rows are
 // (phase, input channel) and A holds each phase's taps, zero where a phase has fewer (conv.ts builds it).
 // Every B value then feeds S² times more rows than a GEMM per phase would give it.
+//
+// What lavapipe (Mesa 25.0, LLVM 15, 8-wide AVX2) makes of it, read from the machine code it caches
+// (MESA_SHADER_CACHE_DIR, objdump) and timed by its worker threads' CPU time:
+// - Every storage load runs lane by lane, each lane and component a bounds check, a branch, a scalar load and
+//   an insert, some 9 instructions. An address the same in every lane is no exception (no broadcast path in
+//   this build: loading A with uniform addresses, 8 rows per lane, ran 2.5–3× slower than one row per lane
+//   and 8 shuffles). A vec4 costs what its 4 scalars cost; a masked load in a divergent `if` nearly as much.
+// - subgroupShuffle is one vpermps; fma is a vmulps and a vaddps.
+// - Past the 32 KiB instruction cache a loop runs slower than its instruction count predicts: unrolling 4
+//   pairs per step (A in whole vec4s) made 110–330 KiB loops, and with one pair per step a 74 KiB 7×7 loop
+//   lost to a 34 KiB one with 20 % more loads per product.
+// So the kernel minimises loaded values per product and keeps its loop small:
+// - A step is one (channel, tap row) pair: the TX taps of one source row. A lane loads its row of A as TX
+//   scalars (no alignment needed) and the rows reach the other lanes through shuffles.
+// - B comes from a window of the source row: a lane's 4 pixels × TX taps span SPAN values, of which the lane
+//   loads the first 4·CSX itself; the rest begin the next quads' windows in the same output row and are
+//   shuffled from the next lanes (past lane 7, from the next quad set). Only lanes at the end of an output
+//   row or of the block load them, skipped when no lane of the subgroup does. A 3×3 stride-1 pair costs a
+//   quad 4 loaded values (+ 2 at row ends) where gathering each tap's 4 pixels with two aligned vec4s cost 24.
+// - The block (BM rows × 32·QPL pixels) is the largest whose loop fits the instruction cache (gemmBlock in
+//   src/kernels/conv.ts, from the machine code's size); QPL = 2 halves A's loads per product.
+// - ch and ty come from the pair with TY constant; per-lane addresses are computed once per block, and the
+//   output write counts rows instead of dividing.
+// Measured against the kernel this replaced (one quad per lane, 4 taps per step from two aligned vec4s per
+// tap, A's rows shuffled from vec4s), batch 8, the same process, driver CPU ms then wall ms on a machine
+// shared with a training job: 3×3 32 ch 35² forward 8.8 → 4.8 (13.4 → 8.1) and backward-data 9.3 → 5.0
+// (13.1 → 7.7); 3×3 256 ch 4² 6.2 → 3.9 forward, 6.2 → 3.9 backward-data; 7×7/2 3 → 32 ch 150² forward
+// 18.0 → 12.4 (26.4 → 19.6), backward-data 35.6 → 17.4 (54.8 → 26.2).
 
 struct Params {
   M: u32,            // rows per group
@@ -32,7 +56,7 @@ struct Params {
   srcH: u32,
   srcW: u32,
   colStrideY: i32,
-  colStrideX: i32,
+  colStrideX: i32,   // the shader reads CSX and TSX, the same strides as constants
   tapStrideY: i32,
   tapStrideX: i32,
   offY: i32,
@@ -50,8 +74,8 @@ struct Params {
   relu: u32,         // ≠ 0: write max(value, 0), a ReLU fused into the output write
 }
 
-@group(0) @binding(0) var<storage, read> src: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(0) var<storage, read> src: array<f32>;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 // The backward epilogue (EPILOGUE, input gradients only): out = (GEMM + prev) · (mask > 0), prev the gradient
@@ -69,125 +93,194 @@ struct Params {
 // run-time value lane by lane, which costs more than the multiply-adds it feeds.
 const TY = ${TY}u;
 const TX = ${TX}u;
-// 8-row fragments per block: 4 (BM = 32), or 2 or 1 for thin M such as an RGB image's gradient. Each is a
-// separate call below, not a loop: a loop left rolled would index acc dynamically, out of registers.
+// 8-row fragments per block: 4 (BM = 32), or 2 or 1 for thin M such as an RGB image's gradient or for wide
+// kernels (gemmBlock). Each is a call of its own below, so that acc is indexed by constants only.
 const FRAGS = ${FRAGS}u;
 const SG = 8u;            // invocations per workgroup = subgroup width (checked by src/kernels/subgroups.ts)
 const BM = 8u * FRAGS;
+const QPL = ${QPL}u;      // quads per lane: lane l of a block owns its quads l and SG + l
+// A lane's window of one source row: its 4 pixels × TX taps lie at j·CSX + tx·TSX − LEAD (j < 4, tx < TX)
+// past the window's start, SPAN values. The windows of the next quads of the same output row start OWNV,
+// 2·OWNV … further.
+const CSX = ${CSX};       // colStrideX
+const TSX = ${TSX};       // tapStrideX (negative for backward-data)
+const LEAD = min(0, (i32(TX) - 1) * TSX);
+const SPAN = u32(3 * CSX + (i32(TX) - 1) * abs(TSX) + 1);
+const OWNV = u32(4 * CSX);
+const OWN = min(OWNV, SPAN);   // values a lane loads itself; the next SPAN − OWN are shared (bits of Quad.own)
 
-fn srcAt(i: u32) -> f32 { return src[i >> 2u][i & 3u]; }
-fn aAt(i: u32) -> f32 { return a[i >> 2u][i & 3u]; }
+// Where one of a lane's quads reads its source; bit k of own: window value OWN + k is loaded by this lane
+// itself (no later quad of the same output row holds it in this block); any: that bit of any lane.
+struct Quad { sBase: i32, sy0: i32, winX: i32, own: u32, any: u32 }
 
-// A[row, k0 .. k0 + 3] from the row's first element; past R (kn < 4) the last value repeats (its B is zero).
-fn aFrag(rowStart: u32, k0: u32, kn: u32) -> vec4<f32> {
-#if ${VEC_A}
-  return a[(rowStart + k0) >> 2u];
-#else
-  let b = rowStart + k0;
-  return vec4(aAt(b), aAt(b + min(1u, kn - 1u)), aAt(b + min(2u, kn - 1u)), aAt(b + min(3u, kn - 1u)));
-#endif
-}
-
-// acc[first + s] += Σ_q f_s[q] · bk[q] for every lane s (f_s: lane s's value of f). Called with constant
-// `first`, so the loop unrolls and acc stays in registers.
-fn fmaRows(acc: ptr<function, array<vec4<f32>, BM>>, f: vec4<f32>, first: u32, bk: array<vec4<f32>, 4>) {
-  for (var s = 0u; s < SG; s++) {
-    let v = subgroupShuffle(f, s);
-    let r = first + s;
-    (*acc)[r] = fma(vec4(v.w), bk[3], fma(vec4(v.z), bk[2], fma(vec4(v.y), bk[1], fma(vec4(v.x), bk[0], (*acc)[r]))));
+fn quadAt(h: u32, first: u32, g: u32, lane: u32) -> Quad {
+  let i = first + h * SG + lane;
+  let quad = min(i, p.quads - 1u);
+  let perImage = p.colH * p.colQuads;
+  let n = quad / perImage;
+  let cy = (quad % perImage) / p.colQuads;
+  let pos = quad % p.colQuads;
+  var own = 0u;
+  for (var k = OWN; k < min(SPAN, OWN + 32u); k++) {
+    let m = k / OWNV;
+    let held = pos + m < p.colQuads && i + m < p.quads && lane + m < SG * (QPL - h);
+    own |= select(1u << (k - OWN), 0u, held);
   }
+  return Quad(i32((n * p.srcC + g * p.srcCG) * p.srcH * p.srcW), i32(cy) * p.colStrideY + p.offY,
+              i32(pos * 4u) * CSX + p.offX + LEAD, own, subgroupOr(own));
 }
 
-// Workgroups: quad blocks over x (and y past 65535 of them); z = group · row blocks + row block.
+alias Quads = array<Quad, QPL>;
+alias Win = array<array<f32, SPAN>, QPL>;
+
+// Pair (ch, ty)'s window of each of the lane's quads, zero outside the source.
+fn windows(q: Quads, lane: u32, pair: u32) -> Win {
+  var x: Win;
+  var start: array<i32, QPL>;
+  for (var h = 0u; h < QPL; h++) {
+    let sy = q[h].sy0 + i32(pair % TY) * p.tapStrideY;
+    start[h] = q[h].sBase + i32((pair / TY) * p.srcH * p.srcW) + sy * i32(p.srcW) + q[h].winX;
+    for (var k = 0u; k < OWN; k++) { x[h][k] = src[u32(start[h] + i32(k))]; }
+  }
+  for (var h = 0u; h < QPL; h++) {
+    for (var k = OWN; k < SPAN; k++) {
+      // Lane l + m's value k − m·OWNV, past lane 7 the next quad set's.
+      let m = k / OWNV;
+      let giver = (lane + m) % SG;
+      var v = subgroupShuffle(x[h][k % OWNV], giver);
+      if (h + 1u < QPL) { v = select(v, subgroupShuffle(x[min(h + 1u, QPL - 1u)][k % OWNV], giver), lane + m >= SG); }
+      x[h][k] = v;
+      let bit = 1u << min(k - OWN, 31u);
+      if (k - OWN >= 32u || (q[h].any & bit) != 0u) {
+        if (k - OWN >= 32u || (q[h].own & bit) != 0u) { x[h][k] = src[u32(start[h] + i32(k))]; }
+      }
+    }
+  }
+  for (var h = 0u; h < QPL; h++) {
+    let sy = q[h].sy0 + i32(pair % TY) * p.tapStrideY;
+    let rowInside = sy >= 0 && sy < i32(p.srcH);
+    for (var k = 0u; k < SPAN; k++) {
+      let sx = q[h].winX + i32(k);
+      x[h][k] = select(0.0, x[h][k], rowInside && sx >= 0 && sx < i32(p.srcW));
+    }
+  }
+  return x;
+}
+
+// B of one pair: bt[h][tx] for the lane's quad h.
+alias Taps = array<array<vec4<f32>, TX>, QPL>;
+fn taps(x: Win) -> Taps {
+  var bt: Taps;
+  for (var h = 0u; h < QPL; h++) {
+    for (var tx = 0u; tx < TX; tx++) {
+      let e = u32(i32(tx) * TSX - LEAD);
+      bt[h][tx] = vec4(x[h][e], x[h][e + u32(CSX)], x[h][e + 2u * u32(CSX)], x[h][e + 3u * u32(CSX)]);
+    }
+  }
+  return bt;
+}
+
+// This lane's row of A from rowStart: the pair's TX values from k0.
+fn aFrag(rowStart: u32, k0: u32) -> array<f32, TX> {
+  var f: array<f32, TX>;
+  for (var tx = 0u; tx < TX; tx++) { f[tx] = a[rowStart + k0 + tx]; }
+  return f;
+}
+
+alias Acc = array<vec4<f32>, BM * QPL>;
+
+// acc[h·BM + row] += Σ_tx A[row, k0 + tx] · bt[h][tx], row = first + s, its A values lane s's fa. Called with
+// constants, so the loops unroll and the row's accumulators stay in registers through the pair.
+fn fmaRow(acc: ptr<function, Acc>, fa: array<f32, TX>, row: u32, s: u32, bt: Taps) {
+  var c: array<vec4<f32>, QPL>;
+  for (var h = 0u; h < QPL; h++) { c[h] = (*acc)[h * BM + row]; }
+  for (var tx = 0u; tx < TX; tx++) {
+    let v = vec4(subgroupShuffle(fa[tx], s));
+    for (var h = 0u; h < QPL; h++) { c[h] = fma(v, bt[h][tx], c[h]); }
+  }
+  for (var h = 0u; h < QPL; h++) { (*acc)[h * BM + row] = c[h]; }
+}
+
+fn fmaFrag(acc: ptr<function, Acc>, fa: array<f32, TX>, first: u32, bt: Taps) {
+  fmaRow(acc, fa, first, 0u, bt);
+  fmaRow(acc, fa, first + 1u, 1u, bt);
+  fmaRow(acc, fa, first + 2u, 2u, bt);
+  fmaRow(acc, fa, first + 3u, 3u, bt);
+  fmaRow(acc, fa, first + 4u, 4u, bt);
+  fmaRow(acc, fa, first + 5u, 5u, bt);
+  fmaRow(acc, fa, first + 6u, 6u, bt);
+  fmaRow(acc, fa, first + 7u, 7u, bt);
+}
+
+// Workgroups: blocks of SG·QPL quads over x (and y past 65535 of them); z = group · row blocks + row block.
 @compute @workgroup_size(SG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(subgroup_invocation_id) lane: u32) {
   let block = wid.x + wid.y * nwg.x;
-  if (block * SG >= p.quads) { return; }
+  if (block * SG * QPL >= p.quads) { return; }
   let rowBlocks = (p.M + BM - 1u) / BM;
   let g = wid.z / rowBlocks;
   let row0 = (wid.z % rowBlocks) * BM;
-
-  // This lane's quad: image n, output row cy, first output column cx0.
-  let quad = min(block * SG + lane, p.quads - 1u);
-  let perImage = p.colH * p.colQuads;
-  let n = quad / perImage;
-  let cy = (quad % perImage) / p.colQuads;
-  let cx0 = (quad % p.colQuads) * 4u;
-  let plane = p.srcH * p.srcW;
-  let srcW = i32(p.srcW);
-  let sBase = i32((n * p.srcC + g * p.srcCG) * plane);
-  let sy0 = i32(cy) * p.colStrideY + p.offY;
-  let sx0 = vec4<i32>(vec4(cx0) + vec4(0u, 1u, 2u, 3u)) * p.colStrideX + p.offX;
+  var q: Quads;
+  for (var h = 0u; h < QPL; h++) { q[h] = quadAt(h, block * SG * QPL, g, lane); }
 
   // Rows of A this lane loads: 8t + lane (clamped; rows past M are never written).
   var aRow: array<u32, FRAGS>;
   for (var t = 0u; t < FRAGS; t++) { aRow[t] = (g * p.M + min(row0 + 8u * t + lane, p.M - 1u)) * p.R; }
 
-  var acc: array<vec4<f32>, BM>;
-  let taps = TY * TX;
-  for (var k0 = 0u; k0 < p.R; k0 += 4u) {
-    let kn = min(4u, p.R - k0);
-    // bk[q] = B[k0 + q][this lane's quad], zero past R: that alone keeps the (clamped) A values there out.
-    var bk: array<vec4<f32>, 4>;
-    for (var q = 0u; q < 4u; q++) {
-      let r = k0 + min(q, kn - 1u);
-      let ch = r / taps;
-      let rem = r % taps;
-      let ty = i32(rem / TX);
-      let tx = i32(rem % TX);
-      let sy = sy0 + ty * p.tapStrideY;
-      let sx = sx0 + vec4(tx * p.tapStrideX);
-      let inside = (sx >= vec4(0)) & (sx < vec4(srcW)) & vec4(sy >= 0 && sy < i32(p.srcH) && q < kn);
-      let row = sBase + i32(ch * plane) + sy * srcW;
-#if ${CONTIG_X}
-      // Four consecutive values from an index that is not a multiple of 4: two aligned loads, then a shift.
-      let i0 = row + sx.x;
-      let lo = src[u32(i0 >> 2u)];
-      let hi = src[u32((i0 >> 2u) + 1)];
-      let o = i0 & 3;
-      var v = lo;
-      v = select(v, vec4(lo.yzw, hi.x), o == 1);
-      v = select(v, vec4(lo.zw, hi.xy), o == 2);
-      v = select(v, vec4(lo.w, hi.xyz), o == 3);
-#else
-      let i = vec4<u32>(vec4(row) + clamp(sx, vec4(0), vec4(srcW - 1)));
-      let v = vec4(srcAt(i.x), srcAt(i.y), srcAt(i.z), srcAt(i.w));
-#endif
-      bk[q] = select(vec4(0.0), v, inside);
-    }
-    fmaRows(&acc, aFrag(aRow[0], k0, kn), 0u, bk);
+  var acc: Acc;
+  for (var j = 0u; j < p.R / TX; j++) {
+    let bt = taps(windows(q, lane, j));
+    fmaFrag(&acc, aFrag(aRow[0], j * TX), 0u, bt);
 #if ${MORE_THAN_8_ROWS}
-    fmaRows(&acc, aFrag(aRow[1], k0, kn), 8u, bk);
+    fmaFrag(&acc, aFrag(aRow[1], j * TX), 8u, bt);
 #endif
 #if ${MORE_THAN_16_ROWS}
-    fmaRows(&acc, aFrag(aRow[2], k0, kn), 16u, bk);
-    fmaRows(&acc, aFrag(aRow[3], k0, kn), 24u, bk);
+    fmaFrag(&acc, aFrag(aRow[2], j * TX), 16u, bt);
+    fmaFrag(&acc, aFrag(aRow[3], j * TX), 24u, bt);
 #endif
   }
 
-  if (block * SG + lane >= p.quads) { return; }
-  for (var r = 0u; r < BM; r++) {
-    let row = row0 + r;
-    if (row >= p.M) { break; }
-    let phase = row / p.phaseRows;
-    let c = g * p.phaseRows + row % p.phaseRows;
-    let oy = phase / p.phasesX + cy * p.dstSy;
-    let ox0 = phase % p.phasesX + cx0 * p.dstSx;
-    if (oy >= p.dstH) { continue; }
-    let b = select(0.0, bias[c], p.hasBias != 0u);
-    let base = ((n * p.dstC + c) * p.dstH + oy) * p.dstW;
-    for (var j = 0u; j < 4u; j++) {
-      let ox = ox0 + j * p.dstSx;
-      if (cx0 + j >= p.colW || ox >= p.dstW) { continue; }
-      var v = select(acc[r][j] + b, max(acc[r][j] + b, 0.0), p.relu != 0u);
+  // Row (phase, c) of the block: counted along the rows, lavapipe dividing lane by lane.
+  let phase0 = row0 / p.phaseRows;
+  for (var h = 0u; h < QPL; h++) {
+    let i = block * SG * QPL + h * SG + lane;
+    if (i >= p.quads) { break; }
+    let perImage = p.colH * p.colQuads;
+    let n = i / perImage;
+    let cy = (i % perImage) / p.colQuads;
+    let cx0 = (i % p.colQuads) * 4u;
+    var c = row0 - phase0 * p.phaseRows;
+    var px = phase0 % p.phasesX;
+    var py = phase0 / p.phasesX;
+    for (var r = 0u; r < BM && row0 + r < p.M; r++) {
+      let ch = g * p.phaseRows + c;
+      let oy = py + cy * p.dstSy;
+      let ox0 = px + cx0 * p.dstSx;
+      if (oy < p.dstH) {
+        let b = select(0.0, bias[ch], p.hasBias != 0u);
+        let base = ((n * p.dstC + ch) * p.dstH + oy) * p.dstW;
+        let v4 = acc[h * BM + r];
+        for (var j = 0u; j < 4u; j++) {
+          let ox = ox0 + j * p.dstSx;
+          if (cx0 + j < p.colW && ox < p.dstW) {
+            var v = select(v4[j] + b, max(v4[j] + b, 0.0), p.relu != 0u);
 #if ${ADD_PREV}
-      v += prev[base + ox];
+            v += prev[base + ox];
 #endif
 #if ${MASK}
-      v = select(0.0, v, mask[base + ox] > 0.0);
+            v = select(0.0, v, mask[base + ox] > 0.0);
 #endif
-      out[base + ox] = v;
+            out[base + ox] = v;
+          }
+        }
+      }
+      c++;
+      if (c == p.phaseRows) {
+        c = 0u;
+        px++;
+        if (px == p.phasesX) { px = 0u; py++; }
+      }
     }
   }
 }
