@@ -26,8 +26,8 @@ export const guideLayersOf = (layers: string[], w: number): GuideLayer[] => laye
 export const IDENTITY_JITTER: Readonly<Jitter> = Object.freeze({ shift: 4, scale: 0.05, rotate: (3 * Math.PI) / 180, flip: true, colour: 0.1 });
 
 /**
- * The identity presets' contrast floors (invert's and train-decoder's): a face photo's luminance σ, 0.2 over
- * the chip and 0.17 on its face region, each with weight 30.
+ * The identity preset's contrast floors: a face photo's luminance σ, 0.2 over the chip and 0.17 on its face
+ * region, each with weight 30 (train-decoder takes the same floors as options, not in its preset: BENCHMARKS.md).
  */
 export const IDENTITY_CONTRAST: Readonly<{ contrast: ContrastFloor; faceContrast: ContrastFloor }> = Object.freeze({ contrast: { weight: 30, floor: 0.2 }, faceContrast: { weight: 30, floor: 0.17 } });
 
