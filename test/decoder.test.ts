@@ -107,6 +107,27 @@ describe('decoder: architecture and initialisation (§4.1, §4.2, §5.2)', () =>
     expect(() => tiny({ kind: 'guided', linearLevels: 1 })).toThrow(/for the embedding decoder only/);
   });
 
+  it('output stretch: each face\'s luminance σ raised to the floor about its mean, the same decoder otherwise', async () => {
+    const values = initialParameters(tiny({ linearLevels: 1 }), 4);
+    values.set('linear.weight', Float32Array.from(new Rand(13).uniform(values.get('linear.weight')!.length, -6, 6)));
+    const [plain, toned] = [tiny({ linearLevels: 1 }), tiny({ linearLevels: 1, stretch: 0.1 })].map((c) => Decoder.fromValues(c, values));
+    const e = F.tensor(Float32Array.from(new Rand(14).uniform(12, -1, 1)), [2, 6]);
+    const [a, b] = [await F.tidy(() => plain.decode(e)).data(), await F.tidy(() => toned.decode(e)).data()];
+    const HW = 100;
+    const lum = (x: Float32Array, n: number) => Array.from({ length: HW }, (_, i) => [0.299, 0.587, 0.114].reduce((s, w, c) => s + w * x[(n * 3 + c) * HW + i], 0));
+    const sd = (l: number[]) => Math.sqrt(l.reduce((s, v) => s + (v - l.reduce((t, u) => t + u, 0) / HW) ** 2, 0) / HW);
+    for (let n = 0; n < 2; n++) {
+      expect(sd(lum(a, n))).toBeLessThan(0.1 * 255);
+      expect(Math.min(...b)).toBeGreaterThan(0);
+      expect(sd(lum(b, n))).toBeCloseTo(0.1 * 255, 1);
+      // Colour about the luminance unchanged: R − G the same in both.
+      expect(b[n * 300 + 7] - b[n * 300 + 107]).toBeCloseTo(a[n * 300 + 7] - a[n * 300 + 107], 3);
+    }
+    e.dispose();
+    [plain, toned].forEach((d) => d.dispose());
+    expect(() => tiny({ stretch: 1.5 })).toThrow(/stretch must be/);
+  });
+
   it('ridge regression: recovers a linear map from exact data, and its objective is stationary at the fit', () => {
     const r = new Rand(13);
     const [n, D, M] = [40, 5, 7];
@@ -140,7 +161,7 @@ describe('decoder: architecture and initialisation (§4.1, §4.2, §5.2)', () =>
 
   it('gradients of every parameter against central differences of the decoder itself', async () => {
     const standardised = { inputMean: [0.1, -0.2, 0, 0.3, 0, 0.05], inputStd: [0.5, 1, 2, 0.7, 1, 1.5] };
-    for (const c of [tiny(), tiny({ kind: 'guided' }), tiny({ linearLevels: 1, ...standardised })]) {
+    for (const c of [tiny(), tiny({ kind: 'guided' }), tiny({ linearLevels: 1, ...standardised }), tiny({ linearLevels: 1, ...standardised, stretch: 0.2 })]) {
       const values = initialParameters(c, 7);
       // A face space that is not flat, small enough that the clamp to 0..255 stays out of the way.
       if (c.linearLevels) values.set('linear.weight', Float32Array.from(new Rand(10).uniform(values.get('linear.weight')!.length, -20, 20)));

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import * as F from '../src/index.ts';
-import { lapSplit, lapMerge, lapNormalize, coarseToFineWeights, lapRegularizer, mirrorRegularizer, pyrDown, pyrUp, chroma, contrastDeficit, skinTone, totalVariation } from '../src/autograd/regularizers.ts';
+import { lapSplit, lapMerge, lapNormalize, coarseToFineWeights, lapRegularizer, mirrorRegularizer, pyrDown, pyrUp, chroma, contrastDeficit, contrastStretch, skinTone, totalVariation } from '../src/autograd/regularizers.ts';
 import { Rand, size, gradCheck, relErr } from './helpers/ref.ts';
 
 const K = [1, 4, 6, 4, 1].map((v) => v / 16);
@@ -260,6 +260,43 @@ describe('photo-likeness regularisers: chroma total variation and the contrast f
     expect(relErr(got, want)).toBeLessThan(1e-4);
     v.dispose();
     await gradCheck({ inputs: [{ data: xs, shape }], gpuFn: (t) => contrastDeficit(t, w, floor), refFn: refDeficit(floor), tol: 1e-3 });
+    w.dispose();
+  });
+  it('contrast stretch: the luminance stretched about its mean up to σ = floor, at most 4×, chroma kept; with its gradient', async () => {
+    // Item 0 low contrast (stretched), item 1 high contrast (unchanged).
+    const r = new Rand(25);
+    const xs = Float64Array.from({ length: size(shape) }, (_, i) => (i < size(shape) / 2 ? 0.5 + 0.2 * (r.uniform(1)[0] - 0.5) : r.uniform(1)[0]));
+    const w = F.keep(weights());
+    const floor = 0.2;
+    const ref = (a: Float64Array) => {
+      const out = Float64Array.from(a);
+      for (let n = 0; n < N; n++) {
+        const l = Array.from({ length: HW }, (_, i) => lum(a, n, i));
+        const m = l.reduce((s, v) => s + v, 0) / HW;
+        const sd = Math.sqrt(l.reduce((s, v) => s + (v - m) ** 2, 0) / HW + 1e-8);
+        const extra = Math.min(Math.max(floor / sd - 1, 0), 3);
+        for (let c = 0; c < 3; c++) for (let i = 0; i < HW; i++) out[(n * 3 + c) * HW + i] += (l[i] - m) * extra;
+      }
+      return out;
+    };
+    const x32 = Float64Array.from(Float32Array.from(xs));
+    const got = F.tidy(() => contrastStretch(F.tensor(Float32Array.from(xs), shape), w, floor));
+    const g = await got.data();
+    got.dispose();
+    expect(relErr(g, ref(x32))).toBeLessThan(1e-5);
+    // Item 0 now has σ = floor; item 1 is as it was; every pixel's colour about its luminance is kept.
+    const g64 = Float64Array.from(g);
+    const l0 = Array.from({ length: HW }, (_, i) => lum(g64, 0, i));
+    const m0 = l0.reduce((s, v) => s + v, 0) / HW;
+    expect(Math.sqrt(l0.reduce((s, v) => s + (v - m0) ** 2, 0) / HW)).toBeCloseTo(floor, 4);
+    expect(relErr(g64.slice(size(shape) / 2), x32.slice(size(shape) / 2))).toBeLessThan(1e-6);
+    expect(g64[HW + 5] - g64[5]).toBeCloseTo(x32[HW + 5] - x32[5], 5);
+    await gradCheck({ inputs: [{ data: xs, shape }], gpuFn: (t) => contrastStretch(t, w, floor), refFn: ref, tol: 1e-3 });
+    // A flat image is stretched by at most 4×.
+    const flat = Float32Array.from({ length: size(shape) }, (_, i) => 0.5 + 1e-3 * ((i * 7) % 5));
+    const f = F.tidy(() => contrastStretch(F.tensor(flat, shape), w, floor));
+    expect(relErr(await f.data(), ref(Float64Array.from(flat)))).toBeLessThan(1e-4);
+    f.dispose();
     w.dispose();
   });
   it('face contrast floor: the deficit of the σ of a masked region (weights summing to one), with its gradient', async () => {

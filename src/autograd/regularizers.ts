@@ -5,7 +5,7 @@ import { fmt } from '../tensor/shape.ts';
 import { tvKernel } from '../kernels/tv.ts';
 import { resampleKernel } from '../kernels/pyramid.ts';
 import { record, noGrad } from './tape.ts';
-import { add, sub, mul, div, pow, sum, mean, sqrt, square, maximum, full, slice, reshape, relu, tensor } from './ops.ts';
+import { add, sub, mul, div, pow, sum, mean, sqrt, square, maximum, full, slice, reshape, relu, clamp, tensor } from './ops.ts';
 
 export interface TvOptions {
   /** 'global': [Σ Δx² + Δy²]^(α/2) (the paper's eq. 2); 'pixel': Σ (Δx² + Δy² + ε)^(β/2) (Mahendran & Vedaldi). */
@@ -186,12 +186,28 @@ export function chroma(p: Tensor, weights: Tensor): Tensor {
  * background around a pale face does not supply.
  */
 export function contrastDeficit(p: Tensor, weights: Tensor, floor: number, mask?: Tensor): Tensor {
+  const { sigma } = luminanceSpread(p, weights, mask);
+  return square(relu(add(mul(sigma, -1), floor)));
+}
+
+/** Each image's luminance minus its (masked) mean, [N, 1, H, W], and its standard deviation ([N], or [N, 1, 1, 1] with keepDims). */
+function luminanceSpread(p: Tensor, weights: Tensor, mask?: Tensor, keepDims = false): { centred: Tensor; sigma: Tensor } {
   const lum = luminance(p, weights);
   const axes = itemAxes(lum);
-  const average = (t: Tensor, keepDims = false) => (mask ? sum(mul(t, mask), axes, keepDims) : mean(t, axes, keepDims));
+  const average = (t: Tensor, keep = false) => (mask ? sum(mul(t, mask), axes, keep) : mean(t, axes, keep));
   const centred = sub(lum, average(lum, true));
-  const sigma = sqrt(add(average(square(centred)), 1e-8));
-  return square(relu(add(mul(sigma, -1), floor)));
+  return { centred, sigma: sqrt(add(average(square(centred), keepDims), 1e-8)) };
+}
+
+/**
+ * Photo contrast as a layer rather than a penalty: each image's luminance stretched about its mean until its σ
+ * reaches `floor` (in the images' own units: 0.2 · 255 for 0..255 pixels), by at most `maxGain`×; an image
+ * with that much contrast passes unchanged. Only the luminance is stretched (the same amount added to R, G and
+ * B), so the colour about it is not amplified. p + (lum − mean) · clamp(floor / σ − 1, 0, maxGain − 1).
+ */
+export function contrastStretch(p: Tensor, weights: Tensor, floor: number, maxGain = 4): Tensor {
+  const { centred, sigma } = luminanceSpread(p, weights, undefined, true);
+  return add(p, mul(centred, clamp(sub(div(floor, sigma), 1), 0, maxGain - 1)));
 }
 
 /** A contrast floor: its weight and the luminance σ (0..1) below which it pushes. */

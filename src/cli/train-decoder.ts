@@ -76,6 +76,7 @@ have; it takes a new --steps, and refuses any other option that contradicts the 
     { name: 'pixel-levels', type: 'int', arg: 'L', min: 0, max: 5, help: 'compare with the real face after L halvings (2: at 38 px, the coarse face; the detail left\nto the embedding terms; default 0)' },
     { name: 'view-jitter', type: 'string', arg: 'S,K,R', check: (v: string) => (v === 'none' ? null : jitterCheck('view-jitter')(v)), help: "the loss's networks see each decoded face shifted by up to S px, scaled by up to ±K,\nturned by up to R°, mirrored half the time and re-toned by up to ±10 % (invert's\n--preset identity diversity), the pixel term the face as drawn (identity: 4,0.05,3;\nnone: off)" },
     ...TONE_OPTIONS,
+    { name: 'stretch', type: 'number', arg: 'S', above: 0, max: 0.9, help: "photo contrast as the decoder's output layer: each face's luminance stretched about its\nmean until its σ is at least S (0..1; a photo's ≈ 0.2), by at most 4×" },
     { name: 'ensemble', type: 'string', arg: 'F[@S][:W]', repeat: true, help: "another ONNX face model in the loss, pulled to its own embedding of the real face\n(--data faces; weight W, input size S), repeatable" },
     { name: 'config', type: 'string', help: 'JSON with any of {"decoder": {...}, "train": {...}} overriding the preset' },
     { name: 'kind', type: 'string', arg: 'K', choices: ['embedding', 'guided'], choiceName: 'a decoder kind', help: 'embedding (§4.1, default) or guided (§4.2)' },
@@ -113,6 +114,7 @@ function checkResume(opt: Parsed['opt'], run: RunConfig, dir: string): void {
   const recorded: Record<string, unknown> = {
     kind: run.decoder.kind,
     filters: run.decoder.filters,
+    stretch: run.decoder.stretch ?? 'none',
     batch: run.train.batch,
     lr: run.train.lr,
     tv: run.train.tvWeight,
@@ -164,6 +166,7 @@ function configFrom(opt: Parsed['opt'], model: FaceModel): { decoder: DecoderCon
     ...cfgFile.decoder,
     ...(opt.kind !== undefined ? { kind: opt.kind as DecoderConfig['kind'] } : {}),
     ...(opt.filters !== undefined ? { filters: num(opt, 'filters', 16, (v) => Number.isInteger(v) && v > 0) } : {}),
+    ...(opt.stretch !== undefined ? { stretch: num(opt, 'stretch', 0.2, (v) => v > 0 && v < 1) } : {}),
   });
   const train: TrainSettings = { ...p.train, ...cfgFile.train };
   if (opt.steps !== undefined) train.steps = num(opt, 'steps', 0, (v) => Number.isInteger(v) && v > 0);

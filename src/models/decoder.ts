@@ -16,7 +16,7 @@ import { fmt } from '../tensor/shape.ts';
 import * as O from '../autograd/ops.ts';
 import { noGrad } from '../autograd/tape.ts';
 import { conv2d, convTranspose2d } from '../autograd/conv.ts';
-import { pyrUp } from '../autograd/regularizers.ts';
+import { pyrUp, contrastStretch } from '../autograd/regularizers.ts';
 
 export interface DecoderConfig {
   kind: 'embedding' | 'guided';
@@ -50,6 +50,12 @@ export interface DecoderConfig {
    * distinct, face-like images from the first step; training refines both.
    */
   linearLevels?: number;
+  /**
+   * > 0: photo contrast as the output layer (contrastStretch): each decoded face's luminance stretched about
+   * its mean until its σ reaches this (0..1; a photo's is about 0.2). Trained with it, the decoder keeps its
+   * pixel term's soft, mean-like faces at a photo's contrast instead of washed out. Absent: as drawn.
+   */
+  stretch?: number;
 }
 
 /** The sides of the linear face space's image, from the smallest up to the output (linearLevels + 1 of them). */
@@ -80,6 +86,7 @@ export function checkConfig(c: DecoderConfig): void {
   if (c.kind === 'embedding' && c.guideIndexCount > 0) throw new RangeError('decoder config: a guide index needs kind guided');
   if (c.linearLevels !== undefined && !(Number.isInteger(c.linearLevels) && c.linearLevels >= 0 && c.linearLevels <= 6)) throw new RangeError(`decoder config: linearLevels must be a whole number 0..6, got ${c.linearLevels}`);
   if (c.linearLevels && c.kind !== 'embedding') throw new RangeError('decoder config: a linear face space (linearLevels) is for the embedding decoder only');
+  if (c.stretch !== undefined && !(c.stretch > 0 && c.stretch < 1)) throw new RangeError(`decoder config: stretch must be a contrast between 0 and 1, got ${c.stretch}`);
   if (!c.inputMean !== !c.inputStd) throw new RangeError('decoder config: inputMean and inputStd come together');
   if (c.inputMean && (c.inputMean.length !== c.embeddingSize || c.inputStd!.length !== c.embeddingSize || c.inputStd!.some((v) => !(v > 0)) || c.inputMean.some((v) => !Number.isFinite(v)))) {
     throw new RangeError(`decoder config: inputMean and inputStd need ${c.embeddingSize} finite values each, the deviations > 0`);
@@ -174,6 +181,8 @@ export class Decoder {
   readonly params: Map<string, Tensor>;
   /** The input standardisation (config.inputMean, 1 / config.inputStd) as [1, D] tensors, or null. */
   private readonly standardise: { mean: Tensor; gain: Tensor } | null;
+  /** The luminance weights of the output stretch ([1, 3, 1, 1]), or null without one. */
+  private readonly lum: Tensor | null;
 
   private constructor(
     readonly config: DecoderConfig,
@@ -182,6 +191,7 @@ export class Decoder {
     this.params = params;
     const { inputMean: m, inputStd: sd } = config;
     this.standardise = m && sd ? { mean: keep(O.tensor(m, [1, m.length])), gain: keep(O.tensor(sd.map((v) => 1 / v), [1, sd.length])) } : null;
+    this.lum = config.stretch ? keep(O.tensor([0.299, 0.587, 0.114], [1, 3, 1, 1])) : null;
   }
 
   /** A decoder with the paper's initialisation (seeded). */
@@ -271,11 +281,19 @@ export class Decoder {
     if (guided) h = conv2d(O.concat([h, padded!], 1), this.p('final.weight'), this.p('final.bias'), { padding: 2 });
     const lo = Math.floor((full - S) / 2);
     const cropped = full === S ? h : O.slice(h, [0, 0, lo, lo], [N, 3, lo + S, lo + S]);
-    if (!c.linearLevels) return O.add(O.mul(O.tanh(cropped), 127.5), 127.5);
+    const drawn = O.mul(O.tanh(cropped), 127.5);
+    if (!c.linearLevels) return this.toned(O.add(drawn, 127.5));
     const sides = linearSides(c);
     let face = O.reshape(O.add(O.matmul(standardised, this.p('linear.weight')), this.p('linear.bias')), [N, 3, sides[0], sides[0]]);
     for (const side of sides.slice(1)) face = pyrUp(face, side, side);
-    return O.clamp(O.add(face, O.mul(O.tanh(cropped), 127.5)), 0, 255);
+    return this.toned(O.add(face, drawn));
+  }
+
+  /** The output stretch (config.stretch), then pixels limited to 0..255 (tanh's output already is without either). */
+  private toned(image: Tensor): Tensor {
+    const c = this.config;
+    if (!this.lum) return c.linearLevels ? O.clamp(image, 0, 255) : image;
+    return O.clamp(contrastStretch(image, this.lum, c.stretch! * 255), 0, 255);
   }
 
   /** Images without recording gradients (inference). */
@@ -287,5 +305,6 @@ export class Decoder {
     for (const t of this.params.values()) t.dispose();
     this.params.clear();
     if (this.standardise) [this.standardise.mean, this.standardise.gain].forEach((t) => t.dispose());
+    this.lum?.dispose();
   }
 }
