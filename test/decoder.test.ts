@@ -330,6 +330,20 @@ describe('decoder training', () => {
     expect(losses[5]).toBeLessThan(losses[0]);
   });
 
+  it('lrFinal: the rate falls along half a cosine, its second of two steps at (1 + lrFinal) / 2 of the first', async () => {
+    const run = async (steps: number, lrFinal?: number) => {
+      const d = Decoder.create(config, 4);
+      await trainDecoder({ model, decoder: d, sampler, guides: guide, settings: { ...settings(steps), lrFinal }, seed: 5 });
+      const v = await d.values();
+      d.dispose();
+      return v;
+    };
+    const [one, constant, decayed] = [await run(1), await run(2), await run(2, 0.01)];
+    // The same first step; the second moves by Adam's same normalised step times the rate.
+    const moved = (v: Map<string, Float32Array>) => [...one].reduce((s, [name, w]) => s + w.reduce((t, x, i) => t + Math.abs(v.get(name)![i] - x), 0), 0);
+    expect(moved(decayed) / moved(constant)).toBeCloseTo(0.505, 2);
+  });
+
   it('steady state: after the first step no buffer is allocated and no pipeline created', async () => {
     const e = F.engine();
     const debug = e.debug;

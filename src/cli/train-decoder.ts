@@ -84,6 +84,7 @@ have; it takes a new --steps, and refuses any other option that contradicts the 
     { name: 'steps', type: 'int', min: 1, max: 1e9, help: 'training steps' },
     { name: 'batch', type: 'int', arg: 'B', min: 1, max: 4096, help: 'embeddings per step' },
     { name: 'lr', type: 'number', above: 0, help: 'Adam learning rate' },
+    { name: 'lr-decay', type: 'number', arg: 'F', above: 0, max: 1, help: "Adam's rate falls along half a cosine to F × --lr at the last step (default 1:\nconstant; a resumed run with a new --steps stretches the curve)" },
     { name: 'tv', type: 'number', arg: 'W', min: 0, help: 'w_TV' },
     { name: 'guide-weight', type: 'number', arg: 'W', min: 0, help: 'weight of each guide layer' },
     { name: 'checkpoint-every', type: 'int', arg: 'K', min: 1, help: 'write checkpoint.bin every K steps' },
@@ -117,6 +118,7 @@ function checkResume(opt: Parsed['opt'], run: RunConfig, dir: string): void {
     stretch: run.decoder.stretch ?? 'none',
     batch: run.train.batch,
     lr: run.train.lr,
+    'lr-decay': run.train.lrFinal ?? 1,
     tv: run.train.tvWeight,
     'guide-weight': run.train.guideLayers[0]?.weight,
     'pixel-weight': run.train.pixelWeight,
@@ -172,6 +174,7 @@ function configFrom(opt: Parsed['opt'], model: FaceModel): { decoder: DecoderCon
   if (opt.steps !== undefined) train.steps = num(opt, 'steps', 0, (v) => Number.isInteger(v) && v > 0);
   if (opt.batch !== undefined) train.batch = num(opt, 'batch', 8, (v) => Number.isInteger(v) && v > 0);
   if (opt.lr !== undefined) train.lr = num(opt, 'lr', 1e-3, (v) => v > 0);
+  if (opt['lr-decay'] !== undefined) train.lrFinal = num(opt, 'lr-decay', 1, (v) => v > 0 && v <= 1);
   if (opt.tv !== undefined) train.tvWeight = num(opt, 'tv', 0, (v) => v >= 0);
   if (opt['guide-weight'] !== undefined) train.guideLayers = train.guideLayers.map((g) => ({ ...g, weight: num(opt, 'guide-weight', 0, (v) => v >= 0) }));
   if (opt['checkpoint-every'] !== undefined) train.checkpointEvery = num(opt, 'checkpoint-every', 50, (v) => Number.isInteger(v) && v > 0);

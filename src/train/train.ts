@@ -14,6 +14,7 @@ import * as O from '../autograd/ops.ts';
 import { backward, noGrad } from '../autograd/tape.ts';
 import { totalVariation, pyrDown, chroma, contrastFloors, faceRegionMask, type ContrastFloor } from '../autograd/regularizers.ts';
 import { Adam } from '../optim/adam.ts';
+import { cosine } from '../optim/schedule.ts';
 import type { FaceModel } from '../models/face_model.ts';
 import type { Decoder } from '../models/decoder.ts';
 import { embeddingLoss, embeddingDistance, guideLoss } from '../invert/losses.ts';
@@ -27,6 +28,8 @@ export interface TrainSettings {
   steps: number;
   batch: number;
   lr: number;
+  /** Adam's rate falls along half a cosine from lr to lr · lrFinal at the last step (absent or 1: constant). */
+  lrFinal?: number;
   guideLayers: GuideLayer[];
   tvWeight: number;
   checkpointEvery: number;
@@ -238,7 +241,7 @@ export async function trainDecoder(o: TrainOptions): Promise<TrainResult> {
   const rng = new Rng(o.seed);
   let step = 0;
   const params = decoder.parameterList();
-  const opt = new Adam(params, { lr: s.lr });
+  const opt = new Adam(params, { lr: s.lrFinal !== undefined && s.lrFinal !== 1 ? cosine(s.lr, s.lr * s.lrFinal, s.steps) : s.lr });
   if (o.resume) {
     rng.state = o.resume.rng;
     step = o.resume.step;
