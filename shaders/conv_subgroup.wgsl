@@ -78,9 +78,10 @@ struct Params {
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
-// The backward epilogue (EPILOGUE, input gradients only): out = (GEMM + prev) · (mask > 0), prev the gradient
-// already accumulated for the same tensor (ADD_PREV) and mask the ReLU output the gradient flows into (MASK):
-// the tape's gradient sum and the ReLU's gradient pass, each an element-wise pass of its own otherwise.
+// The epilogue (EPILOGUE). Input gradients: out = (GEMM + prev) · (mask > 0), prev the gradient already
+// accumulated for the same tensor (ADD_PREV) and mask the ReLU output the gradient flows into (MASK): the
+// tape's gradient sum and the ReLU's gradient pass, each an element-wise pass of its own otherwise. Forward:
+// out = max(GEMM + bias + prev, 0), prev a residual branch (ADD_PREV with relu): a ResNet block's sum and ReLU.
 #if ${EPILOGUE}
 @group(0) @binding(4) var<storage, read> prev: array<f32>;
 @group(0) @binding(5) var<storage, read> mask: array<f32>;
@@ -264,10 +265,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         for (var j = 0u; j < 4u; j++) {
           let ox = ox0 + j * p.dstSx;
           if (cx0 + j < p.colW && ox < p.dstW) {
-            var v = select(v4[j] + b, max(v4[j] + b, 0.0), p.relu != 0u);
+            var v = v4[j] + b;
 #if ${ADD_PREV}
             v += prev[base + ox];
 #endif
+            v = select(v, max(v, 0.0), p.relu != 0u);
 #if ${MASK}
             v = select(0.0, v, mask[base + ox] > 0.0);
 #endif

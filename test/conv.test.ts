@@ -411,6 +411,52 @@ describe("conv input gradient: the tape's sum and the ReLU's mask in the GEMM's 
       setConvVariant(null);
     }
   });
+  it('the residual sum and ReLU in the conv\'s output write: finite differences, the bits of conv + addRelu, one launch fewer', async (ctx) => {
+    if (!subgroupKernelsSupported()) ctx.skip('device has no 8-wide subgroups: the epilogue is the subgroup kernel\'s');
+    const q1: Geo = { N: 2, C: 5, H: 9, W: 11, K: 6, KH: 3, KW: 3, s: [1, 1], d: [1, 1], p: [1, 1, 1, 1], g: 1 };
+    const q2: Geo = { ...q1, C: 6 };
+    const relu = (a: Float64Array) => a.map((v) => Math.max(v, 0));
+    const refFn = (x: Float64Array, w1: Float64Array, w2: Float64Array, b2: Float64Array) => {
+      const a = relu(refConv(x, w1, null, q1).out);
+      return relu(refConv(a, w2, b2, q2).out.map((v, i) => v + a[i]));
+    };
+    const opts = (q: Geo) => ({ stride: q.s, padding: q.p, relu: true });
+    const block = (fused: boolean) => (x: F.Tensor, w1: F.Tensor, w2: F.Tensor, b2: F.Tensor) => {
+      const a = conv2d(x, w1, undefined, opts(q1));
+      return fused ? conv2d(a, w2, b2, { ...opts(q2), residual: a }) : F.addRelu(conv2d(a, w2, b2, { ...opts(q2), relu: false }), a);
+    };
+    const r = new Rand(98);
+    const shapes = [[2, 5, 9, 11], [6, 5, 3, 3], [6, 6, 3, 3], [6]];
+    const data = shapes.map((s) => r.uniform(size(s)).map((v) => v - 0.3));
+    setConvVariant('subgroup');
+    try {
+      await gradCheck({ inputs: data.map((d, i) => ({ data: d, shape: shapes[i] })), gpuFn: block(true), refFn, samples: 40 });
+      const run = async (fused: boolean) => {
+        const xs = data.map((d, i) => F.tensor(Float32Array.from(d), shapes[i]));
+        xs.forEach((t) => (t.requiresGrad = true));
+        const before = F.engine().launches;
+        const y = F.keep(block(fused)(xs[0], xs[1], xs[2], xs[3]));
+        const launched = F.engine().launches - before;
+        F.tidy(() => F.backward(F.sum(y)));
+        const got = [await y.data(), ...(await Promise.all(xs.map((t) => t.grad!.data())))];
+        [y, ...xs].forEach((t) => t.dispose());
+        return { got, launched };
+      };
+      const [fused, passes] = [await run(true), await run(false)];
+      for (let i = 0; i < 5; i++) expect(Array.from(fused.got[i]), i ? `gradient ${i - 1}` : 'output').toEqual(Array.from(passes.got[i]));
+      expect(passes.launched - fused.launched).toBe(1);
+      // A residual that only broadcasts to the output takes the separate sum, with the same result.
+      const got = F.tidy(() => {
+        const [a, w2, b2, rb] = [F.tensor(Float32Array.from(new Rand(99).uniform(2 * 6 * 9 * 11)), [2, 6, 9, 11]), F.tensor(Float32Array.from(data[2]), [6, 6, 3, 3]), F.tensor(Float32Array.from(data[3]), [6]), F.tensor([0.5, -0.2, 0.1, 0, 0.3, -0.4], [1, 6, 1, 1])];
+        return F.concat([conv2d(a, w2, b2, { ...opts(q2), residual: rb }), F.addRelu(conv2d(a, w2, b2, { ...opts(q2), relu: false }), rb)]);
+      });
+      const both = await got.data();
+      got.dispose();
+      expect(Array.from(both.slice(0, both.length / 2))).toEqual(Array.from(both.slice(both.length / 2)));
+    } finally {
+      setConvVariant(null);
+    }
+  });
 });
 
 describe('conv input gradient: stride phases merged into one GEMM', () => {

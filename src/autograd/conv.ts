@@ -1,9 +1,9 @@
 // Differentiable conv2d and convTranspose2d (the paper's deconvolution), NCHW with ONNX weight layouts.
 import { Tensor } from '../tensor/tensor.ts';
 import { fmt } from '../tensor/shape.ts';
-import { conv2dKernel, conv2dGradInputKernel, conv2dGradInputFused, conv2dGradFilterKernel, type ConvGeometry } from '../kernels/conv.ts';
+import { conv2dKernel, conv2dResidualKernel, conv2dGradInputKernel, conv2dGradInputFused, conv2dGradFilterKernel, type ConvGeometry } from '../kernels/conv.ts';
 import { record, gradFacts, reluGrad } from './tape.ts';
-import { sum } from './ops.ts';
+import { sum, addRelu } from './ops.ts';
 
 export type Pair = number | [number, number];
 /** A number (all sides), [top, left, bottom, right], or TensorFlow's 'same' (extra at bottom/right) / 'valid'. */
@@ -22,6 +22,12 @@ export interface Conv2dOptions extends ConvOptions {
    * is masked by y > 0, the same mask as a separate ReLU's.
    */
   relu?: boolean;
+  /**
+   * A tensor added before the ReLU (`relu` required): max(conv + bias + residual, 0), a ResNet block's sum and
+   * ReLU, written by the convolution where its kernel can and the residual has y's shape (else conv, then
+   * addRelu, which broadcasts).
+   */
+  residual?: Tensor;
 }
 
 export interface ConvTransposeOptions extends ConvOptions {
@@ -77,17 +83,27 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor, opts: Conv2dOptions 
     OH: Math.floor((H + PT + PB - effH) / SH) + 1,
     OW: Math.floor((W + PL + PR - effW) / SW) + 1,
   };
-  const y = conv2dKernel(x, w, bias ?? null, g, !!opts.relu);
+  const r = opts.residual;
+  if (r) {
+    check(!!opts.relu, op, 'a residual is added before the ReLU: give relu: true with it');
+    r.assertLive(op);
+  }
+  // The kernel adds a residual of the output's own shape; one that broadcasts takes the separate sum.
+  const fused = r && r.rank === 4 && [N, K, g.OH, g.OW].every((d, i) => r.shape[i] === d) ? conv2dResidualKernel(x, w, bias ?? null, g, r) : null;
+  if (r && !fused) return addRelu(conv2d(x, w, bias, { ...opts, relu: false, residual: undefined }), r);
+  const y = fused ?? conv2dKernel(x, w, bias ?? null, g, !!opts.relu);
   if (opts.relu) gradFacts.reluOutputs.add(y);
-  const inputs = bias ? [x, w, bias] : [x, w];
-  return record(op, inputs, y, (dyOut, prior) => {
+  const inputs = [x, w, ...(bias ? [bias] : []), ...(r ? [r] : [])];
+  return record(r ? 'conv2d+add+relu' : op, inputs, y, (dyOut, prior) => {
     const dy = opts.relu ? reluGrad(y, dyOut) : dyOut;
     const grads = [
       x.requiresGrad ? gradInput(dy, w, g, x, prior(0)) : null,
       w.requiresGrad ? conv2dGradFilterKernel(x, dy, g) : null,
       ...(bias ? [bias.requiresGrad ? sum(dy, [0, 2, 3]) : null] : []),
+      // The sum's gradient to the residual is the masked gradient itself.
+      ...(r ? [r.requiresGrad ? dy : null] : []),
     ];
-    if (dy !== dyOut) dy.dispose();
+    if (dy !== dyOut && !r?.requiresGrad) dy.dispose();
     return grads;
   });
 }

@@ -148,12 +148,7 @@ export function conv2dKernel(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvG
     return out;
   }
   if (useSubgroup(`conv2d(${describe(g)})`)) {
-    gatheredGemm(x, w, bias, out, `conv2d[subgroup](${describe(g)})`, {
-      G: g.G, M: g.K / g.G, TY: g.KH, TX: g.KW, N: g.N, colH: g.OH, colW: g.OW,
-      srcC: g.C, srcCG: g.C / g.G, srcH: g.H, srcW: g.W,
-      colStrideY: g.SH, colStrideX: g.SW, tapStrideY: g.DH, tapStrideX: g.DW, offY: -g.PT, offX: -g.PL,
-      phaseRows: g.K / g.G, phasesX: 1, dstC: g.K, dstH: g.OH, dstW: g.OW, dstSy: 1, dstSx: 1,
-    }, relu);
+    gatheredGemm(x, w, bias, out, `conv2d[subgroup](${describe(g)})`, forwardGemm(g), relu);
     return out;
   }
   // A group too thin for a 64-row tile (depthwise) is better served by the register kernel everywhere.
@@ -184,6 +179,25 @@ export function conv2dKernel(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvG
     workgroups: grid(invocations, WG),
     label: `conv2d(${describe(g)})`,
   });
+  return out;
+}
+
+/** The forward conv as the gathered GEMM's problem. */
+const forwardGemm = (g: ConvGeometry): GatheredGemm => ({
+  G: g.G, M: g.K / g.G, TY: g.KH, TX: g.KW, N: g.N, colH: g.OH, colW: g.OW,
+  srcC: g.C, srcCG: g.C / g.G, srcH: g.H, srcW: g.W,
+  colStrideY: g.SH, colStrideX: g.SW, tapStrideY: g.DH, tapStrideX: g.DW, offY: -g.PT, offX: -g.PL,
+  phaseRows: g.K / g.G, phasesX: 1, dstC: g.K, dstH: g.OH, dstW: g.OW, dstSy: 1, dstSx: 1,
+});
+
+/**
+ * max(conv(x) + bias + residual, 0) with the residual added in the GEMM's output write (a ResNet block's sum
+ * and ReLU: no pass of their own), or null where this layer and adapter do not run the subgroup GEMM.
+ */
+export function conv2dResidualKernel(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, residual: Tensor): Tensor | null {
+  if (isDepthwise(g) || !useSubgroup(`conv2d(${describe(g)})`)) return null;
+  const out = Tensor.empty([g.N, g.K, g.OH, g.OW]);
+  gatheredGemm(x, w, bias, out, `conv2d+add+relu[subgroup](${describe(g)})`, forwardGemm(g), true, { prev: residual });
   return out;
 }
 

@@ -25,6 +25,23 @@ interface ShapePlan {
 /** Plans kept per module; an inversion uses one or two input shapes, so a few suffice. */
 const MAX_PLANS = 4;
 
+/** One run's values by name, what is asked for, and the nodes taken in by others. */
+interface RunState {
+  env: Map<string, Value>;
+  wanted: Set<string>;
+  plan: ShapePlan;
+  /** Node → the node that computed its output with its own. */
+  fusedInto: Map<number, number>;
+  /** Residual Add → the Conv whose run waits for it (convIntoAdd). */
+  waiting: Map<number, number>;
+}
+
+/** What a node's run takes in besides itself: the Relu after it, or a residual Add and its Relu. */
+interface Fuse {
+  relu?: boolean;
+  residual?: Tensor;
+}
+
 export interface IoInfo {
   name: string;
   /** Fixed sizes as numbers, symbolic ones (batch) as their names. */
@@ -52,6 +69,8 @@ export class OnnxModule {
   private readonly plans = new Map<string, ShapePlan>();
   /** Node k → the Relu node that alone reads its output, where node k's op can take the ReLU in (gpuRelu). */
   private readonly reluAfter = new Map<number, number>();
+  /** Conv k → [the residual Add j that alone reads its output, whose ReLU is fused, and the Add's other input]. */
+  private readonly convIntoAdd = new Map<number, [number, string]>();
   /** Conv k → the per-channel Mul/Add chain after it, folded into its weights (fold.ts). */
   private readonly folds: Map<number, AffineFold>;
 
@@ -104,6 +123,15 @@ export class OnnxModule {
       const k = producer.get(v);
       if (k !== undefined && OPS[this.nodes[k].opType!].gpuRelu && (this.nodes[k].output ?? []).length === 1) this.reluAfter.set(k, j);
     });
+    // A ResNet block's Conv → Add(·, residual) → Relu, the Conv's output read by the Add alone: the Conv adds
+    // the residual and applies the ReLU in its output write (the later Conv where both of the Add's inputs are).
+    for (const j of this.reluAfter.keys()) {
+      const add = this.nodes[j];
+      if (add.opType !== 'Add' || add.input?.length !== 2) continue;
+      const convs = add.input.map((v, i) => ({ v, i, k: producer.get(v) })).filter(({ v, k }) => k !== undefined && this.nodes[k].opType === 'Conv' && !this.folds.has(k) && readers.get(v) === 1 && this.nodes[k].output?.length === 1 && !this.outputs.some((o) => o.name === v));
+      const last = convs.sort((a, b) => b.k! - a.k!)[0];
+      if (last) this.convIntoAdd.set(last.k!, [j, add.input[1 - last.i]]);
+    }
   }
 
   /** Node outputs that can be tapped, with the op that makes each. */
@@ -142,44 +170,8 @@ export class OnnxModule {
       if (!this.nodes.some((n) => n.output?.includes(tap))) throw new OnnxError(`${this.name}: no node output named '${tap}' to tap`);
     }
     const plan = this.planFor(this.inputs.map((i) => fmt(feeds[i.name].shape)).join(';'));
-    const fusedInto = new Map<number, number>();
-    this.nodes.forEach((node, k) => {
-      // A ReLU taken in by the node before it, or a Mul/Add folded into a Conv: its output is already there.
-      if (fusedInto.has(k)) return;
-      // A Conv runs folded when its input is computed and no value inside the chain is asked for.
-      const fold = this.folds.get(k);
-      const folding = fold && env.get(node.input![0])?.gpu && ![node, ...fold.chain.slice(0, -1).map((j) => this.nodes[j])].some((m) => wanted.has(m.output![0]));
-      if (folding) for (const j of fold.chain) fusedInto.set(j, k);
-      const n = folding ? fold.node : node;
-      const last = folding ? fold.chain.at(-1)! : k;
-      const outNames = n.output ?? [];
-      // Host values depend only on the input shapes: a known plan skips the node.
-      if (outNames.length && outNames.every((o) => !o || plan.host.has(o))) {
-        for (const o of outNames) if (o) env.set(o, { host: plan.host.get(o)! });
-        return;
-      }
-      const ins = (n.input ?? []).map((i) => (i === '' ? undefined : env.get(i)));
-      const where = `${this.name}: node '${n.name}' (${n.opType}, opset ${this.opset})`;
-      const relu = this.reluAfter.get(last);
-      const fuse = relu !== undefined && !wanted.has(outNames[0]) && ins.some((v) => v?.gpu) ? relu : undefined;
-      let outs: Value[];
-      try {
-        outs = this.exec(n, this.attrs[k], ins, where, plan, fuse !== undefined);
-      } catch (e) {
-        if (e instanceof OnnxError) throw e;
-        throw new OnnxError(`${where}: ${(e as Error).message}`);
-      }
-      if (fuse !== undefined) {
-        fusedInto.set(fuse, k);
-        env.set(this.nodes[fuse].output![0], outs[0]);
-        return;
-      }
-      outNames.forEach((o, i) => {
-        if (!o || !outs[i]) return;
-        env.set(o, outs[i]);
-        if (outs[i].host) plan.host.set(o, outs[i].host);
-      });
-    });
+    const state: RunState = { env, wanted, plan, fusedInto: new Map(), waiting: new Map() };
+    this.nodes.forEach((node, k) => this.runNode(node, k, state));
     const result: Record<string, Tensor> = {};
     for (const name of wanted) {
       const v = env.get(name);
@@ -187,6 +179,67 @@ export class OnnxModule {
       result[name] = this.toGpu(v, name, plan);
     }
     return result;
+  }
+
+  /** Runs node k into state.env, or leaves it to a later node (a fused ReLU, a folded chain, a residual Add). */
+  private runNode(node: NodeProto, k: number, st: RunState): void {
+    const { env, wanted, plan, fusedInto } = st;
+    // A ReLU taken in by the node before it, or a Mul/Add folded into a Conv: its output is already there.
+    if (fusedInto.has(k)) return;
+    const into = this.convIntoAdd.get(k);
+    if (into && env.get(node.input![0])?.gpu && ![node, this.nodes[into[0]]].some((m) => wanted.has(m.output![0]))) {
+      st.waiting.set(into[0], k);
+      return;
+    }
+    if (st.waiting.has(k) && this.runWaitingConv(node, k, st)) return;
+    // A Conv runs folded when its input is computed and no value inside the chain is asked for.
+    const fold = this.folds.get(k);
+    const folding = fold && env.get(node.input![0])?.gpu && ![node, ...fold.chain.slice(0, -1).map((j) => this.nodes[j])].some((m) => wanted.has(m.output![0]));
+    if (folding) for (const j of fold.chain) fusedInto.set(j, k);
+    const n = folding ? fold.node : node;
+    const last = folding ? fold.chain.at(-1)! : k;
+    const outNames = n.output ?? [];
+    // Host values depend only on the input shapes: a known plan skips the node.
+    if (outNames.length && outNames.every((o) => !o || plan.host.has(o))) {
+      for (const o of outNames) if (o) env.set(o, { host: plan.host.get(o)! });
+      return;
+    }
+    const ins = (n.input ?? []).map((i) => (i === '' ? undefined : env.get(i)));
+    const where = `${this.name}: node '${n.name}' (${n.opType}, opset ${this.opset})`;
+    const relu = this.reluAfter.get(last);
+    const fuse = relu !== undefined && !wanted.has(outNames[0]) && ins.some((v) => v?.gpu) ? relu : undefined;
+    const outs = this.run1(n, this.attrs[k], ins, where, plan, { relu: fuse !== undefined });
+    if (fuse !== undefined) {
+      fusedInto.set(fuse, k);
+      env.set(this.nodes[fuse].output![0], outs[0]);
+      return;
+    }
+    outNames.forEach((o, i) => {
+      if (!o || !outs[i]) return;
+      env.set(o, outs[i]);
+      if (outs[i].host) plan.host.set(o, outs[i].host);
+    });
+  }
+
+  /**
+   * At residual Add j, the Conv that waited for it: run with the Add's other input and the ReLU after it taken
+   * in (true: the ReLU's output is set), or, where that input is a constant, alone (false: the Add runs next).
+   */
+  private runWaitingConv(add: NodeProto, j: number, st: RunState): boolean {
+    const conv = st.waiting.get(j)!;
+    const relu = this.reluAfter.get(j)!;
+    const n = this.nodes[conv];
+    const ins = (n.input ?? []).map((i) => (i === '' ? undefined : st.env.get(i)));
+    const residual = st.env.get(this.convIntoAdd.get(conv)![1])?.gpu;
+    const where = `${this.name}: node '${n.name}' (${n.opType}, opset ${this.opset})${residual ? ` with '${add.name}' and '${this.nodes[relu].name}'` : ''}`;
+    const out = this.run1(n, this.attrs[conv], ins, where, st.plan, { residual })[0];
+    if (!residual) {
+      st.env.set(n.output![0], out);
+      return false;
+    }
+    st.env.set(this.nodes[relu].output![0], out);
+    st.fusedInto.set(relu, j);
+    return true;
   }
 
   private planFor(key: string): ShapePlan {
@@ -214,8 +267,21 @@ export class OnnxModule {
     return t;
   }
 
-  /** Runs node n; with `relu`, the node and the Relu after it (entry.gpuRelu), returning the Relu's output. */
-  private exec(n: NodeProto, attrs: Map<string, Attr>, ins: (Value | undefined)[], where: string, plan: ShapePlan, relu = false): Value[] {
+  /** exec, its errors named by `where`. */
+  private run1(n: NodeProto, attrs: Map<string, Attr>, ins: (Value | undefined)[], where: string, plan: ShapePlan, fuse: Fuse): Value[] {
+    try {
+      return this.exec(n, attrs, ins, where, plan, fuse);
+    } catch (e) {
+      if (e instanceof OnnxError) throw e;
+      throw new OnnxError(`${where}: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * Runs node n; with `relu`, the node and the Relu after it (entry.gpuRelu), returning the Relu's output; with
+   * `residual`, a Conv, the Add of the residual after it and that Add's Relu (entry.gpuResidualRelu).
+   */
+  private exec(n: NodeProto, attrs: Map<string, Attr>, ins: (Value | undefined)[], where: string, plan: ShapePlan, fuse: Fuse): Value[] {
     const entry: OpEntry = OPS[n.opType!];
     const names = n.input ?? [];
     const allHost = ins.every((v) => !v || v.host);
@@ -257,7 +323,7 @@ export class OnnxModule {
       const runtime = ins.findIndex((v) => v?.gpu);
       throw new OnnxError(`${where}: unsupported op '${n.opType}' on run-time tensors (input ${runtime} '${names[runtime]}' is computed from the image; faceinv evaluates ${n.opType} only on constants and shapes)`);
     }
-    const out = relu ? entry.gpuRelu!(c) : entry.gpu(c);
+    const out = fuse.residual ? entry.gpuResidualRelu!(c, fuse.residual) : fuse.relu ? entry.gpuRelu!(c) : entry.gpu(c);
     return (Array.isArray(out) ? out : [out]).map((t) => ({ gpu: t }));
   }
 

@@ -38,14 +38,14 @@ export function convPadding(c: OpContext, kernel: number[], spatial?: number[], 
   return [pads[0], pads[1], pads[2], pads[3]];
 }
 
-export function conv(c: OpContext, transpose: boolean, relu = false): Tensor {
+export function conv(c: OpContext, transpose: boolean, relu = false, residual?: Tensor): Tensor {
   const x = c.gpu(0);
   if (x.rank !== 4) fail(c, `only 2-D convolutions (NCHW input) are supported, got input ${fmt(x.shape)}`);
   const w = c.gpu(1);
   const b = c.has(2) ? c.gpu(2) : undefined;
   const kernel = c.intList('kernel_shape') ?? w.shape.slice(2);
   const common = { stride: pair(c.intList('strides')), dilation: pair(c.intList('dilations')), groups: c.int('group', 1), padding: convPadding(c, kernel) };
-  if (!transpose) return conv2d(x, w, b, { ...common, relu });
+  if (!transpose) return conv2d(x, w, b, { ...common, relu, residual });
   if (c.intList('output_shape')) fail(c, 'ConvTranspose with output_shape is not supported; give pads and output_padding');
   return convTranspose2d(x, w, b, { ...common, outputPadding: pair(c.intList('output_padding'), 0) });
 }
