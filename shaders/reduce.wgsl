@@ -1,5 +1,5 @@
 // Reduction of the middle axis of a tensor viewed as [outer, R, inner]:
-//   out[o, i] = scale * OP_{r < R} in[o, r, i]
+//   out[o, i] = scale * OP_{r < R} in[o, r, i]        (SQUARE: of in[o, r, i]², a sum of squares)
 // WG_PER_OUTPUT: one 64-wide workgroup per output (few outputs, long reductions); otherwise one
 // invocation per output (many outputs, short reductions).
 
@@ -19,6 +19,15 @@ fn combine(a: f32, b: f32) -> f32 {
   return max(a, b);
 #else
   return a + b;
+#endif
+}
+
+fn load(i: u32) -> f32 {
+  let v = src[i];
+#if ${SQUARE}
+  return v * v;
+#else
+  return v;
 #endif
 }
 
@@ -42,7 +51,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (o < total) {
     let base = (o / p.inner) * p.r * p.inner + o % p.inner;
     for (var r = lid; r < p.r; r += 64u) {
-      acc = combine(acc, src[base + r * p.inner]);
+      acc = combine(acc, load(base + r * p.inner));
     }
   }
   partial[lid] = acc;
@@ -61,7 +70,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let base = (o / p.inner) * p.r * p.inner + o % p.inner;
   var acc = identity();
   for (var r = 0u; r < p.r; r++) {
-    acc = combine(acc, src[base + r * p.inner]);
+    acc = combine(acc, load(base + r * p.inner));
   }
   out[o] = acc * p.scale;
 }

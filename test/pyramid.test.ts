@@ -135,6 +135,20 @@ describe('Laplacian pyramid (deepdream’s 5-tap binomial kernel)', () => {
     g.dispose();
   });
 
+  it('lapNormalize in 17 passes for 4 levels (split, sums of squares, scaled merge); an image too small to split is one level', async () => {
+    const before = F.engine().launches;
+    const g = F.tidy(() => lapNormalize(F.tensor(Float32Array.from(x), shape), 4, { perItem: true }));
+    // The upload is no launch: 4 DOWN, 4 bands, 5 sums of squares, 4 merges.
+    expect(F.engine().launches - before).toBe(17);
+    g.dispose();
+    const one = [2, 3, 1, 1];
+    const v = Float32Array.from([1, -2, 2, 0.5, 0, 0]);
+    const n = F.tidy(() => lapNormalize(F.tensor(v, one), 4, { perItem: true, weights: [3] }));
+    const rms = [Math.sqrt(9 / 3), Math.sqrt(0.25 / 3)];
+    expect(relErr(await n.data(), Float64Array.from(v, (a, i) => (3 * a) / rms[Math.floor(i / 3)]))).toBeLessThan(1e-6);
+    n.dispose();
+  });
+
   it('lapNormalize per item: each batch item by its own levels\' RMS, whatever its neighbour holds', async () => {
     // Item 1 a thousand times larger than item 0: normalised together, item 0 would vanish.
     const xv = Float64Array.from(Float32Array.from(x), (v, i) => (i < x.length / 2 ? v : 1000 * v));

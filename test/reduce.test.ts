@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import * as F from '../src/index.ts';
 import { Rand, size, strides, unravel, gradCheck, relErr } from './helpers/ref.ts';
+import { reduceKernel } from '../src/kernels/reduce.ts';
 
 function refReduce(op: 'sum' | 'mean' | 'max', x: Float64Array, shape: number[], axes: number[], keepdims: boolean) {
   const outShapeKd = shape.map((d, i) => (axes.includes(i) ? 1 : d));
@@ -75,6 +76,33 @@ describe('reductions over any axes (sum, mean, max), with and without keepdims',
     F.tidy(() => F.backward(F.max(x)));
     expect(Array.from(await x.grad!.data())).toEqual([0, 0.5, 0.5, 0]);
     x.dispose();
+  });
+
+  it('sum of squares in one pass, per item and over all, two runs of axes (squared in the first only), nothing to reduce', async () => {
+    const shape = [3, 4, 5, 7];
+    const x = Float64Array.from(Float32Array.from(new Rand(6).uniform(size(shape), -2, 2)));
+    const t = F.tensor(Float32Array.from(x), shape);
+    const sq = (pick: (i: number) => number, n: number) => {
+      const out = new Float64Array(n);
+      x.forEach((v, i) => (out[pick(i)] += v * v));
+      return out;
+    };
+    const item = 4 * 5 * 7;
+    const cases: [number[], number[], Float64Array][] = [
+      [[1, 2, 3], [3], sq((i) => Math.floor(i / item), 3)],
+      [[0, 1, 2, 3], [1], sq(() => 0, 1)],
+      // Axes 1 and 3: two runs, the inner one squared, the outer one summed.
+      [[1, 3], [3, 5], sq((i) => Math.floor(i / item) * 5 + (Math.floor(i / 7) % 5), 15)],
+    ];
+    for (const [axes, out, want] of cases) {
+      const got = F.tidy(() => reduceKernel('sumsq', t, axes, out));
+      expect(relErr(await got.data(), want), JSON.stringify(axes)).toBeLessThan(1e-6);
+      got.dispose();
+    }
+    const ones = F.tensor([1.5, -2, 3], [3, 1, 1, 1]);
+    const squares = F.tidy(() => reduceKernel('sumsq', ones, [1, 2, 3], [3]));
+    expect(Array.from(await squares.data())).toEqual([2.25, 4, 9]);
+    [t, ones, squares].forEach((v) => v.dispose());
   });
 
   it('a long reduction of a large tensor (one workgroup per output) stays accurate', async () => {

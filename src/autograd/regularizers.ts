@@ -3,7 +3,7 @@
 import { Tensor } from '../tensor/tensor.ts';
 import { fmt } from '../tensor/shape.ts';
 import { tvKernel } from '../kernels/tv.ts';
-import { resampleKernel } from '../kernels/pyramid.ts';
+import { resampleKernel, lapNormalizeKernel } from '../kernels/pyramid.ts';
 import { record, noGrad } from './tape.ts';
 import { add, sub, mul, div, pow, sum, mean, sqrt, square, maximum, full, slice, reshape, relu, clamp, tensor } from './ops.ts';
 
@@ -111,11 +111,14 @@ export function lapMerge(levels: Tensor[]): Tensor {
  * transforms a gradient).
  */
 export function lapNormalize(g: Tensor, levels = 4, opts: { eps?: number; perItem?: boolean; weights?: number[] } = {}): Tensor {
+  checkImage('lapNormalize', g);
+  const w = (i: number) => opts.weights?.[i] ?? 1;
+  const fused = lapNormalizeKernel(g, levels, { eps: opts.eps ?? 1e-10, perItem: !!opts.perItem, weight: w });
+  if (fused) return fused;
+  // One level (nothing to split): divided by its own RMS.
   return noGrad(() => {
-    const eps = full([], opts.eps ?? 1e-10);
-    const rms = (L: Tensor) => sqrt(opts.perItem ? mean(square(L), itemAxes(L), true) : mean(square(L)));
-    const w = (i: number) => opts.weights?.[i] ?? 1;
-    return lapMerge(lapSplit(g, levels).map((L, i) => (w(i) === 1 ? div(L, maximum(rms(L), eps)) : mul(div(L, maximum(rms(L), eps)), w(i)))));
+    const rms = sqrt(opts.perItem ? mean(square(g), itemAxes(g), true) : mean(square(g)));
+    return mul(div(g, maximum(rms, full([], opts.eps ?? 1e-10))), w(0));
   });
 }
 

@@ -6,7 +6,8 @@ import { fmt } from '../tensor/shape.ts';
 import { packParams, grid } from './params.ts';
 import { shaderPipeline } from './preprocess.ts';
 
-export type ReduceOp = 'sum' | 'max';
+/** sumsq: the sum of squares (squared as read: one pass less than square, then sum). */
+export type ReduceOp = 'sum' | 'max' | 'sumsq';
 
 /** Merges adjacent axes with the same reduced/kept status: returns [dims, reducedFlags]. */
 function mergeAxes(shape: readonly number[], axes: readonly number[]): [number[], boolean[]] {
@@ -29,7 +30,7 @@ function reduceMiddle(op: ReduceOp, src: Tensor, outer: number, r: number, inner
   const out = Tensor.empty([outer * inner]);
   const outputs = outer * inner;
   const wgPerOutput = outputs < 2048 && r >= 64;
-  const pipe = shaderPipeline('reduce', { MAX: op === 'max', WG_PER_OUTPUT: wgPerOutput });
+  const pipe = shaderPipeline('reduce', { MAX: op === 'max', SQUARE: op === 'sumsq', WG_PER_OUTPUT: wgPerOutput });
   e.dispatch({
     pipeline: pipe,
     buffers: [src.buffer, out.buffer],
@@ -54,6 +55,12 @@ export function reduceKernel(op: ReduceOp, x: Tensor, axes: readonly number[], o
   const owned: Tensor[] = [];
   // Reduce runs from the innermost outwards; only the last dispatch applies `scale`.
   const runs = curRed.filter(Boolean).length;
+  if (runs === 0 && op === 'sumsq') {
+    const squares = reduceMiddle(op, x, 1, 1, x.size, scale, label);
+    const shaped = squares.view(outShape);
+    squares.dispose();
+    return shaped;
+  }
   if (runs === 0) {
     const out = Tensor.empty(outShape);
     engine().copyBuffer(x.buffer, 0, out.buffer, 0, x.size * 4);
@@ -65,7 +72,8 @@ export function reduceKernel(op: ReduceOp, x: Tensor, axes: readonly number[], o
     const outer = curDims.slice(0, k).reduce((a, b) => a * b, 1);
     const inner = curDims.slice(k + 1).reduce((a, b) => a * b, 1);
     done++;
-    const next = reduceMiddle(op, cur, outer, curDims[k], inner, done === runs ? scale : 1, label);
+    // A sum of squares squares in its first pass only; later passes add up its partial sums.
+    const next = reduceMiddle(op === 'sumsq' && done > 1 ? 'sum' : op, cur, outer, curDims[k], inner, done === runs ? scale : 1, label);
     if (cur !== x) owned.push(cur);
     cur = next;
     curDims = [...curDims.slice(0, k), ...curDims.slice(k + 1)];
