@@ -19,7 +19,13 @@ struct Params {
 #if ${BACKWARD}
 @group(0) @binding(1) var<storage, read> arg: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+// MASK: dx zeroed where the pool's input (a ReLU's output) is not positive, that ReLU's gradient pass.
+#if ${MASK}
+@group(0) @binding(3) var<storage, read> mask: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
+#else
 @group(0) @binding(3) var<uniform> p: Params;
+#endif
 #else
 @group(0) @binding(1) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(2) var<storage, read_write> arg: array<f32>;
@@ -56,6 +62,23 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let iy = q / p.W;
   let ix = q % p.W;
   var acc = 0.0;
+#if ${UNIT_DILATION}
+  // The windows that hold the pixel, and only those: oy·SH ≤ iy + PT ≤ oy·SH + KH − 1 (2 of 3×3/2's 3 taps).
+  let ny = i32(iy + p.PT);
+  let nx = i32(ix + p.PL);
+  let oy1 = min(ny / i32(SH), i32(p.OH) - 1);
+  let ox1 = min(nx / i32(SW), i32(p.OW) - 1);
+  for (var oy = max(ny - i32(KH) + i32(SH), 0) / i32(SH); oy <= oy1; oy++) {
+    for (var ox = max(nx - i32(KW) + i32(SW), 0) / i32(SW); ox <= ox1; ox++) {
+      let o = (plane * p.OH + u32(oy)) * p.OW + u32(ox);
+#if ${MAX}
+      if (arg[o] == f32(q)) { acc += src[o]; }
+#else
+      acc += src[o] / avgCount(u32(oy), u32(ox));
+#endif
+    }
+  }
+#else
   for (var ky = 0u; ky < KH; ky++) {
     let ny = i32(iy + p.PT) - i32(ky * DH);
     let oy = ny / i32(SH);
@@ -72,6 +95,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 #endif
     }
   }
+#endif
+#if ${MASK}
+  acc = select(0.0, acc, mask[i] > 0.0);
+#endif
   dst[i] = acc;
 #else
   if (i >= p.NC * p.OH * p.OW) { return; }

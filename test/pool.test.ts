@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import * as F from '../src/index.ts';
 import { maxPool2d, avgPool2d, globalAvgPool, type AvgPoolOptions } from '../src/autograd/pool.ts';
 import { affineAct } from '../src/autograd/affine_act.ts';
+import { gradFacts } from '../src/autograd/tape.ts';
 import { Rand, size, gradCheck, relErr } from './helpers/ref.ts';
 
 interface Q { k: [number, number]; s: [number, number]; p: [number, number, number, number]; d?: [number, number]; ceil?: boolean; countPad?: boolean }
@@ -81,6 +82,32 @@ describe('pooling: forward against float64, backward against finite differences'
     expect(relErr(await y.data(), ref(Float64Array.from(Float32Array.from(x))))).toBeLessThan(1e-6);
     y.dispose();
     await gradCheck({ inputs: [{ data: x, shape: xs }], gpuFn: globalAvgPool, refFn: ref });
+  });
+
+  it('after a ReLU, the max pool\'s backward applies its mask: finite differences, the bits of the separate pass, one launch fewer', async () => {
+    const xs = [2, 4, 15, 13];
+    const x = new Rand(31).uniform(size(xs), -1, 1);
+    const q: Q = { k: [3, 3], s: [2, 2], p: [0, 0, 0, 0] };
+    const fn = (t: F.Tensor) => maxPool2d(F.relu(t), { kernel: q.k, stride: q.s });
+    await gradCheck({ inputs: [{ data: x, shape: xs }], gpuFn: fn, refFn: (a) => refPool('max', a.map((v) => Math.max(v, 0)), xs, q).out, h: 1e-7, samples: 300 });
+    const grads = async (fuse: boolean) => {
+      gradFacts.fuse = fuse;
+      const t = F.tensor(Float32Array.from(x), xs);
+      t.requiresGrad = true;
+      const before = F.engine().launches;
+      F.tidy(() => F.backward(F.sum(F.mul(fn(t), F.tensor(Float32Array.from(new Rand(32).uniform(2 * 4 * 7 * 6)), [2, 4, 7, 6])))));
+      const launched = F.engine().launches - before;
+      const g = await t.grad!.data();
+      t.dispose();
+      return { g, launched };
+    };
+    try {
+      const [fused, passes] = [await grads(true), await grads(false)];
+      expect(Array.from(fused.g)).toEqual(Array.from(passes.g));
+      expect(passes.launched - fused.launched).toBe(1);
+    } finally {
+      gradFacts.fuse = true;
+    }
   });
 
   it('the argmax is released with the output, and bad shapes are refused', () => {

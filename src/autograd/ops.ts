@@ -78,8 +78,13 @@ function unary(op: UnaryGradOp, x: Tensor, alpha = 0, beta = 0): Tensor {
 
 /** Element-wise −x. */
 export const neg = (x: Tensor): Tensor => unary('neg', x);
-/** Element-wise max(x, 0). */
-export const relu = (x: Tensor): Tensor => unary('relu', x);
+/** Element-wise max(x, 0); its output marked as a ReLU's, so a consumer's kernel may apply its gradient mask (tape.ts). */
+export function relu(x: Tensor): Tensor {
+  live('relu', x);
+  const y = unaryKernel('relu', x, 0, 0);
+  gradFacts.reluOutputs.add(y);
+  return record('relu', [x], y, (g) => [reluGrad(y, g)]);
+}
 /** Element-wise eˣ. */
 export const exp = (x: Tensor): Tensor => unary('exp', x);
 /** Element-wise natural logarithm. */

@@ -2,7 +2,7 @@
 import { Tensor } from '../tensor/tensor.ts';
 import { fmt } from '../tensor/shape.ts';
 import { poolKernel, poolGradKernel, type PoolGeometry, type PoolKind } from '../kernels/pool.ts';
-import { record } from './tape.ts';
+import { record, gradFacts } from './tape.ts';
 import { mean } from './ops.ts';
 
 type Pair = number | [number, number];
@@ -57,7 +57,13 @@ function pool(kind: PoolKind, x: Tensor, o: PoolOptions, countPad: boolean): Ten
   const g = geometry(op, x, o);
   const [y, arg] = poolKernel(kind, x, g, countPad);
   if (arg) y.own(arg);
-  return record(op, [x], y, (dy) => [poolGradKernel(kind, dy, arg, g, countPad)]);
+  return record(op, [x], y, (dy) => {
+    // x a ReLU's output: its gradient mask applied in the same pass (tape.ts gradFacts), the ReLU's skipped.
+    const mask = gradFacts.fuse && gradFacts.reluOutputs.has(x) ? x : undefined;
+    const dx = poolGradKernel(kind, dy, arg, g, countPad, mask);
+    if (mask) gradFacts.maskedBy.set(dx, mask);
+    return [dx];
+  });
 }
 
 /** Max pooling; the gradient goes to the first maximum of each window; padding never wins. */
