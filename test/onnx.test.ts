@@ -219,6 +219,30 @@ describe('ONNX ops against onnxruntime-node', () => {
     m.dispose();
   });
 
+  // Exporters' Pad → Conv (mobileface's depthwise layers): a zero Pad of H and W, then a Conv with pads of its own.
+  const padded = () => [
+    node('Pad', ['x', 'pads'], ['p']),
+    node('Conv', ['p', 'w', 'b'], ['c'], { kernel_shape: [3, 3], pads: [0, 1, 1, 0], group: 3 }),
+    node('Relu', ['c'], ['y']),
+  ];
+  const paddedInits = [int64Tensor('pads', [8], [0, 0, 1, 2, 0, 0, 2, 0]), W('w', [3, 1, 3, 3]), W('b', [3])];
+
+  it('a zero Pad before a Conv taken into its padding: as onnxruntime, forward and gradient', () =>
+    checkGraph({ nodes: padded(), inits: paddedInits, input: [2, 3, 8, 7], output: [2, 3, 10, 8] }));
+
+  it('the folded Pad runs no pass either way; tapping its output keeps it', async () => {
+    const bytes = encodeModel(model({ nodes: padded(), initializers: paddedInits, inputs: [valueInfo('x', [1, 3, 8, 7])], outputs: [valueInfo('y', [1, 3, 10, 8])] }));
+    const m = OnnxModule.fromBytes(bytes, 'padded');
+    await F.init();
+    const x = F.tensor(Float32Array.from(new Rand(4).uniform(3 * 8 * 7, -1, 1)), [1, 3, 8, 7]);
+    const [folded, tapped] = [await launchesOf(m, x, []), await launchesOf(m, x, ['p'])];
+    expect(tapped.n - folded.n).toBe(1);
+    expect(Array.from(folded.values.y)).toEqual(Array.from(tapped.values.y));
+    expect(tapped.values.p.length).toBe(3 * 11 * 9);
+    x.dispose();
+    m.dispose();
+  });
+
   // A batch norm as converters from tfjs leave it (faceres): Conv → Mul → Add per channel, then Clip; and a
   // Conv with bias and a scalar Add before a ReLU.
   const affine = () => [

@@ -3,7 +3,7 @@
 // where they ran three, forward and backward. The module decides per run: a tapped value inside the chain
 // keeps the unfolded nodes.
 import type { NodeProto } from './proto.ts';
-import type { HostTensor } from './load.ts';
+import type { HostTensor, Attr } from './load.ts';
 
 export interface AffineFold {
   /** The Mul and Add nodes taken in, in order; each is the only reader of the value before it. */
@@ -60,6 +60,54 @@ export function findAffineFolds(nodes: NodeProto[], inits: Map<string, HostTenso
     inits.set(`${tag}/W`, { shape: w.shape, data: Float32Array.from(weight), kind: 'float' });
     inits.set(`${tag}/B`, { shape: [C], data: Float32Array.from(bias), kind: 'float' });
     folds.set(k, { chain, node: { ...n, input: [x, `${tag}/W`, `${tag}/B`], output: [v] } as NodeProto });
+  });
+  return folds;
+}
+
+/** A zero Pad of the spatial axes taken into the Conv that alone reads it (its pads added to the Conv's). */
+export interface PadFold {
+  /** The Pad node. */
+  pad: number;
+  /** The Conv reading the Pad's input, and its attributes with the pads summed. */
+  node: NodeProto;
+  attrs: Map<string, Attr>;
+}
+
+/** The [top, left, bottom, right] of a constant zero Pad of an NCHW tensor's H and W only, or null. */
+function spatialZeroPads(n: NodeProto, attrs: Map<string, Attr>, inits: Map<string, HostTensor>): number[] | null {
+  const [, padsName, valueName, axesName] = n.input ?? [];
+  if ((attrs.get('mode') ?? 'constant') !== 'constant' || axesName) return null;
+  const value = valueName ? inits.get(valueName) : undefined;
+  if ((valueName && (!value || Array.from(value.data, Number).some((v) => v !== 0))) || Number(attrs.get('value') ?? 0) !== 0) return null;
+  const pads = padsName ? inits.get(padsName) && Array.from(inits.get(padsName)!.data, Number) : (attrs.get('pads') as number[] | undefined);
+  if (!pads || pads.length !== 8 || [0, 1, 4, 5].some((i) => pads[i] !== 0) || pads.some((v) => v < 0)) return null;
+  return [pads[2], pads[3], pads[6], pads[7]];
+}
+
+/**
+ * Finds every zero Pad of H and W whose output only a 2-D Conv reads (as its input, with explicit pads or
+ * none): exporters write Pad → Conv where a Conv's own padding would do (mobileface's 13 depthwise layers), and
+ * the pass there and back costs as much as the depthwise convolution. A Conv with an affine fold keeps its Pad.
+ */
+export function findPadFolds(nodes: NodeProto[], attrs: Map<string, Attr>[], inits: Map<string, HostTensor>, kept: Set<string>, affine: Map<number, AffineFold>): Map<number, PadFold> {
+  const readers = new Map<string, number[]>();
+  nodes.forEach((n, j) => (n.input ?? []).forEach((i) => readers.set(i, [...(readers.get(i) ?? []), j])));
+  const producer = new Map<string, number>();
+  nodes.forEach((n, k) => (n.output ?? []).forEach((o) => producer.set(o, k)));
+  const folds = new Map<number, PadFold>();
+  nodes.forEach((n, k) => {
+    const v = (n.input ?? [])[0];
+    const p = producer.get(v);
+    if (n.opType !== 'Conv' || p === undefined || nodes[p].opType !== 'Pad' || affine.has(k) || kept.has(v)) return;
+    if (readers.get(v)?.length !== 1 || (n.input ?? []).indexOf(v, 1) !== -1) return;
+    const a = attrs[k];
+    const own = (a.get('pads') as number[] | undefined) ?? [0, 0, 0, 0];
+    if (!['NOTSET', undefined].includes(a.get('auto_pad') as string | undefined) || own.length !== 4) return;
+    const extra = spatialZeroPads(nodes[p], attrs[p], inits);
+    if (!extra) return;
+    const summed = new Map(a);
+    summed.set('pads', own.map((x, i) => x + extra[i]));
+    folds.set(k, { pad: p, node: { ...n, input: [nodes[p].input![0], ...(n.input ?? []).slice(1)] } as NodeProto, attrs: summed });
   });
   return folds;
 }

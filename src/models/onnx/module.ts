@@ -9,7 +9,7 @@ import type { NodeProto, ModelProto } from './proto.ts';
 import { decodeModel, defaultOpset, tensorFromProto, readAttrs, OnnxError, OPSET_FLOOR, type HostTensor, type Attr } from './load.ts';
 import { shapeOnly } from './host_ops.ts';
 import { OPS, type OpContext, type OpEntry } from './op_table.ts';
-import { findAffineFolds, type AffineFold } from './fold.ts';
+import { findAffineFolds, findPadFolds, type AffineFold, type PadFold } from './fold.ts';
 
 type Value = { host: HostTensor; gpu?: undefined } | { gpu: Tensor; host?: undefined };
 
@@ -71,6 +71,9 @@ export class OnnxModule {
   private readonly reluAfter = new Map<number, number>();
   /** Conv k → [the residual Add j that alone reads its output, whose ReLU is fused, and the Add's other input]. */
   private readonly convIntoAdd = new Map<number, [number, string]>();
+  /** Conv k → the zero Pad before it, taken into its padding (fold.ts); and the Pad's node → k. */
+  private readonly padFolds: Map<number, PadFold>;
+  private readonly paddedBy = new Map<number, number>();
   /** Conv k → the per-channel Mul/Add chain after it, folded into its weights (fold.ts). */
   private readonly folds: Map<number, AffineFold>;
 
@@ -109,6 +112,8 @@ export class OnnxModule {
     });
     for (const o of this.outputs) if (!known.has(o.name)) throw new OnnxError(`${name}: output '${o.name}' is produced by no node`);
     this.folds = findAffineFolds(this.nodes, this.initializers, new Set(this.outputs.map((o) => o.name)));
+    this.padFolds = findPadFolds(this.nodes, this.attrs, this.initializers, new Set(this.outputs.map((o) => o.name)), this.folds);
+    for (const [k, f] of this.padFolds) this.paddedBy.set(f.pad, k);
     this.findFusableRelus();
   }
 
@@ -186,8 +191,10 @@ export class OnnxModule {
     const { env, wanted, plan, fusedInto } = st;
     // A ReLU taken in by the node before it, or a Mul/Add folded into a Conv: its output is already there.
     if (fusedInto.has(k)) return;
+    // A Pad whose Conv takes it in (unless its output is asked for): nothing to compute.
+    if (this.paddedBy.has(k) && !wanted.has(node.output![0])) return;
     const into = this.convIntoAdd.get(k);
-    if (into && env.get(node.input![0])?.gpu && ![node, this.nodes[into[0]]].some((m) => wanted.has(m.output![0]))) {
+    if (into && env.get(this.asRun(k, wanted).node.input![0])?.gpu && ![node, this.nodes[into[0]]].some((m) => wanted.has(m.output![0]))) {
       st.waiting.set(into[0], k);
       return;
     }
@@ -196,7 +203,8 @@ export class OnnxModule {
     const fold = this.folds.get(k);
     const folding = fold && env.get(node.input![0])?.gpu && ![node, ...fold.chain.slice(0, -1).map((j) => this.nodes[j])].some((m) => wanted.has(m.output![0]));
     if (folding) for (const j of fold.chain) fusedInto.set(j, k);
-    const n = folding ? fold.node : node;
+    const run = this.asRun(k, wanted);
+    const n = folding ? fold.node : run.node;
     const last = folding ? fold.chain.at(-1)! : k;
     const outNames = n.output ?? [];
     // Host values depend only on the input shapes: a known plan skips the node.
@@ -208,7 +216,7 @@ export class OnnxModule {
     const where = `${this.name}: node '${n.name}' (${n.opType}, opset ${this.opset})`;
     const relu = this.reluAfter.get(last);
     const fuse = relu !== undefined && !wanted.has(outNames[0]) && ins.some((v) => v?.gpu) ? relu : undefined;
-    const outs = this.run1(n, this.attrs[k], ins, where, plan, { relu: fuse !== undefined });
+    const outs = this.run1(n, run.attrs, ins, where, plan, { relu: fuse !== undefined });
     if (fuse !== undefined) {
       fusedInto.set(fuse, k);
       env.set(this.nodes[fuse].output![0], outs[0]);
@@ -221,6 +229,12 @@ export class OnnxModule {
     });
   }
 
+  /** Node k as it runs: a Conv with the Pad before it taken in (padFolds) unless the Pad's output is asked for. */
+  private asRun(k: number, wanted: Set<string>): { node: NodeProto; attrs: Map<string, Attr> } {
+    const f = this.padFolds.get(k);
+    return f && !wanted.has(this.nodes[f.pad].output![0]) ? f : { node: this.nodes[k], attrs: this.attrs[k] };
+  }
+
   /**
    * At residual Add j, the Conv that waited for it: run with the Add's other input and the ReLU after it taken
    * in (true: the ReLU's output is set), or, where that input is a constant, alone (false: the Add runs next).
@@ -228,11 +242,11 @@ export class OnnxModule {
   private runWaitingConv(add: NodeProto, j: number, st: RunState): boolean {
     const conv = st.waiting.get(j)!;
     const relu = this.reluAfter.get(j)!;
-    const n = this.nodes[conv];
+    const { node: n, attrs } = this.asRun(conv, st.wanted);
     const ins = (n.input ?? []).map((i) => (i === '' ? undefined : st.env.get(i)));
     const residual = st.env.get(this.convIntoAdd.get(conv)![1])?.gpu;
     const where = `${this.name}: node '${n.name}' (${n.opType}, opset ${this.opset})${residual ? ` with '${add.name}' and '${this.nodes[relu].name}'` : ''}`;
-    const out = this.run1(n, this.attrs[conv], ins, where, st.plan, { residual })[0];
+    const out = this.run1(n, attrs, ins, where, st.plan, { residual })[0];
     if (!residual) {
       st.env.set(n.output![0], out);
       return false;
