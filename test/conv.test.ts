@@ -457,6 +457,27 @@ describe("conv input gradient: the tape's sum and the ReLU's mask in the GEMM's 
       setConvVariant(null);
     }
   });
+  it('a residual sum without a ReLU (a linear bottleneck\'s) in the conv\'s output write: finite differences, the bits of conv + add', async (ctx) => {
+    if (!subgroupKernelsSupported()) ctx.skip('device has no 8-wide subgroups: the epilogue is the subgroup kernel\'s');
+    const q: Geo = { N: 2, C: 6, H: 7, W: 9, K: 5, KH: 1, KW: 1, s: [1, 1], d: [1, 1], p: [0, 0, 0, 0], g: 1 };
+    const refFn = (x: Float64Array, w: Float64Array, r: Float64Array) => refConv(x, w, null, q).out.map((v, i) => v + r[i]);
+    const fn = (fused: boolean) => (x: F.Tensor, w: F.Tensor, r: F.Tensor) => (fused ? conv2d(x, w, undefined, { residual: r }) : F.add(conv2d(x, w), r));
+    const shapes = [[2, 6, 7, 9], [5, 6, 1, 1], [2, 5, 7, 9]];
+    const data = shapes.map((sh, i) => new Rand(60 + i).uniform(size(sh), -1, 1));
+    setConvVariant('subgroup');
+    try {
+      await gradCheck({ inputs: data.map((d, i) => ({ data: d, shape: shapes[i] })), gpuFn: fn(true), refFn, samples: 40 });
+      const out = async (fused: boolean) => {
+        const y = F.tidy(() => fn(fused)(...(data.map((d, i) => F.tensor(Float32Array.from(d), shapes[i])) as [F.Tensor, F.Tensor, F.Tensor])));
+        const v = await y.data();
+        y.dispose();
+        return Array.from(v);
+      };
+      expect(await out(true)).toEqual(await out(false));
+    } finally {
+      setConvVariant(null);
+    }
+  });
 });
 
 describe('conv input gradient: stride phases merged into one GEMM', () => {

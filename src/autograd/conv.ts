@@ -3,7 +3,7 @@ import { Tensor } from '../tensor/tensor.ts';
 import { fmt } from '../tensor/shape.ts';
 import { conv2dKernel, conv2dResidualKernel, conv2dGradInputKernel, conv2dGradInputFused, conv2dGradFilterKernel, type ConvGeometry } from '../kernels/conv.ts';
 import { record, gradFacts, reluGrad } from './tape.ts';
-import { sum, addRelu } from './ops.ts';
+import { sum, add, addRelu } from './ops.ts';
 
 export type Pair = number | [number, number];
 /** A number (all sides), [top, left, bottom, right], or TensorFlow's 'same' (extra at bottom/right) / 'valid'. */
@@ -23,9 +23,9 @@ export interface Conv2dOptions extends ConvOptions {
    */
   relu?: boolean;
   /**
-   * A tensor added before the ReLU (`relu` required): max(conv + bias + residual, 0), a ResNet block's sum and
-   * ReLU, written by the convolution where its kernel can and the residual has y's shape (else conv, then
-   * addRelu, which broadcasts).
+   * A tensor added to the output (before the ReLU, with `relu`): conv + bias + residual, a residual block's sum,
+   * written by the convolution where its kernel can and the residual has y's shape (else conv, then add or
+   * addRelu, which broadcast).
    */
   residual?: Tensor;
 }
@@ -84,17 +84,17 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor, opts: Conv2dOptions 
     OW: Math.floor((W + PL + PR - effW) / SW) + 1,
   };
   const r = opts.residual;
-  if (r) {
-    check(!!opts.relu, op, 'a residual is added before the ReLU: give relu: true with it');
-    r.assertLive(op);
-  }
+  r?.assertLive(op);
   // The kernel adds a residual of the output's own shape; one that broadcasts takes the separate sum.
-  const fused = r && r.rank === 4 && [N, K, g.OH, g.OW].every((d, i) => r.shape[i] === d) ? conv2dResidualKernel(x, w, bias ?? null, g, r) : null;
-  if (r && !fused) return addRelu(conv2d(x, w, bias, { ...opts, relu: false, residual: undefined }), r);
+  const fused = r && r.rank === 4 && [N, K, g.OH, g.OW].every((d, i) => r.shape[i] === d) ? conv2dResidualKernel(x, w, bias ?? null, g, r, !!opts.relu) : null;
+  if (r && !fused) {
+    const y = conv2d(x, w, bias, { ...opts, relu: false, residual: undefined });
+    return opts.relu ? addRelu(y, r) : add(y, r);
+  }
   const y = fused ?? conv2dKernel(x, w, bias ?? null, g, !!opts.relu);
   if (opts.relu) gradFacts.reluOutputs.add(y);
   const inputs = [x, w, ...(bias ? [bias] : []), ...(r ? [r] : [])];
-  return record(r ? 'conv2d+add+relu' : op, inputs, y, (dyOut, prior) => {
+  return record(r ? `conv2d+add${opts.relu ? '+relu' : ''}` : op, inputs, y, (dyOut, prior) => {
     const dy = opts.relu ? reluGrad(y, dyOut) : dyOut;
     const grads = [
       x.requiresGrad ? gradInput(dy, w, g, x, prior(0)) : null,

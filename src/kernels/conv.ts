@@ -191,13 +191,13 @@ const forwardGemm = (g: ConvGeometry): GatheredGemm => ({
 });
 
 /**
- * max(conv(x) + bias + residual, 0) with the residual added in the GEMM's output write (a ResNet block's sum
- * and ReLU: no pass of their own), or null where this layer and adapter do not run the subgroup GEMM.
+ * conv(x) + bias + residual (and its ReLU with `relu`) with the residual added in the GEMM's output write (a
+ * residual block's sum: no pass of its own), or null where this layer and adapter do not run the subgroup GEMM.
  */
-export function conv2dResidualKernel(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, residual: Tensor): Tensor | null {
+export function conv2dResidualKernel(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, residual: Tensor, relu: boolean): Tensor | null {
   if (isDepthwise(g) || !useSubgroup(`conv2d(${describe(g)})`)) return null;
   const out = Tensor.empty([g.N, g.K, g.OH, g.OW]);
-  gatheredGemm(x, w, bias, out, `conv2d+add+relu[subgroup](${describe(g)})`, forwardGemm(g), true, { prev: residual });
+  gatheredGemm(x, w, bias, out, `conv2d+add${relu ? '+relu' : ''}[subgroup](${describe(g)})`, forwardGemm(g), relu, { prev: residual });
   return out;
 }
 

@@ -69,7 +69,7 @@ export class OnnxModule {
   private readonly plans = new Map<string, ShapePlan>();
   /** Node k → the Relu node that alone reads its output, where node k's op can take the ReLU in (gpuRelu). */
   private readonly reluAfter = new Map<number, number>();
-  /** Conv k → [the residual Add j that alone reads its output, whose ReLU is fused, and the Add's other input]. */
+  /** Conv k → [the residual Add j that alone reads its output (its ReLU fused, if it has one), and the Add's other input]. */
   private readonly convIntoAdd = new Map<number, [number, string]>();
   /** Conv k → the zero Pad before it, taken into its padding (fold.ts); and the Pad's node → k. */
   private readonly padFolds: Map<number, PadFold>;
@@ -128,10 +128,9 @@ export class OnnxModule {
       const k = producer.get(v);
       if (k !== undefined && OPS[this.nodes[k].opType!].gpuRelu && (this.nodes[k].output ?? []).length === 1) this.reluAfter.set(k, j);
     });
-    // A ResNet block's Conv → Add(·, residual) → Relu, the Conv's output read by the Add alone: the Conv adds
-    // the residual and applies the ReLU in its output write (the later Conv where both of the Add's inputs are).
-    for (const j of this.reluAfter.keys()) {
-      const add = this.nodes[j];
+    // A residual block's Conv → Add(·, residual) (→ Relu), the Conv's output read by the Add alone: the Conv
+    // adds the residual (and applies the ReLU) in its output write (the later Conv where both inputs are).
+    for (const [j, add] of this.nodes.entries()) {
       if (add.opType !== 'Add' || add.input?.length !== 2) continue;
       const convs = add.input.map((v, i) => ({ v, i, k: producer.get(v) })).filter(({ v, k }) => k !== undefined && this.nodes[k].opType === 'Conv' && !this.folds.has(k) && readers.get(v) === 1 && this.nodes[k].output?.length === 1 && !this.outputs.some((o) => o.name === v));
       const last = convs.sort((a, b) => b.k! - a.k!)[0];
@@ -194,7 +193,7 @@ export class OnnxModule {
     // A Pad whose Conv takes it in (unless its output is asked for): nothing to compute.
     if (this.paddedBy.has(k) && !wanted.has(node.output![0])) return;
     const into = this.convIntoAdd.get(k);
-    if (into && env.get(this.asRun(k, wanted).node.input![0])?.gpu && ![node, this.nodes[into[0]]].some((m) => wanted.has(m.output![0]))) {
+    if (into && env.get(this.asRun(k, wanted).node.input![0])?.gpu && !wanted.has(node.output![0])) {
       st.waiting.set(into[0], k);
       return;
     }
@@ -236,23 +235,26 @@ export class OnnxModule {
   }
 
   /**
-   * At residual Add j, the Conv that waited for it: run with the Add's other input and the ReLU after it taken
-   * in (true: the ReLU's output is set), or, where that input is a constant, alone (false: the Add runs next).
+   * At residual Add j, the Conv that waited for it: run with the Add's other input and the ReLU after it (if
+   * any) taken in (true: the Add's or the ReLU's output is set), or, where that input is a constant, alone
+   * (false: the Add runs next).
    */
   private runWaitingConv(add: NodeProto, j: number, st: RunState): boolean {
     const conv = st.waiting.get(j)!;
-    const relu = this.reluAfter.get(j)!;
+    // The ReLU after the Add is taken in too unless the sum itself is asked for.
+    const relu = st.wanted.has(add.output![0]) ? undefined : this.reluAfter.get(j);
     const { node: n, attrs } = this.asRun(conv, st.wanted);
     const ins = (n.input ?? []).map((i) => (i === '' ? undefined : st.env.get(i)));
     const residual = st.env.get(this.convIntoAdd.get(conv)![1])?.gpu;
-    const where = `${this.name}: node '${n.name}' (${n.opType}, opset ${this.opset})${residual ? ` with '${add.name}' and '${this.nodes[relu].name}'` : ''}`;
-    const out = this.run1(n, attrs, ins, where, st.plan, { residual })[0];
+    const also = [add, ...(relu !== undefined ? [this.nodes[relu]] : [])].map((m) => `'${m.name}'`).join(' and ');
+    const where = `${this.name}: node '${n.name}' (${n.opType}, opset ${this.opset})${residual ? ` with ${also}` : ''}`;
+    const out = this.run1(n, attrs, ins, where, st.plan, { residual, relu: relu !== undefined })[0];
     if (!residual) {
       st.env.set(n.output![0], out);
       return false;
     }
-    st.env.set(this.nodes[relu].output![0], out);
-    st.fusedInto.set(relu, j);
+    st.env.set((relu !== undefined ? this.nodes[relu] : add).output![0], out);
+    if (relu !== undefined) st.fusedInto.set(relu, j);
     return true;
   }
 
@@ -293,7 +295,7 @@ export class OnnxModule {
 
   /**
    * Runs node n; with `relu`, the node and the Relu after it (entry.gpuRelu), returning the Relu's output; with
-   * `residual`, a Conv, the Add of the residual after it and that Add's Relu (entry.gpuResidualRelu).
+   * `residual`, a Conv and the Add of the residual after it (and that Add's Relu with `relu`: entry.gpuResidual).
    */
   private exec(n: NodeProto, attrs: Map<string, Attr>, ins: (Value | undefined)[], where: string, plan: ShapePlan, fuse: Fuse): Value[] {
     const entry: OpEntry = OPS[n.opType!];
@@ -337,7 +339,7 @@ export class OnnxModule {
       const runtime = ins.findIndex((v) => v?.gpu);
       throw new OnnxError(`${where}: unsupported op '${n.opType}' on run-time tensors (input ${runtime} '${names[runtime]}' is computed from the image; faceinv evaluates ${n.opType} only on constants and shapes)`);
     }
-    const out = fuse.residual ? entry.gpuResidualRelu!(c, fuse.residual) : fuse.relu ? entry.gpuRelu!(c) : entry.gpu(c);
+    const out = fuse.residual ? entry.gpuResidual!(c, fuse.residual, !!fuse.relu) : fuse.relu ? entry.gpuRelu!(c) : entry.gpu(c);
     return (Array.isArray(out) ? out : [out]).map((t) => ({ gpu: t }));
   }
 

@@ -45,8 +45,8 @@ export interface OpEntry {
    * op's output and nothing taps that output (a Conv's or a residual Add's ReLU then costs no pass of its own).
    */
   gpuRelu?: (c: OpContext) => Tensor;
-  /** The op, the Add of `residual` to its output and the ReLU after it in one engine call (Conv; module.run). */
-  gpuResidualRelu?: (c: OpContext, residual: Tensor) => Tensor;
+  /** The op and the Add of `residual` to its output (and the ReLU after that) in one engine call (Conv; module.run). */
+  gpuResidual?: (c: OpContext, residual: Tensor, relu: boolean) => Tensor;
   /** Host evaluation when every input is a host value. */
   host?: (c: OpContext) => HostTensor[];
   /** Host evaluation even for run-time inputs: the op reads only their shapes. */
@@ -196,7 +196,7 @@ export const OPS: Record<string, OpEntry> = {
       return y;
     },
   },
-  Conv: { gpu: (c) => conv(c, false), gpuRelu: (c) => conv(c, false, true), gpuResidualRelu: (c, r) => conv(c, false, true, r) },
+  Conv: { gpu: (c) => conv(c, false), gpuRelu: (c) => conv(c, false, true), gpuResidual: (c, r, relu) => conv(c, false, relu, r) },
   ConvTranspose: { gpu: (c) => conv(c, true) },
   BatchNormalization: { gpu: batchNorm },
   InstanceNormalization: { gpu: instanceNorm },
