@@ -45,15 +45,17 @@ function resample(mode: 'down' | 'up', src: Tensor, outH: number, outW: number, 
   const lead = src.shape.slice(0, -2);
   const out = Tensor.empty([...lead, outH, outW]);
   const merge = epi?.kind === 'merge' ? epi : null;
+  // UP runs 4 outputs of a row per invocation (shaders/pyramid.wgsl).
+  const n = mode === 'down' ? out.size : (out.size / outW) * Math.ceil(outW / 4);
   const scales = merge ? [merge.ssB.buffer, (merge.first?.ssC ?? merge.ssB).buffer] : [];
   e.dispatch({
     pipeline: shaderPipeline('pyramid', { DOWN: mode === 'down', OTHER: !!epi, SUB: epi?.kind === 'sub', MERGE: !!merge, FIRST: !!merge?.first, UNIFORM: merge ? 5 : epi ? 3 : 2 }),
     buffers: [src.buffer, out.buffer, ...(epi ? [epi.other.buffer] : []), ...scales],
     uniforms: packParams('pyramid', {
-      n: out.size, SH, SW, OH: outH, OW: outW, gain, planesPerItem: merge?.planesPerItem ?? 1, eps: merge?.eps ?? 0,
+      n, SH, SW, OH: outH, OW: outW, gain, planesPerItem: merge?.planesPerItem ?? 1, eps: merge?.eps ?? 0,
       wB: merge?.wB ?? 0, invCountB: merge ? 1 / merge.countB : 0, wC: merge?.first?.wC ?? 0, invCountC: merge?.first ? 1 / merge.first.countC : 0,
     }),
-    workgroups: grid(out.size, 256),
+    workgroups: grid(n, 256),
     label: `pyramid.${epi ? (epi.kind === 'sub' ? 'band' : 'merge') : mode}(${fmt(src.shape)} -> ${fmt(out.shape)})`,
   });
   return out;
