@@ -65,7 +65,10 @@ describe('faceinv train-decoder, decode, eval', () => {
     const r = cli('train-decoder', '--out', dir, '--preset', 'identity', '--faces', join(tmp, 'two.png'), '--held-out', '0', '--filters', '4', '--batch', '2', '--steps', '40', '--checkpoint-every', '40');
     expect(r.code, r.err).toBe(0);
     // The preset's networks see invert --preset identity's views; the run records them and --resume holds to them.
-    expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).train.viewJitter).toEqual({ ...IDENTITY_JITTER });
+    const run = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    expect(run.train.viewJitter).toEqual({ ...IDENTITY_JITTER });
+    // Its faces at a photo's contrast (the output stretch) and its rate decaying to a tenth.
+    expect([run.decoder.stretch, run.train.lrFinal]).toEqual([0.2, 0.1]);
     const off = cli('train-decoder', '--out', dir, '--resume', '--view-jitter', 'none');
     expect(off.code).toBe(2);
     expect(off.err).toMatch(/--view-jitter none \(the run's: 4,0\.05,3\) contradicts/);
@@ -74,7 +77,7 @@ describe('faceinv train-decoder, decode, eval', () => {
     expect(tones.err).toMatch(/--chroma-tv 0\.3 \(the run's: 0\), --contrast 30,0\.2 \(the run's: none\) contradict/);
     const shaped = cli('train-decoder', '--out', dir, '--resume', '--stretch', '0.35', '--lr-decay', '0.5');
     expect(shaped.code).toBe(2);
-    expect(shaped.err).toMatch(/--stretch 0\.35 \(the run's: [^)]+\), --lr-decay 0\.5 \(the run's: [^)]+\) contradict/);
+    expect(shaped.err).toMatch(/--stretch 0\.35 \(the run's: 0\.2\), --lr-decay 0\.5 \(the run's: 0\.1\) contradict/);
     const out = join(tmp, 'decoded.png');
     const d = cli('decode', '--decoder', dir, '--embedding', chips[0], '--embedding', chips[1], '--out', out);
     expect(d.code, d.err).toBe(0);
