@@ -51,7 +51,7 @@ export interface DecoderConfig {
    */
   linearLevels?: number;
   /**
-   * > 0: photo contrast as the output layer (contrastStretch): each decoded face's luminance stretched about
+   * Photo contrast as the output layer (contrastStretch), when set: each decoded face's luminance stretched about
    * its mean until its σ reaches this (0..1; a photo's is about 0.2). Trained with it, the decoder keeps its
    * pixel term's soft, mean-like faces at a photo's contrast instead of washed out. Absent: as drawn.
    */
