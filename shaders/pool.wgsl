@@ -51,6 +51,20 @@ fn avgCount(oy: u32, ox: u32) -> f32 {
   return f32(max(ye - ys, 0) * max(xe - xs, 0));
 }
 
+#if ${BACKWARD}
+// What window (oy, ox) of the plane sends to in-plane input pixel q: its gradient if q was its maximum (MAX),
+// else its gradient over its count.
+fn windowGrad(plane: u32, oy: u32, ox: u32, q: u32) -> f32 {
+  let o = (plane * p.OH + oy) * p.OW + ox;
+#if ${MAX}
+  if (arg[o] == f32(q)) { return src[o]; }
+  return 0.0;
+#else
+  return src[o] / avgCount(oy, ox);
+#endif
+}
+#endif
+
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * 256u;
@@ -70,12 +84,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let ox1 = min(nx / i32(SW), i32(p.OW) - 1);
   for (var oy = max(ny - i32(KH) + i32(SH), 0) / i32(SH); oy <= oy1; oy++) {
     for (var ox = max(nx - i32(KW) + i32(SW), 0) / i32(SW); ox <= ox1; ox++) {
-      let o = (plane * p.OH + u32(oy)) * p.OW + u32(ox);
-#if ${MAX}
-      if (arg[o] == f32(q)) { acc += src[o]; }
-#else
-      acc += src[o] / avgCount(u32(oy), u32(ox));
-#endif
+      acc += windowGrad(plane, u32(oy), u32(ox), q);
     }
   }
 #else
@@ -87,12 +96,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       let nx = i32(ix + p.PL) - i32(kx * DW);
       let ox = nx / i32(SW);
       if (nx < 0 || ox * i32(SW) != nx || ox >= i32(p.OW)) { continue; }
-      let o = (plane * p.OH + u32(oy)) * p.OW + u32(ox);
-#if ${MAX}
-      if (arg[o] == f32(q)) { acc += src[o]; }
-#else
-      acc += src[o] / avgCount(u32(oy), u32(ox));
-#endif
+      acc += windowGrad(plane, u32(oy), u32(ox), q);
     }
   }
 #endif
