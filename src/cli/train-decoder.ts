@@ -37,8 +37,9 @@ type Preset = { decoder: Partial<DecoderConfig>; train: TrainSettings; data: Dat
  * decoded face through invert --preset identity's views (IDENTITY_JITTER): with them every network that took no
  * part identifies more of the gallery's people (BENCHMARKS.md § Decoders trained on real faces); the faces
  * stretched to a photo's contrast by the decoder's output layer (stretch 0.2: as distinct as the issue asks)
- * and 1500 steps with the rate decaying to a tenth (every held-out network finds as many people or more:
- * BENCHMARKS.md § Photo contrast as a layer, and longer runs; about 20 minutes here).
+ * and 1500 steps with the rate decaying to a tenth (faceres, faceplugin and mobilefacenet find as many people
+ * or more over two seeds, mobileface 1–3: BENCHMARKS.md § Photo contrast as a layer, and longer runs; about 20
+ * minutes here).
  */
 function presetSettings(name: string, guideLayers: string[]): Preset {
   const layers = (w: number) => guideLayers.map((layer) => ({ layer, weight: w }));
