@@ -16,6 +16,21 @@ describe('the tape: backward, accumulation, noGrad, grad / valueAndGrad', () => 
     x.dispose();
   });
 
+  it('a rule that hands one tensor to two inputs, one of which already has a gradient (addRelu), in either order', async () => {
+    for (const first of [true, false]) {
+      const x = F.tensor([0.5, -1, 2, 0.3], [4]);
+      x.requiresGrad = true;
+      F.tidy(() => {
+        const [a, b] = [F.mul(x, 1.5), F.mul(x, 2)];
+        // b's later consumer's rule runs first: b has a gradient when addRelu's rule hands it the masked one.
+        F.backward(F.add(F.sum(first ? F.addRelu(a, b) : F.addRelu(b, a)), F.sum(F.mul(b, 3))));
+      });
+      // d/dx of relu(3.5x) + 6x.
+      expect(Array.from(await x.grad!.data())).toEqual([9.5, 6, 9.5, 9.5]);
+      x.dispose();
+    }
+  });
+
   it('a constant operand costs no gradient kernel (PReLU\'s slope, a tensor exponent)', async () => {
     // The ops backward launches, by name, when only x requires a gradient: the constant's rule (a full-size
     // multiply, a log) must not run.

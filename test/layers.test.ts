@@ -33,8 +33,11 @@ describe('kernels declared once: binding kinds come from the WGSL', () => {
     const { bindingKinds, specialise } = await import('../src/kernels/preprocess.ts');
     // The pool shader declares different bindings for its forward and backward variants.
     const window = { KH: 2, KW: 2, SH: 2, SW: 2, DH: 1, DW: 1 };
-    expect(bindingKinds(specialise('pool', { BACKWARD: false, MAX: true, COUNT_PAD: false, ...window }))).toEqual(['read', 'write', 'write', 'uniform']);
-    expect(bindingKinds(specialise('pool', { BACKWARD: true, MAX: true, COUNT_PAD: false, ...window }))).toEqual(['read', 'read', 'write', 'uniform']);
+    const plain = { MAX: true, COUNT_PAD: false, MASK: false, UNIT_DILATION: true, ...window };
+    expect(bindingKinds(specialise('pool', { ...plain, BACKWARD: false }))).toEqual(['read', 'write', 'write', 'uniform']);
+    expect(bindingKinds(specialise('pool', { ...plain, BACKWARD: true }))).toEqual(['read', 'read', 'write', 'uniform']);
+    // With the ReLU's mask taken in, the backward reads one buffer more, the uniform block still last.
+    expect(bindingKinds(specialise('pool', { ...plain, BACKWARD: true, MASK: true }))).toEqual(['read', 'read', 'write', 'read', 'uniform']);
     expect(bindingKinds(specialise('optim', { ADAM: false, MOMENTUM: false, NESTEROV: false }))).toEqual(['write', 'read', 'uniform']);
     const decl = (i: number, kind: string) => `@group(0) @binding(${i}) var<${kind}> b${i}: array<f32>;`;
     expect(() => bindingKinds([decl(0, 'storage, read'), decl(2, 'uniform')].join('\n'))).toThrow(/binding 1 is missing/);

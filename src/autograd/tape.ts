@@ -149,6 +149,9 @@ export function backward(root: Tensor, seed?: Tensor, opts: BackwardOptions = {}
       if (inGrads.length !== node.inputs.length) {
         throw new Error(`backward: op '${node.op}' returned ${inGrads.length} gradients for ${node.inputs.length} inputs`);
       }
+      // Gradients summed into an input's earlier one: released after the loop unless another input holds them
+      // (a rule may hand one tensor to several inputs, as addRelu does).
+      const summed = new Set<Tensor>();
       node.inputs.forEach((u, i) => {
         const gi = inGrads[i];
         if (!u.requiresGrad || !gi) return;
@@ -162,9 +165,10 @@ export function backward(root: Tensor, seed?: Tensor, opts: BackwardOptions = {}
         } else if (prev) {
           put(u, noGrad(() => addTensors(prev, gi)));
           drop(prev);
-          if (gi !== g) drop(gi);
+          if (gi !== g) summed.add(gi);
         } else put(u, gi);
       });
+      for (const s of summed) if (!uses.get(s)) s.dispose();
       if (!opts.retainGraph) t.node = freedNode(node.op, node.inputs);
       drop(g);
     }
