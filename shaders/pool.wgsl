@@ -76,18 +76,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let iy = q / p.W;
   let ix = q % p.W;
   var acc = 0.0;
-#if ${UNIT_DILATION}
-  // The windows that hold the pixel, and only those: oy·SH ≤ iy + PT ≤ oy·SH + KH − 1 (2 of 3×3/2's 3 taps).
-  let ny = i32(iy + p.PT);
-  let nx = i32(ix + p.PL);
-  let oy1 = min(ny / i32(SH), i32(p.OH) - 1);
-  let ox1 = min(nx / i32(SW), i32(p.OW) - 1);
-  for (var oy = max(ny - i32(KH) + i32(SH), 0) / i32(SH); oy <= oy1; oy++) {
-    for (var ox = max(nx - i32(KW) + i32(SW), 0) / i32(SW); ox <= ox1; ox++) {
-      acc += windowGrad(plane, u32(oy), u32(ox), q);
-    }
-  }
-#else
   for (var ky = 0u; ky < KH; ky++) {
     let ny = i32(iy + p.PT) - i32(ky * DH);
     let oy = ny / i32(SH);
@@ -99,7 +87,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       acc += windowGrad(plane, u32(oy), u32(ox), q);
     }
   }
-#endif
 #if ${MASK}
   acc = select(0.0, acc, mask[i] > 0.0);
 #endif

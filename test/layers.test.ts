@@ -33,7 +33,7 @@ describe('kernels declared once: binding kinds come from the WGSL', () => {
     const { bindingKinds, specialise } = await import('../src/kernels/preprocess.ts');
     // The pool shader declares different bindings for its forward and backward variants.
     const window = { KH: 2, KW: 2, SH: 2, SW: 2, DH: 1, DW: 1 };
-    const plain = { MAX: true, COUNT_PAD: false, MASK: false, UNIT_DILATION: true, ...window };
+    const plain = { MAX: true, COUNT_PAD: false, MASK: false, ...window };
     expect(bindingKinds(specialise('pool', { ...plain, BACKWARD: false }))).toEqual(['read', 'write', 'write', 'uniform']);
     expect(bindingKinds(specialise('pool', { ...plain, BACKWARD: true }))).toEqual(['read', 'read', 'write', 'uniform']);
     // With the ReLU's mask taken in, the backward reads one buffer more, the uniform block still last.

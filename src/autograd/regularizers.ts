@@ -163,10 +163,14 @@ export function mirrorRegularizer(p: Tensor, opts: { eps?: number; perItem?: boo
   return norm(sub(p, flipped), !!opts.perItem, opts.eps ?? 1e-12);
 }
 
+/** The [1, 3, 1, 1] tensor of the Rec. 601 luminance coefficients that `luminance` and its kin take (keep it). */
+export const luminanceWeights = (): Tensor => tensor([0.299, 0.587, 0.114], [1, 3, 1, 1]);
+
 /**
  * Luminance of an RGB batch [N, 3, H, W] as [N, 1, H, W], with `weights` the [1, 3, 1, 1] tensor of the
  * Rec. 601 coefficients (0.299, 0.587, 0.114; the caller keeps it, so a step allocates no constant).
  */
+
 export function luminance(p: Tensor, weights: Tensor): Tensor {
   if (p.rank !== 4 || p.shape[1] !== 3) throw new RangeError(`luminance: needs RGB images [N, 3, H, W], got ${fmt(p.shape)}`);
   return sum(mul(p, weights), 1, true);

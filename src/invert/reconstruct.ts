@@ -16,7 +16,7 @@ import { Rng } from '../tensor/random.ts';
 import { LossHistory } from '../tensor/history.ts';
 import * as O from '../autograd/ops.ts';
 import { backward, noGrad } from '../autograd/tape.ts';
-import { totalVariation, lapNormalize, coarseToFineWeights, lapRegularizer, mirrorRegularizer, lapSplit, lapMerge, chroma, contrastFloors, faceRegionMask, skinTone } from '../autograd/regularizers.ts';
+import { totalVariation, lapNormalize, coarseToFineWeights, lapRegularizer, mirrorRegularizer, lapSplit, lapMerge, chroma, contrastFloors, faceRegionMask, skinTone, luminanceWeights } from '../autograd/regularizers.ts';
 import { Adam } from '../optim/adam.ts';
 import { SGD } from '../optim/sgd.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
@@ -111,7 +111,7 @@ function allocate(o: ReconstructOptions, c: Checked, own: <T extends Tensor>(t: 
     guideActs,
     target,
     memberTargets,
-    lumWeights: colour ? own(O.tensor([0.299, 0.587, 0.114], [1, 3, 1, 1])) : null,
+    lumWeights: colour ? own(luminanceWeights()) : null,
     faceMask: c.skin || c.faceContrast ? own(faceRegionMask(S)) : null,
     skinTarget: c.skin ? own(O.tensor([...SKIN_CHROMA], [1, 3])) : null,
     viewer: c.jitter ? new JitterView(N, S, c.jitter) : null,

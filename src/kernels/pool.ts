@@ -27,7 +27,7 @@ export function poolKernel(kind: PoolKind, x: Tensor, g: PoolGeometry, countPad 
   const y = Tensor.empty([g.N, g.C, g.OH, g.OW]);
   const arg = kind === 'max' ? Tensor.empty(y.shape) : null;
   e.dispatch({
-    pipeline: shaderPipeline('pool', { BACKWARD: false, MAX: kind === 'max', COUNT_PAD: countPad, MASK: false, UNIT_DILATION: false, ...window(g) }),
+    pipeline: shaderPipeline('pool', { BACKWARD: false, MAX: kind === 'max', COUNT_PAD: countPad, MASK: false, ...window(g) }),
     buffers: [x.buffer, y.buffer, arg ? arg.buffer : e.scratch],
     uniforms: uniforms(g),
     workgroups: grid(y.size, 256),
@@ -37,15 +37,14 @@ export function poolKernel(kind: PoolKind, x: Tensor, g: PoolGeometry, countPad 
 }
 
 /**
- * dx from dy: each input pixel gathers the gradients of the windows that hold it; with `mask` (the pool's input,
+ * dx from dy: each input pixel gathers the gradients of the windows that used it; with `mask` (the pool's input,
  * a ReLU's output) zeroed where that is not positive, the ReLU's gradient pass taken in.
  */
 export function poolGradKernel(kind: PoolKind, dy: Tensor, arg: Tensor | null, g: PoolGeometry, countPad = false, mask?: Tensor): Tensor {
   const e = engine();
   const dx = Tensor.empty([g.N, g.C, g.H, g.W]);
-  const UNIT_DILATION = g.DH === 1 && g.DW === 1;
   e.dispatch({
-    pipeline: shaderPipeline('pool', { BACKWARD: true, MAX: kind === 'max', COUNT_PAD: countPad, MASK: !!mask, UNIT_DILATION, ...window(g) }),
+    pipeline: shaderPipeline('pool', { BACKWARD: true, MAX: kind === 'max', COUNT_PAD: countPad, MASK: !!mask, ...window(g) }),
     buffers: [dy.buffer, arg ? arg.buffer : e.scratch, dx.buffer, ...(mask ? [mask.buffer] : [])],
     uniforms: uniforms(g),
     workgroups: grid(dx.size, 256),

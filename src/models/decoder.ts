@@ -16,7 +16,7 @@ import { fmt } from '../tensor/shape.ts';
 import * as O from '../autograd/ops.ts';
 import { noGrad } from '../autograd/tape.ts';
 import { conv2d, convTranspose2d } from '../autograd/conv.ts';
-import { pyrUp, contrastStretch } from '../autograd/regularizers.ts';
+import { pyrUp, contrastStretch, luminanceWeights } from '../autograd/regularizers.ts';
 
 export interface DecoderConfig {
   kind: 'embedding' | 'guided';
@@ -191,7 +191,7 @@ export class Decoder {
     this.params = params;
     const { inputMean: m, inputStd: sd } = config;
     this.standardise = m && sd ? { mean: keep(O.tensor(m, [1, m.length])), gain: keep(O.tensor(sd.map((v) => 1 / v), [1, sd.length])) } : null;
-    this.lum = config.stretch ? keep(O.tensor([0.299, 0.587, 0.114], [1, 3, 1, 1])) : null;
+    this.lum = config.stretch ? keep(luminanceWeights()) : null;
   }
 
   /** A decoder with the paper's initialisation (seeded). */

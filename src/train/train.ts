@@ -12,7 +12,7 @@ import { engine } from '../tensor/engine.ts';
 import { Rng } from '../tensor/random.ts';
 import * as O from '../autograd/ops.ts';
 import { backward, noGrad } from '../autograd/tape.ts';
-import { totalVariation, pyrDown, chroma, contrastFloors, faceRegionMask, type ContrastFloor } from '../autograd/regularizers.ts';
+import { totalVariation, pyrDown, chroma, contrastFloors, faceRegionMask, luminanceWeights, type ContrastFloor } from '../autograd/regularizers.ts';
 import { Adam } from '../optim/adam.ts';
 import { cosine } from '../optim/schedule.ts';
 import type { FaceModel } from '../models/face_model.ts';
@@ -253,7 +253,7 @@ export async function trainDecoder(o: TrainOptions): Promise<TrainResult> {
   const viewer = s.viewJitter ? new JitterView(B, decoder.config.outputSize, s.viewJitter) : null;
   const view = (images: Tensor) => (viewer ? viewer.apply(images, rng) : images);
   const floors = { contrast: s.contrast, faceContrast: s.faceContrast, chromaTv: s.chromaTv };
-  const tones = s.contrast || s.faceContrast || s.chromaTv ? { floors, lum: keep(O.tensor([0.299, 0.587, 0.114], [1, 3, 1, 1])), faceMask: keep(faceRegionMask(decoder.config.outputSize)) } : undefined;
+  const tones = s.contrast || s.faceContrast || s.chromaTv ? { floors, lum: keep(luminanceWeights()), faceMask: keep(faceRegionMask(decoder.config.outputSize)) } : undefined;
 
   const snapshot = () => snapshotOf(step, rng, opt, decoder);
 

@@ -12,6 +12,20 @@ export interface AffineFold {
   node: NodeProto;
 }
 
+/** Who reads each value (a node index per reading input, so a node reading it twice counts twice) and which node makes it. */
+export interface GraphIndex {
+  readers: Map<string, number[]>;
+  producer: Map<string, number>;
+}
+
+export function indexGraph(nodes: NodeProto[]): GraphIndex {
+  const readers = new Map<string, number[]>();
+  nodes.forEach((n, j) => (n.input ?? []).forEach((i) => readers.set(i, [...(readers.get(i) ?? []), j])));
+  const producer = new Map<string, number>();
+  nodes.forEach((n, k) => (n.output ?? []).forEach((o) => producer.set(o, k)));
+  return { readers, producer };
+}
+
 /** The per-channel values of a constant that broadcasts over [N, C, H, W] along C only (or is a scalar). */
 function perChannel(t: HostTensor | undefined, C: number): Float64Array | null {
   if (!t || t.kind !== 'float' || t.shape.length > 4) return null;
@@ -25,9 +39,7 @@ function perChannel(t: HostTensor | undefined, C: number): Float64Array | null {
  * adds the folded weights and bias to `inits`: W'[o] = W[o]·Πscale, b'[o] = (b[o]·scale + shift)….
  * `kept` names values that must stay computed (graph outputs).
  */
-export function findAffineFolds(nodes: NodeProto[], inits: Map<string, HostTensor>, kept: Set<string>): Map<number, AffineFold> {
-  const readers = new Map<string, number[]>();
-  nodes.forEach((n, j) => (n.input ?? []).forEach((i) => readers.set(i, [...(readers.get(i) ?? []), j])));
+export function findAffineFolds(nodes: NodeProto[], { readers }: GraphIndex, inits: Map<string, HostTensor>, kept: Set<string>): Map<number, AffineFold> {
   const folds = new Map<number, AffineFold>();
   nodes.forEach((n, k) => {
     const [x, wName, bName] = n.input ?? [];
@@ -89,11 +101,7 @@ function spatialZeroPads(n: NodeProto, attrs: Map<string, Attr>, inits: Map<stri
  * none): exporters write Pad → Conv where a Conv's own padding would do (mobileface's 13 depthwise layers), and
  * the pass there and back costs as much as the depthwise convolution. A Conv with an affine fold keeps its Pad.
  */
-export function findPadFolds(nodes: NodeProto[], attrs: Map<string, Attr>[], inits: Map<string, HostTensor>, kept: Set<string>, affine: Map<number, AffineFold>): Map<number, PadFold> {
-  const readers = new Map<string, number[]>();
-  nodes.forEach((n, j) => (n.input ?? []).forEach((i) => readers.set(i, [...(readers.get(i) ?? []), j])));
-  const producer = new Map<string, number>();
-  nodes.forEach((n, k) => (n.output ?? []).forEach((o) => producer.set(o, k)));
+export function findPadFolds(nodes: NodeProto[], { readers, producer }: GraphIndex, attrs: Map<string, Attr>[], inits: Map<string, HostTensor>, kept: Set<string>, affine: Map<number, AffineFold>): Map<number, PadFold> {
   const folds = new Map<number, PadFold>();
   nodes.forEach((n, k) => {
     const v = (n.input ?? [])[0];

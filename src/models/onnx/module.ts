@@ -9,7 +9,7 @@ import type { NodeProto, ModelProto } from './proto.ts';
 import { decodeModel, defaultOpset, tensorFromProto, readAttrs, OnnxError, OPSET_FLOOR, type HostTensor, type Attr } from './load.ts';
 import { shapeOnly } from './host_ops.ts';
 import { OPS, type OpContext, type OpEntry } from './op_table.ts';
-import { findAffineFolds, findPadFolds, type AffineFold, type PadFold } from './fold.ts';
+import { indexGraph, findAffineFolds, findPadFolds, type AffineFold, type PadFold, type GraphIndex } from './fold.ts';
 
 type Value = { host: HostTensor; gpu?: undefined } | { gpu: Tensor; host?: undefined };
 
@@ -111,20 +111,20 @@ export class OnnxModule {
       for (const o of n.output ?? []) known.add(o);
     });
     for (const o of this.outputs) if (!known.has(o.name)) throw new OnnxError(`${name}: output '${o.name}' is produced by no node`);
-    this.folds = findAffineFolds(this.nodes, this.initializers, new Set(this.outputs.map((o) => o.name)));
-    this.padFolds = findPadFolds(this.nodes, this.attrs, this.initializers, new Set(this.outputs.map((o) => o.name)), this.folds);
+    const graph = indexGraph(this.nodes);
+    const kept = new Set(this.outputs.map((o) => o.name));
+    this.folds = findAffineFolds(this.nodes, graph, this.initializers, kept);
+    this.padFolds = findPadFolds(this.nodes, graph, this.attrs, this.initializers, kept, this.folds);
     for (const [k, f] of this.padFolds) this.paddedBy.set(f.pad, k);
-    this.findFusableRelus();
+    this.findFusableRelus(graph, kept);
   }
 
-  private findFusableRelus(): void {
-    const readers = new Map<string, number>();
-    for (const n of this.nodes) for (const i of n.input ?? []) readers.set(i, (readers.get(i) ?? 0) + 1);
-    const producer = new Map<string, number>();
-    this.nodes.forEach((n, k) => (n.output ?? []).forEach((o) => producer.set(o, k)));
+  private findFusableRelus({ readers, producer }: GraphIndex, kept: Set<string>): void {
+    // A value read once, by the node that would take its producer in, and not a graph output.
+    const alone = (v: string) => readers.get(v)?.length === 1 && !kept.has(v);
     this.nodes.forEach((n, j) => {
       const v = (n.input ?? [])[0];
-      if (n.opType !== 'Relu' || v === undefined || readers.get(v) !== 1 || this.outputs.some((o) => o.name === v)) return;
+      if (n.opType !== 'Relu' || v === undefined || !alone(v)) return;
       const k = producer.get(v);
       if (k !== undefined && OPS[this.nodes[k].opType!].gpuRelu && (this.nodes[k].output ?? []).length === 1) this.reluAfter.set(k, j);
     });
@@ -132,7 +132,7 @@ export class OnnxModule {
     // adds the residual (and applies the ReLU) in its output write (the later Conv where both inputs are).
     for (const [j, add] of this.nodes.entries()) {
       if (add.opType !== 'Add' || add.input?.length !== 2) continue;
-      const convs = add.input.map((v, i) => ({ v, i, k: producer.get(v) })).filter(({ v, k }) => k !== undefined && this.nodes[k].opType === 'Conv' && !this.folds.has(k) && readers.get(v) === 1 && this.nodes[k].output?.length === 1 && !this.outputs.some((o) => o.name === v));
+      const convs = add.input.map((v, i) => ({ v, i, k: producer.get(v) })).filter(({ v, k }) => k !== undefined && this.nodes[k].opType === 'Conv' && !this.folds.has(k) && alone(v) && this.nodes[k].output?.length === 1);
       const last = convs.sort((a, b) => b.k! - a.k!)[0];
       if (last) this.convIntoAdd.set(last.k!, [j, add.input[1 - last.i]]);
     }
