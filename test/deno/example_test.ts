@@ -11,6 +11,8 @@ Deno.test({
     if (!(r.iterations === 20)) throw new Error(`ran ${r.iterations} iterations, expected 20`);
     if (!(r.final < r.start)) throw new Error(`the distance did not fall: ${r.start} → ${r.final}`);
     if (!(r.start > 0.6 && r.final < 0.6)) throw new Error(`expected the guide above 0.6 and the result below: ${r.start} → ${r.final}`);
+    // Let the queue drain before the device goes (the engine test does the same).
+    await F.engine().sync();
     F.shutdown();
   },
 });
