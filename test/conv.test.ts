@@ -114,6 +114,12 @@ const convCases: [string, Geo][] = [
   ['1×1 conv, 17 → 3 channels', { N: 3, C: 17, H: 5, W: 6, K: 3, KH: 1, KW: 1, s: [1, 1], d: [1, 1], p: [0, 0, 0, 0], g: 1 }],
   ['1×1 stride 2: odd rows and columns get no gradient', { N: 2, C: 5, H: 7, W: 6, K: 4, KH: 1, KW: 1, s: [2, 2], d: [1, 1], p: [0, 0, 0, 0], g: 1 }],
   ['40 output channels (two row blocks), 3×3 stride 2 pad 1 into 14×13', { N: 1, C: 9, H: 14, W: 13, K: 40, KH: 3, KW: 3, s: [2, 2], d: [1, 1], p: [1, 1, 1, 1], g: 1 }],
+  // Fewer than 16 quads of output pixels: the subgroup GEMM with lanes over rows (shaders/conv_subgroup_rows.wgsl).
+  ['few pixels: 3×3 pad 1 on 4×4, 11 → 37 channels (ragged row blocks)', { N: 1, C: 11, H: 4, W: 4, K: 37, KH: 3, KW: 3, s: [1, 1], d: [1, 1], p: [1, 1, 1, 1], g: 1 }],
+  ['few pixels: 3×3 stride 2 valid on 4×4 → 1×1, 2 images (input gradient in 4 phases)', { N: 2, C: 10, H: 4, W: 4, K: 12, KH: 3, KW: 3, s: [2, 2], d: [1, 1], p: [0, 0, 0, 0], g: 1 }],
+  ['few pixels: 5×3 kernel, dilation 1×2, groups 2 on 3×5', { N: 1, C: 6, H: 3, W: 5, K: 10, KH: 5, KW: 3, s: [1, 1], d: [1, 2], p: [2, 2, 2, 2], g: 2 }],
+  ['few pixels: 3×3 pad 1 on 4×4, 3 images (12 quads in blocks of 4), 16 → 24 channels', { N: 3, C: 16, H: 4, W: 4, K: 24, KH: 3, KW: 3, s: [1, 1], d: [1, 1], p: [1, 1, 1, 1], g: 1 }],
+  ['one pixel: 3×3 pad 1 on 1×1, 3 images, 9 → 20 channels', { N: 3, C: 9, H: 1, W: 1, K: 20, KH: 3, KW: 3, s: [1, 1], d: [1, 1], p: [1, 1, 1, 1], g: 1 }],
 ];
 
 // Every CPU-driver variant runs every case: 'register', and 'subgroup' where the device has 8-wide subgroups
@@ -368,12 +374,14 @@ describe(`convTranspose2d [${variant}]: forward against float64, gradients again
 });
 
 describe("conv input gradient: the tape's sum and the ReLU's mask in the GEMM's output write", () => {
-  it('a residual block (x → a = relu(conv) → relu(conv) → conv, + a, relu): finite differences, the bits of the passes it replaces, fewer launches', async (ctx) => {
+  // The second size leaves the block's 3×3 convolutions 3×4 pixels: the kernel with lanes over rows.
+  for (const [N, H, W] of [[2, 11, 13], [1, 7, 9]])
+  it(`a residual block (x → a = relu(conv) → relu(conv) → conv, + a, relu) on ${N}×5×${H}×${W}: finite differences, the bits of the passes it replaces, fewer launches`, async (ctx) => {
     if (!subgroupKernelsSupported()) ctx.skip('device has no 8-wide subgroups: the epilogue is the subgroup kernel\'s');
     const out = (q: Geo) => [Math.floor((q.H + q.p[0] + q.p[2] - q.KH) / q.s[0]) + 1, Math.floor((q.W + q.p[1] + q.p[3] - q.KW) / q.s[1]) + 1];
-    const q1: Geo = { N: 2, C: 5, H: 11, W: 13, K: 6, KH: 3, KW: 3, s: [2, 2], d: [1, 1], p: [0, 1, 1, 0], g: 1 };
+    const q1: Geo = { N, C: 5, H, W, K: 6, KH: 3, KW: 3, s: [2, 2], d: [1, 1], p: [0, 1, 1, 0], g: 1 };
     const [AH, AW] = out(q1);
-    const q2: Geo = { N: 2, C: 6, H: AH, W: AW, K: 6, KH: 3, KW: 3, s: [1, 1], d: [1, 1], p: [1, 1, 1, 1], g: 1 };
+    const q2: Geo = { N, C: 6, H: AH, W: AW, K: 6, KH: 3, KW: 3, s: [1, 1], d: [1, 1], p: [1, 1, 1, 1], g: 1 };
     const relu = (a: Float64Array) => a.map((v) => Math.max(v, 0));
     const refFn = (x: Float64Array, w1: Float64Array, w2: Float64Array, w3: Float64Array) => {
       const a = relu(refConv(x, w1, null, q1).out);
@@ -386,7 +394,7 @@ describe("conv input gradient: the tape's sum and the ReLU's mask in the GEMM's 
       return F.addRelu(conv2d(conv2d(a, w2, undefined, opts(q2, true)), w3, undefined, opts(q2, false)), a);
     };
     const r = new Rand(97);
-    const shapes = [[2, 5, 11, 13], [6, 5, 3, 3], [6, 6, 3, 3], [6, 6, 3, 3]];
+    const shapes = [[N, 5, H, W], [6, 5, 3, 3], [6, 6, 3, 3], [6, 6, 3, 3]];
     const data = shapes.map((s) => r.uniform(size(s)).map((v) => v - 0.3));
     setConvVariant('subgroup');
     try {
@@ -411,9 +419,10 @@ describe("conv input gradient: the tape's sum and the ReLU's mask in the GEMM's 
       setConvVariant(null);
     }
   });
-  it('the residual sum and ReLU in the conv\'s output write: finite differences, the bits of conv + addRelu, one launch fewer', async (ctx) => {
+  for (const [N, H, W] of [[2, 9, 11], [1, 3, 4]])
+  it(`the residual sum and ReLU in the conv's output write on ${N}×5×${H}×${W}: finite differences, the bits of conv + addRelu, one launch fewer`, async (ctx) => {
     if (!subgroupKernelsSupported()) ctx.skip('device has no 8-wide subgroups: the epilogue is the subgroup kernel\'s');
-    const q1: Geo = { N: 2, C: 5, H: 9, W: 11, K: 6, KH: 3, KW: 3, s: [1, 1], d: [1, 1], p: [1, 1, 1, 1], g: 1 };
+    const q1: Geo = { N, C: 5, H, W, K: 6, KH: 3, KW: 3, s: [1, 1], d: [1, 1], p: [1, 1, 1, 1], g: 1 };
     const q2: Geo = { ...q1, C: 6 };
     const relu = (a: Float64Array) => a.map((v) => Math.max(v, 0));
     const refFn = (x: Float64Array, w1: Float64Array, w2: Float64Array, b2: Float64Array) => {
@@ -426,7 +435,7 @@ describe("conv input gradient: the tape's sum and the ReLU's mask in the GEMM's 
       return fused ? conv2d(a, w2, b2, { ...opts(q2), residual: a }) : F.addRelu(conv2d(a, w2, b2, { ...opts(q2), relu: false }), a);
     };
     const r = new Rand(98);
-    const shapes = [[2, 5, 9, 11], [6, 5, 3, 3], [6, 6, 3, 3], [6]];
+    const shapes = [[N, 5, H, W], [6, 5, 3, 3], [6, 6, 3, 3], [6]];
     const data = shapes.map((s) => r.uniform(size(s)).map((v) => v - 0.3));
     setConvVariant('subgroup');
     try {
@@ -447,7 +456,7 @@ describe("conv input gradient: the tape's sum and the ReLU's mask in the GEMM's 
       expect(passes.launched - fused.launched).toBe(1);
       // A residual that only broadcasts to the output takes the separate sum, with the same result.
       const got = F.tidy(() => {
-        const [a, w2, b2, rb] = [F.tensor(Float32Array.from(new Rand(99).uniform(2 * 6 * 9 * 11)), [2, 6, 9, 11]), F.tensor(Float32Array.from(data[2]), [6, 6, 3, 3]), F.tensor(Float32Array.from(data[3]), [6]), F.tensor([0.5, -0.2, 0.1, 0, 0.3, -0.4], [1, 6, 1, 1])];
+        const [a, w2, b2, rb] = [F.tensor(Float32Array.from(new Rand(99).uniform(N * 6 * H * W)), [N, 6, H, W]), F.tensor(Float32Array.from(data[2]), [6, 6, 3, 3]), F.tensor(Float32Array.from(data[3]), [6]), F.tensor([0.5, -0.2, 0.1, 0, 0.3, -0.4], [1, 6, 1, 1])];
         return F.concat([conv2d(a, w2, b2, { ...opts(q2), residual: rb }), F.addRelu(conv2d(a, w2, b2, { ...opts(q2), relu: false }), rb)]);
       });
       const both = await got.data();

@@ -8,6 +8,9 @@ import { shaderPipeline } from './preprocess.ts';
 import { matmulKernel } from './matmul.ts';
 import { gradFilterSubgroup } from './conv_grad_filter.ts';
 import { mergedTaps, phaseWeights } from './conv_phases.ts';
+import { gatheredGemm, type GatheredGemm, type GradEpilogue } from './conv_gemm.ts';
+
+export type { GradEpilogue } from './conv_gemm.ts';
 
 export { gradFilterLayout } from './conv_grad_filter.ts';
 export { mergedTaps } from './conv_phases.ts';
@@ -241,14 +244,6 @@ export function conv2dGradInputKernel(dy: Tensor, w: Tensor, bias: Tensor | null
   return out;
 }
 
-/** What the input gradient's GEMM may fold into its output write: see shaders/conv_subgroup.wgsl. */
-export interface GradEpilogue {
-  /** A gradient already accumulated for dx, added to it. */
-  prev?: Tensor;
-  /** dx zeroed where this tensor (a ReLU's output, dx's shape) is not positive: the ReLU's gradient pass. */
-  mask?: Tensor;
-}
-
 /**
  * dx as conv2dGradInputKernel computes it, with `epi` folded into the GEMM's output write, or null where this
  * layer and adapter do not run the subgroup GEMM (the caller then adds and masks with passes of its own).
@@ -272,59 +267,6 @@ function gradInputSubgroup(dy: Tensor, w: Tensor, bias: Tensor | null, g: ConvGe
     phaseRows: CG, phasesX: tx.phases.length, dstC: g.C, dstH: g.H, dstW: g.W, dstSy: g.SH, dstSx: g.SW,
   }, false, epi);
   return out;
-}
-
-/** A conv (forward) or its input gradient (all stride phases) as a gathered GEMM: see shaders/conv_subgroup.wgsl. */
-interface GatheredGemm {
-  G: number; M: number; TY: number; TX: number; N: number; colH: number; colW: number;
-  srcC: number; srcCG: number; srcH: number; srcW: number;
-  colStrideY: number; colStrideX: number; tapStrideY: number; tapStrideX: number; offY: number; offX: number;
-  phaseRows: number; phasesX: number; dstC: number; dstH: number; dstW: number; dstSy: number; dstSx: number;
-}
-
-/**
- * out[n, g·M + row, …] = Σ_r A[g, row, r] · B[r, (n, pixel)] (+ bias) with A dense [G, M, R], in blocks of
- * 8, 16 or 32 rows × 32 or 64 pixels (gemmBlock).
- */
-function gatheredGemm(src: Tensor, A: Tensor, bias: Tensor | null, out: Tensor, label: string, m: GatheredGemm, relu = false, epi: GradEpilogue = {}): void {
-  const colQuads = Math.ceil(m.colW / 4);
-  const quads = m.N * m.colH * colQuads;
-  if (quads === 0) return;
-  const R = m.srcCG * m.TY * m.TX;
-  const TX = Math.max(m.TX, 1);
-  const { frags, QPL } = gemmBlock(m.M, TX, 3 * m.colStrideX + (TX - 1) * Math.abs(m.tapStrideX) + 1);
-  const e = engine();
-  const uniforms = packParams('conv_subgroup', { ...m, R, quads, colQuads, hasBias: bias ? 1 : 0, relu: relu ? 1 : 0 });
-  const defines = {
-    TY: Math.max(m.TY, 1), TX, FRAGS: frags, MORE_THAN_8_ROWS: frags >= 2, MORE_THAN_16_ROWS: frags === 4,
-    CSX: m.colStrideX, TSX: m.tapStrideX, QPL, EPILOGUE: !!(epi.prev || epi.mask), ADD_PREV: !!epi.prev, MASK: !!epi.mask,
-  };
-  const extra = defines.EPILOGUE ? [epi.prev?.buffer ?? e.scratch, epi.mask?.buffer ?? e.scratch] : [];
-  const [wx, wy] = grid(quads, SUBGROUP_WIDTH * QPL, e.limits.maxComputeWorkgroupsPerDimension ?? 65535);
-  e.dispatch({
-    pipeline: shaderPipeline('conv_subgroup', defines),
-    buffers: [src.buffer, A.buffer, bias ? bias.buffer : e.scratch, out.buffer, ...extra],
-    uniforms,
-    workgroups: [wx, wy, Math.ceil(m.M / (8 * frags)) * m.G],
-    label,
-  });
-}
-
-/**
- * The gathered GEMM's block: 8·frags rows (up to 32, no more than M needs) × 32·QPL pixels (QPL 1 or 2) of a
- * subgroup. Per (channel, tap row) pair of TX taps, whose source window spans `span` values, a lane makes
- * frags·TX loads of A and QPL·span of B for 8·frags·TX·QPL products: big blocks load less per product, but
- * their fully unrolled loop grows, and lavapipe runs a loop past its 32 KiB instruction cache slower than its
- * instruction count predicts (7×7 stride 2 forward: 16.5 ms with 32 rows × 64 pixels, 74 KiB of loop; 12.5 ms
- * with 16 × 32, 34 KiB). The loop's size as its machine code measured: about 1 KB per load (8 lanes) and 480
- * B per 8 products. The block that loads least among those whose loop fits; the smallest loop if none does.
- */
-function gemmBlock(M: number, TX: number, span: number): { frags: number; QPL: number } {
-  const blocks = [1, 2, 4].filter((f) => f === 1 || M > 4 * f).flatMap((frags) => [1, 2].map((QPL) => ({ frags, QPL })));
-  const bytes = (b: { frags: number; QPL: number }) => 1000 * (b.frags * TX + b.QPL * span) + 480 * b.frags * TX * b.QPL;
-  const loads = (b: { frags: number; QPL: number }) => 1 / b.QPL + span / (b.frags * TX);
-  const fit = blocks.filter((b) => bytes(b) <= 36000);
-  return fit.length ? fit.reduce((x, y) => (loads(y) < loads(x) ? y : x)) : blocks.reduce((x, y) => (bytes(y) < bytes(x) ? y : x));
 }
 
 /**
