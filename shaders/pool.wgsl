@@ -1,5 +1,5 @@
-// 2-D pooling, NCHW, one invocation per output (forward) or per input pixel (backward, gather form: each
-// input pixel sums the gradients of the windows that used it, so no atomics and no races).
+// 2-D pooling, NCHW, one invocation per output pixel (forward) or input pixel (backward, gather form: each
+// input pixel sums the gradients of the windows that used it, so no atomics and no races), for every plane.
 //   MAX forward writes the max and its in-plane index (iy·W + ix, as f32; −1 when the window is all padding).
 //   AVG divides by the window's size, counting padding or not (COUNT_PAD), never counting the ceil-mode
 //   overhang beyond the padding.
@@ -52,79 +52,109 @@ fn avgCount(oy: u32, ox: u32) -> f32 {
 }
 
 #if ${BACKWARD}
-// What window (oy, ox) of the plane sends to in-plane input pixel q: its gradient if q was its maximum (MAX),
-// else its gradient over its count.
-fn windowGrad(plane: u32, oy: u32, ox: u32, q: u32) -> f32 {
-  let o = (plane * p.OH + oy) * p.OW + ox;
-#if ${MAX}
-  if (arg[o] == f32(q)) { return src[o]; }
-  return 0.0;
-#else
-  return src[o] / avgCount(oy, ox);
-#endif
-}
+// The backward works in blocks of SH × SW input pixels: with padding, block (by, bx) holds the pixels
+// (by·SH + jy − PT, bx·SW + jx − PL), and only the windows NBY × NBX up and left of it, (by − wy, bx − wx), can
+// cover them: window row by − wy covers pixel row jy of the block iff jy + wy·SH is a tap (ky·DH, ky < KH), a
+// constant. So an invocation loads each of those windows' gradient (and argmax) once for its SH·SW pixels, with
+// no branch on which windows apply: the gather form read every window of every pixel's range with a load each.
+const NBY = ((KH - 1u) * DH) / SH + 1u;
+const NBX = ((KW - 1u) * DW) / SW + 1u;
+fn isTap(d: u32, K: u32, D: u32) -> bool { return d % D == 0u && d / D < K; }
 #endif
 
-@compute @workgroup_size(256)
+// Workgroups of 8 × 8 pixels: x and y the pixel's column and row (of the input backward, of the output
+// forward), z the plane (image · channel), looping where there are more planes than workgroups in z. No
+// division by a run-time size, which lavapipe would run lane by lane.
+@compute @workgroup_size(8, 8)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * 256u;
 #if ${BACKWARD}
-  // i indexes an input pixel; src = dy [NC, OH, OW]; dst = dx [NC, H, W].
-  if (i >= p.NC * p.H * p.W) { return; }
-  let plane = i / (p.H * p.W);
-  let q = i % (p.H * p.W);
-  let iy = q / p.W;
-  let ix = q % p.W;
-  var acc = 0.0;
-  for (var ky = 0u; ky < KH; ky++) {
-    let ny = i32(iy + p.PT) - i32(ky * DH);
-    let oy = ny / i32(SH);
-    if (ny < 0 || oy * i32(SH) != ny || oy >= i32(p.OH)) { continue; }
-    for (var kx = 0u; kx < KW; kx++) {
-      let nx = i32(ix + p.PL) - i32(kx * DW);
-      let ox = nx / i32(SW);
-      if (nx < 0 || ox * i32(SW) != nx || ox >= i32(p.OW)) { continue; }
-      acc += windowGrad(plane, u32(oy), u32(ox), q);
+  // src = dy [NC, OH, OW]; dst = dx [NC, H, W]; x, y: the block's column and row from the first that holds a pixel.
+  let by = gid.y + p.PT / SH;
+  let bx = gid.x + p.PL / SW;
+  if (by * SH >= p.PT + p.H || bx * SW >= p.PL + p.W) { return; }
+  for (var plane = gid.z; plane < p.NC; plane += nwg.z) {
+    // The gradient each candidate window sends to a pixel it covers: to its maximum (MAX: at its argmax) or,
+    // divided by its count, to every pixel.
+    var wg: array<f32, NBY * NBX>;
+#if ${MAX}
+    var wa: array<f32, NBY * NBX>;
+#endif
+    for (var wy = 0u; wy < NBY; wy++) {
+      for (var wx = 0u; wx < NBX; wx++) {
+        let oy = i32(by) - i32(wy);
+        let ox = i32(bx) - i32(wx);
+        let inside = oy >= 0 && oy < i32(p.OH) && ox >= 0 && ox < i32(p.OW);
+        let o = (plane * p.OH + u32(clamp(oy, 0, i32(p.OH) - 1))) * p.OW + u32(clamp(ox, 0, i32(p.OW) - 1));
+#if ${MAX}
+        wg[wy * NBX + wx] = select(0.0, src[o], inside);
+        wa[wy * NBX + wx] = arg[o];
+#else
+        wg[wy * NBX + wx] = select(0.0, src[o] / avgCount(u32(max(oy, 0)), u32(max(ox, 0))), inside);
+#endif
+      }
+    }
+    for (var jy = 0u; jy < SH; jy++) {
+      let iy = i32(by * SH + jy) - i32(p.PT);
+      for (var jx = 0u; jx < SW; jx++) {
+        let ix = i32(bx * SW + jx) - i32(p.PL);
+        if (iy >= 0 && iy < i32(p.H) && ix >= 0 && ix < i32(p.W)) {
+          let q = u32(iy) * p.W + u32(ix);
+          var acc = 0.0;
+          for (var wy = 0u; wy < NBY; wy++) {
+            for (var wx = 0u; wx < NBX; wx++) {
+              if (isTap(jy + wy * SH, KH, DH) && isTap(jx + wx * SW, KW, DW)) {
+#if ${MAX}
+                acc += select(0.0, wg[wy * NBX + wx], wa[wy * NBX + wx] == f32(q));
+#else
+                acc += wg[wy * NBX + wx];
+#endif
+              }
+            }
+          }
+          let i = plane * p.H * p.W + q;
+#if ${MASK}
+          acc = select(0.0, acc, mask[i] > 0.0);
+#endif
+          dst[i] = acc;
+        }
+      }
     }
   }
-#if ${MASK}
-  acc = select(0.0, acc, mask[i] > 0.0);
-#endif
-  dst[i] = acc;
 #else
-  if (i >= p.NC * p.OH * p.OW) { return; }
-  let plane = i / (p.OH * p.OW);
-  let q = i % (p.OH * p.OW);
-  let oy = q / p.OW;
-  let ox = q % p.OW;
+  let ox = gid.x;
+  let oy = gid.y;
+  if (ox >= p.OW || oy >= p.OH) { return; }
   let y0 = i32(oy * SH) - i32(p.PT);
   let x0 = i32(ox * SW) - i32(p.PL);
-  let base = plane * p.H * p.W;
+  for (var plane = gid.z; plane < p.NC; plane += nwg.z) {
+    let base = plane * p.H * p.W;
 #if ${MAX}
-  var best = -3.4028234e38;
-  var at = -1.0;
+    var best = -3.4028234e38;
+    var at = -1.0;
 #else
-  var acc = 0.0;
+    var acc = 0.0;
 #endif
-  for (var ky = 0u; ky < KH; ky++) {
-    let iy = y0 + i32(ky * DH);
-    if (iy < 0 || iy >= i32(p.H)) { continue; }
-    for (var kx = 0u; kx < KW; kx++) {
-      let ix = x0 + i32(kx * DW);
-      if (ix < 0 || ix >= i32(p.W)) { continue; }
-      let v = src[base + u32(iy) * p.W + u32(ix)];
+    for (var ky = 0u; ky < KH; ky++) {
+      let iy = y0 + i32(ky * DH);
+      if (iy < 0 || iy >= i32(p.H)) { continue; }
+      for (var kx = 0u; kx < KW; kx++) {
+        let ix = x0 + i32(kx * DW);
+        if (ix < 0 || ix >= i32(p.W)) { continue; }
+        let v = src[base + u32(iy) * p.W + u32(ix)];
 #if ${MAX}
-      if (v > best || at < 0.0) { best = v; at = f32(u32(iy) * p.W + u32(ix)); }
+        if (v > best || at < 0.0) { best = v; at = f32(u32(iy) * p.W + u32(ix)); }
 #else
-      acc += v;
+        acc += v;
 #endif
+      }
     }
-  }
+    let i = (plane * p.OH + oy) * p.OW + ox;
 #if ${MAX}
-  dst[i] = best;
-  arg[i] = at;
+    dst[i] = best;
+    arg[i] = at;
 #else
-  dst[i] = acc / avgCount(oy, ox);
+    dst[i] = acc / avgCount(oy, ox);
 #endif
+  }
 #endif
 }

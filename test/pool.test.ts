@@ -110,6 +110,36 @@ describe('pooling: forward against float64, backward against finite differences'
     }
   });
 
+  it('more planes than workgroups in one dimension (65 535): the kernels loop over them', async () => {
+    const xs = [2, 33000, 3, 2];
+    const x = new Rand(5).uniform(size(xs), -1, 1);
+    const q: Q = { k: [2, 2], s: [1, 2], p: [0, 0, 0, 0] };
+    const dyData = Float32Array.from(new Rand(6).uniform(2 * 33000 * 2));
+    for (const kind of ['max', 'avg'] as const) {
+      const t = F.tensor(Float32Array.from(x), xs);
+      t.requiresGrad = true;
+      const fn = (a: F.Tensor) => (kind === 'max' ? maxPool2d(a, { kernel: q.k, stride: q.s }) : avgPool2d(a, { kernel: q.k, stride: q.s }));
+      const y = F.keep(F.tidy(() => {
+        const y = fn(t);
+        F.backward(F.sum(F.mul(y, F.tensor(dyData, y.shape))));
+        return y;
+      }));
+      const ref = refPool(kind, Float64Array.from(Float32Array.from(x)), xs, q).out;
+      expect(relErr(await y.data(), ref), kind).toBeLessThan(1e-6);
+      // dx: each window (one row pair, one column pair) hands dy to its maximum or a quarter to each pixel.
+      const dx = await t.grad!.data();
+      const want = new Float64Array(x.length);
+      for (let o = 0; o < ref.length; o++) {
+        const [pl, oy, ox] = [Math.floor(o / 2), o % 2, 0];
+        const at = [0, 1].flatMap((dy) => [0, 1].map((dxo) => (pl * 3 + oy + dy) * 2 + ox * 2 + dxo));
+        if (kind === 'avg') at.forEach((i) => (want[i] += dyData[o] / 4));
+        else want[at.reduce((b, i) => (Math.fround(x[i]) > Math.fround(x[b]) ? i : b))] += dyData[o];
+      }
+      expect(relErr(dx, want), `${kind} backward`).toBeLessThan(1e-6);
+      [y, t].forEach((u) => u.dispose());
+    }
+  });
+
   it('the argmax is released with the output, and bad shapes are refused', () => {
     const before = F.engine().stats().bytesInUse;
     const x = F.zeros([1, 1, 4, 4]);
