@@ -114,11 +114,11 @@ const convCases: [string, Geo][] = [
   ['1×1 conv, 17 → 3 channels', { N: 3, C: 17, H: 5, W: 6, K: 3, KH: 1, KW: 1, s: [1, 1], d: [1, 1], p: [0, 0, 0, 0], g: 1 }],
   ['1×1 stride 2: odd rows and columns get no gradient', { N: 2, C: 5, H: 7, W: 6, K: 4, KH: 1, KW: 1, s: [2, 2], d: [1, 1], p: [0, 0, 0, 0], g: 1 }],
   ['40 output channels (two row blocks), 3×3 stride 2 pad 1 into 14×13', { N: 1, C: 9, H: 14, W: 13, K: 40, KH: 3, KW: 3, s: [2, 2], d: [1, 1], p: [1, 1, 1, 1], g: 1 }],
-  // Fewer than 16 quads of output pixels: the subgroup GEMM with lanes over rows (shaders/conv_subgroup_rows.wgsl).
+  // Fewer than 8 quads of output pixels: the subgroup GEMM with lanes over rows (shaders/conv_subgroup_rows.wgsl).
   ['few pixels: 3×3 pad 1 on 4×4, 11 → 37 channels (ragged row blocks)', { N: 1, C: 11, H: 4, W: 4, K: 37, KH: 3, KW: 3, s: [1, 1], d: [1, 1], p: [1, 1, 1, 1], g: 1 }],
   ['few pixels: 3×3 stride 2 valid on 4×4 → 1×1, 2 images (input gradient in 4 phases)', { N: 2, C: 10, H: 4, W: 4, K: 12, KH: 3, KW: 3, s: [2, 2], d: [1, 1], p: [0, 0, 0, 0], g: 1 }],
   ['few pixels: 5×3 kernel, dilation 1×2, groups 2 on 3×5', { N: 1, C: 6, H: 3, W: 5, K: 10, KH: 5, KW: 3, s: [1, 1], d: [1, 2], p: [2, 2, 2, 2], g: 2 }],
-  ['few pixels: 3×3 pad 1 on 4×4, 3 images (12 quads in blocks of 4), 16 → 24 channels', { N: 3, C: 16, H: 4, W: 4, K: 24, KH: 3, KW: 3, s: [1, 1], d: [1, 1], p: [1, 1, 1, 1], g: 1 }],
+  ['few pixels: 3×3 pad 1 on 7×4 (7 quads in blocks of 4), 16 → 24 channels', { N: 1, C: 16, H: 7, W: 4, K: 24, KH: 3, KW: 3, s: [1, 1], d: [1, 1], p: [1, 1, 1, 1], g: 1 }],
   ['one pixel: 3×3 pad 1 on 1×1, 3 images, 9 → 20 channels', { N: 3, C: 9, H: 1, W: 1, K: 20, KH: 3, KW: 3, s: [1, 1], d: [1, 1], p: [1, 1, 1, 1], g: 1 }],
 ];
 

@@ -48,7 +48,7 @@ export function gatheredGemm(src: Tensor, A: Tensor, bias: Tensor | null, out: T
         defines: { ...defines, FRAGS: b.frags, MORE_THAN_8_ROWS: b.frags >= 2, MORE_THAN_16_ROWS: b.frags === 4, QPL: b.QPL },
         quadsPerBlock: SUBGROUP_WIDTH * b.QPL,
         rowsPerBlock: 8 * b.frags,
-      }))(gemmBlock(m.M, TX, span));
+      }))(gemmBlock(m.M, TX, span, quads));
   const [wx, wy] = grid(quads, kernel.quadsPerBlock, e.limits.maxComputeWorkgroupsPerDimension ?? 65535);
   e.dispatch({
     pipeline: shaderPipeline(kernel.shader, kernel.defines),
@@ -60,14 +60,14 @@ export function gatheredGemm(src: Tensor, A: Tensor, bias: Tensor | null, out: T
 }
 
 /**
- * The rows-per-lane kernel's block (shaders/conv_subgroup_rows.wgsl), or null where there are quads enough for
- * the pixel kernel's 16-quad block (at 8–15 quads, 256 channels of 4×4 at batch 2 and 3, the rows kernel was
- * still the faster by 1.2–1.7×; at 16 it was not): QB quads (up to 4, their windows of `span` values no more
- * than 40, so that the shader's loops unroll), and the most rows per lane (4, 2, 1) that still leave 8
- * workgroups for the driver's threads.
+ * The rows-per-lane kernel's block (shaders/conv_subgroup_rows.wgsl), or null where the quads fill the pixel
+ * kernel's 8 lanes (at 8 quads, 256 channels of 4×4 at batch 2, the pixel kernel with one quad per lane was
+ * the faster; at 4, batch 1, the rows kernel): QB quads (up to 4, their windows of `span` values no more than
+ * 40, so that the shader's loops unroll), and the most rows per lane (4, 2, 1) that still leave 8 workgroups
+ * for the driver's threads.
  */
 function rowsBlock(M: number, G: number, quads: number, span: number): { RPL: number; QB: number } | null {
-  if (quads >= 2 * SUBGROUP_WIDTH) return null;
+  if (quads >= SUBGROUP_WIDTH) return null;
   const QB = Math.max(1, Math.min(quads, 4, Math.floor(40 / span)));
   const RPL = [4, 2, 1].find((r) => Math.ceil(M / (SUBGROUP_WIDTH * r)) * Math.ceil(quads / QB) * G >= 8) ?? 1;
   return { RPL, QB };
@@ -80,12 +80,18 @@ function rowsBlock(M: number, G: number, quads: number, span: number): { RPL: nu
  * their fully unrolled loop grows, and lavapipe runs a loop past its 32 KiB instruction cache slower than its
  * instruction count predicts (7×7 stride 2 forward: 16.5 ms with 32 rows × 64 pixels, 74 KiB of loop; 12.5 ms
  * with 16 × 32, 34 KiB). The loop's size as its machine code measured: about 1 KB per load (8 lanes) and 480
- * B per 8 products. The block that loads least among those whose loop fits; the smallest loop if none does.
+ * B per 8 products. The block that loads least per product made among those whose loop fits (2.4 → 1.9 ms
+ * for 256 channels of 4×4 at batch 2, fwd + dx, where a QPL = 2 block left half its slots empty); the smallest
+ * loop if none does.
  */
-function gemmBlock(M: number, TX: number, span: number): { frags: number; QPL: number } {
+function gemmBlock(M: number, TX: number, span: number, quads: number): { frags: number; QPL: number } {
   const blocks = [1, 2, 4].filter((f) => f === 1 || M > 4 * f).flatMap((frags) => [1, 2].map((QPL) => ({ frags, QPL })));
   const bytes = (b: { frags: number; QPL: number }) => 1000 * (b.frags * TX + b.QPL * span) + 480 * b.frags * TX * b.QPL;
-  const loads = (b: { frags: number; QPL: number }) => 1 / b.QPL + span / (b.frags * TX);
+  // Loads per product over the share of the grid's quad slots that hold quads (8 quads fill one QPL = 1 block
+  // and half a QPL = 2 one).
+  const slots = (b: { QPL: number }) => SUBGROUP_WIDTH * b.QPL;
+  const used = (b: { QPL: number }) => quads / (Math.ceil(quads / slots(b)) * slots(b));
+  const loads = (b: { frags: number; QPL: number }) => (1 / b.QPL + span / (b.frags * TX)) / used(b);
   const fit = blocks.filter((b) => bytes(b) <= 36000);
   return fit.length ? fit.reduce((x, y) => (loads(y) < loads(x) ? y : x)) : blocks.reduce((x, y) => (bytes(y) < bytes(x) ? y : x));
 }
