@@ -1,12 +1,12 @@
-// 2-D pooling, NCHW, one invocation per output pixel (forward) or input pixel (backward, gather form: each
-// input pixel sums the gradients of the windows that used it, so no atomics and no races), for every plane.
+// 2-D pooling, NCHW, one invocation per output (forward) or per stride block of input pixels (backward, gather
+// form: each input pixel sums the gradients of the windows that used it, so no atomics and no races).
 //   MAX forward writes the max and its in-plane index (iy·W + ix, as f32; −1 when the window is all padding).
 //   AVG divides by the window's size, counting padding or not (COUNT_PAD), never counting the ceil-mode
 //   overhang beyond the padding.
 
 struct Params {
   NC: u32, H: u32, W: u32, OH: u32,
-  OW: u32, _kh: u32, _kw: u32, _sh: u32,
+  OW: u32, BH: u32, BW: u32, _sh: u32,
   _sw: u32, _dh: u32, _dw: u32, PT: u32,
   PL: u32, PB: u32, PR: u32, _pad: u32,
 }
@@ -62,99 +62,95 @@ const NBX = ((KW - 1u) * DW) / SW + 1u;
 fn isTap(d: u32, K: u32, D: u32) -> bool { return d % D == 0u && d / D < K; }
 #endif
 
-// Workgroups of 8 × 8 pixels: x and y the pixel's column and row (of the input backward, of the output
-// forward), z the plane (image · channel), looping where there are more planes than workgroups in z. No
-// division by a run-time size, which lavapipe would run lane by lane.
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 256u;
 #if ${BACKWARD}
-  // src = dy [NC, OH, OW]; dst = dx [NC, H, W]; x, y: the block's column and row from the first that holds a pixel.
-  let by = gid.y + p.PT / SH;
-  let bx = gid.x + p.PL / SW;
-  if (by * SH >= p.PT + p.H || bx * SW >= p.PL + p.W) { return; }
-  for (var plane = gid.z; plane < p.NC; plane += nwg.z) {
-    // The gradient each candidate window sends to a pixel it covers: to its maximum (MAX: at its argmax) or,
-    // divided by its count, to every pixel.
-    var wg: array<f32, NBY * NBX>;
+  // i indexes a block; src = dy [NC, OH, OW]; dst = dx [NC, H, W]; BH × BW blocks hold pixels of a plane.
+  if (i >= p.NC * p.BH * p.BW) { return; }
+  let plane = i / (p.BH * p.BW);
+  let by = (i / p.BW) % p.BH + p.PT / SH;
+  let bx = i % p.BW + p.PL / SW;
+  // The gradient each candidate window sends to a pixel it covers: to its maximum (MAX: at its argmax) or,
+  // divided by its count, to every pixel.
+  var wg: array<f32, NBY * NBX>;
 #if ${MAX}
-    var wa: array<f32, NBY * NBX>;
+  var wa: array<f32, NBY * NBX>;
 #endif
-    for (var wy = 0u; wy < NBY; wy++) {
-      for (var wx = 0u; wx < NBX; wx++) {
-        let oy = i32(by) - i32(wy);
-        let ox = i32(bx) - i32(wx);
-        let inside = oy >= 0 && oy < i32(p.OH) && ox >= 0 && ox < i32(p.OW);
-        let o = (plane * p.OH + u32(clamp(oy, 0, i32(p.OH) - 1))) * p.OW + u32(clamp(ox, 0, i32(p.OW) - 1));
+  for (var wy = 0u; wy < NBY; wy++) {
+    for (var wx = 0u; wx < NBX; wx++) {
+      let oy = i32(by) - i32(wy);
+      let ox = i32(bx) - i32(wx);
+      let inside = oy >= 0 && oy < i32(p.OH) && ox >= 0 && ox < i32(p.OW);
+      let o = (plane * p.OH + u32(clamp(oy, 0, i32(p.OH) - 1))) * p.OW + u32(clamp(ox, 0, i32(p.OW) - 1));
 #if ${MAX}
-        wg[wy * NBX + wx] = select(0.0, src[o], inside);
-        wa[wy * NBX + wx] = arg[o];
+      wg[wy * NBX + wx] = select(0.0, src[o], inside);
+      wa[wy * NBX + wx] = arg[o];
 #else
-        wg[wy * NBX + wx] = select(0.0, src[o] / avgCount(u32(max(oy, 0)), u32(max(ox, 0))), inside);
+      wg[wy * NBX + wx] = select(0.0, src[o] / avgCount(u32(max(oy, 0)), u32(max(ox, 0))), inside);
 #endif
-      }
     }
-    for (var jy = 0u; jy < SH; jy++) {
-      let iy = i32(by * SH + jy) - i32(p.PT);
-      for (var jx = 0u; jx < SW; jx++) {
-        let ix = i32(bx * SW + jx) - i32(p.PL);
-        if (iy >= 0 && iy < i32(p.H) && ix >= 0 && ix < i32(p.W)) {
-          let q = u32(iy) * p.W + u32(ix);
-          var acc = 0.0;
-          for (var wy = 0u; wy < NBY; wy++) {
-            for (var wx = 0u; wx < NBX; wx++) {
-              if (isTap(jy + wy * SH, KH, DH) && isTap(jx + wx * SW, KW, DW)) {
+  }
+  for (var jy = 0u; jy < SH; jy++) {
+    let iy = i32(by * SH + jy) - i32(p.PT);
+    for (var jx = 0u; jx < SW; jx++) {
+      let ix = i32(bx * SW + jx) - i32(p.PL);
+      if (iy >= 0 && iy < i32(p.H) && ix >= 0 && ix < i32(p.W)) {
+        let q = u32(iy) * p.W + u32(ix);
+        var acc = 0.0;
+        for (var wy = 0u; wy < NBY; wy++) {
+          for (var wx = 0u; wx < NBX; wx++) {
+            if (isTap(jy + wy * SH, KH, DH) && isTap(jx + wx * SW, KW, DW)) {
 #if ${MAX}
-                acc += select(0.0, wg[wy * NBX + wx], wa[wy * NBX + wx] == f32(q));
+              acc += select(0.0, wg[wy * NBX + wx], wa[wy * NBX + wx] == f32(q));
 #else
-                acc += wg[wy * NBX + wx];
+              acc += wg[wy * NBX + wx];
 #endif
-              }
             }
           }
-          let i = plane * p.H * p.W + q;
-#if ${MASK}
-          acc = select(0.0, acc, mask[i] > 0.0);
-#endif
-          dst[i] = acc;
         }
+        let d = plane * p.H * p.W + q;
+#if ${MASK}
+        acc = select(0.0, acc, mask[d] > 0.0);
+#endif
+        dst[d] = acc;
       }
     }
   }
 #else
-  let ox = gid.x;
-  let oy = gid.y;
-  if (ox >= p.OW || oy >= p.OH) { return; }
+  if (i >= p.NC * p.OH * p.OW) { return; }
+  let plane = i / (p.OH * p.OW);
+  let q = i % (p.OH * p.OW);
+  let oy = q / p.OW;
+  let ox = q % p.OW;
   let y0 = i32(oy * SH) - i32(p.PT);
   let x0 = i32(ox * SW) - i32(p.PL);
-  for (var plane = gid.z; plane < p.NC; plane += nwg.z) {
-    let base = plane * p.H * p.W;
+  let base = plane * p.H * p.W;
 #if ${MAX}
-    var best = -3.4028234e38;
-    var at = -1.0;
+  var best = -3.4028234e38;
+  var at = -1.0;
 #else
-    var acc = 0.0;
+  var acc = 0.0;
 #endif
-    for (var ky = 0u; ky < KH; ky++) {
-      let iy = y0 + i32(ky * DH);
-      if (iy < 0 || iy >= i32(p.H)) { continue; }
-      for (var kx = 0u; kx < KW; kx++) {
-        let ix = x0 + i32(kx * DW);
-        if (ix < 0 || ix >= i32(p.W)) { continue; }
-        let v = src[base + u32(iy) * p.W + u32(ix)];
+  for (var ky = 0u; ky < KH; ky++) {
+    let iy = y0 + i32(ky * DH);
+    if (iy < 0 || iy >= i32(p.H)) { continue; }
+    for (var kx = 0u; kx < KW; kx++) {
+      let ix = x0 + i32(kx * DW);
+      if (ix < 0 || ix >= i32(p.W)) { continue; }
+      let v = src[base + u32(iy) * p.W + u32(ix)];
 #if ${MAX}
-        if (v > best || at < 0.0) { best = v; at = f32(u32(iy) * p.W + u32(ix)); }
+      if (v > best || at < 0.0) { best = v; at = f32(u32(iy) * p.W + u32(ix)); }
 #else
-        acc += v;
+      acc += v;
 #endif
-      }
     }
-    let i = (plane * p.OH + oy) * p.OW + ox;
-#if ${MAX}
-    dst[i] = best;
-    arg[i] = at;
-#else
-    dst[i] = acc / avgCount(oy, ox);
-#endif
   }
+#if ${MAX}
+  dst[i] = best;
+  arg[i] = at;
+#else
+  dst[i] = acc / avgCount(oy, ox);
+#endif
 #endif
 }

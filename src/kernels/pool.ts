@@ -1,7 +1,7 @@
 // Max / average pooling kernels (forward and gather-form backward), NCHW.
 import { engine } from '../tensor/engine.ts';
 import { Tensor } from '../tensor/tensor.ts';
-import { packParams } from './params.ts';
+import { packParams, grid } from './params.ts';
 import { shaderPipeline } from './preprocess.ts';
 
 export interface PoolGeometry {
@@ -12,20 +12,14 @@ export interface PoolGeometry {
 
 export type PoolKind = 'max' | 'avg';
 
-const uniforms = (g: PoolGeometry) =>
-  // The window's sizes are pipeline constants (window() below); their slots in the struct stay zero.
-  packParams('pool', { NC: g.N * g.C, H: g.H, W: g.W, OH: g.OH, OW: g.OW, PT: g.PT, PL: g.PL, PB: g.PB, PR: g.PR });
-
-const window = (g: PoolGeometry) => ({ KH: g.KH, KW: g.KW, SH: g.SH, SW: g.SW, DH: g.DH, DW: g.DW });
-
-/** 8 × 8-pixel workgroups over a W × H plane, one per plane in z (the shader loops past the limit). */
-const pixelGrid = (W: number, H: number, planes: number): [number, number, number] => {
-  const max = engine().limits.maxComputeWorkgroupsPerDimension ?? 65535;
-  return [Math.ceil(W / 8), Math.ceil(H / 8), Math.min(planes, max)];
-};
-
 /** Stride blocks that hold any of the n pixels after `pad` (the backward's blocks along one axis). */
 const blocks = (pad: number, n: number, stride: number) => Math.floor((pad + n - 1) / stride) - Math.floor(pad / stride) + 1;
+
+const uniforms = (g: PoolGeometry) =>
+  // The window's sizes are pipeline constants (window() below); their slots in the struct stay zero.
+  packParams('pool', { NC: g.N * g.C, H: g.H, W: g.W, OH: g.OH, OW: g.OW, PT: g.PT, PL: g.PL, PB: g.PB, PR: g.PR, BH: blocks(g.PT, g.H, g.SH), BW: blocks(g.PL, g.W, g.SW) });
+
+const window = (g: PoolGeometry) => ({ KH: g.KH, KW: g.KW, SH: g.SH, SW: g.SW, DH: g.DH, DW: g.DW });
 
 const label = (op: string, g: PoolGeometry) =>
   `${op}([${g.N},${g.C},${g.H},${g.W}] k${g.KH}×${g.KW} s${g.SH}×${g.SW} pad ${g.PT},${g.PL},${g.PB},${g.PR})`;
@@ -39,7 +33,7 @@ export function poolKernel(kind: PoolKind, x: Tensor, g: PoolGeometry, countPad 
     pipeline: shaderPipeline('pool', { BACKWARD: false, MAX: kind === 'max', COUNT_PAD: countPad, MASK: false, ...window(g) }),
     buffers: [x.buffer, y.buffer, arg ? arg.buffer : e.scratch],
     uniforms: uniforms(g),
-    workgroups: pixelGrid(g.OW, g.OH, g.N * g.C),
+    workgroups: grid(y.size, 256),
     label: label(`${kind}Pool2d`, g),
   });
   return [y, arg];
@@ -57,7 +51,7 @@ export function poolGradKernel(kind: PoolKind, dy: Tensor, arg: Tensor | null, g
     buffers: [dy.buffer, arg ? arg.buffer : e.scratch, dx.buffer, ...(mask ? [mask.buffer] : [])],
     uniforms: uniforms(g),
     // One invocation per block of SH × SW input pixels (shaders/pool.wgsl).
-    workgroups: pixelGrid(blocks(g.PL, g.W, g.SW), blocks(g.PT, g.H, g.SH), g.N * g.C),
+    workgroups: grid(g.N * g.C * blocks(g.PT, g.H, g.SH) * blocks(g.PL, g.W, g.SW), 256),
     label: label(`${kind}Pool2d.backward`, g),
   });
   return dx;
