@@ -17,6 +17,15 @@ fn at(v: array<vec4<u32>, 2>, i: u32) -> u32 { return v[i / 4u][i % 4u]; }
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
 
+#if ${GRID3}
+// At most 3 axes once coalesced (src/kernels/copy.ts), one per grid dimension, [d0, d1, d2] over (z, y, x):
+// no index divisions, which a CPU driver (lavapipe) runs lane by lane.
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  if (gid.x >= p.shape[0].z) { return; }
+  let i = (gid.z * p.shape[0].y + gid.y) * p.shape[0].z + gid.x;
+  let j = p.offset + gid.z * p.stride[0].x + gid.y * p.stride[0].y + gid.x * p.stride[0].z;
+#else
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * 256u;
@@ -28,6 +37,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     j += (rem % dim) * at(p.stride, u32(d));
     rem = rem / dim;
   }
+#endif
 #if ${SCATTER}
   out[j] = src[i];
 #else
