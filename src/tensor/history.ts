@@ -1,8 +1,10 @@
 // Loss values kept on the GPU between readbacks: each step copies its values into the next row of a block
 // (a buffer copy in the step's command encoder, no readback), and the block is read every k steps — which is
-// also when a non-finite value is caught. Used by reconstruction and decoder training alike.
+// also when a non-finite value is caught. Used by reconstruction and decoder training alike. The wait for a
+// block sleeps through most of its expected time first (Pacer): Dawn's Node binding would poll meanwhile.
 import { Tensor, keep } from './tensor.ts';
 import { engine } from './engine.ts';
+import { Pacer } from './pacer.ts';
 
 export interface HistoryBlock {
   /** The rows recorded since the previous read, in order, each `width` values. */
@@ -14,6 +16,7 @@ export interface HistoryBlock {
 export class LossHistory {
   private readonly block: Tensor;
   private filled = 0;
+  private readonly pacer = new Pacer();
 
   /** Room for `capacity` rows of `width` values. */
   constructor(readonly capacity: number, readonly width: number) {
@@ -39,12 +42,16 @@ export class LossHistory {
     if (values.size !== this.width) throw new RangeError(`LossHistory: a row holds ${this.width} values, got ${values.size}`);
     if (this.full) throw new RangeError('LossHistory: the block is full; read() it first');
     engine().copyBuffer(values.buffer, 0, this.block.buffer, this.filled * this.width * 4, this.width * 4);
+    this.pacer.unit();
     this.filled++;
   }
 
   /** Reads the recorded rows back (one readback) and starts a new block. */
   async read(): Promise<HistoryBlock> {
+    engine().flush();
+    await this.pacer.beforeWait(this.filled);
     const data = await this.block.data();
+    this.pacer.done(this.filled);
     const rows = Array.from({ length: this.filled }, (_, r) => data.slice(r * this.width, (r + 1) * this.width));
     this.filled = 0;
     return { rows, bad: rows.findIndex((row) => row.some((v) => !Number.isFinite(v))) };
