@@ -1,9 +1,9 @@
 // Waits on repeated blocks of GPU work without a busy host. Dawn's Node binding (npm `webgpu`) polls its events
 // with setImmediate for as long as one of its promises is pending, keeping a core busy (and its allocations the
 // garbage collector) for the whole wait; on a CPU adapter (lavapipe) that core is taken from the driver's own
-// threads. Recording ten steps of the default model and then awaiting their completion took 15 % longer than
-// sleeping on a timer through most of the expected time first (47–49 against 40–41 ms a step at batch 1,
-// 279–290 against 238–247 at batch 8, 2 cores; see BENCHMARKS.md § Reconstruction iterations).
+// threads. `node --import tsx bench/pacing.ts` (blocks of ten steps of the default model, awaited at once or
+// paced) measured 47 against 34 ms a step at batch 1 and 272 against 167 at batch 8 on 2 cores (BENCHMARKS.md
+// § Reconstruction iterations).
 const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
