@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { engine } from '../src/index.ts';
+import { Pacer } from '../src/tensor/pacer.ts';
 
 export { tf };
 
@@ -20,8 +21,8 @@ export async function useTfjsOnEngineDevice(): Promise<WebGPUBackend> {
   return backend;
 }
 
-/** Waits until all GPU work of both the engine and tfjs (same device) has finished. */
-export async function gpuIdle(backend?: WebGPUBackend): Promise<void> {
+/** Submits the GPU work recorded so far by the engine and by tfjs (same device). */
+export function submitAll(backend?: WebGPUBackend): void {
   if (backend) {
     // tfjs keeps its pass open between ops; end it and submit (as its own readback path does).
     const b = backend as unknown as { commandEncoder: GPUCommandEncoder | null; endComputePassEncoder(): void };
@@ -30,12 +31,18 @@ export async function gpuIdle(backend?: WebGPUBackend): Promise<void> {
       backend.submitQueue();
     }
   }
+  engine().flush();
+}
+
+/** Waits until all GPU work of both the engine and tfjs (same device) has finished. */
+export async function gpuIdle(backend?: WebGPUBackend): Promise<void> {
+  submitAll(backend);
   await engine().sync();
 }
 
 /**
  * Median seconds per call of `fn` (which only queues GPU work), over `reps` timed batches of `inner` calls,
- * each batch ending with a full GPU sync; `warmup` untimed calls first. Where one call is much shorter than
+ * each batch ending with a full GPU sync (paced); `warmup` untimed calls first. Where one call is much shorter than
  * `minBatchMs` (a GPU's microsecond kernels), batches grow until a sync's latency is a small part of them.
  */
 export async function timeGpu(
@@ -46,17 +53,23 @@ export async function timeGpu(
   let inner = opts.inner ?? 3;
   for (let i = 0; i < warmup; i++) fn();
   await gpuIdle(opts.backend);
-  const t0 = performance.now();
-  fn();
-  await gpuIdle(opts.backend);
-  inner = Math.max(inner, Math.min(1000, Math.ceil(minBatchMs / Math.max(performance.now() - t0, 1e-3))));
-  const times: number[] = [];
-  for (let r = 0; r < reps; r++) {
+  // Each batch's wait sleeps through most of its expected time first (the pacer learns it from the batches
+  // before), as the engine's own loops do: Dawn's binding polls the whole wait otherwise, on the cores a CPU
+  // adapter computes with (bench/pacing.ts). Ours and the peer are timed alike.
+  const pacer = new Pacer();
+  const batch = async (calls: number) => {
     const t1 = performance.now();
-    for (let i = 0; i < inner; i++) fn();
+    pacer.unit();
+    for (let i = 0; i < calls; i++) fn();
+    submitAll(opts.backend);
+    await pacer.beforeWait(calls);
     await gpuIdle(opts.backend);
-    times.push((performance.now() - t1) / 1000 / inner);
-  }
+    pacer.done(calls);
+    return performance.now() - t1;
+  };
+  inner = Math.max(inner, Math.min(1000, Math.ceil(minBatchMs / Math.max(await batch(1), 1e-3))));
+  const times: number[] = [];
+  for (let r = 0; r < reps; r++) times.push((await batch(inner)) / 1000 / inner);
   times.sort((a, b) => a - b);
   return times[Math.floor(times.length / 2)];
 }
