@@ -8,7 +8,7 @@ enable subgroups;
 //   cols: output pixels in quads: each invocation owns 4 neighbouring pixels of one output row, in each of
 //         its QPL quads (lane l: the block's quads l, 8 + l).
 // A is a dense row-major [G, M, R] matrix (the weights as they are forward; re-laid per stride phase for
-// backward-data by src/kernels/conv.ts). B is the source image (x forward, dy backward) gathered with zeros
+// backward-data by src/kernels/conv_phases.ts). B is the source image (x forward, dy backward) gathered with zeros
 // outside it:  B[(ch, ty, tx), (n, cy, cx)] = src[n, g·srcCG + ch, cy·colStrideY + ty·tapStrideY + offY,
 //                                              cx·CSX + tx·TSX + offX]
 // Backward-data of a strided conv computes all stride phases in one GEMM: the input pixels y ≡ py (mod S)
@@ -34,8 +34,9 @@ enable subgroups;
 //   shuffled from the next lanes (past lane 7, from the next quad set). Only lanes at the end of an output
 //   row or of the block load them, skipped when no lane of the subgroup does. A 3×3 stride-1 pair costs a
 //   quad 4 loaded values (+ 2 at row ends) where gathering each tap's 4 pixels with two aligned vec4s cost 24.
-// - The block (BM rows × 32·QPL pixels) is the largest whose loop fits the instruction cache (gemmBlock in
-//   src/kernels/conv.ts, from the machine code's size); QPL = 2 halves A's loads per product.
+// - The block (BM rows × 32·QPL pixels) is the one with the fewest loads per product made, empty quad slots
+//   counted, whose loop fits the instruction cache (gemmBlock in src/kernels/conv_gemm.ts, from the machine
+//   code's size); QPL = 2 halves A's loads per product. Under 8 quads, conv_subgroup_rows.wgsl runs instead.
 // - ch and ty come from the pair with TY constant; per-lane addresses are computed once per block, and the
 //   output write counts rows instead of dividing.
 // Measured against the kernel this replaced (one quad per lane, 4 taps per step from two aligned vec4s per

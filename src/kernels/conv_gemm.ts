@@ -95,4 +95,3 @@ function gemmBlock(M: number, TX: number, span: number, quads: number): { frags:
   const fit = blocks.filter((b) => bytes(b) <= 36000);
   return fit.length ? fit.reduce((x, y) => (loads(y) < loads(x) ? y : x)) : blocks.reduce((x, y) => (bytes(y) < bytes(x) ? y : x));
 }
-
