@@ -9,13 +9,14 @@ const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resol
 /**
  * Learns how long a block of `units` (optimisation steps) takes from its first unit's recording to its
  * readback, and before the next readback sleeps until 85 % of the expected time has passed. The first block is
- * not learnt from (it compiles the pipelines), and the estimate rises by at most a tenth a block, so that a
- * slow block does not make the next sleep outlast the work.
+ * not learnt from (it compiles the pipelines); the estimate rises by at most a tenth a block, so that a slow
+ * block does not make the next sleep outlast the work, and falls by a quarter when the work was done on waking.
  */
 export class Pacer {
   private msPerUnit = 0;
   private start = -1;
   private blocks = 0;
+  private woke = -1;
 
   constructor(
     private readonly now: () => number = () => performance.now(),
@@ -31,15 +32,20 @@ export class Pacer {
   async beforeWait(units: number): Promise<void> {
     if (this.start < 0 || !this.msPerUnit) return;
     const left = this.start + 0.85 * this.msPerUnit * units - this.now();
-    if (left >= 2) await this.sleep(left);
+    if (left < 2) return;
+    await this.sleep(left);
+    this.woke = this.now();
   }
 
   /** After the readback of a block of `units`. */
   done(units: number): void {
     if (this.start < 0) return;
-    const ms = (this.now() - this.start) / Math.max(units, 1);
-    this.start = -1;
+    const now = this.now();
+    const ms = (now - this.start) / Math.max(units, 1);
+    // Done at once on waking: the work took less than the sleep, by how much is unknown; a quarter off.
+    const overslept = this.woke >= 0 && now - this.woke < 1;
+    [this.start, this.woke] = [-1, -1];
     if (this.blocks++ === 0) return;
-    this.msPerUnit = this.msPerUnit ? Math.min(ms, this.msPerUnit * 1.1) : ms;
+    this.msPerUnit = !this.msPerUnit ? ms : overslept ? 0.75 * this.msPerUnit : Math.min(ms, this.msPerUnit * 1.1);
   }
 }
