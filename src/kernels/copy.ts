@@ -3,7 +3,7 @@ import { engine } from '../tensor/engine.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { fmt, stridesOf } from '../tensor/shape.ts';
 import { packParams, grid } from './params.ts';
-import { MAX_RANK, FLAGS as ELEMENTWISE_FLAGS, coalesce } from './elementwise.ts';
+import { MAX_RANK, FLAGS as ELEMENTWISE_FLAGS, grid3 } from './elementwise.ts';
 import { shaderPipeline } from './preprocess.ts';
 
 /** out[c] = src[offset + Σ c_d·strides_d] for every coordinate c of `shape`. */
@@ -31,20 +31,15 @@ export function scatterInto(dst: Tensor, src: Tensor, strides: readonly number[]
 function copy(scatter: boolean, src: Tensor, out: Tensor, shape: readonly number[], strides: readonly number[], offset: number, label: string): void {
   const e = engine();
   const n = shape.reduce((a, b) => a * b, 1);
-  const [dims, [st]] = coalesce(shape, [strides, stridesOf(shape)]);
-  while (dims.length < 3) {
-    dims.unshift(1);
-    st.unshift(0);
-  }
-  const maxDim = e.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+  const g = grid3(shape, [strides, stridesOf(shape)], 256);
   // A short last axis would leave most of a 256-wide workgroup idle, and lavapipe pays per workgroup: then
   // the flat form, dividing (a 3×3 → 4×4 pad of 8×256 planes: 2.8 ms in rows of 3, less flat).
-  const GRID3 = dims.length === 3 && dims[2] >= 64 && dims[0] <= maxDim && dims[1] <= maxDim && Math.ceil(dims[2] / 256) <= maxDim;
+  const GRID3 = !!g && g.dims[2] >= 64;
   e.dispatch({
     pipeline: shaderPipeline('copy', { SCATTER: scatter, GRID3 }),
     buffers: [src.buffer, out.buffer],
-    uniforms: GRID3 ? packParams('copy', { n, rank: 3, offset, shape: dims, stride: st }) : packParams('copy', { n, rank: shape.length, offset, shape, stride: strides }),
-    workgroups: GRID3 ? [Math.ceil(dims[2] / 256), dims[1], dims[0]] : grid(n, 256),
+    uniforms: GRID3 ? packParams('copy', { n, rank: 3, offset, shape: g.dims, stride: g.strides[0] }) : packParams('copy', { n, rank: shape.length, offset, shape, stride: strides }),
+    workgroups: GRID3 ? [Math.ceil(g.dims[2] / 256), g.dims[1], g.dims[0]] : grid(n, 256),
     label,
   });
 }

@@ -55,7 +55,7 @@ export function unaryGradKernel(op: UnaryGradOp, x: Tensor, y: Tensor, g: Tensor
  * Merges neighbouring axes that every operand walks alike (contiguously or not at all): [8,3,150,150] with a
  * [1,3,1,1] operand becomes [8, 3, 22500] with strides [0, 1, 0].
  */
-export function coalesce(shape: readonly number[], strides: readonly (readonly number[])[]): [number[], number[][]] {
+function coalesce(shape: readonly number[], strides: readonly (readonly number[])[]): [number[], number[][]] {
   const dims: number[] = [];
   const st: number[][] = strides.map(() => []);
   shape.forEach((d, i) => {
@@ -72,6 +72,21 @@ export function coalesce(shape: readonly number[], strides: readonly (readonly n
   return [dims, st];
 }
 
+/**
+ * `shape` coalesced and padded in front to exactly 3 axes (size 1, stride 0), for a dispatch of one grid
+ * dimension per axis with `perGroup` elements of the last axis to a workgroup; null when more than 3 axes
+ * remain or a grid dimension would pass the device's limit.
+ */
+export function grid3(shape: readonly number[], strides: readonly (readonly number[])[], perGroup: number): { dims: number[]; strides: number[][] } | null {
+  const [dims, st] = coalesce(shape, strides);
+  while (dims.length < 3) {
+    dims.unshift(1);
+    st.forEach((s) => s.unshift(0));
+  }
+  const maxDim = engine().limits.maxComputeWorkgroupsPerDimension ?? 65535;
+  return dims.length === 3 && dims[0] <= maxDim && dims[1] <= maxDim && Math.ceil(dims[2] / perGroup) <= maxDim ? { dims, strides: st } : null;
+}
+
 /** out = op(a, b) with broadcasting; with `times` (of the output's shape), times · op(a, b) in the same pass. */
 export function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor, times?: Tensor): Tensor {
   const e = engine();
@@ -85,14 +100,9 @@ export function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor, times?: Tensor)
   const label = `${times ? 'times_' : ''}${op}(${fmt(a.shape)}, ${fmt(b.shape)})`;
   if (out.size === 0) return out;
   if (broadcast) {
-    const [dims, [as, bs]] = coalesce(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
-    const maxDim = e.limits.maxComputeWorkgroupsPerDimension ?? 65535;
-    while (dims.length < 3) {
-      dims.unshift(1);
-      as.unshift(0);
-      bs.unshift(0);
-    }
-    if (dims.length === 3 && dims[0] <= maxDim && dims[1] <= maxDim && Math.ceil(dims[2] / 64) <= maxDim) {
+    const g = grid3(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)], 64);
+    if (g) {
+      const { dims, strides: [as, bs] } = g;
       // vec4s along the last axis when it is a multiple of 4 that each operand walks contiguously or not at all.
       const aligned = (st: number[]) => st[2] === 0 || (st[2] === 1 && st[0] % 4 === 0 && st[1] % 4 === 0);
       const VEC4 = dims[2] % 4 === 0 && aligned(as) && aligned(bs);
