@@ -426,15 +426,15 @@ describe('decoder training', () => {
       mixed.dispose();
     });
 
-    it('with a pixel term, an ensemble member, mixed faces and jittered views: the loss falls, a resumed run matches, and steps allocate nothing', async () => {
+    it('with a pixel term, a perceptual term, an ensemble member, mixed faces and jittered views: the loss falls, a resumed run matches, and steps allocate nothing', async () => {
       const member = FaceModel.fromBytes(new Uint8Array(readFileSync('assets/judges/mobileface.onnx')));
       const e = F.engine();
       const run = async (steps: number, decoder: Decoder, o: Partial<Parameters<typeof trainDecoder>[0]> = {}) => {
         const faces = new FaceSource(lfw(), 2, undefined, 0.3);
-        const rows: { loss: number; pixel: number; ensemble: number; buffers: number; reads: number }[] = [];
+        const rows: { loss: number; pixel: number; ensemble: number; guide: number; buffers: number; reads: number }[] = [];
         try {
           await trainDecoder({
-            model, decoder, sampler, guides: guide, settings: { ...faceSettings(steps), viewJitter: { shift: 4, scale: 0.05, rotate: 0.05, flip: true, colour: 0.1 } }, seed: 5, faces, ensemble: [{ model: member, weight: 1 }],
+            model, decoder, sampler, guides: guide, settings: { ...faceSettings(steps), guideLayers: [{ layer: 'conv64_3', weight: 0.05 }], viewJitter: { shift: 4, scale: 0.05, rotate: 0.05, flip: true, colour: 0.1 } }, seed: 5, faces, ensemble: [{ model: member, weight: 1 }],
             onLog: (r) => void rows.push(...r.map((x) => ({ ...x, buffers: e.stats().buffersAllocated, reads: e.reads }))),
             ...o,
           });
@@ -449,7 +449,7 @@ describe('decoder training', () => {
         const whole = Decoder.create(config, 2);
         const rows = await run(8, whole);
         expect(rows).toHaveLength(8);
-        for (const r of rows) expect(r.pixel > 0 && r.ensemble > 0).toBe(true);
+        for (const r of rows) expect(r.pixel > 0 && r.ensemble > 0 && r.guide > 0).toBe(true);
         const [early, late] = [rows.slice(0, 2), rows.slice(-2)].map((rs) => rs.reduce((a, r) => a + r.loss, 0));
         expect(late).toBeLessThan(early);
         // Steady from the second step (the first step's freed buffers are what the pool then hands out).
@@ -515,6 +515,53 @@ describe('decoder training', () => {
       }
       view.dispose();
       [photos, faces, images, targets, seen].forEach((t) => t.dispose());
+    });
+
+    it("JitterView.replay: other images moved, re-toned, blurred and noised by the last apply's draws", async () => {
+      const faces = F.keep(lfw(4));
+      const [a, b] = [0, 2].map((k) => F.keep(F.slice(faces, [k, 0, 0, 0], [k + 2, 3, 150, 150])));
+      const jitter = { shift: 6, scale: 0.1, rotate: 0.1, flip: true, colour: 0.1, blur: 0.5, noise: 5 };
+      const [one, other] = [new JitterView(2, 150, jitter), new JitterView(2, 150, jitter)];
+      // The same generator state: apply on b through a second view is what replay on b gives after apply on a.
+      const [viewedA, replayedB] = F.tidy(() => [F.keep(one.apply(a, new F.Rng(7))), F.keep(one.replay(b))]);
+      const appliedB = F.keep(F.tidy(() => other.apply(b, new F.Rng(7))));
+      expect(Array.from(await replayedB.data())).toEqual(Array.from(await appliedB.data()));
+      // …and replay on a again is apply's own result; the view did move them.
+      const again = F.keep(F.tidy(() => one.replay(a)));
+      expect(Array.from(await again.data())).toEqual(Array.from(await viewedA.data()));
+      const [va, pa] = [await viewedA.data(), await a.data()];
+      expect(va.reduce((s, v, i) => s + Math.abs(v - pa[i]), 0) / va.length).toBeGreaterThan(5);
+      [one, other].forEach((v) => v.dispose());
+      [faces, a, b, viewedA, replayedB, appliedB, again].forEach((t) => t.dispose());
+    });
+
+    it("with real faces the guide layers' term ties each decoded face to its own photo (a perceptual term)", async () => {
+      const layers = [{ layer: 'conv32_3', weight: 0.02 }, { layer: 'conv128_2', weight: 0.5 }];
+      const d = Decoder.create(config, 9);
+      const faces = new FaceSource(lfw(), 2);
+      const rows: { guide: number }[] = [];
+      try {
+        await trainDecoder({ model, decoder: d, sampler, guides: guide, settings: { ...faceSettings(1), guideLayers: layers }, seed: 4, faces, onLog: (r) => void rows.push(...r) });
+      } finally {
+        d.dispose();
+      }
+      // The same draws again (no view jitter: the networks see the faces as drawn), decoded by the same weights.
+      const again = new FaceSource(lfw(), 2);
+      const fresh = Decoder.create(config, 9);
+      const want = await F.tidy(() =>
+        F.noGrad(() => {
+          const photos = again.draw(new F.Rng(4));
+          const images = fresh.forward(model.embed(photos).embedding);
+          const [mine, theirs] = [images, photos].map((x) => model.embed(x, layers.map((g) => g.layer)).taps);
+          const perItem = layers.map((g) => F.mul(F.mean(F.square(F.sub(mine[g.layer], theirs[g.layer])), [1, 2, 3]), g.weight));
+          return F.mean(perItem.reduce((x, y) => F.add(x, y)));
+        }),
+      ).data();
+      expect(rows).toHaveLength(1);
+      expect(rows[0].guide).toBeGreaterThan(0);
+      expect(rows[0].guide).toBeCloseTo(want[0], 4);
+      [faces, again].forEach((f) => f.dispose());
+      fresh.dispose();
     });
 
     it('the tone terms: contrast floors (floor − σ)² · weight over the image and its face region, none above them; the colour TV', async () => {

@@ -170,6 +170,7 @@ describe('faceinv train-decoder, decode, eval', () => {
       [['eval'], /eval needs --decoder/],
       [['train-decoder', '--out', join(dir, 'mix'), '--mix', '0.3'], /--photos, --ensemble and --mix train on real faces/],
       [['train-decoder', '--out', join(dir, 'vj'), '--view-jitter', '4,2,3'], /--view-jitter: '4,2,3' is not S,K,R/],
+      [['train-decoder', '--out', join(dir, 'g'), '--preset', 'identity', '--guide', SAMPLE_FACE], /--guide: with --data faces each face's guide is its own photo/],
     ];
     for (const [args, msg] of cases) {
       const r = cli(...args);

@@ -90,7 +90,7 @@ have; it takes a new --steps, and refuses any other option that contradicts the 
     { name: 'lr', type: 'number', above: 0, help: 'Adam learning rate' },
     { name: 'lr-decay', type: 'number', arg: 'F', above: 0, max: 1, help: "Adam's rate falls along half a cosine to F × --lr at the last step (default 1:\nconstant; a resumed run with a new --steps stretches the curve)" },
     { name: 'tv', type: 'number', arg: 'W', min: 0, help: 'w_TV' },
-    { name: 'guide-weight', type: 'number', arg: 'W', min: 0, help: 'weight of each guide layer' },
+    { name: 'guide-weight', type: 'number', arg: 'W', min: 0, help: "weight of each guide layer (the model's faceinv.guide_layers); with --data faces each\nface's guide is its own photo, seen through the same view: a perceptual term" },
     { name: 'checkpoint-every', type: 'int', arg: 'K', min: 1, help: 'write checkpoint.bin every K steps' },
     { name: 'log-every', type: 'int', arg: 'K', min: 1, help: 'append to loss.csv every K steps' },
     { name: 'guide', type: 'string', repeat: true, help: "guide image (repeat for a guided decoder's set; default the bundled average face)" },
@@ -156,7 +156,8 @@ const floorText = (f: ContrastFloor | null | undefined): string => (f ? `${f.wei
 
 /** The decoder and training settings of a new run: the preset, then --config's, then single options. */
 function configFrom(opt: Parsed['opt'], model: FaceModel): { decoder: DecoderConfig; train: TrainSettings; data: DataConfig['kind'] } {
-  const p = presetSettings(String(opt.preset ?? 'cpu'), metaLayers(model));
+  const layers = metaLayers(model);
+  const p = presetSettings(String(opt.preset ?? 'cpu'), layers);
   let cfgFile: { decoder?: Partial<DecoderConfig>; train?: Partial<TrainSettings> } = {};
   if (typeof opt.config === 'string') {
     try {
@@ -180,7 +181,9 @@ function configFrom(opt: Parsed['opt'], model: FaceModel): { decoder: DecoderCon
   if (opt.lr !== undefined) train.lr = num(opt, 'lr', 1e-3, (v) => v > 0);
   if (opt['lr-decay'] !== undefined) train.lrFinal = num(opt, 'lr-decay', 1, (v) => v > 0 && v <= 1);
   if (opt.tv !== undefined) train.tvWeight = num(opt, 'tv', 0, (v) => v >= 0);
-  if (opt['guide-weight'] !== undefined) train.guideLayers = train.guideLayers.map((g) => ({ ...g, weight: num(opt, 'guide-weight', 0, (v) => v >= 0) }));
+  // --guide-weight on a preset without guide layers (identity) ties the model's guide layers.
+  const tied = train.guideLayers.length ? train.guideLayers : layers.map((layer) => ({ layer, weight: 0 }));
+  if (opt['guide-weight'] !== undefined) train.guideLayers = tied.map((g) => ({ ...g, weight: num(opt, 'guide-weight', 0, (v) => v >= 0) }));
   if (opt['checkpoint-every'] !== undefined) train.checkpointEvery = num(opt, 'checkpoint-every', 50, (v) => Number.isInteger(v) && v > 0);
   if (opt['log-every'] !== undefined) train.logEvery = num(opt, 'log-every', 10, (v) => Number.isInteger(v) && v > 0);
   if (opt['pixel-weight'] !== undefined) train.pixelWeight = num(opt, 'pixel-weight', 0, (v) => v >= 0);
@@ -209,6 +212,7 @@ async function freshRun({ opt, all }: Pick<Parsed, 'opt' | 'all'>, model: FaceMo
   if (existsSync(ckptPath)) throw new UsageError(`${dir} already holds a checkpoint: pass --resume to continue it, or choose another --out`);
   const cfg = configFrom(opt, model);
   const { decoder, train } = cfg;
+  if (cfg.data === 'faces' && all.guide?.length) throw new UsageError("--guide: with --data faces each face's guide is its own photo (--guide-weight)");
   mkdirSync(dir, { recursive: true });
   const guides = (all.guide?.length ? all.guide : [DEFAULT_GUIDE]).map((g, i) => {
     const name = `guide-${i}${extname(g) || '.png'}`;

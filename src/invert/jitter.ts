@@ -107,21 +107,26 @@ export class JitterView {
   apply(image: Tensor, rng: Rng): Tensor {
     const { n: N, size: S, jitter: j } = this;
     this.mats.write(packAffines(jitterAffines(rng, N, S, j), this.matHost));
+    if (this.colours) this.colours.write(jitterColours(rng, N, j.colour!, this.colourHost));
+    if (this.blurs) this.blurs.write(jitterBlurs(rng, N, j.blur!, this.blurHost));
+    if (this.noise) this.noise.write(jitterNoise(rng, j.noise!, this.noiseHost!));
+    return this.replay(image);
+  }
+
+  /**
+   * Other images [n, 3, size, size] through the draws of the last `apply` — the same move, tones, blur and
+   * noise per item (decoder training sees each real face as its decoded face is seen).
+   */
+  replay(image: Tensor): Tensor {
+    const { n: N, size: S } = this;
     let seen = warp(image, this.mats, S, S);
     if (this.colours) {
-      this.colours.write(jitterColours(rng, N, j.colour!, this.colourHost));
       const [gain, offset] = [0, 1].map((k) => O.reshape(O.slice(this.colours!, [k, 0, 0, 0, 0], [k + 1, N, 1, 1, 1]), [N, 1, 1, 1]));
       seen = O.add(O.mul(seen, gain), offset);
       if (this.clampTones) seen = O.clamp(seen, 0, 255);
     }
-    if (this.blurs) {
-      this.blurs.write(jitterBlurs(rng, N, j.blur!, this.blurHost));
-      seen = O.add(seen, O.mul(O.sub(pyrUp(pyrDown(seen), S, S), seen), this.blurs));
-    }
-    if (this.noise) {
-      this.noise.write(jitterNoise(rng, j.noise!, this.noiseHost!));
-      seen = O.add(seen, this.noise);
-    }
+    if (this.blurs) seen = O.add(seen, O.mul(O.sub(pyrUp(pyrDown(seen), S, S), seen), this.blurs));
+    if (this.noise) seen = O.add(seen, this.noise);
     return seen;
   }
 

@@ -2,7 +2,8 @@
 // the decoder; its images p are scored with the same loss as the iterative method,
 //   L = mean over the batch of ‖F(p) − e‖² + Σ_ℓ w_ℓ · mean (a_ℓ(p) − a_ℓ(p_G))² + w_TV · R_TV(p),
 // and Adam updates the decoder's weights. Trained on real faces x instead (issue 20), e = F(x) and L adds
-// w_px · mean ((p − x)/255)² and, per ensemble network G, w_G · ‖Ĝ(p) − Ĝ(x)‖² (unit-length embeddings).
+// w_px · mean ((p − x)/255)² and, per ensemble network G, w_G · ‖Ĝ(p) − Ĝ(x)‖² (unit-length embeddings), and
+// each face x is its own image's guide: the guide layers' term is then a perceptual one, a_ℓ(p) against a_ℓ(x).
 // A step records into one command encoder: the only host traffic is the
 // upload of the step's embeddings (or of its face draws' transforms); losses are copied on the GPU into a history block read every `logEvery`
 // steps. Checkpoints (weights, Adam state, the sampler's random state, the step) are taken every
@@ -30,6 +31,7 @@ export interface TrainSettings {
   lr: number;
   /** Adam's rate falls along half a cosine from lr to lr · lrFinal at the last step (absent or 1: constant). */
   lrFinal?: number;
+  /** Layers tied to the guide (§4; with real faces, to each image's own face: a perceptual term). */
   guideLayers: GuideLayer[];
   tvWeight: number;
   checkpointEvery: number;
@@ -203,20 +205,36 @@ async function snapshotOf(step: number, rng: Rng, opt: Adam, decoder: Decoder): 
  * One step on the batch `targets` (item k trained against guide idx[k]): decode, score, backward, Adam.
  * Returns the batch means of the loss terms (TERMS), on the GPU.
  */
-function trainStep(o: TrainOptions, opt: Adam, batch: () => { targets: Tensor; extra: LossExtras }, guideActs: Record<string, Tensor>, idx: number[], view: (images: Tensor) => Tensor, tones: LossExtras['tones']): Tensor {
+function trainStep(o: TrainOptions, opt: Adam, batch: () => { targets: Tensor; extra: LossExtras }, guideActs: Record<string, Tensor>, idx: number[], view: Viewer, tones: LossExtras['tones']): Tensor {
   const { decoder, settings: s } = o;
   const needsIndex = decoder.config.kind === 'guided' && decoder.config.guideIndexCount > 0;
   return tidy(() => {
     const { targets, extra } = batch();
     const guideBatch = decoder.config.kind === 'guided' ? pick(o.guides, idx) : undefined;
     const images = decoder.forward(targets, guideBatch, needsIndex ? idx.map((i) => i % decoder.config.guideIndexCount) : undefined);
-    // One guide: its activations broadcast against the batch; a set: each item's own guide's.
-    const acts = o.guides.shape[0] === 1 ? guideActs : Object.fromEntries(Object.entries(guideActs).map(([k, v]) => [k, pick(v, idx)]));
-    const l = decoderLoss(o.model, images, targets, acts, s.guideLayers, s.tvWeight, { ...extra, seen: view(images), tones });
+    const seen = view.apply(images);
+    const acts = o.faces ? photoActs(o.model, view.replay(extra.photos!), s.guideLayers) : guideBatchActs(o.guides, guideActs, idx);
+    const l = decoderLoss(o.model, images, targets, acts, s.guideLayers, s.tvWeight, { ...extra, seen, tones });
     backward(O.mean(l.total));
     opt.step();
     return noGrad(() => O.concat([l.total, l.embedding, l.guide, l.tv, l.distance, l.pixel, l.ensemble, l.tone].map((t) => O.reshape(O.mean(t), [1])), 0));
   });
+}
+
+/** What the loss's networks see of a step's images, and of other images moved as they were. */
+interface Viewer {
+  apply(images: Tensor): Tensor;
+  replay(images: Tensor): Tensor;
+}
+
+/** The guides' activations for the batch: one guide's broadcast against it; of a set, each item's own guide's. */
+function guideBatchActs(guides: Tensor, acts: Record<string, Tensor>, idx: number[]): Record<string, Tensor> {
+  return guides.shape[0] === 1 ? acts : Object.fromEntries(Object.entries(acts).map(([k, v]) => [k, pick(v, idx)]));
+}
+
+/** The real faces' activations at the guide layers, seen as their decoded faces are: each face is its image's guide. */
+function photoActs(model: FaceModel, seenPhotos: Tensor, layers: GuideLayer[]): Record<string, Tensor> {
+  return layers.length ? noGrad(() => model.embed(seenPhotos, layers.map((g) => g.layer)).taps) : {};
 }
 
 /** A batch of real faces and what they set the step's images: the model's and each member's embeddings of them. */
@@ -247,11 +265,12 @@ export async function trainDecoder(o: TrainOptions): Promise<TrainResult> {
     step = o.resume.step;
     opt.restore(o.resume.optimizer);
   }
-  const guideActs = guideActivations(model, o.guides, s.guideLayers);
+  // With real faces each face is its own image's guide (photoActs), the guide images unused.
+  const guideActs = o.faces ? {} : guideActivations(model, o.guides, s.guideLayers);
   const targets = keep(O.zeros([B, D]));
   const history = new LossHistory(every, TERMS.length);
   const viewer = s.viewJitter ? new JitterView(B, decoder.config.outputSize, s.viewJitter) : null;
-  const view = (images: Tensor) => (viewer ? viewer.apply(images, rng) : images);
+  const view: Viewer = { apply: (images) => (viewer ? viewer.apply(images, rng) : images), replay: (images) => (viewer ? viewer.replay(images) : images) };
   const floors = { contrast: s.contrast, faceContrast: s.faceContrast, chromaTv: s.chromaTv };
   const tones = s.contrast || s.faceContrast || s.chromaTv ? { floors, lum: keep(luminanceWeights()), faceMask: keep(faceRegionMask(decoder.config.outputSize)) } : undefined;
 
