@@ -38,7 +38,7 @@ type Preset = { decoder: Partial<DecoderConfig>; train: TrainSettings; data: Dat
  * part identifies more of the gallery's people (BENCHMARKS.md § Decoders trained on real faces); the faces
  * stretched to a photo's contrast by the decoder's output layer (stretch 0.2: as distinct as the issue asks)
  * and 1500 steps with the rate decaying to a tenth (faceres, faceplugin and mobilefacenet find as many people
- * or more over two seeds, mobileface 1–3: BENCHMARKS.md § Photo contrast as a layer, and longer runs; about 20
+ * or more over two seeds, mobileface 1–3: BENCHMARKS.md § Photo contrast as a layer, and longer runs; 10–12
  * minutes here).
  */
 function presetSettings(name: string, guideLayers: string[]): Preset {
@@ -72,7 +72,7 @@ have; it takes a new --steps, and refuses any other option that contradicts the 
   options: [
     { name: 'out', type: 'string', arg: 'DIR', help: 'the checkpoint directory' },
     { name: 'resume', type: 'flag', help: 'continue the run in --out from its checkpoint' },
-    { name: 'preset', type: 'string', arg: 'P', choices: ['cpu', 'paper', 'identity'], choiceName: 'a preset', help: 'cpu (default: 16 filters, 400 steps of 8, minutes here), paper (50 filters, for a GPU)\nor identity (real faces with a pixel term: --data faces --pixel-weight 3, no guide;\n--view-jitter 4,0.05,3 --stretch 0.2, 1500 steps --lr-decay 0.1: ~20 minutes here)' },
+    { name: 'preset', type: 'string', arg: 'P', choices: ['cpu', 'paper', 'identity'], choiceName: 'a preset', help: 'cpu (default: 16 filters, 400 steps of 8, minutes here), paper (50 filters, for a GPU)\nor identity (real faces with a pixel term: --data faces --pixel-weight 3, no guide;\n--view-jitter 4,0.05,3 --stretch 0.2, 1500 steps --lr-decay 0.1: ~11 minutes here)' },
     { name: 'data', type: 'string', arg: 'D', choices: ['gaussian', 'faces'], choiceName: 'a kind of training data', help: 'gaussian (draws from a Gaussian fitted to the real faces\' embeddings; cpu, paper) or\nfaces (the real faces themselves, augmented, with a pixel term; identity)' },
     { name: 'photos', type: 'string', arg: 'PATH', repeat: true, help: 'face photos (files or folders) to train on besides the face sheet (--data faces)' },
     { name: 'pixel-weight', type: 'number', arg: 'W', min: 0, help: "weight of the mean squared pixel difference to the real face (--data faces)" },
