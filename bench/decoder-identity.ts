@@ -12,7 +12,7 @@
 // per fold on the photos of the *other* folds' people (--photos), which then decodes that fold's people: no
 // decoder ever saw a photo of a person it is judged on (leave people out).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, basename } from 'node:path';
 import { readPng, writePng } from '../src/io/png.ts';
 import { toModelInput, meanToneStats } from '../src/io/image.ts';
@@ -22,6 +22,7 @@ import { Decoder } from '../src/models/decoder.ts';
 import { loadRun } from '../src/cli/decoder-run.ts';
 import { timeGpu } from './common.ts';
 import { arg } from './args.ts';
+import { firstPhotos } from './gallery.ts';
 
 const gallery = arg('gallery');
 const out = arg('out');
@@ -36,12 +37,7 @@ const cli = (args: string[]) => {
   return { json: JSON.parse(r.stdout.trim().split('\n').at(-1)!), seconds: (performance.now() - t0) / 1000 };
 };
 
-// One photo per person: the first by name (as judge --per-person 1 picks).
-const people = readdirSync(gallery, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
-const sources = people
-  .map((p) => ({ person: p, files: readdirSync(join(gallery, p)).filter((f) => f.toLowerCase().endsWith('.png')).sort() }))
-  .filter((p) => p.files.length >= 2)
-  .map((p) => ({ person: p.person, photo: p.files[0] }));
+const sources = firstPhotos(gallery);
 
 const folds = Number(arg('folds', '1'));
 const train = arg('train');

@@ -5,22 +5,19 @@
 // Prints a Markdown table, then one JSON line.
 //   npm run build && node --import tsx bench/judge-detail.ts --gallery <dir> --out <dir> [--sizes 12,24,38,150] [--judges mobileface,faceres,faceplugin,mobilefacenet]
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readPng, writePng } from '../src/io/png.ts';
 import { resize, toModelInput } from '../src/io/image.ts';
 import { arg } from './args.ts';
+import { firstPhotos } from './gallery.ts';
 
 const gallery = arg('gallery');
 const out = arg('out');
 if (!gallery || !out) throw new Error('usage: judge-detail.ts --gallery <dir> --out <dir> [--sizes a,b] [--judges a,b]');
 const sizes = arg('sizes', '12,24,38,150').split(',').map(Number);
 const judges = arg('judges', 'mobileface,faceres,faceplugin,mobilefacenet').split(',');
-const people = readdirSync(gallery, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
-const sources = people
-  .map((p) => ({ person: p, files: readdirSync(join(gallery, p)).filter((f) => f.toLowerCase().endsWith('.png')).sort() }))
-  .filter((p) => p.files.length >= 2)
-  .map((p) => ({ person: p.person, photo: p.files[0] }));
+const sources = firstPhotos(gallery);
 
 const rows = sizes.map((S) => {
   const files = sources.map((s) => {

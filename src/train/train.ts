@@ -213,7 +213,7 @@ function trainStep(o: TrainOptions, opt: Adam, batch: () => { targets: Tensor; e
     const guideBatch = decoder.config.kind === 'guided' ? pick(o.guides, idx) : undefined;
     const images = decoder.forward(targets, guideBatch, needsIndex ? idx.map((i) => i % decoder.config.guideIndexCount) : undefined);
     const seen = view.apply(images);
-    const acts = o.faces ? photoActs(o.model, view.replay(extra.photos!), s.guideLayers) : guideBatchActs(o.guides, guideActs, idx);
+    const acts = o.faces ? photoActs(o.model, extra.photos!, view, s.guideLayers) : guideBatchActs(o.guides, guideActs, idx);
     const l = decoderLoss(o.model, images, targets, acts, s.guideLayers, s.tvWeight, { ...extra, seen, tones });
     backward(O.mean(l.total));
     opt.step();
@@ -232,9 +232,12 @@ function guideBatchActs(guides: Tensor, acts: Record<string, Tensor>, idx: numbe
   return guides.shape[0] === 1 ? acts : Object.fromEntries(Object.entries(acts).map(([k, v]) => [k, pick(v, idx)]));
 }
 
-/** The real faces' activations at the guide layers, seen as their decoded faces are: each face is its image's guide. */
-function photoActs(model: FaceModel, seenPhotos: Tensor, layers: GuideLayer[]): Record<string, Tensor> {
-  return layers.length ? noGrad(() => model.embed(seenPhotos, layers.map((g) => g.layer)).taps) : {};
+/**
+ * The real faces' activations at the guide layers, seen as their decoded faces are (call after `view.apply`):
+ * each face is its image's guide. Without guide layers, nothing is computed.
+ */
+function photoActs(model: FaceModel, photos: Tensor, view: Viewer, layers: GuideLayer[]): Record<string, Tensor> {
+  return layers.length ? noGrad(() => model.embed(view.replay(photos), layers.map((g) => g.layer)).taps) : {};
 }
 
 /** A batch of real faces and what they set the step's images: the model's and each member's embeddings of them. */
