@@ -426,7 +426,7 @@ describe('decoder training', () => {
       mixed.dispose();
     });
 
-    it('with a pixel term, a perceptual term, an ensemble member, mixed faces and jittered views: the loss falls, a resumed run matches, and steps allocate nothing', async () => {
+    it('with a pixel term, a perceptual term, an ensemble member, mixed faces, jittered views and a balanced gradient: the loss falls, a resumed run matches, and steps allocate nothing', async () => {
       const member = FaceModel.fromBytes(new Uint8Array(readFileSync('assets/judges/mobileface.onnx')));
       const e = F.engine();
       const run = async (steps: number, decoder: Decoder, o: Partial<Parameters<typeof trainDecoder>[0]> = {}) => {
@@ -434,7 +434,7 @@ describe('decoder training', () => {
         const rows: { loss: number; pixel: number; ensemble: number; guide: number; buffers: number; reads: number }[] = [];
         try {
           await trainDecoder({
-            model, decoder, sampler, guides: guide, settings: { ...faceSettings(steps), guideLayers: [{ layer: 'conv64_3', weight: 0.05 }], viewJitter: { shift: 4, scale: 0.05, rotate: 0.05, flip: true, colour: 0.1 } }, seed: 5, faces, ensemble: [{ model: member, weight: 1 }],
+            model, decoder, sampler, guides: guide, settings: { ...faceSettings(steps), guideLayers: [{ layer: 'conv64_3', weight: 0.05 }], viewJitter: { shift: 4, scale: 0.05, rotate: 0.05, flip: true, colour: 0.1 }, gradLevels: 3 }, seed: 5, faces, ensemble: [{ model: member, weight: 1 }],
             onLog: (r) => void rows.push(...r.map((x) => ({ ...x, buffers: e.stats().buffersAllocated, reads: e.reads }))),
             ...o,
           });

@@ -75,9 +75,9 @@ describe('faceinv train-decoder, decode, eval', () => {
     const tones = cli('train-decoder', '--out', dir, '--resume', '--contrast', '30', '--chroma-tv', '0.3');
     expect(tones.code).toBe(2);
     expect(tones.err).toMatch(/--chroma-tv 0\.3 \(the run's: 0\), --contrast 30,0\.2 \(the run's: none\) contradict/);
-    const shaped = cli('train-decoder', '--out', dir, '--resume', '--stretch', '0.35', '--lr-decay', '0.5');
+    const shaped = cli('train-decoder', '--out', dir, '--resume', '--stretch', '0.35', '--lr-decay', '0.5', '--grad-levels', '2');
     expect(shaped.code).toBe(2);
-    expect(shaped.err).toMatch(/--stretch 0\.35 \(the run's: 0\.2\), --lr-decay 0\.5 \(the run's: 0\.1\) contradict/);
+    expect(shaped.err).toMatch(/--stretch 0\.35 \(the run's: 0\.2\), --lr-decay 0\.5 \(the run's: 0\.1\), --grad-levels 2 \(the run's: 0\) contradict/);
     const out = join(tmp, 'decoded.png');
     const d = cli('decode', '--decoder', dir, '--embedding', chips[0], '--embedding', chips[1], '--out', out);
     expect(d.code, d.err).toBe(0);

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import * as F from '../src/index.ts';
-import { lapSplit, lapMerge, lapNormalize, coarseToFineWeights, lapRegularizer, mirrorRegularizer, pyrDown, pyrUp, chroma, contrastDeficit, contrastStretch, skinTone, totalVariation } from '../src/autograd/regularizers.ts';
+import { lapSplit, lapMerge, lapNormalize, lapBalanceGrad, coarseToFineWeights, lapRegularizer, mirrorRegularizer, pyrDown, pyrUp, chroma, contrastDeficit, contrastStretch, skinTone, totalVariation } from '../src/autograd/regularizers.ts';
 import { Rand, size, gradCheck, relErr } from './helpers/ref.ts';
 
 const K = [1, 4, 6, 4, 1].map((v) => v / 16);
@@ -159,6 +159,31 @@ describe('Laplacian pyramid (deepdream’s 5-tap binomial kernel)', () => {
     want.set(refNormalize(xv.slice(half), 3), half);
     expect(relErr(await g.data(), want)).toBeLessThan(1e-5);
     g.dispose();
+  });
+
+  it("lapBalanceGrad: x going forward; going back, each item's gradient pyramid-normalised and scaled to its own norm (against float64)", async () => {
+    const half = x.length / 2;
+    // The gradient arriving at the layer: item 1 a thousand times stronger, which it must stay.
+    const up = Float64Array.from(new Rand(9).uniform(x.length), (v, i) => (i < half ? v : 1000 * v));
+    const t = F.tensor(Float32Array.from(x), shape);
+    t.requiresGrad = true;
+    const y = F.tidy(() => {
+      const out = lapBalanceGrad(t, 4);
+      F.backward(F.sum(F.mul(out, F.tensor(Float32Array.from(up), shape))));
+      return F.keep(out);
+    });
+    expect(relErr(await y.data(), x)).toBeLessThan(1e-7);
+    const want = new Float64Array(x.length);
+    const norm = (a: Float64Array) => Math.sqrt(a.reduce((s, v) => s + v * v, 0));
+    for (const at of [0, half]) {
+      const g = Float64Array.from(Float32Array.from(up.slice(at, at + half)));
+      const n = refNormalize(g, 3);
+      want.set(n.map((v) => (v * norm(g)) / norm(n)), at);
+    }
+    expect(relErr(await t.grad!.data(), want)).toBeLessThan(1e-5);
+    // Not the plain gradient: the layer changes how the pull is spread over scales.
+    expect(relErr(await t.grad!.data(), up)).toBeGreaterThan(0.1);
+    [y, t.grad!, t].forEach((v) => v.dispose());
   });
 
   it('R_LP (eq. 12) and R_Mirror: values and gradients', async () => {

@@ -5,7 +5,7 @@ import { fmt } from '../tensor/shape.ts';
 import { tvKernel } from '../kernels/tv.ts';
 import { resampleKernel, lapNormalizeKernel } from '../kernels/pyramid.ts';
 import { record, noGrad } from './tape.ts';
-import { add, sub, mul, div, pow, sum, mean, sqrt, square, maximum, full, slice, reshape, relu, clamp, tensor } from './ops.ts';
+import { add, sub, mul, div, pow, sum, mean, sqrt, square, maximum, full, slice, reshape, relu, clamp, tensor, clone } from './ops.ts';
 
 export interface TvOptions {
   /** 'global': [Σ Δx² + Δy²]^(α/2) (the paper's eq. 2); 'pixel': Σ (Δx² + Δy² + ε)^(β/2) (Mahendran & Vedaldi). */
@@ -120,6 +120,24 @@ export function lapNormalize(g: Tensor, levels = 4, opts: { eps?: number; perIte
     const rms = sqrt(opts.perItem ? mean(square(g), itemAxes(g), true) : mean(square(g)));
     return mul(div(g, maximum(rms, full([], opts.eps ?? 1e-10))), w(0));
   });
+}
+
+/**
+ * Appendix A's normalisation as a layer: x unchanged going forward; going back, the gradient reaching it
+ * pyramid-balanced (lapNormalize per item over `levels` levels) and scaled back to its own norm per item. Put
+ * between a decoder's faces and the networks that score them, the networks' pull moves every scale alike —
+ * as it does the iterative method's image — without changing how strongly it pulls against the other terms.
+ */
+export function lapBalanceGrad(x: Tensor, levels: number): Tensor {
+  checkImage('lapBalanceGrad', x);
+  const out = noGrad(() => clone(x));
+  return record('lap_balance_grad', [x], out, (g) => [
+    noGrad(() => {
+      const n = lapNormalize(g, levels, { perItem: true });
+      const norm = (t: Tensor) => sqrt(sum(square(t), itemAxes(t), true));
+      return mul(n, div(norm(g), maximum(norm(n), full([], 1e-30))));
+    }),
+  ]);
 }
 
 /**

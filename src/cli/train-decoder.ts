@@ -78,6 +78,7 @@ have; it takes a new --steps, and refuses any other option that contradicts the 
     { name: 'pixel-weight', type: 'number', arg: 'W', min: 0, help: "weight of the mean squared pixel difference to the real face (--data faces)" },
     { name: 'mix', type: 'number', arg: 'M', min: 0, max: 0.5, help: 'blend each drawn real face with another by a random fraction up to M (--data faces):\nfaces between the training people, so unseen people lie inside what was learnt' },
     { name: 'pixel-levels', type: 'int', arg: 'L', min: 0, max: 5, help: 'compare with the real face after L halvings (2: at 38 px, the coarse face; the detail left\nto the embedding terms; default 0)' },
+    { name: 'grad-levels', type: 'int', arg: 'L', min: 0, max: 6, help: "the networks' gradient on each decoded face balanced over L Laplacian levels, its norm\nkept (the iterative method's --lap-levels, applied to what reaches the decoder; default 0:\nas it comes)" },
     { name: 'view-jitter', type: 'string', arg: 'S,K,R', check: (v: string) => (v === 'none' ? null : jitterCheck('view-jitter')(v)), help: "the loss's networks see each decoded face shifted by up to S px, scaled by up to ±K,\nturned by up to R°, mirrored half the time and re-toned by up to ±10 % (invert's\n--preset identity diversity), the pixel term the face as drawn (identity: 4,0.05,3;\nnone: off)" },
     ...TONE_OPTIONS,
     { name: 'stretch', type: 'number', arg: 'S', above: 0, max: 0.9, help: "photo contrast as the decoder's output layer: each face's luminance stretched about its\nmean until its σ is at least S (0..1; a photo's ≈ 0.2), by at most 4×" },
@@ -127,6 +128,7 @@ function checkResume(opt: Parsed['opt'], run: RunConfig, dir: string): void {
     'guide-weight': run.train.guideLayers[0]?.weight,
     'pixel-weight': run.train.pixelWeight,
     'pixel-levels': run.train.pixelLevels ?? 0,
+    'grad-levels': run.train.gradLevels ?? 0,
     mix: run.train.mix ?? 0,
     'view-jitter': run.train.viewJitter ? [run.train.viewJitter.shift, run.train.viewJitter.scale, +((run.train.viewJitter.rotate * 180) / Math.PI).toFixed(6)].join(',') : 'none',
     'chroma-tv': run.train.chromaTv ?? 0,
@@ -188,6 +190,7 @@ function configFrom(opt: Parsed['opt'], model: FaceModel): { decoder: DecoderCon
   if (opt['log-every'] !== undefined) train.logEvery = num(opt, 'log-every', 10, (v) => Number.isInteger(v) && v > 0);
   if (opt['pixel-weight'] !== undefined) train.pixelWeight = num(opt, 'pixel-weight', 0, (v) => v >= 0);
   if (opt['pixel-levels'] !== undefined) train.pixelLevels = num(opt, 'pixel-levels', 0, (v) => Number.isInteger(v) && v >= 0 && v <= 5);
+  if (opt['grad-levels'] !== undefined) train.gradLevels = num(opt, 'grad-levels', 0, (v) => Number.isInteger(v) && v >= 0 && v <= 6);
   if (opt.mix !== undefined) train.mix = num(opt, 'mix', 0, (v) => v >= 0 && v <= 0.5);
   // --view-jitter S,K,R: the identity views with the given geometry (their flips and tones kept); none: off.
   if (opt['view-jitter'] === 'none') delete train.viewJitter;

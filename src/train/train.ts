@@ -13,7 +13,7 @@ import { engine } from '../tensor/engine.ts';
 import { Rng } from '../tensor/random.ts';
 import * as O from '../autograd/ops.ts';
 import { backward, noGrad } from '../autograd/tape.ts';
-import { totalVariation, pyrDown, chroma, contrastFloors, faceRegionMask, luminanceWeights, type ContrastFloor } from '../autograd/regularizers.ts';
+import { totalVariation, lapBalanceGrad, pyrDown, chroma, contrastFloors, faceRegionMask, luminanceWeights, type ContrastFloor } from '../autograd/regularizers.ts';
 import { Adam } from '../optim/adam.ts';
 import { cosine } from '../optim/schedule.ts';
 import type { FaceModel } from '../models/face_model.ts';
@@ -51,6 +51,12 @@ export interface TrainSettings {
    * decoder cannot meet the networks with detail that only holds at one placement.
    */
   viewJitter?: Jitter;
+  /**
+   * The networks' gradient on each decoded face balanced over this many Laplacian levels, its norm kept
+   * (lapBalanceGrad: appendix A's normalisation, which the iterative method applies to its image): their pull
+   * reaches the decoder at every scale alike rather than mostly in the finest band. Absent or 0: as it comes.
+   */
+  gradLevels?: number;
   /**
    * Photo-like tones: the decoded faces' luminance σ pushed up to a floor over the whole image and over the face
    * region (invert's --contrast and --face-contrast): the pixel term alone draws the faces washed out, as the
@@ -212,7 +218,7 @@ function trainStep(o: TrainOptions, opt: Adam, batch: () => { targets: Tensor; e
     const { targets, extra } = batch();
     const guideBatch = decoder.config.kind === 'guided' ? pick(o.guides, idx) : undefined;
     const images = decoder.forward(targets, guideBatch, needsIndex ? idx.map((i) => i % decoder.config.guideIndexCount) : undefined);
-    const seen = view.apply(images);
+    const seen = s.gradLevels ? lapBalanceGrad(view.apply(images), s.gradLevels) : view.apply(images);
     const acts = o.faces ? photoActs(o.model, extra.photos!, view, s.guideLayers) : guideBatchActs(o.guides, guideActs, idx);
     const l = decoderLoss(o.model, images, targets, acts, s.guideLayers, s.tvWeight, { ...extra, seen, tones });
     backward(O.mean(l.total));
