@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import * as F from '../src/index.ts';
-import { lapSplit, lapMerge, lapNormalize, lapBalanceGrad, coarseToFineWeights, lapRegularizer, mirrorRegularizer, pyrDown, pyrUp, chroma, contrastDeficit, contrastStretch, skinTone, totalVariation } from '../src/autograd/regularizers.ts';
+import { lapSplit, lapMerge, lapNormalize, lapBalanceGrad, luminanceWeights, coarseToFineWeights, lapRegularizer, mirrorRegularizer, pyrDown, pyrUp, chroma, contrastDeficit, contrastStretch, skinTone, totalVariation } from '../src/autograd/regularizers.ts';
 import { Rand, size, gradCheck, relErr } from './helpers/ref.ts';
 
 const K = [1, 4, 6, 4, 1].map((v) => v / 16);
@@ -183,7 +183,21 @@ describe('Laplacian pyramid (deepdream’s 5-tap binomial kernel)', () => {
     expect(relErr(await t.grad!.data(), want)).toBeLessThan(1e-5);
     // Not the plain gradient: the layer changes how the pull is spread over scales.
     expect(relErr(await t.grad!.data(), up)).toBeGreaterThan(0.1);
-    [y, t.grad!, t].forEach((v) => v.dispose());
+    [y, t.grad!].forEach((v) => v.dispose());
+    t.grad = null;
+    // With luminance weights: only the luminance is balanced, the colour (g minus its luminance) passes as it came.
+    const lum = F.keep(luminanceWeights());
+    F.tidy(() => F.backward(F.sum(F.mul(lapBalanceGrad(t, 4, lum), F.tensor(Float32Array.from(up), shape)))));
+    const plane = half / 3;
+    const lw = [0.299, 0.587, 0.114];
+    for (const at of [0, half]) {
+      const g = Float64Array.from(Float32Array.from(up.slice(at, at + half)));
+      const L = Float64Array.from({ length: plane }, (_, i) => lw.reduce((s, w, c) => s + w * g[c * plane + i], 0));
+      const n = refNormalize(L, 1);
+      for (let c = 0; c < 3; c++) for (let i = 0; i < plane; i++) want[at + c * plane + i] = g[c * plane + i] - L[i] + (n[i] * norm(L)) / norm(n);
+    }
+    expect(relErr(await t.grad!.data(), want)).toBeLessThan(1e-5);
+    [t.grad!, t, lum].forEach((v) => v.dispose());
   });
 
   it('R_LP (eq. 12) and R_Mirror: values and gradients', async () => {

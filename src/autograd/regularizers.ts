@@ -127,17 +127,18 @@ export function lapNormalize(g: Tensor, levels = 4, opts: { eps?: number; perIte
  * pyramid-balanced (lapNormalize per item over `levels` levels) and scaled back to its own norm per item. Put
  * between a decoder's faces and the networks that score them, the networks' pull moves every scale alike —
  * as it does the iterative method's image — without changing how strongly it pulls against the other terms.
+ * With `lum` (luminanceWeights) only the gradient's luminance is balanced and its colour passes as it came:
+ * balanced whole, the coarse levels' colour pull paints the faces in blotches.
  */
-export function lapBalanceGrad(x: Tensor, levels: number): Tensor {
+export function lapBalanceGrad(x: Tensor, levels: number, lum?: Tensor): Tensor {
   checkImage('lapBalanceGrad', x);
   const out = noGrad(() => clone(x));
-  return record('lap_balance_grad', [x], out, (g) => [
-    noGrad(() => {
-      const n = lapNormalize(g, levels, { perItem: true });
-      const norm = (t: Tensor) => sqrt(sum(square(t), itemAxes(t), true));
-      return mul(n, div(norm(g), maximum(norm(n), full([], 1e-30))));
-    }),
-  ]);
+  const norm = (t: Tensor) => sqrt(sum(square(t), itemAxes(t), true));
+  const balance = (g: Tensor) => {
+    const n = lapNormalize(g, levels, { perItem: true });
+    return mul(n, div(norm(g), maximum(norm(n), full([], 1e-30))));
+  };
+  return record('lap_balance_grad', [x], out, (g) => [noGrad(() => (lum ? add(chroma(g, lum), balance(luminance(g, lum))) : balance(g)))]);
 }
 
 /**

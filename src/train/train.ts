@@ -54,7 +54,8 @@ export interface TrainSettings {
   /**
    * The networks' gradient on each decoded face balanced over this many Laplacian levels, its norm kept
    * (lapBalanceGrad: appendix A's normalisation, which the iterative method applies to its image): their pull
-   * reaches the decoder at every scale alike rather than mostly in the finest band. Absent or 0: as it comes.
+   * reaches the decoder at every scale alike rather than mostly in the finest band; only its luminance, the
+   * colour as it comes. Absent or 0: all as it comes.
    */
   gradLevels?: number;
   /**
@@ -218,7 +219,7 @@ function trainStep(o: TrainOptions, opt: Adam, batch: () => { targets: Tensor; e
     const { targets, extra } = batch();
     const guideBatch = decoder.config.kind === 'guided' ? pick(o.guides, idx) : undefined;
     const images = decoder.forward(targets, guideBatch, needsIndex ? idx.map((i) => i % decoder.config.guideIndexCount) : undefined);
-    const seen = s.gradLevels ? lapBalanceGrad(view.apply(images), s.gradLevels) : view.apply(images);
+    const seen = view.apply(images);
     const acts = o.faces ? photoActs(o.model, extra.photos!, view, s.guideLayers) : guideBatchActs(o.guides, guideActs, idx);
     const l = decoderLoss(o.model, images, targets, acts, s.guideLayers, s.tvWeight, { ...extra, seen, tones });
     backward(O.mean(l.total));
@@ -279,9 +280,12 @@ export async function trainDecoder(o: TrainOptions): Promise<TrainResult> {
   const targets = keep(O.zeros([B, D]));
   const history = new LossHistory(every, TERMS.length);
   const viewer = s.viewJitter ? new JitterView(B, decoder.config.outputSize, s.viewJitter) : null;
-  const view: Viewer = { apply: (images) => (viewer ? viewer.apply(images, rng) : images), replay: (images) => (viewer ? viewer.replay(images) : images) };
+  const lum = s.contrast || s.faceContrast || s.chromaTv || s.gradLevels ? keep(luminanceWeights()) : undefined;
+  // The networks' gradient comes back through the view balanced over the pyramid's levels (gradLevels).
+  const balance = (seen: Tensor) => (s.gradLevels ? lapBalanceGrad(seen, s.gradLevels, lum) : seen);
+  const view: Viewer = { apply: (images) => balance(viewer ? viewer.apply(images, rng) : images), replay: (images) => (viewer ? viewer.replay(images) : images) };
   const floors = { contrast: s.contrast, faceContrast: s.faceContrast, chromaTv: s.chromaTv };
-  const tones = s.contrast || s.faceContrast || s.chromaTv ? { floors, lum: keep(luminanceWeights()), faceMask: keep(faceRegionMask(decoder.config.outputSize)) } : undefined;
+  const tones = s.contrast || s.faceContrast || s.chromaTv ? { floors, lum: lum!, faceMask: keep(faceRegionMask(decoder.config.outputSize)) } : undefined;
 
   const snapshot = () => snapshotOf(step, rng, opt, decoder);
 
@@ -331,7 +335,7 @@ export async function trainDecoder(o: TrainOptions): Promise<TrainResult> {
       p.grad?.dispose();
       p.grad = null;
     }
-    [targets, history, viewer, tones?.lum, tones?.faceMask, ...Object.values(guideActs)].forEach((t) => t?.dispose());
+    [targets, history, viewer, lum, tones?.faceMask, ...Object.values(guideActs)].forEach((t) => t?.dispose());
   }
   return { steps: step, stopped, message };
 }
