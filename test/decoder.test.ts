@@ -1,20 +1,25 @@
 // Feed-forward decoders (paper §4.1, §4.2) and their training: shapes and initialisation, gradients, the
 // embedding sampler, checkpoints, and a resumed run that ends bit for bit where an uninterrupted one does.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as F from '../src/index.ts';
 import { FaceModel } from '../src/models/face_model.ts';
-import { readPng } from '../src/io/png.ts';
+import { readPng, writePng } from '../src/io/png.ts';
+import { resize } from '../src/io/image.ts';
+import { padImage } from '../src/cli/common.ts';
+import { realFaces, type DataConfig } from '../src/cli/train-data.ts';
 import { Decoder, defaultDecoderConfig, parameterShapes, initialParameters, fullSize, type DecoderConfig } from '../src/models/decoder.ts';
 import { GaussianSampler, cholesky } from '../src/train/sampler.ts';
 import { encodeCheckpoint, decodeCheckpoint, CheckpointError, CHECKPOINT_VERSION, type Checkpoint } from '../src/train/checkpoint.ts';
 import { trainDecoder, decoderLoss, type TrainSettings, type TrainState } from '../src/train/train.ts';
-import { facesFromSheet } from '../src/train/faces.ts';
+import { facesFromSheet, LFW_FRAME } from '../src/train/faces.ts';
 import { FaceSource } from '../src/train/face_source.ts';
 import { JitterView } from '../src/invert/jitter.ts';
 import { faceRegionMask, totalVariation, chroma } from '../src/autograd/regularizers.ts';
 import { ridge } from '../src/train/ridge.ts';
-import { Rand } from './helpers/ref.ts';
+import { Rand, relErr } from './helpers/ref.ts';
 import { defaultModelPath } from './helpers/faces.ts';
 
 const tiny = (over: Partial<DecoderConfig> = {}) =>
@@ -243,6 +248,25 @@ describe('embedding sampler: a shrunk Gaussian fitted to real embeddings', () =>
     expect(faces).toHaveLength(100);
     expect([faces[0].width, faces[0].height]).toEqual([150, 150]);
   });
+
+  it('a frame resamples each tile: the identity frame is the plain enlargement, a shifted one moves the face', () => {
+    // Two 5-px tiles side by side: a horizontal ramp and a vertical one, every channel alike.
+    const sheet = { width: 10, height: 5, data: new Float32Array(10 * 5 * 3) };
+    for (let y = 0; y < 5; y++) for (let x = 0; x < 10; x++) sheet.data.fill(x < 5 ? 40 * x : 40 * y, (y * 10 + x) * 3, (y * 10 + x) * 3 + 3);
+    const plain = facesFromSheet(sheet, 20, 5);
+    const same = facesFromSheet(sheet, 20, 5, [1, 0, 0, 0, 1, 0]);
+    for (let k = 0; k < 2; k++) expect(relErr(same[k].data, plain[k].data)).toBeLessThan(1e-6);
+    // Shifted by a fifth of the tile to the right: output pixel x shows the tile at x + 4 (of 20); past the
+    // tile's edge its last column repeats.
+    const [ramp] = facesFromSheet(sheet, 20, 5, [1, 0, 0.2, 0, 1, 0]);
+    const at = (img: { data: Float32Array }, x: number, y: number) => img.data[(y * 20 + x) * 3];
+    for (const x of [0, 5, 10]) expect(at(ramp, x, 7)).toBeCloseTo(at(plain[0], x + 4, 7), 4);
+    expect(at(ramp, 19, 7)).toBe(160);
+    // The bundled sheet through LFW_FRAME: 100 faces, still inside 0..255.
+    const lfwFaces = facesFromSheet(readPng('assets/lfw/faces-25px.png'), 150, 25, LFW_FRAME);
+    expect(lfwFaces).toHaveLength(100);
+    expect(lfwFaces.every((f) => f.data.every((v) => v >= 0 && v <= 255))).toBe(true);
+  });
 });
 
 describe('checkpoints: one self-checking file', () => {
@@ -291,6 +315,28 @@ describe('decoder training', () => {
   const config = defaultDecoderConfig({ filters: 4 });
   const settings = (steps: number): TrainSettings => ({
     steps, batch: 2, lr: 2e-3, guideLayers: [{ layer: 'conv64_3', weight: 3e-3 }], tvWeight: 3e-2, checkpointEvery: 3, logEvery: 1,
+  });
+
+  it("realFaces with align: the bundled sheet through LFW_FRAME, a loosely framed chip aligned to the model's; without it, both as read", async () => {
+    const astro = readPng('assets/faces/astronaut.png');
+    // The astronaut's chip at 80 % in a flat surround: a 150-px image that readFaces takes for a ready chip.
+    const loose = resize(padImage(astro, 19), 150, 150, 'area');
+    const dir = mkdtempSync(join(tmpdir(), 'faceinv-align-'));
+    const file = join(dir, 'loose.png');
+    writePng(file, loose);
+    const d: DataConfig = { kind: 'faces', sheet: 'assets/lfw/faces-25px.png', heldOut: 0, photos: [file, 'assets/faces/astronaut.png'], ensemble: [] };
+    try {
+      const [asRead, aligned] = [await realFaces(model, d), await realFaces(model, { ...d, align: true })];
+      const gap = (a: { data: Float32Array }, b: { data: Float32Array }) => a.data.reduce((s, v, i) => s + Math.abs(v - b.data[i]), 0) / a.data.length;
+      expect(gap(asRead.photos[0], readPng(file))).toBeLessThan(1e-6);
+      // Aligned, the loose chip is nearly the astronaut's own chip aligned (resampling blur apart).
+      expect(gap(aligned.photos[0], aligned.photos[1])).toBeLessThan(0.3 * gap(asRead.photos[0], aligned.photos[1]));
+      const sheet = readPng('assets/lfw/faces-25px.png');
+      expect(aligned.sheet[7].data).toEqual(facesFromSheet(sheet, 150, 25, LFW_FRAME)[7].data);
+      expect(asRead.sheet[7].data).toEqual(facesFromSheet(sheet, 150)[7].data);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a run resumed from its checkpoint ends with the same weights, bit for bit, as one that never stopped; the loss falls', async () => {

@@ -69,6 +69,8 @@ describe('faceinv train-decoder, decode, eval', () => {
     expect(run.train.viewJitter).toEqual({ ...IDENTITY_JITTER });
     // Its faces at a photo's contrast (the output stretch) and its rate decaying to a tenth.
     expect([run.decoder.stretch, run.train.lrFinal]).toEqual([0.2, 0.1]);
+    // Its faces as read, unless --align-faces.
+    expect(run.data.align).toBeUndefined();
     const off = cli('train-decoder', '--out', dir, '--resume', '--view-jitter', 'none');
     expect(off.code).toBe(2);
     expect(off.err).toMatch(/--view-jitter none \(the run's: 4,0\.05,3\) contradicts/);
@@ -168,7 +170,8 @@ describe('faceinv train-decoder, decode, eval', () => {
       [['train-decoder', '--out', join(dir, 'none'), '--resume'], /--resume: .* holds no training run/],
       [['decode', '--decoder', dir, '--embedding', SAMPLE_FACE, '--out', join(dir, 'x.png')], /holds no trained decoder/],
       [['eval'], /eval needs --decoder/],
-      [['train-decoder', '--out', join(dir, 'mix'), '--mix', '0.3'], /--photos, --ensemble and --mix train on real faces/],
+      [['train-decoder', '--out', join(dir, 'mix'), '--mix', '0.3'], /--photos, --ensemble, --mix and --align-faces train on real faces/],
+      [['train-decoder', '--out', join(dir, 'align'), '--align-faces'], /--photos, --ensemble, --mix and --align-faces train on real faces/],
       [['train-decoder', '--out', join(dir, 'vj'), '--view-jitter', '4,2,3'], /--view-jitter: '4,2,3' is not S,K,R/],
       [['train-decoder', '--out', join(dir, 'g'), '--preset', 'identity', '--guide', SAMPLE_FACE], /--guide: with --data faces each face's guide is its own photo/],
     ];

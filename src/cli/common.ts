@@ -65,7 +65,7 @@ export function loadDetector(): FaceDetector {
 }
 
 /** The image with `m` pixels of its edge colour's mean (a flat surround) on every side. */
-function padImage(img: RgbImage, m: number): RgbImage {
+export function padImage(img: RgbImage, m: number): RgbImage {
   const W = img.width + 2 * m;
   const H = img.height + 2 * m;
   const mean = [0, 0, 0];

@@ -14,7 +14,8 @@ import { initialParameters, linearSides, type DecoderConfig } from '../models/de
 import { ridge } from '../train/ridge.ts';
 import { readPng } from '../io/png.ts';
 import type { FaceModel } from '../models/face_model.ts';
-import { facesFromSheet } from '../train/faces.ts';
+import { facesFromSheet, LFW_FRAME } from '../train/faces.ts';
+import { LFW_SHEET } from './paths.ts';
 import { FaceSource } from '../train/face_source.ts';
 import { loadModel, readFaces, imageFiles, embedAll, UsageError } from './common.ts';
 import { parseEnsembleSpec, type EnsembleSpec } from './loss-options.ts';
@@ -28,6 +29,12 @@ export interface DataConfig {
   /** Photo files (absolute), aligned to the model's chip: trained on with kind 'faces'. */
   photos: string[];
   ensemble: EnsembleSpec[];
+  /**
+   * The real faces brought to the model's chip (--align-faces; absent: as read): the bundled sheet's tiles
+   * through LFW_FRAME, the photos aligned by their landmarks even when they are ready chips, so that a decoder
+   * learns one framing — the one `faceinv crop` and the iterative method's faces have.
+   */
+  align?: boolean;
 }
 
 /** The --photos files and folders as a list of image files, absolute (a resumed run reads them again). */
@@ -50,8 +57,9 @@ export function ensembleSpecsOf(values: string[]): EnsembleSpec[] {
 
 /** The real faces of a run at the model's size: the sheet's (all of them, held-out last) and the photos. */
 export async function realFaces(model: FaceModel, d: DataConfig): Promise<{ sheet: RgbImage[]; photos: RgbImage[] }> {
-  const sheet = facesFromSheet(readPng(d.sheet), model.imageSize);
-  const photos = (await readFaces(model, d.photos)).map((f) => f.image);
+  const bundled = resolvePath(d.sheet) === resolvePath(LFW_SHEET);
+  const sheet = facesFromSheet(readPng(d.sheet), model.imageSize, 25, d.align && bundled ? LFW_FRAME : undefined);
+  const photos = (await readFaces(model, d.photos, { force: d.align })).map((f) => f.image);
   return { sheet, photos };
 }
 

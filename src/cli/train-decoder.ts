@@ -75,6 +75,7 @@ have; it takes a new --steps, and refuses any other option that contradicts the 
     { name: 'preset', type: 'string', arg: 'P', choices: ['cpu', 'paper', 'identity'], choiceName: 'a preset', help: 'cpu (default: 16 filters, 400 steps of 8, minutes here), paper (50 filters, for a GPU)\nor identity (real faces with a pixel term: --data faces --pixel-weight 3, no guide;\n--view-jitter 4,0.05,3 --stretch 0.2, 1500 steps --lr-decay 0.1: ~11 minutes here)' },
     { name: 'data', type: 'string', arg: 'D', choices: ['gaussian', 'faces'], choiceName: 'a kind of training data', help: 'gaussian (draws from a Gaussian fitted to the real faces\' embeddings; cpu, paper) or\nfaces (the real faces themselves, augmented, with a pixel term; identity)' },
     { name: 'photos', type: 'string', arg: 'PATH', repeat: true, help: 'face photos (files or folders) to train on besides the face sheet (--data faces)' },
+    { name: 'align-faces', type: 'flag', help: "bring every training face to the model's chip first (--data faces): the bundled sheet's\ntiles through their measured framing, the --photos by their landmarks, ready chips too" },
     { name: 'pixel-weight', type: 'number', arg: 'W', min: 0, help: "weight of the mean squared pixel difference to the real face (--data faces)" },
     { name: 'mix', type: 'number', arg: 'M', min: 0, max: 0.5, help: 'blend each drawn real face with another by a random fraction up to M (--data faces):\nfaces between the training people, so unseen people lie inside what was learnt' },
     { name: 'pixel-levels', type: 'int', arg: 'L', min: 0, max: 5, help: 'compare with the real face after L halvings (2: at 38 px, the coarse face; the detail left\nto the embedding terms; default 0)' },
@@ -148,7 +149,7 @@ function checkResume(opt: Parsed['opt'], run: RunConfig, dir: string): void {
     const same = typeof value === 'number' ? Number(given) === value : String(given) === String(value);
     if (!same) contradicts.push(`--${name} ${given} (the run's: ${value ?? 'none'})`);
   }
-  const fresh = ['preset', 'config', 'guide', 'faces', 'held-out', 'data', 'photos', 'ensemble'].filter((n) => opt[n] !== undefined).map((n) => `--${n}`);
+  const fresh = ['preset', 'config', 'guide', 'faces', 'held-out', 'data', 'photos', 'ensemble', 'align-faces'].filter((n) => opt[n] !== undefined).map((n) => `--${n}`);
   if (contradicts.length) throw new UsageError(`--resume: ${contradicts.join(', ')} contradict${contradicts.length === 1 ? 's' : ''} ${join(dir, 'config.json')}; drop ${contradicts.length === 1 ? 'it' : 'them'} or train into another --out`);
   if (fresh.length) throw new UsageError(`--resume: ${fresh.join(', ')} only shape${fresh.length === 1 ? 's' : ''} a new run; the run in ${dir} keeps its own (drop ${fresh.length === 1 ? 'it' : 'them'})`);
 }
@@ -226,8 +227,8 @@ async function freshRun({ opt, all }: Pick<Parsed, 'opt' | 'all'>, model: FaceMo
   if (decoder.kind === 'embedding' && guides.length > 1) throw new UsageError('a §4.1 decoder trains with one guide; several need --kind guided');
   // The real faces: some held out; the rest trained on ('faces') or fitted by the Gaussian ('gaussian').
   const faces = typeof opt.faces === 'string' ? opt.faces : LFW_SHEET;
-  const data: DataConfig = { kind: cfg.data, sheet: resolvePath(faces), heldOut: 0, photos: photoFiles(all.photos ?? []), ensemble: ensembleSpecsOf(all.ensemble ?? []) };
-  if (data.kind === 'gaussian' && (data.photos.length || data.ensemble.length || cfg.train.mix)) throw new UsageError(`--photos, --ensemble and --mix train on real faces: give --data faces (or --preset identity)`);
+  const data: DataConfig = { kind: cfg.data, sheet: resolvePath(faces), heldOut: 0, photos: photoFiles(all.photos ?? []), ensemble: ensembleSpecsOf(all.ensemble ?? []), ...(opt['align-faces'] ? { align: true } : {}) };
+  if (data.kind === 'gaussian' && (data.photos.length || data.ensemble.length || cfg.train.mix || data.align)) throw new UsageError(`--photos, --ensemble, --mix and --align-faces train on real faces: give --data faces (or --preset identity)`);
   const real = await realFaces(model, data);
   const sheetEmb = await embedAll(model, real.sheet);
   data.heldOut = num(opt, 'held-out', 20, (v) => Number.isInteger(v) && v >= 0 && v <= sheetEmb.length - 2);
