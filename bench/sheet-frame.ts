@@ -9,8 +9,8 @@ import { readPng } from '../src/io/png.ts';
 import { init } from '../src/tensor/engine.ts';
 import { alignFaces } from '../src/models/align.ts';
 import { padImage, loadDetector, imageFiles } from '../src/cli/common.ts';
-import { facesFromSheet, LFW_FRAME, type Frame } from '../src/train/faces.ts';
-import type { RgbImage } from '../src/io/image.ts';
+import { facesFromSheet, LFW_FRAME } from '../src/train/faces.ts';
+import type { RgbImage, UnitAffine } from '../src/io/image.ts';
 import { arg } from './args.ts';
 
 await init();
@@ -18,7 +18,7 @@ const detector = loadDetector();
 const S = 150;
 
 /** The mean chip → image affine (unit squares) over the images a face is found in, and how many. */
-async function meanFrame(images: RgbImage[]): Promise<{ found: number; frame: Frame }> {
+async function meanFrame(images: RgbImage[]): Promise<{ found: number; frame: UnitAffine }> {
   const sum = [0, 0, 0, 0, 0, 0];
   let found = 0;
   for (const image of images) {
@@ -31,7 +31,7 @@ async function meanFrame(images: RgbImage[]): Promise<{ found: number; frame: Fr
     [t[0], t[1], (t[2] - m) / image.width, t[3], t[4], (t[5] - m) / image.height].forEach((v, i) => (sum[i] += v));
     found++;
   }
-  return { found, frame: sum.map((v) => Number((v / found).toFixed(5))) as Frame };
+  return { found, frame: sum.map((v) => Number((v / found).toFixed(5))) as UnitAffine };
 }
 
 const sheet = readPng(arg('sheet', 'assets/lfw/faces-25px.png'));

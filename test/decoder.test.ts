@@ -19,7 +19,7 @@ import { FaceSource } from '../src/train/face_source.ts';
 import { JitterView } from '../src/invert/jitter.ts';
 import { faceRegionMask, totalVariation, chroma } from '../src/autograd/regularizers.ts';
 import { ridge } from '../src/train/ridge.ts';
-import { Rand, relErr } from './helpers/ref.ts';
+import { Rand } from './helpers/ref.ts';
 import { defaultModelPath } from './helpers/faces.ts';
 
 const tiny = (over: Partial<DecoderConfig> = {}) =>
@@ -249,13 +249,11 @@ describe('embedding sampler: a shrunk Gaussian fitted to real embeddings', () =>
     expect([faces[0].width, faces[0].height]).toEqual([150, 150]);
   });
 
-  it('a frame resamples each tile: the identity frame is the plain enlargement, a shifted one moves the face', () => {
+  it('a frame resamples each tile: a shifted frame moves the face, edge pixels repeat past the tile', () => {
     // Two 5-px tiles side by side: a horizontal ramp and a vertical one, every channel alike.
     const sheet = { width: 10, height: 5, data: new Float32Array(10 * 5 * 3) };
     for (let y = 0; y < 5; y++) for (let x = 0; x < 10; x++) sheet.data.fill(x < 5 ? 40 * x : 40 * y, (y * 10 + x) * 3, (y * 10 + x) * 3 + 3);
     const plain = facesFromSheet(sheet, 20, 5);
-    const same = facesFromSheet(sheet, 20, 5, [1, 0, 0, 0, 1, 0]);
-    for (let k = 0; k < 2; k++) expect(relErr(same[k].data, plain[k].data)).toBeLessThan(1e-6);
     // Shifted by a fifth of the tile to the right: output pixel x shows the tile at x + 4 (of 20); past the
     // tile's edge its last column repeats.
     const [ramp] = facesFromSheet(sheet, 20, 5, [1, 0, 0.2, 0, 1, 0]);

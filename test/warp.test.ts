@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import * as F from '../src/index.ts';
 import { warp, packAffines, boxAffine, invertAffine, type Affine } from '../src/autograd/warp.ts';
 import { Rand, size, gradCheck, relErr } from './helpers/ref.ts';
+import { resample } from '../src/io/image.ts';
 
 /** Float64 affine resampling by definition: bilinear at the clamped sample point. */
 function refWarp(x: Float64Array, shape: number[], ms: Affine[], OH: number, OW: number): Float64Array {
@@ -54,6 +55,20 @@ describe('warp: affine resampling with repeated edges, and its gradient (a gathe
       mats.dispose();
     });
   }
+
+  it("image.ts resample, the CPU form: the same sampling as the kernel's reference, its map taken between unit squares", () => {
+    // A 9×7 RGB image to 11×6, turned, scaled and shifted past its edges.
+    const [W, H, OW, OH] = [9, 7, 11, 6];
+    const hwc = Float32Array.from(new Rand(4).uniform(W * H * 3, 0, 255));
+    const u: [number, number, number, number, number, number] = [0.9, 0.15, -0.1, -0.12, 1.2, 0.05];
+    const got = resample({ width: W, height: H, data: hwc }, OW, OH, u);
+    // The same map in pixels, on the planes (NCHW) of the same image.
+    const px: Affine = [(u[0] * W) / OW, (u[1] * W) / OH, u[2] * W, (u[3] * H) / OW, (u[4] * H) / OH, u[5] * H];
+    const planes = Float64Array.from({ length: 3 * W * H }, (_, i) => hwc[(i % (W * H)) * 3 + Math.floor(i / (W * H))]);
+    const want = refWarp(planes, [1, 3, H, W], [px], OH, OW);
+    const gotPlanes = Float64Array.from({ length: 3 * OW * OH }, (_, i) => got.data[(i % (OW * OH)) * 3 + Math.floor(i / (OW * OH))]);
+    expect(relErr(gotPlanes, want)).toBeLessThan(1e-5);
+  });
 
   it('the identity matrix reproduces the image; matrices invert', async () => {
     const shape = [1, 1, 5, 6];

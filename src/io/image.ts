@@ -60,20 +60,32 @@ function resizeArea(img: RgbImage, W: number, H: number): RgbImage {
 }
 
 function resizeBilinear(img: RgbImage, W: number, H: number): RgbImage {
+  return resample(img, W, H, [1, 0, 0, 0, 1, 0]);
+}
+
+/** An affine map between unit squares: (x, y) → (a·x + b·y + c, d·x + e·y + f). */
+export type UnitAffine = [number, number, number, number, number, number];
+
+/**
+ * A W × H image of `img` seen through `m`, which maps the output's unit square to the input's: each output
+ * pixel centre mapped, bilinear, the sample point clamped to the image (edge pixels repeat past it) — the CPU
+ * form of shaders/warp.wgsl's forward pass. The identity map is the plain bilinear resize.
+ */
+export function resample(img: RgbImage, W: number, H: number, [a, b, c, d, e, f]: UnitAffine): RgbImage {
   const out = new Float32Array(W * H * 3);
+  const clampTo = (v: number, n: number) => Math.min(Math.max(v, 0), n - 1);
   for (let oy = 0; oy < H; oy++) {
-    const fy = Math.min(Math.max((oy + 0.5) * (img.height / H) - 0.5, 0), img.height - 1);
-    const y0 = Math.floor(fy);
-    const y1 = Math.min(y0 + 1, img.height - 1);
-    const ty = fy - y0;
+    const v = (oy + 0.5) / H;
     for (let ox = 0; ox < W; ox++) {
-      const fx = Math.min(Math.max((ox + 0.5) * (img.width / W) - 0.5, 0), img.width - 1);
-      const x0 = Math.floor(fx);
-      const x1 = Math.min(x0 + 1, img.width - 1);
-      const tx = fx - x0;
-      for (let c = 0; c < 3; c++) {
-        const p = (y: number, x: number) => img.data[(y * img.width + x) * 3 + c];
-        out[(oy * W + ox) * 3 + c] = (1 - ty) * ((1 - tx) * p(y0, x0) + tx * p(y0, x1)) + ty * ((1 - tx) * p(y1, x0) + tx * p(y1, x1));
+      const u = (ox + 0.5) / W;
+      const fx = clampTo((a * u + b * v + c) * img.width - 0.5, img.width);
+      const fy = clampTo((d * u + e * v + f) * img.height - 0.5, img.height);
+      const [x0, y0] = [Math.floor(fx), Math.floor(fy)];
+      const [x1, y1] = [Math.min(x0 + 1, img.width - 1), Math.min(y0 + 1, img.height - 1)];
+      const [tx, ty] = [fx - x0, fy - y0];
+      for (let ch = 0; ch < 3; ch++) {
+        const p = (y: number, x: number) => img.data[(y * img.width + x) * 3 + ch];
+        out[(oy * W + ox) * 3 + ch] = (1 - ty) * ((1 - tx) * p(y0, x0) + tx * p(y0, x1)) + ty * ((1 - tx) * p(y1, x0) + tx * p(y1, x1));
       }
     }
   }
