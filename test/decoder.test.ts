@@ -315,7 +315,7 @@ describe('decoder training', () => {
     steps, batch: 2, lr: 2e-3, guideLayers: [{ layer: 'conv64_3', weight: 3e-3 }], tvWeight: 3e-2, checkpointEvery: 3, logEvery: 1,
   });
 
-  it("realFaces with align: the bundled sheet through LFW_FRAME, a loosely framed chip aligned to the model's; without it, both as read", async () => {
+  it("realFaces with align: the bundled sheet through LFW_FRAME, a loosely framed chip aligned to the model's; without it, both as read; with anyFraming, both ways", async () => {
     const astro = readPng('assets/faces/astronaut.png');
     // The astronaut's chip at 80 % in a flat surround: a 150-px image that readFaces takes for a ready chip.
     const loose = resize(padImage(astro, 19), 150, 150, 'area');
@@ -324,7 +324,10 @@ describe('decoder training', () => {
     writePng(file, loose);
     const d: DataConfig = { kind: 'faces', sheet: 'assets/lfw/faces-25px.png', heldOut: 0, photos: [file, 'assets/faces/astronaut.png'], ensemble: [] };
     try {
-      const [asRead, aligned] = [await realFaces(model, d), await realFaces(model, { ...d, align: true })];
+      const [asRead, aligned] = [await realFaces(model, d), await realFaces(model, { ...d, align: true, anyFraming: true })];
+      expect(asRead.asRead).toBeUndefined();
+      expect(aligned.asRead!.photos.map((p) => p.data)).toEqual(asRead.photos.map((p) => p.data));
+      expect(aligned.asRead!.sheet.map((p) => p.data)).toEqual(asRead.sheet.map((p) => p.data));
       const gap = (a: { data: Float32Array }, b: { data: Float32Array }) => a.data.reduce((s, v, i) => s + Math.abs(v - b.data[i]), 0) / a.data.length;
       expect(gap(asRead.photos[0], readPng(file))).toBeLessThan(1e-6);
       // Aligned, the loose chip is nearly the astronaut's own chip aligned (resampling blur apart).
@@ -414,7 +417,7 @@ describe('decoder training', () => {
 
   describe('on real faces (issue 20)', () => {
     const faceSettings = (steps: number): TrainSettings => ({ ...settings(steps), guideLayers: [], pixelWeight: 10, batch: 2 });
-    const lfw = (n = 6) => model.pixels(facesFromSheet(readPng('assets/lfw/faces-25px.png'), 150).slice(0, n));
+    const lfw = (n = 6, from = 0) => model.pixels(facesFromSheet(readPng('assets/lfw/faces-25px.png'), 150).slice(from, from + n));
 
     it('FaceSource: without augmentation a draw is the faces drawn; with it, moved faces still inside 0..255', async () => {
       const still = new FaceSource(lfw(), 3, { shift: 0, scale: 0, rotate: 0 });
@@ -470,11 +473,61 @@ describe('decoder training', () => {
       mixed.dispose();
     });
 
-    it('with a pixel term, a perceptual term, an ensemble member, mixed faces, jittered views and a balanced gradient: the loss falls, a resumed run matches, and steps allocate nothing', async () => {
+    /** A drawPair's faces and inputs, read back. */
+    const pairData = async (source: FaceSource, rng: F.Rng): Promise<Float32Array[]> => {
+      const pair = F.tidy(() => {
+        const p = source.drawPair(rng);
+        return [F.keep(p.faces), F.keep(p.inputs)];
+      });
+      const data = await Promise.all(pair.map((t) => t.data()));
+      pair.forEach((t) => t.dispose());
+      return data;
+    };
+
+    it("FaceSource with the faces as read: each input is its item's face or, half the time, the same face as read, moved as it is", async () => {
+      const S = 3 * 150 * 150;
+      const [aligned, read] = [lfw(), lfw(6, 6)];
+      const [A, R] = [await aligned.data(), await read.data()];
+      const still = new FaceSource(aligned, 4, { shift: 0, scale: 0, rotate: 0 }, 0, read);
+      const face = (x: Float32Array, k: number, all: Float32Array) => {
+        const errs = Array.from({ length: 6 }, (_, f) => x.subarray(k * S, (k + 1) * S).reduce((m, v, i) => Math.max(m, Math.abs(v - all[f * S + i])), 0));
+        return errs.findIndex((e) => e < 1e-2);
+      };
+      const rng = new F.Rng(3);
+      let asRead = 0;
+      for (let draw = 0; draw < 3; draw++) {
+        const [x, y] = await pairData(still, rng);
+        for (let k = 0; k < 4; k++) {
+          const f = face(x, k, A);
+          expect(f).toBeGreaterThanOrEqual(0);
+          // The input: the same face (the same index), aligned or as read.
+          const [same, other] = [face(y, k, A), face(y, k, R)];
+          expect(same === f || other === f, `draw ${draw} item ${k}`).toBe(true);
+          if (other === f) asRead++;
+        }
+      }
+      expect(asRead).toBeGreaterThan(2);
+      expect(asRead).toBeLessThan(10);
+      // Moved, re-toned and mixed, with the faces as read equal to the faces: every input is its face exactly.
+      const moved = new FaceSource(lfw(), 4, undefined, 0.3, lfw());
+      const [x, y] = await pairData(moved, new F.Rng(8));
+      expect(x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0)).toBeLessThan(1e-3);
+      const plain = new FaceSource(lfw(), 2);
+      F.tidy(() => {
+        const p = plain.drawPair(new F.Rng(1));
+        expect(p.inputs).toBe(p.faces);
+      });
+      const [few, spare] = [lfw(), lfw(5)];
+      expect(() => new FaceSource(few, 2, undefined, 0, spare)).toThrow(/as read must be \[6,3,150,150\]/);
+      [few, spare].forEach((t) => t.dispose());
+      [still, moved, plain].forEach((s) => s.dispose());
+    });
+
+    it('with a pixel term, a perceptual term, an ensemble member, mixed faces, inputs as read, jittered views and a balanced gradient: the loss falls, a resumed run matches, and steps allocate nothing', async () => {
       const member = FaceModel.fromBytes(new Uint8Array(readFileSync('assets/judges/mobileface.onnx')));
       const e = F.engine();
       const run = async (steps: number, decoder: Decoder, o: Partial<Parameters<typeof trainDecoder>[0]> = {}) => {
-        const faces = new FaceSource(lfw(), 2, undefined, 0.3);
+        const faces = new FaceSource(lfw(), 2, undefined, 0.3, lfw(6, 6));
         const rows: { loss: number; pixel: number; ensemble: number; guide: number; buffers: number; reads: number }[] = [];
         try {
           await trainDecoder({

@@ -80,6 +80,9 @@ describe('faceinv train-decoder, decode, eval', () => {
     const shaped = cli('train-decoder', '--out', dir, '--resume', '--stretch', '0.35', '--lr-decay', '0.5', '--grad-levels', '2');
     expect(shaped.code).toBe(2);
     expect(shaped.err).toMatch(/--stretch 0\.35 \(the run's: 0\.2\), --lr-decay 0\.5 \(the run's: 0\.1\), --grad-levels 2 \(the run's: 0\) contradict/);
+    const framing = cli('train-decoder', '--out', dir, '--resume', '--any-framing');
+    expect(framing.code).toBe(2);
+    expect(framing.err).toMatch(/--resume: --any-framing only shapes a new run/);
     const out = join(tmp, 'decoded.png');
     const d = cli('decode', '--decoder', dir, '--embedding', chips[0], '--embedding', chips[1], '--out', out);
     expect(d.code, d.err).toBe(0);
@@ -172,6 +175,7 @@ describe('faceinv train-decoder, decode, eval', () => {
       [['eval'], /eval needs --decoder/],
       [['train-decoder', '--out', join(dir, 'mix'), '--mix', '0.3'], /--photos, --ensemble, --mix and --align-faces train on real faces/],
       [['train-decoder', '--out', join(dir, 'align'), '--align-faces'], /--photos, --ensemble, --mix and --align-faces train on real faces/],
+      [['train-decoder', '--out', join(dir, 'anyf'), '--preset', 'identity', '--any-framing'], /--any-framing: .* give --align-faces too/],
       [['train-decoder', '--out', join(dir, 'vj'), '--view-jitter', '4,2,3'], /--view-jitter: '4,2,3' is not S,K,R/],
       [['train-decoder', '--out', join(dir, 'g'), '--preset', 'identity', '--guide', SAMPLE_FACE], /--guide: with --data faces each face's guide is its own photo/],
     ];

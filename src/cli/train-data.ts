@@ -35,7 +35,15 @@ export interface DataConfig {
    * learns one framing — the one `faceinv crop` and the iterative method's faces have.
    */
   align?: boolean;
+  /**
+   * With `align` (--any-framing): the decoder's input is, half the time, the model's embedding of each face as
+   * read (the sheet's tile in LFW's framing, a ready chip in its own) while it still draws the aligned face, so
+   * that the embedding of a face framed otherwise decodes as the aligned face's does.
+   */
+  anyFraming?: boolean;
 }
+
+type Faces = { sheet: RgbImage[]; photos: RgbImage[] };
 
 /** The --photos files and folders as a list of image files, absolute (a resumed run reads them again). */
 export function photoFiles(paths: string[]): string[] {
@@ -55,26 +63,35 @@ export function ensembleSpecsOf(values: string[]): EnsembleSpec[] {
   });
 }
 
-/** The real faces of a run at the model's size: the sheet's (all of them, held-out last) and the photos. */
-export async function realFaces(model: FaceModel, d: DataConfig): Promise<{ sheet: RgbImage[]; photos: RgbImage[] }> {
+/**
+ * The real faces of a run at the model's size: the sheet's (all of them, held-out last) and the photos; with
+ * `anyFraming`, the same faces as read too.
+ */
+export async function realFaces(model: FaceModel, d: DataConfig): Promise<Faces & { asRead?: Faces }> {
   const bundled = resolvePath(d.sheet) === resolvePath(LFW_SHEET);
-  const sheet = facesFromSheet(readPng(d.sheet), model.imageSize, 25, d.align && bundled ? LFW_FRAME : undefined);
-  const photos = (await readFaces(model, d.photos, { force: d.align })).map((f) => f.image);
-  return { sheet, photos };
+  const read = async (align: boolean): Promise<Faces> => ({
+    sheet: facesFromSheet(readPng(d.sheet), model.imageSize, 25, align && bundled ? LFW_FRAME : undefined),
+    photos: (await readFaces(model, d.photos, { force: align })).map((f) => f.image),
+  });
+  const faces = await read(!!d.align);
+  return d.anyFraming ? { ...faces, asRead: await read(false) } : faces;
 }
 
 /** The faces a run learns from: the sheet's but the held-out ones, and (kind 'faces') the photos. */
-export function trainingFaces(real: { sheet: RgbImage[]; photos: RgbImage[] }, d: DataConfig): RgbImage[] {
+export function trainingFaces(real: Faces, d: DataConfig): RgbImage[] {
   return [...real.sheet.slice(0, real.sheet.length - d.heldOut), ...(d.kind === 'faces' ? real.photos : [])];
 }
 
 /** The training faces (kind 'faces') as a source of augmented batches, and the ensemble's networks. */
-export function faceTraining(model: FaceModel, d: DataConfig, train: RgbImage[], batch: number, mix = 0): { source: FaceSource; ensemble: { model: FaceModel; weight: number }[]; dispose(): void } {
+export function faceTraining(model: FaceModel, d: DataConfig, train: RgbImage[], batch: number, mix = 0, asRead?: RgbImage[]): { source: FaceSource; ensemble: { model: FaceModel; weight: number }[]; dispose(): void } {
   // The faces live on the GPU as one tensor: refuse, by number, more than one buffer holds.
   const faceBytes = 3 * model.imageSize ** 2 * 4;
   const fit = Math.floor(engine().pool.maxBufferSize / faceBytes);
-  if (train.length > fit) throw new UsageError(`${train.length} training faces need ${((train.length * faceBytes) / 2 ** 20).toFixed(0)} MiB on the GPU in one buffer; this device allows ${fit} faces: give fewer --photos`);
-  const source = new FaceSource(keep(tidy(() => noGrad(() => model.pixels(train)))) as Tensor, batch, undefined, mix);
+  // (With the faces as read beside them (--any-framing), twice as many.)
+  const n = (asRead ? 2 : 1) * train.length;
+  if (n > fit) throw new UsageError(`${n} training faces need ${((n * faceBytes) / 2 ** 20).toFixed(0)} MiB on the GPU in one buffer; this device allows ${fit} faces: give fewer --photos`);
+  const pixels = (faces: RgbImage[]) => keep(tidy(() => noGrad(() => model.pixels(faces)))) as Tensor;
+  const source = new FaceSource(pixels(train), batch, undefined, mix, asRead && pixels(asRead));
   const ensemble = d.ensemble.map((s) => ({ model: loadModel(s.file, s.size), weight: s.weight }));
   return { source, ensemble, dispose: () => (source.dispose(), ensemble.forEach((m) => m.model.dispose())) };
 }
@@ -82,14 +99,17 @@ export function faceTraining(model: FaceModel, d: DataConfig, train: RgbImage[],
 /**
  * A new decoder's parameters with its linear face space fitted: ridge regression (λ = the number of faces, on
  * standardised embeddings) from the embeddings of the training faces and their mirror images to the faces
- * themselves, reduced to the face space's size by the Laplacian pyramid that enlarges it again.
+ * themselves, reduced to the face space's size by the Laplacian pyramid that enlarges it again. With `asRead`
+ * (the same faces as read, --any-framing) their embeddings map to the same faces too.
  */
-export async function withFaceSpace(model: FaceModel, train: RgbImage[], c: DecoderConfig, seed: number): Promise<Map<string, Float32Array>> {
+export async function withFaceSpace(model: FaceModel, train: RgbImage[], c: DecoderConfig, seed: number, asRead?: RgbImage[]): Promise<Map<string, Float32Array>> {
   const values = initialParameters(c, seed);
-  const faces = train.flatMap((f) => [f, mirrorImage(f)]);
+  const mirrored = (fs: RgbImage[]) => fs.flatMap((f) => [f, mirrorImage(f)]);
+  const faces = mirrored(train);
   const mean = c.inputMean ?? Array(c.embeddingSize).fill(0);
   const std = c.inputStd ?? Array(c.embeddingSize).fill(1);
-  const xs = (await embedAll(model, faces)).map((e) => e.map((v, i) => (v - mean[i]) / std[i]));
+  const inputs = asRead ? [...faces, ...mirrored(asRead)] : faces;
+  const xs = (await embedAll(model, inputs)).map((e) => e.map((v, i) => (v - mean[i]) / std[i]));
   const side = linearSides(c)[0];
   const M = 3 * side * side;
   // The faces at the face space's size, reduced on the GPU a few at a time.
@@ -105,7 +125,7 @@ export async function withFaceSpace(model: FaceModel, train: RgbImage[], c: Deco
     small.dispose();
     chunk.forEach((_, k) => ys.push(v.slice(k * M, (k + 1) * M)));
   }
-  const fit = ridge(xs, ys, faces.length);
+  const fit = ridge(xs, asRead ? [...ys, ...ys] : ys, inputs.length);
   values.set('linear.weight', fit.weight);
   values.set('linear.bias', fit.bias);
   return values;

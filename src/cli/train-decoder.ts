@@ -76,6 +76,7 @@ have; it takes a new --steps, and refuses any other option that contradicts the 
     { name: 'data', type: 'string', arg: 'D', choices: ['gaussian', 'faces'], choiceName: 'a kind of training data', help: 'gaussian (draws from a Gaussian fitted to the real faces\' embeddings; cpu, paper) or\nfaces (the real faces themselves, augmented, with a pixel term; identity)' },
     { name: 'photos', type: 'string', arg: 'PATH', repeat: true, help: 'face photos (files or folders) to train on besides the face sheet (--data faces)' },
     { name: 'align-faces', type: 'flag', help: "bring every training face to the model's chip first (--data faces): the bundled sheet's\ntiles through their measured framing, the --photos by their landmarks, ready chips too" },
+    { name: 'any-framing', type: 'flag', help: "with --align-faces: the decoder's input is half the time the embedding of each face as\nread (its own framing) while it still draws the aligned face, so that a photo framed\notherwise (a ready chip, an LFW crop) decodes as its aligned face does" },
     { name: 'pixel-weight', type: 'number', arg: 'W', min: 0, help: "weight of the mean squared pixel difference to the real face (--data faces)" },
     { name: 'mix', type: 'number', arg: 'M', min: 0, max: 0.5, help: 'blend each drawn real face with another by a random fraction up to M (--data faces):\nfaces between the training people, so unseen people lie inside what was learnt' },
     { name: 'pixel-levels', type: 'int', arg: 'L', min: 0, max: 5, help: 'compare with the real face after L halvings (2: at 38 px, the coarse face; the detail left\nto the embedding terms; default 0)' },
@@ -149,7 +150,7 @@ function checkResume(opt: Parsed['opt'], run: RunConfig, dir: string): void {
     const same = typeof value === 'number' ? Number(given) === value : String(given) === String(value);
     if (!same) contradicts.push(`--${name} ${given} (the run's: ${value ?? 'none'})`);
   }
-  const fresh = ['preset', 'config', 'guide', 'faces', 'held-out', 'data', 'photos', 'ensemble', 'align-faces'].filter((n) => opt[n] !== undefined).map((n) => `--${n}`);
+  const fresh = ['preset', 'config', 'guide', 'faces', 'held-out', 'data', 'photos', 'ensemble', 'align-faces', 'any-framing'].filter((n) => opt[n] !== undefined).map((n) => `--${n}`);
   if (contradicts.length) throw new UsageError(`--resume: ${contradicts.join(', ')} contradict${contradicts.length === 1 ? 's' : ''} ${join(dir, 'config.json')}; drop ${contradicts.length === 1 ? 'it' : 'them'} or train into another --out`);
   if (fresh.length) throw new UsageError(`--resume: ${fresh.join(', ')} only shape${fresh.length === 1 ? 's' : ''} a new run; the run in ${dir} keeps its own (drop ${fresh.length === 1 ? 'it' : 'them'})`);
 }
@@ -227,7 +228,8 @@ async function freshRun({ opt, all }: Pick<Parsed, 'opt' | 'all'>, model: FaceMo
   if (decoder.kind === 'embedding' && guides.length > 1) throw new UsageError('a §4.1 decoder trains with one guide; several need --kind guided');
   // The real faces: some held out; the rest trained on ('faces') or fitted by the Gaussian ('gaussian').
   const faces = typeof opt.faces === 'string' ? opt.faces : LFW_SHEET;
-  const data: DataConfig = { kind: cfg.data, sheet: resolvePath(faces), heldOut: 0, photos: photoFiles(all.photos ?? []), ensemble: ensembleSpecsOf(all.ensemble ?? []), ...(opt['align-faces'] ? { align: true } : {}) };
+  const data: DataConfig = { kind: cfg.data, sheet: resolvePath(faces), heldOut: 0, photos: photoFiles(all.photos ?? []), ensemble: ensembleSpecsOf(all.ensemble ?? []), ...(opt['align-faces'] ? { align: true } : {}), ...(opt['any-framing'] ? { anyFraming: true } : {}) };
+  if (data.anyFraming && !data.align) throw new UsageError("--any-framing: the faces as read are the decoder's other inputs beside the aligned ones; give --align-faces too");
   if (data.kind === 'gaussian' && (data.photos.length || data.ensemble.length || cfg.train.mix || data.align)) throw new UsageError(`--photos, --ensemble, --mix and --align-faces train on real faces: give --data faces (or --preset identity)`);
   const real = await realFaces(model, data);
   const sheetEmb = await embedAll(model, real.sheet);
@@ -277,11 +279,13 @@ export async function trainDecoderCmd({ opt, all }: Parsed): Promise<number> {
   // The real faces, when training or the face space needs them: read once (a resumed run reads them again).
   const real = run.data && (run.data.kind === 'faces' || fitsFaceSpace) ? (fresh?.real ?? (await realFaces(model, run.data))) : null;
   const train = real && run.data ? trainingFaces(real, run.data) : [];
+  // (--any-framing: the same faces as read, the decoder's other inputs.)
+  const asRead = real?.asRead && run.data ? trainingFaces(real.asRead, run.data) : undefined;
   // A new decoder with a face space gets it fitted first (again, the same, if killed before a checkpoint).
   const decoder = resumed
     ? Decoder.fromValues(run.decoder, resumed.params)
     : fitsFaceSpace && train.length
-      ? Decoder.fromValues(run.decoder, await withFaceSpace(model, train, run.decoder, run.seed))
+      ? Decoder.fromValues(run.decoder, await withFaceSpace(model, train, run.decoder, run.seed, asRead))
       : Decoder.create(run.decoder, run.seed);
   const guides = guideTensor(model, dir, run.guides);
   // The loss log keeps exactly the steps the checkpoint holds: rows of steps lost since are dropped.
@@ -292,7 +296,7 @@ export async function trainDecoderCmd({ opt, all }: Parsed): Promise<number> {
   const columns = lines[0].split(',').length;
   const kept = lines.filter((l, i) => i === 0 || (l.split(',').length === columns && Number(l.split(',')[0]) < startStep));
   writeText(logPath, kept.join('\n') + '\n');
-  const faceData = run.data?.kind === 'faces' ? faceTraining(model, run.data, train, run.train.batch, run.train.mix ?? 0) : null;
+  const faceData = run.data?.kind === 'faces' ? faceTraining(model, run.data, train, run.train.batch, run.train.mix ?? 0, asRead) : null;
   const bar = new ProgressBar(run.train.steps, 'train', 'steps');
   const { signal, release } = abortOnSigint('checkpointing after this step');
   let last: LogRow | null = null;

@@ -3,7 +3,7 @@
 // step's targets and the images themselves its pixel targets (and the ensemble's embedding targets), so the
 // decoder is taught what real people look like from their embeddings, rather than one face that satisfies
 // one network for every draw of a narrow Gaussian.
-import { Tensor, keep } from '../tensor/tensor.ts';
+import { Tensor, keep, tidy } from '../tensor/tensor.ts';
 import type { Rng } from '../tensor/random.ts';
 import * as O from '../autograd/ops.ts';
 import { JitterView, type Jitter } from '../invert/jitter.ts';
@@ -18,23 +18,31 @@ export class FaceSource {
   private readonly view: JitterView;
   private readonly mixes: Tensor | null;
   private readonly mixHost: Float32Array<ArrayBuffer>;
+  /** The faces, then the same faces as read ([2F, 3, S, S]), when the decoder's inputs may be either (`asRead`). */
+  private readonly both: Tensor | null;
 
   /**
    * `pixels` [F, 3, S, S] (taken over: disposed with the source); `batch` items are drawn per step. With `mix`
    * (0 … 0.5) each drawn face is blended with the next one in the batch by a random fraction up to it: faces
-   * between the training people, whose embeddings the decoder then learns to draw too.
+   * between the training people, whose embeddings the decoder then learns to draw too. With `asRead` (the same
+   * faces [F, 3, S, S] in their own framing, taken over too) each item's input face is, half the time, its face
+   * as read — moved, re-toned and mixed as its face is — rather than the face itself (`drawPair`).
    */
   constructor(
     pixels: Tensor,
     readonly batch: number,
     readonly augment: Jitter = FACE_AUGMENT,
     readonly mix = 0,
+    asRead?: Tensor,
   ) {
     if (pixels.rank !== 4 || pixels.shape[1] !== 3 || pixels.shape[2] !== pixels.shape[3]) throw new RangeError(`FaceSource: faces must be [F, 3, S, S], got [${pixels.shape}]`);
     if (pixels.shape[0] < 2) throw new RangeError(`FaceSource: needs at least 2 faces, got ${pixels.shape[0]}`);
     if (!(mix >= 0 && mix <= 0.5)) throw new RangeError(`FaceSource: mix must be in [0, 0.5], got ${mix}`);
     if (mix && batch < 2) throw new RangeError('FaceSource: mixing faces needs a batch of 2 or more');
+    if (asRead && asRead.shape.join() !== pixels.shape.join()) throw new RangeError(`FaceSource: the faces as read must be [${pixels.shape}] like the faces, got [${asRead.shape}]`);
     this.faces = keep(pixels);
+    this.both = asRead ? keep(tidy(() => O.concat([pixels, asRead], 0))) : null;
+    asRead?.dispose();
     this.view = new JitterView(batch, pixels.shape[2], augment, true);
     this.mixes = mix ? keep(O.zeros([batch, 1, 1, 1])) : null;
     this.mixHost = new Float32Array(batch);
@@ -50,22 +58,36 @@ export class FaceSource {
 
   /** One step's batch [batch, 3, S, S]: random faces, each augmented at random (call inside a tidy scope). */
   draw(rng: Rng): Tensor {
+    return this.drawPair(rng).faces;
+  }
+
+  /**
+   * One step's faces and the decoder's input faces (the same tensor without `asRead`): each item's input is its
+   * face or, half the time, that face as read, through the same augmentation and mix (call inside a tidy scope).
+   */
+  drawPair(rng: Rng): { faces: Tensor; inputs: Tensor } {
     const B = this.batch;
-    const S = this.size;
     const idx = Array.from({ length: B }, () => Math.floor(rng.next() * this.count));
-    let x = this.view.apply(pick(this.faces, idx), rng);
-    if (this.mixes) {
-      for (let i = 0; i < B; i++) this.mixHost[i] = this.mix * rng.next();
-      this.mixes.write(this.mixHost);
-      const next = O.concat([O.slice(x, [1, 0, 0, 0], [B, 3, S, S]), O.slice(x, [0, 0, 0, 0], [1, 3, S, S])], 0);
-      x = O.add(x, O.mul(O.sub(next, x), this.mixes));
-    }
-    return x;
+    const faces = this.view.apply(pick(this.faces, idx), rng);
+    const inputs = this.both ? this.view.replay(pick(this.both, idx.map((i) => (rng.next() < 0.5 ? i : i + this.count)))) : faces;
+    if (!this.mixes) return { faces, inputs };
+    for (let i = 0; i < B; i++) this.mixHost[i] = this.mix * rng.next();
+    this.mixes.write(this.mixHost);
+    const mixed = this.mixed(faces);
+    return { faces: mixed, inputs: inputs === faces ? mixed : this.mixed(inputs) };
+  }
+
+  /** Each item blended toward the next one in the batch (the last toward the first) by this step's fractions. */
+  private mixed(x: Tensor): Tensor {
+    const [B, S] = [this.batch, this.size];
+    const next = O.concat([O.slice(x, [1, 0, 0, 0], [B, 3, S, S]), O.slice(x, [0, 0, 0, 0], [1, 3, S, S])], 0);
+    return O.add(x, O.mul(O.sub(next, x), this.mixes!));
   }
 
   dispose(): void {
     this.faces.dispose();
     this.view.dispose();
     this.mixes?.dispose();
+    this.both?.dispose();
   }
 }

@@ -97,7 +97,8 @@ export interface TrainOptions {
   sampler: GaussianSampler;
   /**
    * Real faces to train on instead of the sampler's draws: each step's targets are the model's embeddings of
-   * a batch of them (augmented), and the faces themselves the pixel and ensemble targets.
+   * a batch of them (augmented), and the faces themselves the pixel and ensemble targets; the decoder's inputs
+   * the model's embeddings of the source's input faces (the faces themselves, or half the time as read).
    */
   faces?: FaceSource;
   /** More networks in the loss (needs faces): each pulls its unit embedding of the image to its own of the face. */
@@ -212,13 +213,13 @@ async function snapshotOf(step: number, rng: Rng, opt: Adam, decoder: Decoder): 
  * One step on the batch `targets` (item k trained against guide idx[k]): decode, score, backward, Adam.
  * Returns the batch means of the loss terms (TERMS), on the GPU.
  */
-function trainStep(o: TrainOptions, opt: Adam, batch: () => { targets: Tensor; extra: LossExtras }, guideActs: Record<string, Tensor>, idx: number[], view: Viewer, tones: LossExtras['tones']): Tensor {
+function trainStep(o: TrainOptions, opt: Adam, batch: () => Batch, guideActs: Record<string, Tensor>, idx: number[], view: Viewer, tones: LossExtras['tones']): Tensor {
   const { decoder, settings: s } = o;
   const needsIndex = decoder.config.kind === 'guided' && decoder.config.guideIndexCount > 0;
   return tidy(() => {
-    const { targets, extra } = batch();
+    const { targets, inputs, extra } = batch();
     const guideBatch = decoder.config.kind === 'guided' ? pick(o.guides, idx) : undefined;
-    const images = decoder.forward(targets, guideBatch, needsIndex ? idx.map((i) => i % decoder.config.guideIndexCount) : undefined);
+    const images = decoder.forward(inputs ?? targets, guideBatch, needsIndex ? idx.map((i) => i % decoder.config.guideIndexCount) : undefined);
     const seen = view.apply(images);
     const acts = o.faces ? photoActs(o.model, extra.photos!, view, s.guideLayers) : guideBatchActs(o.guides, guideActs, idx);
     const l = decoderLoss(o.model, images, targets, acts, s.guideLayers, s.tvWeight, { ...extra, seen, tones });
@@ -247,11 +248,22 @@ function photoActs(model: FaceModel, photos: Tensor, view: Viewer, layers: Guide
   return layers.length ? noGrad(() => model.embed(view.replay(photos), layers.map((g) => g.layer)).taps) : {};
 }
 
-/** A batch of real faces and what they set the step's images: the model's and each member's embeddings of them. */
-function realBatch(o: TrainOptions, rng: Rng): { targets: Tensor; extra: LossExtras } {
-  const photos = o.faces!.draw(rng);
+/** A step's embeddings to match (`targets`), the decoder's inputs when they differ from them, and the rest of the loss's targets. */
+interface Batch {
+  targets: Tensor;
+  inputs?: Tensor;
+  extra: LossExtras;
+}
+
+/**
+ * A batch of real faces and what they set the step's images: the model's and each member's embeddings of them;
+ * the decoder's inputs are the model's embeddings of the input faces when the source draws others (as read).
+ */
+function realBatch(o: TrainOptions, rng: Rng): Batch {
+  const { faces: photos, inputs } = o.faces!.drawPair(rng);
   return noGrad(() => ({
     targets: o.model.embed(photos).embedding,
+    ...(inputs !== photos ? { inputs: o.model.embed(inputs).embedding } : {}),
     extra: { photos, pixelWeight: o.settings.pixelWeight ?? 0, pixelLevels: o.settings.pixelLevels ?? 0, ensemble: (o.ensemble ?? []).map((m) => ({ ...m, target: m.model.embed(photos).embedding })) },
   }));
 }
