@@ -488,7 +488,7 @@ describe('decoder training', () => {
       const S = 3 * 150 * 150;
       const [aligned, read] = [lfw(), lfw(6, 6)];
       const [A, R] = [await aligned.data(), await read.data()];
-      const still = new FaceSource(aligned, 4, { shift: 0, scale: 0, rotate: 0 }, 0, read);
+      const still = new FaceSource(aligned, 4, { shift: 0, scale: 0, rotate: 0 }, 0, { asRead: read });
       const face = (x: Float32Array, k: number, all: Float32Array) => {
         const errs = Array.from({ length: 6 }, (_, f) => x.subarray(k * S, (k + 1) * S).reduce((m, v, i) => Math.max(m, Math.abs(v - all[f * S + i])), 0));
         return errs.findIndex((e) => e < 1e-2);
@@ -509,7 +509,7 @@ describe('decoder training', () => {
       expect(asRead).toBeGreaterThan(2);
       expect(asRead).toBeLessThan(10);
       // Moved, re-toned and mixed, with the faces as read equal to the faces: every input is its face exactly.
-      const moved = new FaceSource(lfw(), 4, undefined, 0.3, lfw());
+      const moved = new FaceSource(lfw(), 4, undefined, 0.3, { asRead: lfw() });
       const [x, y] = await pairData(moved, new F.Rng(8));
       expect(x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0)).toBeLessThan(1e-3);
       const plain = new FaceSource(lfw(), 2);
@@ -518,20 +518,55 @@ describe('decoder training', () => {
         expect(p.inputs).toBe(p.faces);
       });
       const [few, spare] = [lfw(), lfw(5)];
-      expect(() => new FaceSource(few, 2, undefined, 0, spare)).toThrow(/as read must be \[6,3,150,150\]/);
+      expect(() => new FaceSource(few, 2, undefined, 0, { asRead: spare })).toThrow(/as read must be \[6,3,150,150\]/);
       [few, spare].forEach((t) => t.dispose());
       [still, moved, plain].forEach((s) => s.dispose());
     });
 
-    it('with a pixel term, a perceptual term, an ensemble member, mixed faces, inputs as read, jittered views and a balanced gradient: the loss falls, a resumed run matches, and steps allocate nothing', async () => {
+    it('FaceSource with a sheet: each draw marks the items drawn from past the first `sheet` faces as sharp, a blend only when both are', async () => {
+      const still = { shift: 0, scale: 0, rotate: 0 };
+      for (const mix of [0, 0.3]) {
+        const source = new FaceSource(lfw(), 5, still, mix, { sheet: 2 });
+        for (let draw = 0; draw < 3; draw++) {
+          // The same generator state draws the same faces: recover them from a twin generator.
+          const rng = new F.Rng(20 + draw);
+          const idx = Array.from({ length: 5 }, ((r) => () => Math.floor(r.next() * 6))(new F.Rng(20 + draw)));
+          const sharp = await F.tidy(() => F.keep(source.drawPair(rng).sharp!)).data();
+          const want = idx.map((i, k) => (i >= 2 ? 1 : 0) * (mix ? (idx[(k + 1) % 5] >= 2 ? 1 : 0) : 1));
+          expect(Array.from(sharp), `mix ${mix} draw ${draw}`).toEqual(want);
+        }
+        source.dispose();
+      }
+      const spare = lfw();
+      expect(() => new FaceSource(spare, 2, still, 0, { sheet: 7 })).toThrow(/sheet must count some of the 6 faces/);
+      spare.dispose();
+    });
+
+    it('the pixel term with sheetLevels: a sharp item pays for fine detail, a coarse (sheet) one only for what survives the halvings', async () => {
+      const photos = F.keep(lfw(2));
+      const S = 150;
+      // A pixel-wide checkerboard of ±20 over the photos: detail that two halvings remove.
+      const checker = F.tensor(Array.from({ length: 2 * 3 * S * S }, (_, i) => ((i % S) + Math.floor(i / S)) % 2 ? 20 : -20), [2, 3, S, S]);
+      const detail = F.add(photos, checker);
+      const sharp = F.tensor([1, 0], [2]);
+      const pixel = await F.tidy(() => F.noGrad(() => decoderLoss(model, detail, F.zeros([2, 128]), {}, [], 0, { photos, pixelWeight: 2, sharp, sheetLevels: 2 }).pixel)).data();
+      expect(pixel[0]).toBeCloseTo(2 * (20 / 255) ** 2, 5);
+      expect(pixel[1]).toBeLessThan(1e-3 * pixel[0]);
+      // Without the mask every item pays the full-size error.
+      const plain = await F.tidy(() => F.noGrad(() => decoderLoss(model, detail, F.zeros([2, 128]), {}, [], 0, { photos, pixelWeight: 2, sheetLevels: 2 }).pixel)).data();
+      expect(plain[1]).toBeCloseTo(pixel[0], 5);
+      [photos, checker, detail, sharp].forEach((t) => t.dispose());
+    });
+
+    it('with a pixel term, a perceptual term, an ensemble member, mixed faces, inputs as read, sheet levels, jittered views and a balanced gradient: the loss falls, a resumed run matches, and steps allocate nothing', async () => {
       const member = FaceModel.fromBytes(new Uint8Array(readFileSync('assets/judges/mobileface.onnx')));
       const e = F.engine();
       const run = async (steps: number, decoder: Decoder, o: Partial<Parameters<typeof trainDecoder>[0]> = {}) => {
-        const faces = new FaceSource(lfw(), 2, undefined, 0.3, lfw(6, 6));
+        const faces = new FaceSource(lfw(), 2, undefined, 0.3, { asRead: lfw(6, 6), sheet: 3 });
         const rows: { loss: number; pixel: number; ensemble: number; guide: number; buffers: number; reads: number }[] = [];
         try {
           await trainDecoder({
-            model, decoder, sampler, guides: guide, settings: { ...faceSettings(steps), guideLayers: [{ layer: 'conv64_3', weight: 0.05 }], viewJitter: { shift: 4, scale: 0.05, rotate: 0.05, flip: true, colour: 0.1 }, gradLevels: 3 }, seed: 5, faces, ensemble: [{ model: member, weight: 1 }],
+            model, decoder, sampler, guides: guide, settings: { ...faceSettings(steps), guideLayers: [{ layer: 'conv64_3', weight: 0.05 }], viewJitter: { shift: 4, scale: 0.05, rotate: 0.05, flip: true, colour: 0.1 }, gradLevels: 3, sheetLevels: 2 }, seed: 5, faces, ensemble: [{ model: member, weight: 1 }],
             onLog: (r) => void rows.push(...r.map((x) => ({ ...x, buffers: e.stats().buffersAllocated, reads: e.reads }))),
             ...o,
           });

@@ -77,9 +77,9 @@ describe('faceinv train-decoder, decode, eval', () => {
     const tones = cli('train-decoder', '--out', dir, '--resume', '--contrast', '30', '--chroma-tv', '0.3');
     expect(tones.code).toBe(2);
     expect(tones.err).toMatch(/--chroma-tv 0\.3 \(the run's: 0\), --contrast 30,0\.2 \(the run's: none\) contradict/);
-    const shaped = cli('train-decoder', '--out', dir, '--resume', '--stretch', '0.35', '--lr-decay', '0.5', '--grad-levels', '2');
+    const shaped = cli('train-decoder', '--out', dir, '--resume', '--stretch', '0.35', '--lr-decay', '0.5', '--grad-levels', '2', '--sheet-levels', '2');
     expect(shaped.code).toBe(2);
-    expect(shaped.err).toMatch(/--stretch 0\.35 \(the run's: 0\.2\), --lr-decay 0\.5 \(the run's: 0\.1\), --grad-levels 2 \(the run's: 0\) contradict/);
+    expect(shaped.err).toMatch(/--stretch 0\.35 \(the run's: 0\.2\), --lr-decay 0\.5 \(the run's: 0\.1\), --sheet-levels 2 \(the run's: 0\), --grad-levels 2 \(the run's: 0\) contradict/);
     const framing = cli('train-decoder', '--out', dir, '--resume', '--any-framing');
     expect(framing.code).toBe(2);
     expect(framing.err).toMatch(/--resume: --any-framing only shapes a new run/);
@@ -173,8 +173,8 @@ describe('faceinv train-decoder, decode, eval', () => {
       [['train-decoder', '--out', join(dir, 'none'), '--resume'], /--resume: .* holds no training run/],
       [['decode', '--decoder', dir, '--embedding', SAMPLE_FACE, '--out', join(dir, 'x.png')], /holds no trained decoder/],
       [['eval'], /eval needs --decoder/],
-      [['train-decoder', '--out', join(dir, 'mix'), '--mix', '0.3'], /--photos, --ensemble, --mix and --align-faces train on real faces/],
-      [['train-decoder', '--out', join(dir, 'align'), '--align-faces'], /--photos, --ensemble, --mix and --align-faces train on real faces/],
+      [['train-decoder', '--out', join(dir, 'mix'), '--mix', '0.3'], /--photos, --ensemble, --mix, --align-faces and --sheet-levels train on real faces/],
+      [['train-decoder', '--out', join(dir, 'align'), '--align-faces'], /--photos, --ensemble, --mix, --align-faces and --sheet-levels train on real faces/],
       [['train-decoder', '--out', join(dir, 'anyf'), '--preset', 'identity', '--any-framing'], /--any-framing: .* give --align-faces too/],
       [['train-decoder', '--out', join(dir, 'vj'), '--view-jitter', '4,2,3'], /--view-jitter: '4,2,3' is not S,K,R/],
       [['train-decoder', '--out', join(dir, 'g'), '--preset', 'identity', '--guide', SAMPLE_FACE], /--guide: with --data faces each face's guide is its own photo/],

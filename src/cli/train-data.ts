@@ -82,16 +82,20 @@ export function trainingFaces(real: Faces, d: DataConfig): RgbImage[] {
   return [...real.sheet.slice(0, real.sheet.length - d.heldOut), ...(d.kind === 'faces' ? real.photos : [])];
 }
 
-/** The training faces (kind 'faces') as a source of augmented batches, and the ensemble's networks. */
-export function faceTraining(model: FaceModel, d: DataConfig, train: RgbImage[], batch: number, mix = 0, asRead?: RgbImage[]): { source: FaceSource; ensemble: { model: FaceModel; weight: number }[]; dispose(): void } {
+/**
+ * The training faces (kind 'faces') as a source of augmented batches, and the ensemble's networks; with `sheet`,
+ * how many of them (the first) are the sheet's coarse faces.
+ */
+export function faceTraining(model: FaceModel, d: DataConfig, train: RgbImage[], batch: number, more: { mix?: number; asRead?: RgbImage[]; sheet?: number } = {}): { source: FaceSource; ensemble: { model: FaceModel; weight: number }[]; dispose(): void } {
   // The faces live on the GPU as one tensor: refuse, by number, more than one buffer holds.
   const faceBytes = 3 * model.imageSize ** 2 * 4;
   const fit = Math.floor(engine().pool.maxBufferSize / faceBytes);
   // (With the faces as read beside them (--any-framing), twice as many.)
+  const { mix = 0, asRead, sheet } = more;
   const n = (asRead ? 2 : 1) * train.length;
   if (n > fit) throw new UsageError(`${n} training faces need ${((n * faceBytes) / 2 ** 20).toFixed(0)} MiB on the GPU in one buffer; this device allows ${fit} faces: give fewer --photos`);
   const pixels = (faces: RgbImage[]) => keep(tidy(() => noGrad(() => model.pixels(faces)))) as Tensor;
-  const source = new FaceSource(pixels(train), batch, undefined, mix, asRead && pixels(asRead));
+  const source = new FaceSource(pixels(train), batch, undefined, mix, { asRead: asRead && pixels(asRead), sheet });
   const ensemble = d.ensemble.map((s) => ({ model: loadModel(s.file, s.size), weight: s.weight }));
   return { source, ensemble, dispose: () => (source.dispose(), ensemble.forEach((m) => m.model.dispose())) };
 }

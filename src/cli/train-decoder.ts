@@ -79,6 +79,7 @@ have; it takes a new --steps, and refuses any other option that contradicts the 
     { name: 'any-framing', type: 'flag', help: "with --align-faces: the decoder's input is half the time the embedding of each face as\nread (its own framing) while it still draws the aligned face, so that a photo framed\notherwise (a ready chip, an LFW crop) decodes as its aligned face does" },
     { name: 'pixel-weight', type: 'number', arg: 'W', min: 0, help: "weight of the mean squared pixel difference to the real face (--data faces)" },
     { name: 'mix', type: 'number', arg: 'M', min: 0, max: 0.5, help: 'blend each drawn real face with another by a random fraction up to M (--data faces):\nfaces between the training people, so unseen people lie inside what was learnt' },
+    { name: 'sheet-levels', type: 'int', arg: 'L', min: 1, max: 5, help: "compare the sheet's faces (25-px LFW crops, blurred at full size) with the decoded\nfaces only after L halvings, the --photos at full size (--data faces; default: all alike)" },
     { name: 'pixel-levels', type: 'int', arg: 'L', min: 0, max: 5, help: 'compare with the real face after L halvings (2: at 38 px, the coarse face; the detail left\nto the embedding terms; default 0)' },
     { name: 'grad-levels', type: 'int', arg: 'L', min: 0, max: 6, help: "the luminance of the networks' gradient on each decoded face balanced over L Laplacian\nlevels, its norm kept (the iterative method's --lap-levels, applied to what reaches the\ndecoder; default 0: as it comes)" },
     { name: 'view-jitter', type: 'string', arg: 'S,K,R', check: (v: string) => (v === 'none' ? null : jitterCheck('view-jitter')(v)), help: "the loss's networks see each decoded face shifted by up to S px, scaled by up to ±K,\nturned by up to R°, mirrored half the time and re-toned by up to ±10 % (invert's\n--preset identity diversity), the pixel term the face as drawn (identity: 4,0.05,3;\nnone: off)" },
@@ -130,6 +131,7 @@ function checkResume(opt: Parsed['opt'], run: RunConfig, dir: string): void {
     'guide-weight': run.train.guideLayers[0]?.weight,
     'pixel-weight': run.train.pixelWeight,
     'pixel-levels': run.train.pixelLevels ?? 0,
+    'sheet-levels': run.train.sheetLevels ?? 0,
     'grad-levels': run.train.gradLevels ?? 0,
     mix: run.train.mix ?? 0,
     'view-jitter': run.train.viewJitter ? [run.train.viewJitter.shift, run.train.viewJitter.scale, +((run.train.viewJitter.rotate * 180) / Math.PI).toFixed(6)].join(',') : 'none',
@@ -191,6 +193,7 @@ function configFrom(opt: Parsed['opt'], model: FaceModel): { decoder: DecoderCon
   if (opt['checkpoint-every'] !== undefined) train.checkpointEvery = num(opt, 'checkpoint-every', 50, (v) => Number.isInteger(v) && v > 0);
   if (opt['log-every'] !== undefined) train.logEvery = num(opt, 'log-every', 10, (v) => Number.isInteger(v) && v > 0);
   if (opt['pixel-weight'] !== undefined) train.pixelWeight = num(opt, 'pixel-weight', 0, (v) => v >= 0);
+  if (opt['sheet-levels'] !== undefined) train.sheetLevels = num(opt, 'sheet-levels', 0, (v) => Number.isInteger(v) && v >= 1 && v <= 5);
   if (opt['pixel-levels'] !== undefined) train.pixelLevels = num(opt, 'pixel-levels', 0, (v) => Number.isInteger(v) && v >= 0 && v <= 5);
   if (opt['grad-levels'] !== undefined) train.gradLevels = num(opt, 'grad-levels', 0, (v) => Number.isInteger(v) && v >= 0 && v <= 6);
   if (opt.mix !== undefined) train.mix = num(opt, 'mix', 0, (v) => v >= 0 && v <= 0.5);
@@ -230,7 +233,7 @@ async function freshRun({ opt, all }: Pick<Parsed, 'opt' | 'all'>, model: FaceMo
   const faces = typeof opt.faces === 'string' ? opt.faces : LFW_SHEET;
   const data: DataConfig = { kind: cfg.data, sheet: resolvePath(faces), heldOut: 0, photos: photoFiles(all.photos ?? []), ensemble: ensembleSpecsOf(all.ensemble ?? []), ...(opt['align-faces'] ? { align: true } : {}), ...(opt['any-framing'] ? { anyFraming: true } : {}) };
   if (data.anyFraming && !data.align) throw new UsageError("--any-framing: the faces as read are the decoder's other inputs beside the aligned ones; give --align-faces too");
-  if (data.kind === 'gaussian' && (data.photos.length || data.ensemble.length || cfg.train.mix || data.align)) throw new UsageError(`--photos, --ensemble, --mix and --align-faces train on real faces: give --data faces (or --preset identity)`);
+  if (data.kind === 'gaussian' && (data.photos.length || data.ensemble.length || cfg.train.mix || data.align || cfg.train.sheetLevels)) throw new UsageError(`--photos, --ensemble, --mix, --align-faces and --sheet-levels train on real faces: give --data faces (or --preset identity)`);
   const real = await realFaces(model, data);
   const sheetEmb = await embedAll(model, real.sheet);
   data.heldOut = num(opt, 'held-out', 20, (v) => Number.isInteger(v) && v >= 0 && v <= sheetEmb.length - 2);
@@ -296,7 +299,7 @@ export async function trainDecoderCmd({ opt, all }: Parsed): Promise<number> {
   const columns = lines[0].split(',').length;
   const kept = lines.filter((l, i) => i === 0 || (l.split(',').length === columns && Number(l.split(',')[0]) < startStep));
   writeText(logPath, kept.join('\n') + '\n');
-  const faceData = run.data?.kind === 'faces' ? faceTraining(model, run.data, train, run.train.batch, run.train.mix ?? 0, asRead) : null;
+  const faceData = run.data?.kind === 'faces' ? faceTraining(model, run.data, train, run.train.batch, { mix: run.train.mix, asRead, ...(run.train.sheetLevels ? { sheet: real!.sheet.length - run.data.heldOut } : {}) }) : null;
   const bar = new ProgressBar(run.train.steps, 'train', 'steps');
   const { signal, release } = abortOnSigint('checkpointing after this step');
   let last: LogRow | null = null;

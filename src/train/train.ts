@@ -43,6 +43,12 @@ export interface TrainSettings {
    * size): at 2, 38 px, the coarse face a 25-px sheet face holds, leaving the detail to the embedding terms.
    */
   pixelLevels?: number;
+  /**
+   * The sheet's faces (25-px LFW crops enlarged, blur at full size) compared only after this many halvings,
+   * the sharp photos as pixelLevels says: so that the pixel term stops teaching blur (needs a source that
+   * knows its sheet's faces, FaceSource's `sheet`).
+   */
+  sheetLevels?: number;
   /** Real faces (faces only) blended with another of the step's by a random fraction up to this (FaceSource). */
   mix?: number;
   /**
@@ -131,6 +137,9 @@ export interface LossExtras {
   photos?: Tensor;
   pixelWeight?: number;
   pixelLevels?: number;
+  /** Per item [N]: 1 where the face is sharp, 0 where it is compared only after `sheetLevels` halvings. */
+  sharp?: Tensor;
+  sheetLevels?: number;
   /** Ensemble members with their embeddings of the photos [N, D_k]. */
   ensemble?: { model: FaceModel; target: Tensor; weight: number }[];
   /** What the networks see of the images (a jittered view of them); the images themselves when absent. */
@@ -159,10 +168,17 @@ export function decoderLoss(
   const tv = O.mul(totalVariation(O.mul(images, 1 / 255), { perItem: true }), tvWeight);
   let pixel: Tensor = O.zeros([N]);
   if (extra.photos && extra.pixelWeight) {
-    let [a, b] = [images, extra.photos];
-    for (let l = 0; l < (extra.pixelLevels ?? 0); l++) [a, b] = [pyrDown(a), pyrDown(b)];
-    const d = O.mul(O.sub(a, b), 1 / 255);
-    pixel = O.mul(O.mean(O.mul(d, d), [1, 2, 3]), extra.pixelWeight);
+    const photos = extra.photos;
+    const mse = (levels: number) => {
+      let [a, b] = [images, photos];
+      for (let l = 0; l < levels; l++) [a, b] = [pyrDown(a), pyrDown(b)];
+      const d = O.mul(O.sub(a, b), 1 / 255);
+      return O.mean(O.mul(d, d), [1, 2, 3]);
+    };
+    const fine = mse(extra.pixelLevels ?? 0);
+    // The coarse faces' error after sheetLevels halvings, the sharp ones' as it is: coarse + (fine − coarse) · sharp.
+    const coarse = extra.sharp && extra.sheetLevels ? mse(extra.sheetLevels) : null;
+    pixel = O.mul(coarse ? O.add(coarse, O.mul(O.sub(fine, coarse), extra.sharp!)) : fine, extra.pixelWeight);
   }
   let ensemble: Tensor = O.zeros([N]);
   for (const m of extra.ensemble ?? []) {
@@ -260,11 +276,11 @@ interface Batch {
  * the decoder's inputs are the model's embeddings of the input faces when the source draws others (as read).
  */
 function realBatch(o: TrainOptions, rng: Rng): Batch {
-  const { faces: photos, inputs } = o.faces!.drawPair(rng);
+  const { faces: photos, inputs, sharp } = o.faces!.drawPair(rng);
   return noGrad(() => ({
     targets: o.model.embed(photos).embedding,
     ...(inputs !== photos ? { inputs: o.model.embed(inputs).embedding } : {}),
-    extra: { photos, pixelWeight: o.settings.pixelWeight ?? 0, pixelLevels: o.settings.pixelLevels ?? 0, ensemble: (o.ensemble ?? []).map((m) => ({ ...m, target: m.model.embed(photos).embedding })) },
+    extra: { photos, pixelWeight: o.settings.pixelWeight ?? 0, pixelLevels: o.settings.pixelLevels ?? 0, sharp, sheetLevels: o.settings.sheetLevels, ensemble: (o.ensemble ?? []).map((m) => ({ ...m, target: m.model.embed(photos).embedding })) },
   }));
 }
 
@@ -274,6 +290,7 @@ export async function trainDecoder(o: TrainOptions): Promise<TrainResult> {
   const D = decoder.config.embeddingSize;
   if (sampler.dim !== D) throw new RangeError(`train: the sampler draws ${sampler.dim}-d embeddings, the decoder takes ${D}`);
   if (o.ensemble?.length && !o.faces) throw new RangeError('train: an ensemble needs real faces (its targets are its embeddings of them)');
+  if (s.sheetLevels && o.faces?.sheet === undefined) throw new RangeError("train: sheetLevels needs a face source that marks its sheet's faces (FaceSource's sheet)");
   if (o.faces && o.faces.batch !== s.batch) throw new RangeError(`train: the face source draws ${o.faces.batch} faces a step, the batch is ${s.batch}`);
   const G = o.guides.shape[0];
   const B = s.batch;
