@@ -264,7 +264,7 @@ function photoActs(model: FaceModel, photos: Tensor, view: Viewer, layers: Guide
   return layers.length ? noGrad(() => model.embed(view.replay(photos), layers.map((g) => g.layer)).taps) : {};
 }
 
-/** A step's embeddings to match (`targets`), the decoder's inputs when they differ from them, and the rest of the loss's targets. */
+/** A step's embeddings to match, the decoder's inputs where they differ from them, and the loss's other targets. */
 interface Batch {
   targets: Tensor;
   inputs?: Tensor;
