@@ -4,7 +4,8 @@
 // bench/identity.ts does for the iterative method). Beside the rates: dlib's distance of each face to its
 // target, how distinct the faces of different people are (mean pixel distance between two people's decoded
 // faces over the same between their photos; the issue asks for at least 0.5), and ms per face at batch 1 and
-// 16 against the iterative method's seconds per face. Prints Markdown, then one JSON line.
+// 16 against the iterative method's seconds per face, and whom each judge took the faces it missed for.
+// Prints Markdown, then one JSON line.
 //   npm run build && node --import tsx bench/decoder-identity.ts --gallery <dir> --out <dir>
 //        (--decoder <run dir> | --train '<faceinv train-decoder options>') [--folds K] [--judges mobileface,faceres,faceplugin,mobilefacenet]
 // --train runs `faceinv train-decoder --out <out>/decoder <options>` first unless that run exists. --folds K
@@ -22,10 +23,9 @@ import { imageGrid } from '../src/io/plot.ts';
 import { init, shutdown, tidy, noGrad, tensor, Rng } from '../src/index.ts';
 import { Decoder } from '../src/models/decoder.ts';
 import { loadRun } from '../src/cli/decoder-run.ts';
-import { readFaces } from '../src/cli/common.ts';
 import { timeGpu } from './common.ts';
 import { arg } from './args.ts';
-import { firstPhotos } from './gallery.ts';
+import { firstPhotos, alignedPhoto } from './gallery.ts';
 
 const gallery = arg('gallery');
 const out = arg('out');
@@ -83,7 +83,7 @@ const inputs = await Promise.all(
     if (!align) return file;
     const aligned = join(out, 'aligned', s.person, s.photo);
     mkdirSync(join(out, 'aligned', s.person), { recursive: true });
-    writePng(aligned, (await readFaces({ imageSize: 150 }, [file], { force: true }))[0].image);
+    writePng(aligned, await alignedPhoto(file));
     return aligned;
   }),
 );
@@ -103,7 +103,7 @@ const files = sources.map((s) => join(faces, s.person, s.photo));
 
 const rows = judges.map((j) => {
   const r = cli(['judge', '--gallery', gallery, '--judge', j, ...files]).json;
-  return { judge: j, identified: r.summary.identified as number, judged: r.summary.judged as number, meanScore: r.summary.meanScore as number, meanBestOther: r.summary.meanBestOther as number, hits: r.verdicts.filter((v: { identified: boolean }) => v.identified).map((v: { person: string }) => v.person) };
+  return { judge: j, identified: r.summary.identified as number, judged: r.summary.judged as number, meanScore: r.summary.meanScore as number, meanBestOther: r.summary.meanBestOther as number, hits: r.verdicts.filter((v: { identified: boolean }) => v.identified).map((v: { person: string }) => v.person), missedAs: r.verdicts.filter((v: { identified: boolean }) => !v.identified).map((v: { rank1: string }) => v.rank1) as string[] };
 });
 
 // Distinctness: mean absolute pixel difference over pairs of people, decoded faces against their photos.
@@ -142,6 +142,9 @@ shutdown();
 
 console.log(`| judge (took no part) | identified | similarity: own / best other |\n| --- | ---: | ---: |`);
 for (const r of rows) console.log(`| ${r.judge} | **${r.identified}/${r.judged}** | ${r.meanScore.toFixed(3)} / ${r.meanBestOther.toFixed(3)} |`);
+// Whom each judge took the faces it missed for (a person many misses go to is a hub of that judge's space).
+const tally = (xs: string[]) => Object.entries(xs.reduce<Record<string, number>>((t, x) => ((t[x] = (t[x] ?? 0) + 1), t), {})).sort((a, b) => b[1] - a[1]).map(([p, n]) => `${basename(p)} ×${n}`).join(', ');
+for (const r of rows) if (r.missedAs.length) console.log(`${r.judge}'s misses taken for: ${tally(r.missedAs)}`);
 const under = distances.filter((d) => d < 0.6).length;
 console.log(`\ndlib distance to the target: mean ${(distances.reduce((a, b) => a + b, 0) / distances.length).toFixed(3)}, max ${Math.max(...distances).toFixed(3)}, ${under}/${distances.length} under 0.6`);
 console.log(`distinctness: mean pixel distance between two people's decoded faces ${facesDiff.toFixed(1)} against ${photosDiff.toFixed(1)} between their photos (ratio ${(facesDiff / photosDiff).toFixed(2)})`);

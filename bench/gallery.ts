@@ -2,6 +2,8 @@
 // by name (as judge --per-person 1 picks), so that the rest of the person's photos remain to be found by.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { readFaces } from '../src/cli/common.ts';
+import type { RgbImage } from '../src/io/image.ts';
 
 export function firstPhotos(gallery: string): { person: string; photo: string }[] {
   const people = readdirSync(gallery, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
@@ -9,4 +11,9 @@ export function firstPhotos(gallery: string): { person: string; photo: string }[
     .map((p) => ({ person: p, files: readdirSync(join(gallery, p)).filter((f) => f.toLowerCase().endsWith('.png')).sort() }))
     .filter((p) => p.files.length >= 2)
     .map((p) => ({ person: p.person, photo: p.files[0] }));
+}
+
+/** A gallery photo's face aligned to the model's 150-px chip by its landmarks, as faceinv reads a photo (needs init()). */
+export async function alignedPhoto(file: string): Promise<RgbImage> {
+  return (await readFaces({ imageSize: 150 }, [file], { force: true }))[0].image;
 }

@@ -13,8 +13,7 @@ import { readPng, writePng } from '../src/io/png.ts';
 import { resize, toModelInput } from '../src/io/image.ts';
 import { arg } from './args.ts';
 import { init } from '../src/tensor/engine.ts';
-import { readFaces } from '../src/cli/common.ts';
-import { firstPhotos } from './gallery.ts';
+import { firstPhotos, alignedPhoto } from './gallery.ts';
 
 const gallery = arg('gallery');
 const out = arg('out');
@@ -27,7 +26,7 @@ if (align) await init();
 const photos = await Promise.all(
   sources.map(async (s) => {
     const file = join(gallery, s.person, s.photo);
-    return align ? (await readFaces({ imageSize: 150 }, [file], { force: true }))[0].image : toModelInput(readPng(file), 150);
+    return align ? await alignedPhoto(file) : toModelInput(readPng(file), 150);
   }),
 );
 
