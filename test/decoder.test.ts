@@ -112,6 +112,26 @@ describe('decoder: architecture and initialisation (§4.1, §4.2, §5.2)', () =>
     expect(() => tiny({ kind: 'guided', linearLevels: 1 })).toThrow(/for the embedding decoder only/);
   });
 
+  it('evenEdges: a uniform face space enlarges to a uniform face, where zero padding darkens the border', async () => {
+    // A 3 × 2 level face space (10 → 5 → 3) whose weights are zero and bias a grey of 100, no residual.
+    const over = { linearLevels: 2, outputSize: 10, baseSize: 3, upsamplings: 2 };
+    const values = initialParameters(tiny(over), 5);
+    values.set('linear.weight', new Float32Array(values.get('linear.weight')!.length));
+    values.set('linear.bias', new Float32Array(values.get('linear.bias')!.length).fill(100));
+    values.set('deconv1.weight', new Float32Array(values.get('deconv1.weight')!.length));
+    values.set('deconv1.bias', new Float32Array(values.get('deconv1.bias')!.length));
+    const e = F.tensor(Float32Array.from(new Rand(15).uniform(6, -1, 1)), [1, 6]);
+    const [zero, even] = [tiny(over), tiny({ ...over, evenEdges: true })].map((c) => Decoder.fromValues(c, values));
+    const [a, b] = [await F.tidy(() => zero.decode(e)).data(), await F.tidy(() => even.decode(e)).data()];
+    b.forEach((v) => expect(v).toBeCloseTo(100, 3));
+    // Zero padding: the corner loses the most, the centre nothing.
+    expect(a[0]).toBeLessThan(90);
+    expect(a[5 * 10 + 5]).toBeCloseTo(100, 3);
+    [zero, even].forEach((d) => d.dispose());
+    e.dispose();
+    expect(() => tiny({ evenEdges: 1 as unknown as boolean })).toThrow(/evenEdges must be true or false/);
+  });
+
   it('output stretch: each face\'s luminance σ raised to the floor about its mean, the same decoder otherwise', async () => {
     const values = initialParameters(tiny({ linearLevels: 1 }), 4);
     values.set('linear.weight', Float32Array.from(new Rand(13).uniform(values.get('linear.weight')!.length, -6, 6)));

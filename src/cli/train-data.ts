@@ -10,7 +10,8 @@ import { engine } from '../tensor/engine.ts';
 import { noGrad } from '../autograd/tape.ts';
 import { mirrorImage, type RgbImage } from '../io/image.ts';
 import { pyrDown } from '../autograd/regularizers.ts';
-import { initialParameters, linearSides, type DecoderConfig } from '../models/decoder.ts';
+import * as O from '../autograd/ops.ts';
+import { initialParameters, linearSides, downEdgeGain, type DecoderConfig } from '../models/decoder.ts';
 import { ridge } from '../train/ridge.ts';
 import { readPng } from '../io/png.ts';
 import type { FaceModel } from '../models/face_model.ts';
@@ -122,7 +123,7 @@ export async function withFaceSpace(model: FaceModel, train: RgbImage[], c: Deco
     const chunk = faces.slice(at, at + 32);
     const small = tidy(() => noGrad(() => {
       let x = model.pixels(chunk);
-      for (let l = 0; l < c.linearLevels!; l++) x = pyrDown(x);
+      for (let l = 0; l < c.linearLevels!; l++) x = c.evenEdges ? O.mul(pyrDown(x), downEdgeGain(x.shape[2])) : pyrDown(x);
       return x;
     }));
     const v = await small.data();

@@ -16,7 +16,7 @@ import { fmt } from '../tensor/shape.ts';
 import * as O from '../autograd/ops.ts';
 import { noGrad } from '../autograd/tape.ts';
 import { conv2d, convTranspose2d } from '../autograd/conv.ts';
-import { pyrUp, contrastStretch, luminanceWeights } from '../autograd/regularizers.ts';
+import { pyrUp, pyrDown, contrastStretch, luminanceWeights } from '../autograd/regularizers.ts';
 
 export interface DecoderConfig {
   kind: 'embedding' | 'guided';
@@ -56,6 +56,25 @@ export interface DecoderConfig {
    * pixel term's soft, mean-like faces at a photo's contrast instead of washed out. Absent: as drawn.
    */
   stretch?: number;
+  /**
+   * The face space's enlargement renormalised at the image's edges (each enlarged pixel divided by the weight of
+   * its taps that lie inside the smaller image), so that a uniform face stays uniform to the border. Absent (runs
+   * before it): the pyramid's zero padding, which darkens the outer pixels and the corners most.
+   */
+  evenEdges?: boolean;
+}
+
+/** 1 / pyrUp(ones): the gain that renormalises an enlargement from `from`² to `to`² at the edges, [1, 1, to, to]. */
+export function upEdgeGain(from: number, to: number): Tensor {
+  return tidy(() => noGrad(() => O.div(O.ones([1, 1, to, to]), pyrUp(O.ones([1, 1, from, from]), to, to))));
+}
+
+/** 1 / pyrDown(ones): the gain that renormalises a reduction of a side² image at the edges, [1, 1, ⌈side/2⌉, ⌈side/2⌉]. */
+export function downEdgeGain(side: number): Tensor {
+  return tidy(() => noGrad(() => {
+    const lo = pyrDown(O.ones([1, 1, side, side]));
+    return O.div(O.ones(lo.shape), lo);
+  }));
 }
 
 /** The sides of the linear face space's image, from the smallest up to the output (linearLevels + 1 of them). */
@@ -87,6 +106,7 @@ export function checkConfig(c: DecoderConfig): void {
   if (c.linearLevels !== undefined && !(Number.isInteger(c.linearLevels) && c.linearLevels >= 0 && c.linearLevels <= 6)) throw new RangeError(`decoder config: linearLevels must be a whole number 0..6, got ${c.linearLevels}`);
   if (c.linearLevels && c.kind !== 'embedding') throw new RangeError('decoder config: a linear face space (linearLevels) is for the embedding decoder only');
   if (c.stretch !== undefined && !(c.stretch > 0 && c.stretch < 1)) throw new RangeError(`decoder config: stretch must be a contrast between 0 and 1, got ${c.stretch}`);
+  if (c.evenEdges !== undefined && typeof c.evenEdges !== 'boolean') throw new RangeError(`decoder config: evenEdges must be true or false, got ${c.evenEdges}`);
   if (!c.inputMean !== !c.inputStd) throw new RangeError('decoder config: inputMean and inputStd come together');
   if (c.inputMean && (c.inputMean.length !== c.embeddingSize || c.inputStd!.length !== c.embeddingSize || c.inputStd!.some((v) => !(v > 0)) || c.inputMean.some((v) => !Number.isFinite(v)))) {
     throw new RangeError(`decoder config: inputMean and inputStd need ${c.embeddingSize} finite values each, the deviations > 0`);
@@ -183,6 +203,8 @@ export class Decoder {
   private readonly standardise: { mean: Tensor; gain: Tensor } | null;
   /** The luminance weights of the output stretch ([1, 3, 1, 1]), or null without one. */
   private readonly lum: Tensor | null;
+  /** Per enlargement of the face space (config.evenEdges): 1 / the in-range tap weight, [1, 1, side, side]. */
+  private readonly edgeGains: Tensor[];
 
   private constructor(
     readonly config: DecoderConfig,
@@ -192,6 +214,8 @@ export class Decoder {
     const { inputMean: m, inputStd: sd } = config;
     this.standardise = m && sd ? { mean: keep(O.tensor(m, [1, m.length])), gain: keep(O.tensor(sd.map((v) => 1 / v), [1, sd.length])) } : null;
     this.lum = config.stretch ? keep(luminanceWeights()) : null;
+    const sides = linearSides(config);
+    this.edgeGains = config.linearLevels && config.evenEdges ? sides.slice(1).map((side, k) => keep(upEdgeGain(sides[k], side))) : [];
   }
 
   /** A decoder with the paper's initialisation (seeded). */
@@ -285,7 +309,10 @@ export class Decoder {
     if (!c.linearLevels) return this.toned(O.add(drawn, 127.5));
     const sides = linearSides(c);
     let face = O.reshape(O.add(O.matmul(standardised, this.p('linear.weight')), this.p('linear.bias')), [N, 3, sides[0], sides[0]]);
-    for (const side of sides.slice(1)) face = pyrUp(face, side, side);
+    sides.slice(1).forEach((side, k) => {
+      face = pyrUp(face, side, side);
+      if (this.edgeGains.length) face = O.mul(face, this.edgeGains[k]);
+    });
     return this.toned(O.add(face, drawn));
   }
 
@@ -306,5 +333,6 @@ export class Decoder {
     this.params.clear();
     if (this.standardise) [this.standardise.mean, this.standardise.gain].forEach((t) => t.dispose());
     this.lum?.dispose();
+    this.edgeGains.forEach((t) => t.dispose());
   }
 }
