@@ -7,13 +7,14 @@
 // 16 against the iterative method's seconds per face, and whom each judge took the faces it missed for.
 // Prints Markdown, then one JSON line.
 //   npm run build && node --import tsx bench/decoder-identity.ts --gallery <dir> --out <dir>
-//        (--decoder <run dir> | --train '<faceinv train-decoder options>') [--folds K] [--judges mobileface,faceres,faceplugin,mobilefacenet]
+//        (--decoder <run dir> | --train '<faceinv train-decoder options>') [--folds K] [--seen] [--align] [--judges mobileface,faceres,faceplugin,mobilefacenet]
 // --train runs `faceinv train-decoder --out <out>/decoder <options>` first unless that run exists. --folds K
 // (K ≥ 2, with --train) splits the gallery's people into K folds (by name, round robin) and trains one decoder
 // per fold on the photos of the *other* folds' people (--photos), which then decodes that fold's people: no
 // decoder ever saw a photo of a person it is judged on (leave people out). --align decodes the embedding of
 // each photo aligned to the model's chip by its landmarks (how faceinv, and dlib's own pipeline, read a photo)
-// rather than of the gallery's chip as framed (14 % looser than the model's chip, and lower).
+// rather than of the gallery's chip as framed (14 % looser than the model's chip, and lower). --seen (with
+// --folds) also decodes each person with a decoder that trained on their photos and judges those faces alike.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, basename } from 'node:path';
@@ -88,23 +89,33 @@ const inputs = await Promise.all(
   }),
 );
 
-const faces = join(out, 'faces');
-const distances: number[] = Array(sources.length).fill(NaN);
-decoderDirs.forEach((dir, f) => {
-  const mine = sources.map((s, i) => ({ ...s, i })).filter((s) => fold(s.i) === f);
-  const decoded = cli(['decode', '--decoder', dir, ...mine.flatMap((s) => ['--embedding', inputs[s.i]]), '--out', join(faces, 'x.png')]);
-  mine.forEach((s, k) => {
-    mkdirSync(join(faces, s.person), { recursive: true });
-    renameSync(join(faces, mine.length > 1 ? `x-${k}.png` : 'x.png'), join(faces, s.person, s.photo));
-    distances[s.i] = mine.length > 1 ? decoded.json.distance[k] : [decoded.json.distance].flat()[0];
+/** Decodes source i's input with fold f's decoder for each (i, f) into dir/<person>/<photo>.png; dlib's distances. */
+const decodeInto = (dir: string, pairs: { i: number; f: number }[]): { files: string[]; distances: number[] } => {
+  const distances: number[] = [];
+  decoderDirs.forEach((decoder, f) => {
+    const mine = pairs.filter((p) => p.f === f).map((p) => ({ ...sources[p.i], i: p.i }));
+    if (!mine.length) return;
+    const decoded = cli(['decode', '--decoder', decoder, ...mine.flatMap((s) => ['--embedding', inputs[s.i]]), '--out', join(dir, 'x.png')]);
+    mine.forEach((s, k) => {
+      mkdirSync(join(dir, s.person), { recursive: true });
+      renameSync(join(dir, mine.length > 1 ? `x-${k}.png` : 'x.png'), join(dir, s.person, s.photo));
+      distances[s.i] = mine.length > 1 ? decoded.json.distance[k] : [decoded.json.distance].flat()[0];
+    });
   });
-});
-const files = sources.map((s) => join(faces, s.person, s.photo));
+  return { files: pairs.map((p) => join(dir, sources[p.i].person, sources[p.i].photo)), distances: pairs.map((p) => distances[p.i]) };
+};
+/** Each judge's rank-1 verdicts on decoded faces. */
+const judgeAll = (files: string[]) =>
+  judges.map((j) => {
+    const r = cli(['judge', '--gallery', gallery, '--judge', j, ...files]).json;
+    return { judge: j, identified: r.summary.identified as number, judged: r.summary.judged as number, meanScore: r.summary.meanScore as number, meanBestOther: r.summary.meanBestOther as number, hits: r.verdicts.filter((v: { identified: boolean }) => v.identified).map((v: { person: string }) => v.person), missedAs: r.verdicts.filter((v: { identified: boolean }) => !v.identified).map((v: { rank1: string }) => v.rank1) as string[] };
+  });
 
-const rows = judges.map((j) => {
-  const r = cli(['judge', '--gallery', gallery, '--judge', j, ...files]).json;
-  return { judge: j, identified: r.summary.identified as number, judged: r.summary.judged as number, meanScore: r.summary.meanScore as number, meanBestOther: r.summary.meanBestOther as number, hits: r.verdicts.filter((v: { identified: boolean }) => v.identified).map((v: { person: string }) => v.person), missedAs: r.verdicts.filter((v: { identified: boolean }) => !v.identified).map((v: { rank1: string }) => v.rank1) as string[] };
-});
+const { files, distances } = decodeInto(join(out, 'faces'), sources.map((_, i) => ({ i, f: fold(i) })));
+const rows = judgeAll(files);
+// --seen (with --folds): each person decoded also by a decoder that trained on their photos (the source photo
+// among them) and judged alike: what the decoders draw for people they know, beside what they draw for strangers.
+const seen = process.argv.includes('--seen') && folds > 1 ? judgeAll(decodeInto(join(out, 'faces-seen'), sources.map((_, i) => ({ i, f: (fold(i) + 1) % folds }))).files) : null;
 
 // Distinctness: mean absolute pixel difference over pairs of people, decoded faces against their photos.
 const chips = (paths: string[]) => paths.map((f) => toModelInput(readPng(f), 150).data);
@@ -145,6 +156,7 @@ for (const r of rows) console.log(`| ${r.judge} | **${r.identified}/${r.judged}*
 // Whom each judge took the faces it missed for (a person many misses go to is a hub of that judge's space).
 const tally = (xs: string[]) => Object.entries(xs.reduce<Record<string, number>>((t, x) => ((t[x] = (t[x] ?? 0) + 1), t), {})).sort((a, b) => b[1] - a[1]).map(([p, n]) => `${basename(p)} ×${n}`).join(', ');
 for (const r of rows) if (r.missedAs.length) console.log(`${r.judge}'s misses taken for: ${tally(r.missedAs)}`);
+if (seen) console.log(`\nthe same people decoded by a decoder that trained on their photos: ${seen.map((r) => `${r.judge} ${r.identified}/${r.judged} (${r.meanScore.toFixed(3)} / ${r.meanBestOther.toFixed(3)})`).join(', ')}`);
 const under = distances.filter((d) => d < 0.6).length;
 console.log(`\ndlib distance to the target: mean ${(distances.reduce((a, b) => a + b, 0) / distances.length).toFixed(3)}, max ${Math.max(...distances).toFixed(3)}, ${under}/${distances.length} under 0.6`);
 console.log(`distinctness: mean pixel distance between two people's decoded faces ${facesDiff.toFixed(1)} against ${photosDiff.toFixed(1)} between their photos (ratio ${(facesDiff / photosDiff).toFixed(2)})`);
@@ -155,7 +167,7 @@ const photos = sources.map((s) => join(gallery, s.person, s.photo));
 writePng(join(out, 'decoded.png'), imageGrid([...photos, ...files].map((f) => toModelInput(readPng(f), 112)), sources.length));
 console.log(`grid: ${join(out, 'decoded.png')} (photos above their decoded faces: ${sources.map((s) => basename(s.person)).join(', ')})`);
 if (trainSeconds.length) console.log(`training: ${trainSeconds.map((s) => `${s.toFixed(0)} s`).join(', ')} (one decoder per fold)`);
-const result = { gallery, decoder: decoderDirs, folds, aligned: align, train_seconds: trainSeconds, judges: rows, dlib_under_06: under, distinctness: facesDiff / photosDiff, ms_per_face: msPerFace };
+const result = { gallery, decoder: decoderDirs, folds, aligned: align, train_seconds: trainSeconds, judges: rows, ...(seen ? { seen } : {}), dlib_under_06: under, distinctness: facesDiff / photosDiff, ms_per_face: msPerFace };
 writeFileSync(join(out, 'result.json'), JSON.stringify(result) + '\n');
 console.log(JSON.stringify(result));
 process.exit(0);
