@@ -74,6 +74,10 @@ describe('faceinv train-decoder, decode, eval', () => {
     const off = cli('train-decoder', '--out', dir, '--resume', '--view-jitter', 'none');
     expect(off.code).toBe(2);
     expect(off.err).toMatch(/--view-jitter none \(the run's: 4,0\.05,3\) contradicts/);
+    // The faces' augmentation: the default (FACE_AUGMENT) unless --augment; a resume holds to it.
+    const still = cli('train-decoder', '--out', dir, '--resume', '--augment', '0,0,0');
+    expect(still.code).toBe(2);
+    expect(still.err).toMatch(/--augment 0,0,0 \(the run's: 3,0\.04,4\) contradicts/);
     const tones = cli('train-decoder', '--out', dir, '--resume', '--contrast', '30', '--chroma-tv', '0.3');
     expect(tones.code).toBe(2);
     expect(tones.err).toMatch(/--chroma-tv 0\.3 \(the run's: 0\), --contrast 30,0\.2 \(the run's: none\) contradict/);
@@ -173,10 +177,12 @@ describe('faceinv train-decoder, decode, eval', () => {
       [['train-decoder', '--out', join(dir, 'none'), '--resume'], /--resume: .* holds no training run/],
       [['decode', '--decoder', dir, '--embedding', SAMPLE_FACE, '--out', join(dir, 'x.png')], /holds no trained decoder/],
       [['eval'], /eval needs --decoder/],
-      [['train-decoder', '--out', join(dir, 'mix'), '--mix', '0.3'], /--photos, --ensemble, --mix, --align-faces and --sheet-levels train on real faces/],
-      [['train-decoder', '--out', join(dir, 'align'), '--align-faces'], /--photos, --ensemble, --mix, --align-faces and --sheet-levels train on real faces/],
+      [['train-decoder', '--out', join(dir, 'mix'), '--mix', '0.3'], /--photos, --ensemble, --mix, --augment, --align-faces and --sheet-levels train on real faces/],
+      [['train-decoder', '--out', join(dir, 'augment'), '--augment', '0,0,0'], /--photos, --ensemble, --mix, --augment, --align-faces and --sheet-levels train on real faces/],
+      [['train-decoder', '--out', join(dir, 'align'), '--align-faces'], /--photos, --ensemble, --mix, --augment, --align-faces and --sheet-levels train on real faces/],
       [['train-decoder', '--out', join(dir, 'anyf'), '--preset', 'identity', '--any-framing'], /--any-framing: .* give --align-faces too/],
       [['train-decoder', '--out', join(dir, 'vj'), '--view-jitter', '4,2,3'], /--view-jitter: '4,2,3' is not S,K,R/],
+      [['train-decoder', '--out', join(dir, 'au'), '--preset', 'identity', '--augment', '3,0.04'], /--augment: '3,0.04' is not S,K,R/],
       [['train-decoder', '--out', join(dir, 'g'), '--preset', 'identity', '--guide', SAMPLE_FACE], /--guide: with --data faces each face's guide is its own photo/],
     ];
     for (const [args, msg] of cases) {

@@ -18,6 +18,7 @@ import type { FaceModel } from '../models/face_model.ts';
 import { facesFromSheet, LFW_FRAME } from '../train/faces.ts';
 import { LFW_SHEET } from './paths.ts';
 import { FaceSource } from '../train/face_source.ts';
+import type { Jitter } from '../invert/jitter.ts';
 import { loadModel, readFaces, imageFiles, embedAll, UsageError } from './common.ts';
 import { parseEnsembleSpec, type EnsembleSpec } from './loss-options.ts';
 
@@ -87,16 +88,16 @@ export function trainingFaces(real: Faces, d: DataConfig): RgbImage[] {
  * The training faces (kind 'faces') as a source of augmented batches, and the ensemble's networks; with `sheet`,
  * how many of them (the first) are the sheet's coarse faces.
  */
-export function faceTraining(model: FaceModel, d: DataConfig, train: RgbImage[], batch: number, more: { mix?: number; asRead?: RgbImage[]; sheet?: number } = {}): { source: FaceSource; ensemble: { model: FaceModel; weight: number }[]; dispose(): void } {
+export function faceTraining(model: FaceModel, d: DataConfig, train: RgbImage[], batch: number, more: { mix?: number; augment?: Jitter; asRead?: RgbImage[]; sheet?: number } = {}): { source: FaceSource; ensemble: { model: FaceModel; weight: number }[]; dispose(): void } {
   // The faces live on the GPU as one tensor: refuse, by number, more than one buffer holds.
   const faceBytes = 3 * model.imageSize ** 2 * 4;
   const fit = Math.floor(engine().pool.maxBufferSize / faceBytes);
   // (With the faces as read beside them (--any-framing), twice as many.)
-  const { mix = 0, asRead, sheet } = more;
+  const { mix = 0, augment, asRead, sheet } = more;
   const n = (asRead ? 2 : 1) * train.length;
   if (n > fit) throw new UsageError(`${n} training faces need ${((n * faceBytes) / 2 ** 20).toFixed(0)} MiB on the GPU in one buffer; this device allows ${fit} faces: give fewer --photos`);
   const pixels = (faces: RgbImage[]) => keep(tidy(() => noGrad(() => model.pixels(faces)))) as Tensor;
-  const source = new FaceSource(pixels(train), batch, undefined, mix, { asRead: asRead && pixels(asRead), sheet });
+  const source = new FaceSource(pixels(train), batch, augment, mix, { asRead: asRead && pixels(asRead), sheet });
   const ensemble = d.ensemble.map((s) => ({ model: loadModel(s.file, s.size), weight: s.weight }));
   return { source, ensemble, dispose: () => (source.dispose(), ensemble.forEach((m) => m.model.dispose())) };
 }

@@ -21,6 +21,7 @@ import { jitterCheck, parseJitter, TONE_OPTIONS, tonesOf } from './loss-options.
 import type { Jitter } from '../invert/jitter.ts';
 import type { ContrastFloor } from '../autograd/regularizers.ts';
 import { IDENTITY_JITTER } from '../invert/presets.ts';
+import { FACE_AUGMENT } from '../train/face_source.ts';
 import { photoFiles, ensembleSpecsOf, realFaces, trainingFaces, faceTraining, withFaceSpace, type DataConfig } from './train-data.ts';
 
 type Preset = { decoder: Partial<DecoderConfig>; train: TrainSettings; data: DataConfig['kind'] };
@@ -78,6 +79,7 @@ have; it takes a new --steps, and refuses any other option that contradicts the 
     { name: 'align-faces', type: 'flag', help: "bring every training face to the model's chip first (--data faces): the bundled sheet's\ntiles through their measured framing, the --photos by their landmarks, ready chips too" },
     { name: 'any-framing', type: 'flag', help: "with --align-faces: the decoder's input is half the time the embedding of each face as\nread (its own framing) while it still draws the aligned face, so that a photo framed\notherwise (a ready chip, an LFW crop) decodes as its aligned face does" },
     { name: 'pixel-weight', type: 'number', arg: 'W', min: 0, help: "weight of the mean squared pixel difference to the real face (--data faces)" },
+    { name: 'augment', type: 'string', arg: 'S,K,R', check: jitterCheck('augment'), help: 'move each real training face by up to S px, scale it by up to ±K and turn it by up to\nR° (--data faces; mirrored and re-toned as before; default 3,0.04,4): its embedding\nbarely says how it moved, so the pixel term learns the moves\' average' },
     { name: 'mix', type: 'number', arg: 'M', min: 0, max: 0.5, help: 'blend each drawn real face with another by a random fraction up to M (--data faces):\nfaces between the training people, so unseen people lie inside what was learnt' },
     { name: 'sheet-levels', type: 'int', arg: 'L', min: 1, max: 5, help: "compare the sheet's faces (25-px LFW crops, blurred at full size) with the decoded\nfaces only after L halvings, the --photos at full size (--data faces; default: all alike)" },
     { name: 'pixel-levels', type: 'int', arg: 'L', min: 0, max: 5, help: 'compare with the real face after L halvings (2: at 38 px, the coarse face; the detail left\nto the embedding terms; default 0)' },
@@ -134,7 +136,8 @@ function checkResume(opt: Parsed['opt'], run: RunConfig, dir: string): void {
     'sheet-levels': run.train.sheetLevels ?? 0,
     'grad-levels': run.train.gradLevels ?? 0,
     mix: run.train.mix ?? 0,
-    'view-jitter': run.train.viewJitter ? [run.train.viewJitter.shift, run.train.viewJitter.scale, +((run.train.viewJitter.rotate * 180) / Math.PI).toFixed(6)].join(',') : 'none',
+    augment: jitterText(run.train.augment ?? FACE_AUGMENT),
+    'view-jitter': run.train.viewJitter ? jitterText(run.train.viewJitter) : 'none',
     'chroma-tv': run.train.chromaTv ?? 0,
     contrast: floorText(run.train.contrast),
     'face-contrast': floorText(run.train.faceContrast),
@@ -156,6 +159,9 @@ function checkResume(opt: Parsed['opt'], run: RunConfig, dir: string): void {
   if (contradicts.length) throw new UsageError(`--resume: ${contradicts.join(', ')} contradict${contradicts.length === 1 ? 's' : ''} ${join(dir, 'config.json')}; drop ${contradicts.length === 1 ? 'it' : 'them'} or train into another --out`);
   if (fresh.length) throw new UsageError(`--resume: ${fresh.join(', ')} only shape${fresh.length === 1 ? 's' : ''} a new run; the run in ${dir} keeps its own (drop ${fresh.length === 1 ? 'it' : 'them'})`);
 }
+
+/** A jitter's geometry as its option writes it (S,K,R with R in degrees). */
+const jitterText = (j: Jitter): string => [j.shift, j.scale, +((j.rotate * 180) / Math.PI).toFixed(6)].join(',');
 
 /** A contrast floor as its option writes it in full (W,F), or none. */
 const floorText = (f: ContrastFloor | null | undefined): string => (f ? `${f.weight},${f.floor}` : 'none');
@@ -197,6 +203,7 @@ function configFrom(opt: Parsed['opt'], model: FaceModel): { decoder: DecoderCon
   if (opt['pixel-levels'] !== undefined) train.pixelLevels = num(opt, 'pixel-levels', 0, (v) => Number.isInteger(v) && v >= 0 && v <= 5);
   if (opt['grad-levels'] !== undefined) train.gradLevels = num(opt, 'grad-levels', 0, (v) => Number.isInteger(v) && v >= 0 && v <= 6);
   if (opt.mix !== undefined) train.mix = num(opt, 'mix', 0, (v) => v >= 0 && v <= 0.5);
+  if (opt.augment !== undefined) train.augment = { ...FACE_AUGMENT, ...(parseJitter('augment', String(opt.augment)) as Pick<Jitter, 'shift' | 'scale' | 'rotate'>) };
   // --view-jitter S,K,R: the identity views with the given geometry (their flips and tones kept); none: off.
   if (opt['view-jitter'] === 'none') delete train.viewJitter;
   else if (opt['view-jitter'] !== undefined) train.viewJitter = { ...IDENTITY_JITTER, ...(parseJitter('view-jitter', String(opt['view-jitter'])) as Pick<Jitter, 'shift' | 'scale' | 'rotate'>) };
@@ -233,7 +240,7 @@ async function freshRun({ opt, all }: Pick<Parsed, 'opt' | 'all'>, model: FaceMo
   const faces = typeof opt.faces === 'string' ? opt.faces : LFW_SHEET;
   const data: DataConfig = { kind: cfg.data, sheet: resolvePath(faces), heldOut: 0, photos: photoFiles(all.photos ?? []), ensemble: ensembleSpecsOf(all.ensemble ?? []), ...(opt['align-faces'] ? { align: true } : {}), ...(opt['any-framing'] ? { anyFraming: true } : {}) };
   if (data.anyFraming && !data.align) throw new UsageError("--any-framing: the faces as read are the decoder's other inputs beside the aligned ones; give --align-faces too");
-  if (data.kind === 'gaussian' && (data.photos.length || data.ensemble.length || cfg.train.mix || data.align || cfg.train.sheetLevels)) throw new UsageError(`--photos, --ensemble, --mix, --align-faces and --sheet-levels train on real faces: give --data faces (or --preset identity)`);
+  if (data.kind === 'gaussian' && (data.photos.length || data.ensemble.length || cfg.train.mix || data.align || cfg.train.sheetLevels || cfg.train.augment)) throw new UsageError(`--photos, --ensemble, --mix, --augment, --align-faces and --sheet-levels train on real faces: give --data faces (or --preset identity)`);
   const real = await realFaces(model, data);
   const sheetEmb = await embedAll(model, real.sheet);
   data.heldOut = num(opt, 'held-out', 20, (v) => Number.isInteger(v) && v >= 0 && v <= sheetEmb.length - 2);
@@ -299,7 +306,7 @@ export async function trainDecoderCmd({ opt, all }: Parsed): Promise<number> {
   const columns = lines[0].split(',').length;
   const kept = lines.filter((l, i) => i === 0 || (l.split(',').length === columns && Number(l.split(',')[0]) < startStep));
   writeText(logPath, kept.join('\n') + '\n');
-  const faceData = run.data?.kind === 'faces' ? faceTraining(model, run.data, train, run.train.batch, { mix: run.train.mix, asRead, ...(run.train.sheetLevels ? { sheet: real!.sheet.length - run.data.heldOut } : {}) }) : null;
+  const faceData = run.data?.kind === 'faces' ? faceTraining(model, run.data, train, run.train.batch, { mix: run.train.mix, augment: run.train.augment, asRead, ...(run.train.sheetLevels ? { sheet: real!.sheet.length - run.data.heldOut } : {}) }) : null;
   const bar = new ProgressBar(run.train.steps, 'train', 'steps');
   const { signal, release } = abortOnSigint('checkpointing after this step');
   let last: LogRow | null = null;

@@ -51,6 +51,8 @@ export interface TrainSettings {
   sheetLevels?: number;
   /** Real faces (faces only) blended with another of the step's by a random fraction up to this (FaceSource). */
   mix?: number;
+  /** How the real faces (faces only) are moved, mirrored and re-toned each step (absent: FACE_AUGMENT). */
+  augment?: Jitter;
   /**
    * Input diversity for the decoded faces, as the iterative method's jitter: the networks of the loss see each
    * step's faces moved (mirrored, re-toned) at random, while the pixel and TV terms see them as drawn; so the
