@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import * as F from '../src/index.ts';
 import { FaceModel } from '../src/models/face_model.ts';
 import { readPng, writePng } from '../src/io/png.ts';
-import { resize } from '../src/io/image.ts';
+import { resize, type RgbImage } from '../src/io/image.ts';
 import { padImage } from '../src/cli/common.ts';
-import { realFaces, type DataConfig } from '../src/cli/train-data.ts';
+import { realFaces, withFaceSpace, type DataConfig } from '../src/cli/train-data.ts';
 import { Decoder, defaultDecoderConfig, parameterShapes, initialParameters, fullSize, type DecoderConfig } from '../src/models/decoder.ts';
 import { GaussianSampler, cholesky } from '../src/train/sampler.ts';
 import { encodeCheckpoint, decodeCheckpoint, CheckpointError, CHECKPOINT_VERSION, type Checkpoint } from '../src/train/checkpoint.ts';
@@ -438,6 +438,18 @@ describe('decoder training', () => {
   describe('on real faces (issue 20)', () => {
     const faceSettings = (steps: number): TrainSettings => ({ ...settings(steps), guideLayers: [], pixelWeight: 10, batch: 2 });
     const lfw = (n = 6, from = 0) => model.pixels(facesFromSheet(readPng('assets/lfw/faces-25px.png'), 150).slice(from, from + n));
+
+    it('withFaceSpace: uniform faces fit a uniform face space with evenEdges; zero padding darkens its border', async () => {
+      const grey = (v: number): RgbImage => ({ width: 150, height: 150, data: new Float32Array(150 * 150 * 3).fill(v) });
+      const faces = [grey(100), grey(100)];
+      const c = defaultDecoderConfig({ filters: 4, linearLevels: 2 });
+      const [zero, even] = await Promise.all([c, { ...c, evenEdges: true }].map((cfg) => withFaceSpace(model, faces, cfg, 1)));
+      // The faces' 100 at every pixel of the 38-px face space (the fit's intercept: its bias; no weights).
+      even.get('linear.bias')!.forEach((v) => expect(v).toBeCloseTo(100, 1));
+      const z = zero.get('linear.bias')!;
+      expect(z[0]).toBeLessThan(90);
+      expect(z[19 * 38 + 19]).toBeCloseTo(100, 1);
+    });
 
     it('FaceSource: without augmentation a draw is the faces drawn; with it, moved faces still inside 0..255', async () => {
       const still = new FaceSource(lfw(), 3, { shift: 0, scale: 0, rotate: 0 });
