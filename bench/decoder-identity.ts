@@ -115,7 +115,8 @@ const { files, distances } = decodeInto(join(out, 'faces'), sources.map((_, i) =
 const rows = judgeAll(files);
 // --seen (with --folds): each person decoded also by a decoder that trained on their photos (the source photo
 // among them) and judged alike: what the decoders draw for people they know, beside what they draw for strangers.
-const seen = process.argv.includes('--seen') && folds > 1 ? judgeAll(decodeInto(join(out, 'faces-seen'), sources.map((_, i) => ({ i, f: (fold(i) + 1) % folds }))).files) : null;
+const seenFaces = process.argv.includes('--seen') && folds > 1 ? decodeInto(join(out, 'faces-seen'), sources.map((_, i) => ({ i, f: (fold(i) + 1) % folds }))) : null;
+const seen = seenFaces && { judges: judgeAll(seenFaces.files), dlibMean: seenFaces.distances.reduce((a, b) => a + b, 0) / seenFaces.distances.length };
 
 // Distinctness: mean absolute pixel difference over pairs of people, decoded faces against their photos.
 const chips = (paths: string[]) => paths.map((f) => toModelInput(readPng(f), 150).data);
@@ -156,7 +157,7 @@ for (const r of rows) console.log(`| ${r.judge} | **${r.identified}/${r.judged}*
 // Whom each judge took the faces it missed for (a person many misses go to is a hub of that judge's space).
 const tally = (xs: string[]) => Object.entries(xs.reduce<Record<string, number>>((t, x) => ((t[x] = (t[x] ?? 0) + 1), t), {})).sort((a, b) => b[1] - a[1]).map(([p, n]) => `${basename(p)} ×${n}`).join(', ');
 for (const r of rows) if (r.missedAs.length) console.log(`${r.judge}'s misses taken for: ${tally(r.missedAs)}`);
-if (seen) console.log(`\nthe same people decoded by a decoder that trained on their photos: ${seen.map((r) => `${r.judge} ${r.identified}/${r.judged} (${r.meanScore.toFixed(3)} / ${r.meanBestOther.toFixed(3)})`).join(', ')}`);
+if (seen) console.log(`\nthe same people decoded by a decoder that trained on their photos: ${seen.judges.map((r) => `${r.judge} ${r.identified}/${r.judged} (${r.meanScore.toFixed(3)} / ${r.meanBestOther.toFixed(3)})`).join(', ')}; dlib distance mean ${seen.dlibMean.toFixed(3)}`);
 const under = distances.filter((d) => d < 0.6).length;
 console.log(`\ndlib distance to the target: mean ${(distances.reduce((a, b) => a + b, 0) / distances.length).toFixed(3)}, max ${Math.max(...distances).toFixed(3)}, ${under}/${distances.length} under 0.6`);
 console.log(`distinctness: mean pixel distance between two people's decoded faces ${facesDiff.toFixed(1)} against ${photosDiff.toFixed(1)} between their photos (ratio ${(facesDiff / photosDiff).toFixed(2)})`);
