@@ -7,8 +7,8 @@ import { parseCommand, checkValue, helpText, optionsOf, UsageError, type OptionS
 import { Rng } from '../src/tensor/random.ts';
 import { cli } from './helpers/cli.ts';
 
-/** A valid value of each string option whose value has a form of its own. */
-const VALID: Record<string, string> = { jitter: '4,0.05,3', 'view-jitter': '4,0.05,3', values: '0.1,1', contrast: '30,0.2', 'face-contrast': '30,0.17', 'lap-weights': '0.5,0.7' };
+/** A valid value of each string option whose value has a form of its own (an S,K,R jitter option: '4,0.05,3'). */
+const VALID: Record<string, string> = { values: '0.1,1', contrast: '30,0.2', 'face-contrast': '30,0.17', 'lap-weights': '0.5,0.7' };
 
 /** Values a user might type for an option, valid and not. */
 function valueFor(o: OptionSpec, r: Rng): string {
@@ -112,7 +112,7 @@ describe('the option parser (one declaration per command)', () => {
           }
           // A value inside the declared range, or one the option's own check accepts.
           const number = String(Math.min(o.max ?? Infinity, Math.max(o.min ?? 0, 1)));
-          const v = o.choices ? o.choices[Math.floor(r.next() * o.choices.length)] : o.type === 'int' ? String(Math.max(o.min ?? 0, 1)) : o.type === 'number' ? number : (VALID[o.name] ?? 'x.png');
+          const v = o.choices ? o.choices[Math.floor(r.next() * o.choices.length)] : o.type === 'int' ? String(Math.max(o.min ?? 0, 1)) : o.type === 'number' ? number : (VALID[o.name] ?? (o.arg === 'S,K,R' ? '4,0.05,3' : 'x.png'));
           args.push(`--${o.name}`, v);
           given.set(o.name, v);
         }
