@@ -19,6 +19,14 @@ export function parseJitter(name: string, v: string): { shift: number; scale: nu
   if (x.length !== 3 || !x.every((y) => y >= 0 && Number.isFinite(y)) || x[1] >= 1) return `--${name}: '${v}' is not S,K,R (shift in pixels, scale change below 1, rotation in degrees, all ≥ 0)`;
   return { shift: x[0], scale: x[1], rotate: (x[2] * Math.PI) / 180 };
 }
+/** A checked jitter option's geometry (its check has refused anything else; throws a UsageError all the same). */
+export function jitterGeometry(name: string, v: string): { shift: number; scale: number; rotate: number } {
+  const j = parseJitter(name, v);
+  if (typeof j === 'string') throw new UsageError(j);
+  return j;
+}
+/** A jitter's geometry as its option writes it (S,K,R with R in degrees): parseJitter's inverse. */
+export const jitterText = (j: { shift: number; scale: number; rotate: number }): string => [j.shift, j.scale, +((j.rotate * 180) / Math.PI).toFixed(6)].join(',');
 /** The option check of a jitter option named `name`: its parse error, or null. */
 export const jitterCheck = (name: string) => (v: string): string | null => {
   const j = parseJitter(name, v);
@@ -161,9 +169,7 @@ export async function settings(model: FaceModel, args: Parsed, firstGuide: Tenso
     }
   }
   if (opt.jitter !== undefined) {
-    const j = parseJitter('jitter', String(opt.jitter));
-    if (typeof j === 'string') throw new UsageError(j);
-    s.jitter = { ...(s.jitter ?? {}), ...j, seed: s.seed };
+    s.jitter = { ...(s.jitter ?? {}), ...jitterGeometry('jitter', String(opt.jitter)), seed: s.seed };
   }
   if (opt.flip || opt['colour-jitter'] !== undefined || opt['blur-jitter'] !== undefined || opt['noise-jitter'] !== undefined) {
     s.jitter = { ...(s.jitter ?? { shift: 0, scale: 0, rotate: 0, seed: s.seed }) };

@@ -17,8 +17,7 @@ import type { CommandSpec } from './options.ts';
 import { checkOutputs } from './outputs.ts';
 import { DEFAULT_GUIDE, LFW_SHEET } from './paths.ts';
 import { CHECKPOINT, type RunConfig } from './decoder-run.ts';
-import { jitterCheck, parseJitter, TONE_OPTIONS, tonesOf } from './loss-options.ts';
-import type { Jitter } from '../invert/jitter.ts';
+import { jitterCheck, jitterGeometry, jitterText, TONE_OPTIONS, tonesOf } from './loss-options.ts';
 import type { ContrastFloor } from '../autograd/regularizers.ts';
 import { IDENTITY_JITTER } from '../invert/presets.ts';
 import { FACE_AUGMENT } from '../train/face_source.ts';
@@ -160,9 +159,6 @@ function checkResume(opt: Parsed['opt'], run: RunConfig, dir: string): void {
   if (fresh.length) throw new UsageError(`--resume: ${fresh.join(', ')} only shape${fresh.length === 1 ? 's' : ''} a new run; the run in ${dir} keeps its own (drop ${fresh.length === 1 ? 'it' : 'them'})`);
 }
 
-/** A jitter's geometry as its option writes it (S,K,R with R in degrees). */
-const jitterText = (j: Jitter): string => [j.shift, j.scale, +((j.rotate * 180) / Math.PI).toFixed(6)].join(',');
-
 /** A contrast floor as its option writes it in full (W,F), or none. */
 const floorText = (f: ContrastFloor | null | undefined): string => (f ? `${f.weight},${f.floor}` : 'none');
 
@@ -203,10 +199,10 @@ function configFrom(opt: Parsed['opt'], model: FaceModel): { decoder: DecoderCon
   if (opt['pixel-levels'] !== undefined) train.pixelLevels = num(opt, 'pixel-levels', 0, (v) => Number.isInteger(v) && v >= 0 && v <= 5);
   if (opt['grad-levels'] !== undefined) train.gradLevels = num(opt, 'grad-levels', 0, (v) => Number.isInteger(v) && v >= 0 && v <= 6);
   if (opt.mix !== undefined) train.mix = num(opt, 'mix', 0, (v) => v >= 0 && v <= 0.5);
-  if (opt.augment !== undefined) train.augment = { ...FACE_AUGMENT, ...(parseJitter('augment', String(opt.augment)) as Pick<Jitter, 'shift' | 'scale' | 'rotate'>) };
+  if (opt.augment !== undefined) train.augment = { ...FACE_AUGMENT, ...jitterGeometry('augment', String(opt.augment)) };
   // --view-jitter S,K,R: the identity views with the given geometry (their flips and tones kept); none: off.
   if (opt['view-jitter'] === 'none') delete train.viewJitter;
-  else if (opt['view-jitter'] !== undefined) train.viewJitter = { ...IDENTITY_JITTER, ...(parseJitter('view-jitter', String(opt['view-jitter'])) as Pick<Jitter, 'shift' | 'scale' | 'rotate'>) };
+  else if (opt['view-jitter'] !== undefined) train.viewJitter = { ...IDENTITY_JITTER, ...jitterGeometry('view-jitter', String(opt['view-jitter'])) };
   Object.assign(train, tonesOf(opt));
   return { decoder, train, data: (opt.data as DataConfig['kind'] | undefined) ?? p.data };
 }
