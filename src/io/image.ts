@@ -60,18 +60,20 @@ function resizeArea(img: RgbImage, W: number, H: number): RgbImage {
 }
 
 function resizeBilinear(img: RgbImage, W: number, H: number): RgbImage {
-  return resample(img, W, H, [1, 0, 0, 0, 1, 0]);
+  return resample(img, W, H, UNIT_IDENTITY);
 }
 
 /** An affine map between unit squares: (x, y) → (a·x + b·y + c, d·x + e·y + f). */
 export type UnitAffine = [number, number, number, number, number, number];
+/** The identity map: resample through it is the plain bilinear resize. */
+export const UNIT_IDENTITY: Readonly<UnitAffine> = Object.freeze([1, 0, 0, 0, 1, 0]);
 
 /**
  * A W × H image of `img` seen through `m`, which maps the output's unit square to the input's: each output
  * pixel centre mapped, bilinear, the sample point clamped to the image (edge pixels repeat past it) — the CPU
  * form of shaders/warp.wgsl's forward pass. The identity map is the plain bilinear resize.
  */
-export function resample(img: RgbImage, W: number, H: number, [a, b, c, d, e, f]: UnitAffine): RgbImage {
+export function resample(img: RgbImage, W: number, H: number, [a, b, c, d, e, f]: Readonly<UnitAffine>): RgbImage {
   const out = new Float32Array(W * H * 3);
   const clampTo = (v: number, n: number) => Math.min(Math.max(v, 0), n - 1);
   for (let oy = 0; oy < H; oy++) {

@@ -1,6 +1,6 @@
 // The real faces bundled for decoder training: scikit-image's LFW subset (100 faces, 25×25 grey), stored as one
 // 10×10 sheet (assets/lfw/faces-25px.png). Pure: the caller decodes the PNG.
-import { resample, type RgbImage, type UnitAffine } from '../io/image.ts';
+import { resample, UNIT_IDENTITY, type RgbImage, type UnitAffine } from '../io/image.ts';
 
 /**
  * Where the model's chip (dlib's 150-px template, as `faceinv crop` and assets/faces/astronaut.png frame a face)
@@ -25,7 +25,7 @@ export function facesFromSheet(sheet: RgbImage, size: number, tile = 25, frame?:
       const data = new Float32Array(tile * tile * 3);
       for (let y = 0; y < tile; y++) data.set(sheet.data.subarray(((ty * tile + y) * sheet.width + tx * tile) * 3, ((ty * tile + y) * sheet.width + tx * tile + tile) * 3), y * tile * 3);
       const t = { width: tile, height: tile, data };
-      out.push(resample(t, size, size, frame ?? [1, 0, 0, 0, 1, 0]));
+      out.push(resample(t, size, size, frame ?? UNIT_IDENTITY));
     }
   return out;
 }
