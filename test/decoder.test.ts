@@ -452,10 +452,11 @@ describe('decoder training', () => {
     });
 
     it('FaceSource: without augmentation a draw is the faces drawn; with it, moved faces still inside 0..255', async () => {
-      const still = new FaceSource(lfw(), 3, { shift: 0, scale: 0, rotate: 0 });
+      const pixels = lfw();
+      const all = await pixels.data();
+      const still = new FaceSource(pixels, 3, { shift: 0, scale: 0, rotate: 0 });
       const moved = new FaceSource(lfw(), 3);
       const rng = new F.Rng(4);
-      const all = await still.faces.data();
       const x = await F.tidy(() => still.draw(rng)).data();
       const S = 3 * 150 * 150;
       for (let k = 0; k < 3; k++) {
@@ -474,9 +475,10 @@ describe('decoder training', () => {
 
     it('FaceSource with mix: each drawn face is itself blended toward the next one by at most the fraction', async () => {
       const still = { shift: 0, scale: 0, rotate: 0 };
-      const plain = new FaceSource(lfw(), 3, still);
+      const pixels = lfw();
+      const all = await pixels.data();
+      const plain = new FaceSource(pixels, 3, still);
       const mixed = new FaceSource(lfw(), 3, still, 0.4);
-      const all = await plain.faces.data();
       const S = 3 * 150 * 150;
       // The same generator state draws the same faces; then the mix fractions come from it.
       const x = await F.tidy(() => mixed.draw(new F.Rng(9))).data();

@@ -13,13 +13,13 @@ import { pick } from './train.ts';
 export const FACE_AUGMENT: Jitter = { shift: 3, scale: 0.04, rotate: (4 * Math.PI) / 180, flip: true, colour: 0.1 };
 
 export class FaceSource {
-  /** The faces [F, 3, S, S], pixels 0..255. */
-  readonly faces: Tensor;
+  /** The faces [F, 3, S, S], pixels 0..255; with `asRead`, then the same faces as read ([2F, 3, S, S]). */
+  private readonly all: Tensor;
+  /** F: how many faces (the first F of `all`). */
+  readonly count: number;
   private readonly view: JitterView;
   private readonly mixes: Tensor | null;
   private readonly mixHost: Float32Array<ArrayBuffer>;
-  /** The faces, then the same faces as read ([2F, 3, S, S]), when the decoder's inputs may be either (`asRead`). */
-  private readonly both: Tensor | null;
   /** Per item 1 for a sharp face, 0 for one of the first `sheet` (coarse) faces ([batch]), when `sheet` is given. */
   private readonly sharp: Tensor | null;
   private readonly sharpHost: Float32Array<ArrayBuffer>;
@@ -48,9 +48,12 @@ export class FaceSource {
     if (mix && batch < 2) throw new RangeError('FaceSource: mixing faces needs a batch of 2 or more');
     if (asRead && asRead.shape.join() !== pixels.shape.join()) throw new RangeError(`FaceSource: the faces as read must be [${pixels.shape}] like the faces, got [${asRead.shape}]`);
     if (sheet !== undefined && !(Number.isInteger(sheet) && sheet >= 0 && sheet <= pixels.shape[0])) throw new RangeError(`FaceSource: sheet must count some of the ${pixels.shape[0]} faces, got ${sheet}`);
-    this.faces = keep(pixels);
-    this.both = asRead ? keep(tidy(() => O.concat([pixels, asRead], 0))) : null;
-    asRead?.dispose();
+    this.count = pixels.shape[0];
+    this.all = asRead ? keep(tidy(() => O.concat([pixels, asRead], 0))) : keep(pixels);
+    if (asRead) {
+      pixels.dispose();
+      asRead.dispose();
+    }
     this.view = new JitterView(batch, pixels.shape[2], augment, true);
     this.mixes = mix ? keep(O.zeros([batch, 1, 1, 1])) : null;
     this.mixHost = new Float32Array(batch);
@@ -59,12 +62,8 @@ export class FaceSource {
     this.sharpHost = new Float32Array(batch);
   }
 
-  get count(): number {
-    return this.faces.shape[0];
-  }
-
   get size(): number {
-    return this.faces.shape[2];
+    return this.all.shape[2];
   }
 
   /** One step's batch [batch, 3, S, S]: random faces, each augmented at random (call inside a tidy scope). */
@@ -79,8 +78,9 @@ export class FaceSource {
   drawPair(rng: Rng): { faces: Tensor; inputs: Tensor; sharp?: Tensor } {
     const B = this.batch;
     const idx = Array.from({ length: B }, () => Math.floor(rng.next() * this.count));
-    const faces = this.view.apply(pick(this.faces, idx), rng);
-    const inputs = this.both ? this.view.replay(pick(this.both, idx.map((i) => (rng.next() < 0.5 ? i : i + this.count)))) : faces;
+    const faces = this.view.apply(pick(this.all, idx), rng);
+    const asRead = this.all.shape[0] > this.count;
+    const inputs = asRead ? this.view.replay(pick(this.all, idx.map((i) => (rng.next() < 0.5 ? i : i + this.count)))) : faces;
     const sharp = this.sharpness(idx);
     if (!this.mixes) return { faces, inputs, ...sharp };
     for (let i = 0; i < B; i++) this.mixHost[i] = this.mix * rng.next();
@@ -107,10 +107,9 @@ export class FaceSource {
   }
 
   dispose(): void {
-    this.faces.dispose();
+    this.all.dispose();
     this.view.dispose();
     this.mixes?.dispose();
-    this.both?.dispose();
     this.sharp?.dispose();
   }
 }
