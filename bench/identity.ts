@@ -90,6 +90,9 @@ export const LEVERS: Record<string, { args: string[]; ensemble: boolean; members
   // identity-tvl1-3 is --preset identity since 8afdf6c.
   'identity-tvl1': { args: ['--preset', 'identity', '--tv', '0.005', '--tv-form', 'pixel', '--tv-beta', '1'], ensemble: true },
   'identity-tvl1-3': { args: ['--preset', 'identity', '--tv', '0.003', '--tv-form', 'pixel', '--tv-beta', '1'], ensemble: true },
+  // The preset given dlib's embedding alone (--ensemble none): what a decoder is given, so the iterative method's
+  // counterpart of issue 20's one-pass faces. One set of reconstructions serves every judge but dlib.
+  'identity-model-only': { args: ['--preset', 'identity', '--ensemble', 'none'], ensemble: false },
   // ALSUV's held-out validation: a candidate per ensemble member, made without it, scored by it; the best kept.
   'identity-cross-check': { args: ['--preset', 'identity', '--cross-check'], ensemble: true },
 };
