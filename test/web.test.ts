@@ -54,12 +54,13 @@ describe('browser demo (web/, npm run web)', () => {
     server?.kill();
   });
 
-  it('reports its adapter, runs 30 iterations, draws a face and a falling distance, logs no console error', async () => {
+  it('reports its adapter, runs 8 iterations, draws a face and a falling distance, logs no console error', async () => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())));
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${url}?iterations=30`);
+    // 8 iterations: SwiftShader takes about 3.5 s each here, and the distance is under 0.6 after 5 (0.25 there, 0.14 after 8).
+    await page.goto(`${url}?iterations=8`);
     await page.waitForFunction(() => (window as unknown as { faceinvDemo: Demo }).faceinvDemo.state !== 'loading', null, { timeout: 180_000 });
     let demo = await page.evaluate(() => (window as unknown as { faceinvDemo: Demo }).faceinvDemo);
     expect(demo.error).toBeNull();
@@ -70,7 +71,7 @@ describe('browser demo (web/, npm run web)', () => {
     demo = await page.evaluate(() => (window as unknown as { faceinvDemo: Demo }).faceinvDemo);
     expect(demo.error).toBeNull();
     expect(demo.state).toBe('done');
-    expect(demo.iteration).toBeGreaterThanOrEqual(30);
+    expect(demo.iteration).toBeGreaterThanOrEqual(8);
     const d = demo.distances.map(([, v]) => v);
     expect(d[0]).toBeGreaterThan(0.6);
     expect(d.at(-1)!).toBeLessThan(d[0]);
@@ -108,7 +109,7 @@ describe('browser demo (web/, npm run web)', () => {
       const errors: string[] = [];
       page.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())));
       page.on('pageerror', (e) => errors.push(e.message));
-      await page.goto(`${addr}?transferIterations=2`);
+      await page.goto(`${addr}?transferIterations=1`);
       await page.waitForFunction(() => (window as unknown as { faceinvDemo: Demo }).faceinvDemo.state === 'ready', null, { timeout: 180_000 });
       expect(await page.locator('#decoderInfo').textContent()).toMatch(/§4.1 decoder, 4 filters, 2 training steps/);
       await page.click('#decode');
@@ -117,8 +118,8 @@ describe('browser demo (web/, npm run web)', () => {
       await page.waitForFunction(() => ['done', 'error'].includes((window as unknown as { faceinvDemo: Demo }).faceinvDemo.state), null, { timeout: 400_000, polling: 1000 });
       const demo = await page.evaluate(() => (window as unknown as { faceinvDemo: Demo }).faceinvDemo);
       expect(demo.error).toBeNull();
-      // Five frames of two iterations each.
-      expect(demo.iteration).toBe(10);
+      // Five frames of one iteration each (SwiftShader takes about 3.5 s an iteration here).
+      expect(demo.iteration).toBe(5);
       expect(errors).toEqual([]);
       await page.close();
     } finally {
