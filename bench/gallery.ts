@@ -1,5 +1,6 @@
 // The gallery photos the decoder benches decode and judge: one per person with two or more photos, the first
-// by name (as judge --per-person 1 picks), so that the rest of the person's photos remain to be found by.
+// by name (as judge --per-person 1 picks), so that the rest of the person's photos remain to be found by; and
+// the face networks the benches optimise, judge and time.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readFaces } from '../src/cli/common.ts';
@@ -17,3 +18,12 @@ export function firstPhotos(gallery: string): { person: string; photo: string }[
 export async function alignedPhoto(file: string): Promise<RgbImage> {
   return (await readFaces({ imageSize: 150 }, [file], { force: true }))[0].image;
 }
+
+/** The face networks: ONNX files. dlib's is the default model; the others are bundled judges. */
+export const NETWORKS: Record<string, string> = {
+  dlib: 'models/dlib_face_recognition_resnet.onnx',
+  mobileface: 'assets/judges/mobileface.onnx',
+  faceres: 'assets/judges/faceres.onnx',
+  faceplugin: 'assets/judges/faceplugin.onnx',
+  mobilefacenet: 'assets/judges/mobilefacenet.onnx',
+};

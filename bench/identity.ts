@@ -21,6 +21,7 @@ import { readPng, writePng } from '../src/io/png.ts';
 import { toModelInput, meanToneStats, type RgbImage, type ToneStats } from '../src/io/image.ts';
 import { imageGrid } from '../src/io/plot.ts';
 import { arg } from './args.ts';
+import { NETWORKS } from './gallery.ts';
 
 const gallery = arg('gallery');
 const out = arg('out');
@@ -29,14 +30,6 @@ const perPerson = arg('per-person', '1')!;
 const iterations = arg('iterations');
 const batch = arg('batch', '13')!;
 
-/** The face networks: ONNX files. dlib's is the default model; the others are bundled judges. */
-export const NETWORKS: Record<string, string> = {
-  dlib: 'models/dlib_face_recognition_resnet.onnx',
-  mobileface: 'assets/judges/mobileface.onnx',
-  faceres: 'assets/judges/faceres.onnx',
-  faceplugin: 'assets/judges/faceplugin.onnx',
-  mobilefacenet: 'assets/judges/mobilefacenet.onnx',
-};
 /**
  * How a network is run as an ensemble member when not at its own input size: faceres at the chip's 150 px
  * instead of 224 (about half the work; on the gallery's photos it still identifies 60 of 60 at rank 1).

@@ -7,18 +7,11 @@ import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import * as F from '../src/index.ts';
 import { FaceModel } from '../src/models/face_model.ts';
-import { DEFAULT_MODEL } from '../src/cli/paths.ts';
 import { arg } from './args.ts';
 import { geomean, printResult } from './common.ts';
+import { NETWORKS } from './gallery.ts';
 
 const reps = Number(arg('reps', '7'));
-const NETWORKS: Record<string, string> = {
-  dlib: DEFAULT_MODEL,
-  mobileface: 'assets/judges/mobileface.onnx',
-  faceres: 'assets/judges/faceres.onnx',
-  faceplugin: 'assets/judges/faceplugin.onnx',
-  mobilefacenet: 'assets/judges/mobilefacenet.onnx',
-};
 
 const e = await F.init();
 console.log(`adapter: ${e.adapter.description || e.adapter.device}`);
